@@ -1,0 +1,207 @@
+"""A terminal room for trying a policy without any chat account.
+
+Lines come from a keyboard or a script, so the console doubles as a scriptable test
+driver. Output names its channel on every line so private messages, room posts,
+replies only the invoker sees and moderator alerts can be told apart at a glance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.actions import (
+    Action,
+    ActionNotSupported,
+    AlertModerators,
+    DeleteMessage,
+    PostToRoom,
+    PrivateMessageRefused,
+    ReplyToInvoker,
+    SendPrivate,
+    SetPostingAllowed,
+)
+from bot.clock import Clock
+from bot.commands import Registry
+from bot.events import (
+    CommandInvoked,
+    Member,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    ModeratorGranted,
+    PrivateReply,
+    Room,
+)
+from bot.ports import Capabilities, EventSink
+
+PLATFORM = "console"
+
+SYNTAX = """\
+Console syntax:
+  :room NAME          switch to room NAME
+  :join USER          USER joins the current room
+  :leave USER         USER leaves the current room
+  :mod USER           make USER a moderator for this session
+  :dm USER TEXT       USER writes TEXT to the bot privately (commands work too)
+  :dms-closed USER    USER refuses private messages (to try the fallback)
+  USER: TEXT          USER posts TEXT in the current room (e.g. alice: /agree)
+  :help               this text;   :quit  leave
+Lines starting with # are comments."""
+
+
+def room_of(name: str) -> Room:
+    return Room(PLATFORM, name, name)
+
+
+def private_room(user: str) -> Room:
+    return Room(PLATFORM, f"dm:{user}", f"private chat with {user}", is_private_chat=True)
+
+
+class ConsoleAdapter:
+    platform = PLATFORM
+    capabilities = Capabilities(
+        ephemeral_replies=True,
+        buttons=False,
+        posting_permission=False,
+        deletes=True,
+        private_messages=True,
+        command_prefix="/",
+    )
+
+    def __init__(
+        self, registry: Registry, clock: Clock, out: TextIO | None = None, room: str = "recovery"
+    ) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.out = out or sys.stdout
+        self.room = room
+        self._sink: EventSink | None = None
+        self._dms_closed: set[str] = set()
+        self._performed_keys: set[str] = set()
+        self._message_seq = 0
+
+    # -- Adapter protocol -------------------------------------------------------------------
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+
+    async def stop(self) -> None:
+        self._sink = None
+
+    async def perform(self, action: Action) -> None:
+        key = getattr(action, "idempotency_key", None)
+        if key is not None and key in self._performed_keys:
+            return
+        match action:
+            case SendPrivate(member=member, text=text):
+                if member.id in self._dms_closed:
+                    raise PrivateMessageRefused(member.id)
+                self._print(f"[private → {member.id}]", text)
+            case PostToRoom(room=room, text=text, mention=mention):
+                head = f"[#{room.label}] confidant"
+                self._print(f"{head} → @{mention.id}:" if mention else f"{head}:", text)
+            case ReplyToInvoker(room=room, member=member, text=text):
+                self._print(f"[only {member.id} sees, #{room.label}]", text)
+            case AlertModerators(room_selector=target, text=text):
+                self._print(f"[alert → #{target}]", text)
+            case DeleteMessage(room=room, author=author):
+                who = f"{author.id}'s" if author else "a"
+                self._print(f"[#{room.label}]", f"({who} message was hidden from the room)")
+            case SetPostingAllowed():
+                raise ActionNotSupported("the console has no posting permissions")
+            case _:
+                raise ActionNotSupported(type(action).__name__)
+        if key is not None:
+            self._performed_keys.add(key)
+
+    # -- input ----------------------------------------------------------------------------------
+    async def feed(self, line: str) -> bool:
+        """Handle one input line; False means the user asked to quit."""
+        line = line.rstrip("\n")
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return True
+        if stripped.startswith(":"):
+            return await self._directive(stripped)
+        user, sep, text = stripped.partition(":")
+        if not sep or not user.strip() or " " in user.strip():
+            self._print("[console]", "not understood; type :help for the syntax")
+            return True
+        await self._post(user.strip(), text.strip(), room_of(self.room))
+        return True
+
+    async def _directive(self, line: str) -> bool:
+        word, _, rest = line[1:].partition(" ")
+        rest = rest.strip()
+        now = self.clock.now()
+        match word:
+            case "quit" | "exit":
+                return False
+            case "help":
+                self._print("[console]", SYNTAX)
+            case "room" if rest:
+                self.room = rest.lstrip("#")
+                self._print("[console]", f"now in #{self.room}")
+            case "join" if rest:
+                await self._deliver(MemberJoined(room_of(self.room), Member(PLATFORM, rest), now))
+            case "leave" if rest:
+                await self._deliver(MemberLeft(room_of(self.room), Member(PLATFORM, rest), now))
+            case "mod" if rest:
+                await self._deliver(ModeratorGranted(Member(PLATFORM, rest), now))
+                self._print("[console]", f"{rest} is a moderator for this session")
+            case "dms-closed" if rest:
+                self._dms_closed.add(rest)
+            case "dm" if " " in rest:
+                user, text = rest.split(" ", 1)
+                await self._post(user, text.strip(), private_room(user))
+            case _:
+                self._print("[console]", f"not understood: :{word}; type :help for the syntax")
+        return True
+
+    async def _post(self, user: str, text: str, room: Room) -> None:
+        member = Member(PLATFORM, user)
+        now = self.clock.now()
+        prefix = self.capabilities.command_prefix
+        parsed = self.registry.parse_text(text, prefix)
+        if parsed is not None:
+            event = CommandInvoked(room, member, parsed.spec.name, now, argv=parsed.argv)
+            await self._deliver(event)
+            return
+        unknown = self.registry.unknown_command(text, prefix)
+        if unknown is not None:
+            await self._deliver(CommandInvoked(room, member, unknown, now))
+            return
+        if room.is_private_chat:
+            await self._deliver(PrivateReply(room, member, text, now))
+            return
+        self._message_seq += 1
+        await self._deliver(MessagePosted(room, member, f"m{self._message_seq}", text, now))
+
+    async def _deliver(self, event: object) -> None:
+        if self._sink is None:
+            raise RuntimeError("the console adapter is not started")
+        await self._sink(event)  # type: ignore[arg-type]
+
+    def _print(self, head: str, text: str) -> None:
+        lines = text.splitlines() or [""]
+        self.out.write(f"{head} {lines[0]}\n")
+        for more in lines[1:]:
+            self.out.write(f"    {more}\n")
+        self.out.flush()
+
+
+async def run_lines(
+    adapter: ConsoleAdapter, read_line: Callable[[], str], prompt: Callable[[], None] | None
+) -> None:
+    """Feed lines until end of input or :quit; blocking reads run off the event loop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        if prompt is not None:
+            prompt()
+        line = await loop.run_in_executor(None, read_line)
+        if line == "":
+            return
+        if not await adapter.feed(line):
+            return

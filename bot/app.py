@@ -1,0 +1,73 @@
+"""The composition root: the one place where config, store, policies, core and adapters
+are wired together. Tests call it with their own clock and adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.builtin_commands import BUILTIN_COMMANDS
+from bot.clock import Clock, SystemClock
+from bot.commands import Registry
+from bot.config import Config
+from bot.core import Core
+from bot.keys import load_or_create_key
+from bot.policy_holder import PolicyHolder
+from bot.ports import Adapter
+from bot.runtime import Runtime
+from bot.store import Store
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    registry.extend(BUILTIN_COMMANDS)
+    return registry
+
+
+@dataclass
+class App:
+    config: Config
+    store: Store
+    core: Core
+    runtime: Runtime
+    key: bytes
+
+    @classmethod
+    async def create(
+        cls,
+        config: Config,
+        make_adapters: Callable[[Registry, Clock], Sequence[Adapter]],
+        clock: Clock | None = None,
+        display_root: Path | None = None,
+        tick_seconds: float = 60.0,
+        policy_poll_seconds: float = 2.0,
+    ) -> App:
+        """Load everything that can fail on bad input before connecting anywhere."""
+        clock = clock or SystemClock()
+        policies = PolicyHolder.load(config.policy_dir, display_root)
+        key = load_or_create_key(config.key_file)
+        registry = build_registry()
+        adapters = list(make_adapters(registry, clock))
+        store = await Store.open(config.database, clock.now())
+        core = Core(
+            policies=policies,
+            store=store,
+            clock=clock,
+            registry=registry,
+            capabilities={a.platform: a.capabilities for a in adapters},
+        )
+        runtime = Runtime(
+            core,
+            {a.platform: a for a in adapters},
+            tick_seconds=tick_seconds,
+            policy_poll_seconds=policy_poll_seconds,
+        )
+        return cls(config, store, core, runtime, key)
+
+    async def start(self) -> None:
+        await self.runtime.start()
+
+    async def close(self) -> None:
+        await self.runtime.stop()
+        await self.store.close()

@@ -1,0 +1,162 @@
+"""What happened on a platform, as the core sees it.
+
+Events are frozen facts: adapters build them from platform payloads and never attach the
+raw payload or a client handle, so the core cannot grow a hidden dependency on a platform
+and a handler cannot mutate what another handler sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NewType
+
+PlatformName = NewType("PlatformName", str)
+RoomId = NewType("RoomId", str)
+UserId = NewType("UserId", str)
+MessageId = NewType("MessageId", str)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person (or bot) on one platform; ids are only unique within that platform."""
+
+    platform: str
+    id: str
+    display_name: str | None = None
+    is_bot: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A room, channel or thread. Name and aliases let policies select rooms readably."""
+
+    platform: str
+    id: str
+    name: str | None = None
+    aliases: tuple[str, ...] = ()
+    is_private_chat: bool = False
+    parent_id: str | None = None  # a thread's parent channel, which it inherits policy from
+
+    @property
+    def label(self) -> str:
+        return self.name or (self.aliases[0] if self.aliases else self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Points at one message; used for replies, forwards and links."""
+
+    platform: str
+    room_id: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """A member gained access to a room (a real join, not a profile change)."""
+
+    room: Room
+    member: Member
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft:
+    """A member lost access to a room: left, kicked or banned."""
+
+    room: Room
+    member: Member
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePosted:
+    """A message in a room. ``text`` lives only in memory while handlers run."""
+
+    room: Room
+    author: Member
+    message_id: str
+    text: str
+    at: datetime
+    reply_to: MessageRef | None = None
+    forward_of: MessageRef | None = None
+    links: tuple[MessageRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited:
+    room: Room
+    author: Member
+    message_id: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeleted:
+    room: Room
+    message_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInvoked:
+    """A member ran one of the registry's commands.
+
+    Text platforms give positional ``argv``; Discord gives named ``options``. The core binds
+    both against the command's spec, so argument checking is written once. ``reply_handle``
+    is an opaque token the adapter needs to answer privately (e.g. an interaction).
+    """
+
+    room: Room
+    invoker: Member
+    name: str
+    at: datetime
+    argv: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+    reply_handle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateReply:
+    """A member wrote to the bot in a private conversation (not a command)."""
+
+    room: Room
+    member: Member
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModeratorGranted:
+    """Only the console emits this (``:mod USER``) so a policy can be tried without accounts."""
+
+    member: Member
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterStatus:
+    """An adapter reports what it cannot do (missing permissions), for moderators to fix."""
+
+    platform: str
+    problems: tuple[str, ...] = field(default_factory=tuple)
+    at: datetime | None = None
+
+
+Event = (
+    MemberJoined
+    | MemberLeft
+    | MessagePosted
+    | MessageEdited
+    | MessageDeleted
+    | CommandInvoked
+    | PrivateReply
+    | ModeratorGranted
+    | AdapterStatus
+)

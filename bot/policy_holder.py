@@ -1,0 +1,73 @@
+"""The running set of policies, with live reload that never drops the last good one.
+
+A moderator editing YAML on a live server will make mistakes; a typo must produce a clear
+file:line message and leave the room protected by the policy that was working before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.policy import PolicyLoadError, PolicySet, load_policy_dir
+
+log = logging.getLogger("confidant.policy")
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    changed: bool
+    errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class PolicyHolder:
+    def __init__(self, directory: Path, initial: PolicySet, display_root: Path | None = None):
+        self.directory = directory
+        self.display_root = display_root
+        self.current = initial
+        self._fingerprint = directory_fingerprint(directory)
+
+    @classmethod
+    def load(cls, directory: Path, display_root: Path | None = None) -> PolicyHolder:
+        """Raises PolicyLoadError: at start there is no last good policy to fall back on."""
+        return cls(directory, load_policy_dir(directory, display_root), display_root)
+
+    def changed_on_disk(self) -> bool:
+        return directory_fingerprint(self.directory) != self._fingerprint
+
+    def reload(self) -> ReloadResult:
+        fingerprint = directory_fingerprint(self.directory)
+        try:
+            policies = load_policy_dir(self.directory, self.display_root)
+        except PolicyLoadError as error:
+            self._fingerprint = fingerprint  # report a broken edit once, not every poll
+            messages = tuple(str(e) for e in error.errors)
+            for message in messages:
+                log.error("policy error, keeping the last good policies: %s", message)
+            return ReloadResult(changed=False, errors=messages)
+        self._fingerprint = fingerprint
+        changed = policies != self.current
+        self.current = policies
+        if changed:
+            log.info("policies reloaded: %s", ", ".join(p.name for p in policies.policies))
+        return ReloadResult(changed=changed)
+
+
+def directory_fingerprint(directory: Path) -> str:
+    """A digest of the policy files' names and contents (mtime alone misses quick edits)."""
+    digest = hashlib.sha256()
+    if directory.is_dir():
+        for path in sorted(directory.iterdir()):
+            if path.suffix in {".yaml", ".yml"} and path.is_file():
+                digest.update(path.name.encode())
+                try:
+                    digest.update(hashlib.sha256(path.read_bytes()).digest())
+                except OSError:
+                    digest.update(b"unreadable")
+    return digest.hexdigest()

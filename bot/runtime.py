@@ -1,0 +1,148 @@
+"""Runs the core against live adapters: delivers events, performs actions, keeps time.
+
+Events are handled one at a time (the store's checks and writes for a join must not
+interleave with another join of the same member), while the slow part, talking to the
+platforms, happens outside that lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+
+from bot.actions import (
+    Action,
+    ActionNotSupported,
+    AlertModerators,
+    DeleteMessage,
+    PostToRoom,
+    PrivateMessageRefused,
+    ReplyToInvoker,
+    SendPrivate,
+    SetPostingAllowed,
+)
+from bot.core import Core
+from bot.events import Event
+from bot.ports import Adapter
+
+log = logging.getLogger("confidant.runtime")
+
+
+def platform_of(action: Action) -> str:
+    match action:
+        case PostToRoom(room=room) | ReplyToInvoker(room=room) | DeleteMessage(room=room):
+            return room.platform
+        case SetPostingAllowed(room=room):
+            return room.platform
+        case SendPrivate(member=member):
+            return member.platform
+        case AlertModerators(platform=platform):
+            return platform
+    raise TypeError(f"unknown action {type(action).__name__}")
+
+
+class Runtime:
+    def __init__(
+        self,
+        core: Core,
+        adapters: Mapping[str, Adapter],
+        tick_seconds: float = 60.0,
+        policy_poll_seconds: float = 2.0,
+    ) -> None:
+        self.core = core
+        self.adapters = dict(adapters)
+        self.tick_seconds = tick_seconds
+        self.policy_poll_seconds = policy_poll_seconds
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def on_event(self, event: Event) -> None:
+        """The sink adapters deliver to; returns once the event's actions were carried out."""
+        try:
+            async with self._lock:
+                actions = await self.core.handle(event)
+        except Exception:
+            # One failing handler must not take the bot down; the event type is enough to
+            # find it, and logging the event itself could leak a member's text.
+            log.exception("handler failed for %s", type(event).__name__)
+            return
+        await self.execute(actions)
+
+    async def execute(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            await self._perform(action)
+
+    async def _perform(self, action: Action) -> None:
+        platform = platform_of(action)
+        adapter = self.adapters.get(platform)
+        if adapter is None:
+            log.warning("no %s adapter running for %s", platform, type(action).__name__)
+            return
+        try:
+            await adapter.perform(action)
+        except PrivateMessageRefused:
+            log.info("private message refused on %s; using the policy's fallback", platform)
+            if isinstance(action, SendPrivate):
+                for fallback in action.fallback:
+                    await self._perform(fallback)
+                if action.fallback:
+                    await self.core.delivered(action, "fallback")
+            return
+        except ActionNotSupported as error:
+            log.warning("%s cannot %s: %s", platform, type(action).__name__, error)
+            return
+        except Exception:
+            log.exception("%s failed on %s", type(action).__name__, platform)
+            return
+        await self.core.delivered(action, type(action).__name__)
+
+    async def start(self) -> None:
+        for adapter in self.adapters.values():
+            await adapter.start(self.on_event)
+        async with self._lock:
+            owed = await self.core.startup_actions()
+        await self.execute(owed)
+        self._tasks = [
+            asyncio.create_task(self._every(self.tick_seconds, self.tick), name="tick"),
+            asyncio.create_task(
+                self._every(self.policy_poll_seconds, self.poll_policies), name="policy-watch"
+            ),
+        ]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping the %s adapter failed", adapter.platform)
+
+    async def _every(self, seconds: float, job: object) -> None:
+        while not self._stopping.is_set():
+            await self.core.clock.sleep(seconds)
+            try:
+                await job()  # type: ignore[operator]
+            except Exception:
+                log.exception("periodic job failed")
+
+    async def tick(self) -> None:
+        """Time-based work (periodic re-reminders); also callable directly from tests."""
+        async with self._lock:
+            actions = await self.core.tick()
+        await self.execute(actions)
+
+    async def poll_policies(self) -> None:
+        """Reload policies if their files changed; a broken edit keeps the last good set."""
+        if not self.core.policies.changed_on_disk():
+            return
+        async with self._lock:
+            _, actions = await self.core.reload_policies()
+        await self.execute(actions)

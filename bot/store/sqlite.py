@@ -1,0 +1,316 @@
+"""The SQLite store: the only module that speaks SQL.
+
+It records facts needed to keep promises across restarts (who was reminded of which policy
+text, who agreed, who is in which room) and never any message text.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.store.migrate import apply_migrations, packaged_migrations
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReminder:
+    key: str
+    platform: str
+    room_id: str
+    room_name: str | None
+    member_id: str
+    policy: str
+    text_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementReport:
+    agreed: tuple[str, ...]
+    not_agreed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomState:
+    platform: str
+    room_id: str
+    policy: str
+    room_name: str | None
+    messages_since: int
+    last_reminded_at: datetime
+
+
+class Store:
+    """Open with :meth:`open`; every write commits before returning, so a crash right after
+    a call never loses what the call recorded."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, now: datetime) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new_file = not path.exists()
+        db = await aiosqlite.connect(path)
+        if new_file:
+            os.chmod(path, 0o600)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await apply_migrations(db, packaged_migrations(), _iso(now))
+        return cls(db, path)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("SELECT MAX(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- membership -------------------------------------------------------------------
+    async def record_join(self, platform: str, room_id: str, member_id: str, at: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO memberships (platform, room_id, member_id, joined_at) VALUES (?,?,?,?)"
+            " ON CONFLICT (platform, room_id, member_id)"
+            " DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL",
+            (platform, room_id, member_id, _iso(at)),
+        )
+        await self._db.commit()
+
+    async def record_leave(self, platform: str, room_id: str, member_id: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE memberships SET left_at = ? WHERE platform = ? AND room_id = ?"
+            " AND member_id = ?",
+            (_iso(at), platform, room_id, member_id),
+        )
+        await self._db.commit()
+
+    # -- reminders (also the outbox for reminder delivery) ----------------------------
+    async def was_reminded(
+        self, platform: str, room_id: str, member_id: str, policy: str, text_hash: str | None
+    ) -> bool:
+        """Whether this member was reminded here of this text (any text when hash is None)."""
+        sql = (
+            "SELECT 1 FROM reminders WHERE platform = ? AND room_id = ? AND member_id = ?"
+            " AND policy = ?"
+        )
+        params: list[str] = [platform, room_id, member_id, policy]
+        if text_hash is not None:
+            sql += " AND text_hash = ?"
+            params.append(text_hash)
+        async with self._db.execute(sql + " LIMIT 1", params) as cur:
+            return await cur.fetchone() is not None
+
+    async def add_reminder(
+        self,
+        key: str,
+        platform: str,
+        room_id: str,
+        room_name: str | None,
+        member_id: str,
+        policy: str,
+        text_hash: str,
+        at: datetime,
+    ) -> bool:
+        """Record a reminder about to be sent; False when one exists (nothing to send)."""
+        cur = await self._db.execute(
+            "INSERT OR IGNORE INTO reminders (key, platform, room_id, room_name, member_id,"
+            " policy, text_hash, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (key, platform, room_id, room_name, member_id, policy, text_hash, _iso(at)),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def mark_reminder_delivered(self, key: str, channel: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE reminders SET delivered_at = ?, channel = ? WHERE key = ?"
+            " AND delivered_at IS NULL",
+            (_iso(at), channel, key),
+        )
+        await self._db.commit()
+
+    async def pending_reminders(self) -> list[PendingReminder]:
+        async with self._db.execute(
+            "SELECT key, platform, room_id, room_name, member_id, policy, text_hash"
+            " FROM reminders WHERE delivered_at IS NULL ORDER BY created_at, key"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [PendingReminder(*row) for row in rows]
+
+    async def members_to_reask(
+        self, policy: str, text_hash: str
+    ) -> list[tuple[str, str, str | None, str]]:
+        """(platform, room_id, room_name, member_id) still in a room, reminded of an older
+        text of ``policy`` and neither reminded of nor agreed to the current one."""
+        async with self._db.execute(
+            "SELECT DISTINCT r.platform, r.room_id, r.room_name, r.member_id FROM reminders r"
+            " JOIN memberships m ON m.platform = r.platform AND m.room_id = r.room_id"
+            "  AND m.member_id = r.member_id AND m.left_at IS NULL"
+            " WHERE r.policy = ? AND r.text_hash != ?"
+            " AND NOT EXISTS (SELECT 1 FROM reminders c WHERE c.platform = r.platform"
+            "  AND c.room_id = r.room_id AND c.member_id = r.member_id AND c.policy = r.policy"
+            "  AND c.text_hash = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM agreements a WHERE a.platform = r.platform"
+            "  AND a.member_id = r.member_id AND a.policy = r.policy AND a.text_hash = ?)"
+            " ORDER BY r.platform, r.room_id, r.member_id",
+            (policy, text_hash, text_hash, text_hash),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(a), str(b), c, str(d)) for a, b, c, d in rows]
+
+    async def rooms_reminded(
+        self, platform: str, member_id: str, policy: str
+    ) -> list[tuple[str, str | None]]:
+        """(room_id, room_name) where a member was reminded of ``policy``."""
+        async with self._db.execute(
+            "SELECT DISTINCT room_id, room_name FROM reminders WHERE platform = ?"
+            " AND member_id = ? AND policy = ? ORDER BY room_id",
+            (platform, member_id, policy),
+        ) as cur:
+            return [(str(a), b) for a, b in await cur.fetchall()]
+
+    async def policies_awaiting_agreement(
+        self, platform: str, member_id: str
+    ) -> list[tuple[str, str]]:
+        """(policy, text_hash) pairs a member was reminded of and has not agreed to."""
+        async with self._db.execute(
+            "SELECT DISTINCT r.policy, r.text_hash FROM reminders r WHERE r.platform = ?"
+            " AND r.member_id = ? AND NOT EXISTS (SELECT 1 FROM agreements a"
+            "  WHERE a.platform = r.platform AND a.member_id = r.member_id"
+            "  AND a.policy = r.policy AND a.text_hash = r.text_hash)"
+            " ORDER BY r.policy",
+            (platform, member_id),
+        ) as cur:
+            return [(str(a), str(b)) for a, b in await cur.fetchall()]
+
+    # -- agreements -------------------------------------------------------------------
+    async def record_agreement(
+        self, platform: str, member_id: str, policy: str, text_hash: str, at: datetime
+    ) -> bool:
+        """True when this is a new agreement (False: already agreed to this text)."""
+        cur = await self._db.execute(
+            "INSERT OR IGNORE INTO agreements (platform, member_id, policy, text_hash, agreed_at)"
+            " VALUES (?,?,?,?,?)",
+            (platform, member_id, policy, text_hash, _iso(at)),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def has_agreed(
+        self, platform: str, member_id: str, policy: str, text_hash: str | None
+    ) -> bool:
+        sql = "SELECT 1 FROM agreements WHERE platform = ? AND member_id = ? AND policy = ?"
+        params: list[str] = [platform, member_id, policy]
+        if text_hash is not None:
+            sql += " AND text_hash = ?"
+            params.append(text_hash)
+        async with self._db.execute(sql + " LIMIT 1", params) as cur:
+            return await cur.fetchone() is not None
+
+    async def agreement_report(
+        self, platform: str, room_id: str, policy: str, text_hash: str | None
+    ) -> AgreementReport:
+        """Current members of a room split by whether they agreed to the text."""
+        hash_clause = " AND a.text_hash = ?" if text_hash is not None else ""
+        params: list[str] = [policy] + ([text_hash] if text_hash else []) + [platform, room_id]
+        async with self._db.execute(
+            "SELECT m.member_id, EXISTS (SELECT 1 FROM agreements a WHERE"
+            " a.platform = m.platform AND a.member_id = m.member_id AND a.policy = ?"
+            f"{hash_clause}) FROM memberships m WHERE m.platform = ? AND m.room_id = ?"
+            " AND m.left_at IS NULL ORDER BY m.member_id",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        agreed = tuple(str(m) for m, ok in rows if ok)
+        not_agreed = tuple(str(m) for m, ok in rows if not ok)
+        return AgreementReport(agreed, not_agreed)
+
+    # -- periodic in-room reminders ---------------------------------------------------
+    async def room_state(
+        self, platform: str, room_id: str, policy: str, room_name: str | None, at: datetime
+    ) -> RoomState:
+        """The room's counters, created on first sight with the clock starting now."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO room_state (platform, room_id, policy, room_name,"
+            " last_reminded_at) VALUES (?,?,?,?,?)",
+            (platform, room_id, policy, room_name, _iso(at)),
+        )
+        await self._db.commit()
+        async with self._db.execute(
+            "SELECT platform, room_id, policy, room_name, messages_since, last_reminded_at"
+            " FROM room_state WHERE platform = ? AND room_id = ? AND policy = ?",
+            (platform, room_id, policy),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return _room_state(row)
+
+    async def count_room_message(self, platform: str, room_id: str, policy: str) -> int:
+        await self._db.execute(
+            "UPDATE room_state SET messages_since = messages_since + 1 WHERE platform = ?"
+            " AND room_id = ? AND policy = ?",
+            (platform, room_id, policy),
+        )
+        await self._db.commit()
+        async with self._db.execute(
+            "SELECT messages_since FROM room_state WHERE platform = ? AND room_id = ?"
+            " AND policy = ?",
+            (platform, room_id, policy),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def reset_room_reminder(
+        self, platform: str, room_id: str, policy: str, at: datetime
+    ) -> None:
+        await self._db.execute(
+            "UPDATE room_state SET messages_since = 0, last_reminded_at = ? WHERE platform = ?"
+            " AND room_id = ? AND policy = ?",
+            (_iso(at), platform, room_id, policy),
+        )
+        await self._db.commit()
+
+    async def room_states(self) -> list[RoomState]:
+        async with self._db.execute(
+            "SELECT platform, room_id, policy, room_name, messages_since, last_reminded_at"
+            " FROM room_state ORDER BY platform, room_id, policy"
+        ) as cur:
+            return [_room_state(row) for row in await cur.fetchall()]
+
+    # -- audit ------------------------------------------------------------------------
+    async def audit(
+        self, platform: str, actor_id: str, action: str, detail: str, at: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO audit_log (at, platform, actor_id, action, detail) VALUES (?,?,?,?,?)",
+            (_iso(at), platform, actor_id, action, detail),
+        )
+        await self._db.commit()
+
+    async def audit_entries(self, limit: int = 50) -> list[tuple[str, str, str, str, str]]:
+        async with self._db.execute(
+            "SELECT at, platform, actor_id, action, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [tuple(str(x) for x in row) for row in await cur.fetchall()]  # type: ignore[misc]
+
+
+def _room_state(row: aiosqlite.Row | tuple) -> RoomState:  # type: ignore[type-arg]
+    return RoomState(
+        platform=str(row[0]),
+        room_id=str(row[1]),
+        policy=str(row[2]),
+        room_name=row[3],
+        messages_since=int(row[4]),
+        last_reminded_at=datetime.fromisoformat(str(row[5])),
+    )

@@ -1,0 +1,105 @@
+"""Everything the bot says, in one place, so the wording can be reviewed as a whole.
+
+None of these functions accepts a member's message text: they can only describe where
+something happened, which makes it impossible for a reply or alert to repeat it.
+"""
+
+from __future__ import annotations
+
+from bot.commands import CommandSpec
+
+
+def reminder_private(room_label: str, text: str, prefix: str, require_agreement: bool) -> str:
+    lines = [
+        f"Welcome to {room_label}. This room's confidentiality reminder:",
+        "",
+        text.strip(),
+        "",
+    ]
+    if require_agreement:
+        lines.append(
+            f"Please send {prefix}agree (here or in the room) to confirm you will keep it. "
+            "Until then your posts in the room are held back."
+        )
+    lines.append(f"You can read this again at any time with {prefix}rules.")
+    return "\n".join(lines)
+
+
+def reminder_in_room(text: str, prefix: str, require_agreement: bool) -> str:
+    lines = ["Confidentiality reminder for this room:", "", text.strip(), ""]
+    if require_agreement:
+        lines.append(f"Please send {prefix}agree to confirm you will keep it.")
+    else:
+        lines.append(f"Read it again at any time with {prefix}rules.")
+    return "\n".join(lines)
+
+
+def reminder_fallback(text: str, prefix: str, require_agreement: bool) -> str:
+    return "I could not reach you privately, so here is this room's reminder.\n\n" + (
+        reminder_in_room(text, prefix, require_agreement)
+    )
+
+
+def periodic_reminder(text: str, prefix: str) -> str:
+    return f"A regular reminder of this room's promise:\n\n{text.strip()}\n\n({prefix}rules)"
+
+
+def post_held_back(room_label: str, text: str, prefix: str, deleted: bool) -> str:
+    what = "was removed" if deleted else "was not shared"
+    return (
+        f"Your message in {room_label} {what} because members agree to the room's "
+        f"confidentiality reminder before posting. Nothing you wrote was kept.\n\n{text.strip()}"
+        f"\n\nSend {prefix}agree to confirm, then post again."
+    )
+
+
+def post_held_back_in_room(prefix: str) -> str:
+    return (
+        f"please read this room's reminder ({prefix}rules) and send {prefix}agree before posting."
+    )
+
+
+def agreed(room_labels: list[str]) -> str:
+    where = ", ".join(room_labels) if room_labels else "this room"
+    return f"Thank you. Your agreement is recorded for {where}."
+
+
+def already_agreed() -> str:
+    return "You have already agreed to the current reminder. Thank you."
+
+
+def nothing_to_agree(prefix: str) -> str:
+    return (
+        "There is no confidentiality reminder waiting for your agreement. "
+        f"Run {prefix}agree in a room to agree to its reminder."
+    )
+
+
+def no_policy_here(prefix: str) -> str:
+    return f"This room has no confidentiality policy. Run {prefix}rules in a room that has one."
+
+
+def refused(command: str) -> str:
+    return f"Only moderators can use {command}."
+
+
+def help_text(specs: list[CommandSpec], prefix: str) -> str:
+    lines = ["Commands you can use:"]
+    lines += [f"  {spec.usage(prefix)} - {spec.description}" for spec in specs]
+    return "\n".join(lines)
+
+
+def unknown_command(word: str, prefix: str) -> str:
+    return f"I do not know {prefix}{word}. Send {prefix}help for the commands you can use."
+
+
+def policy_reload_failed(errors: tuple[str, ...]) -> str:
+    shown = "\n".join(errors[:20])
+    more = f"\n(and {len(errors) - 20} more)" if len(errors) > 20 else ""
+    return f"Policy reload failed; the last good policies keep running.\n{shown}{more}"
+
+
+def adapter_problems(platform: str, problems: tuple[str, ...]) -> str:
+    return f"Confidant on {platform} cannot do everything its policies ask:\n" + "\n".join(
+        f"- {p}" for p in problems
+    )

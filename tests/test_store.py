@@ -1,0 +1,80 @@
+"""The store: migrations, refusal of newer schemas, WAL, and no message text anywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.store import Store
+from bot.store.migrate import SchemaTooNew, packaged_migrations
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    store = await Store.open(path, NOW)
+    assert await store.schema_version() == len(packaged_migrations())
+    await store.close()
+    store = await Store.open(path, NOW)  # a second open applies nothing and keeps data
+    assert await store.schema_version() == len(packaged_migrations())
+    await store.close()
+    async with aiosqlite.connect(path) as db:
+        async with db.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+        async with db.execute("SELECT COUNT(*) FROM schema_migrations") as cur:
+            assert (await cur.fetchone())[0] == len(packaged_migrations())  # type: ignore[index]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    store = await Store.open(path, NOW)
+    await store.close()
+    async with aiosqlite.connect(path) as db:
+        await db.execute(
+            "INSERT INTO schema_migrations VALUES (999, '0999_future.sql', '2030-01-01')"
+        )
+        await db.commit()
+    with pytest.raises(SchemaTooNew, match="schema version 999"):
+        await Store.open(path, NOW)
+
+
+async def test_reminder_outbox_roundtrip(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "c.db", NOW)
+    try:
+        args = ("console", "recovery", "recovery", "alice", "circle", "h1", NOW)
+        assert await store.add_reminder("rem-1", *args)
+        assert not await store.add_reminder("rem-1b", *args)  # same member/room/text: once
+        assert [p.key for p in await store.pending_reminders()] == ["rem-1"]
+        await store.mark_reminder_delivered("rem-1", "SendPrivate", NOW)
+        assert await store.pending_reminders() == []
+        assert await store.was_reminded("console", "recovery", "alice", "circle", "h1")
+        assert await store.was_reminded("console", "recovery", "alice", "circle", None)
+        assert not await store.was_reminded("console", "recovery", "alice", "circle", "h2")
+    finally:
+        await store.close()
+
+
+async def test_no_message_text_lands_in_the_database(tmp_path: Path) -> None:
+    """Drive a whole console session with a canary and look for it in the raw files."""
+    from tests.conftest import make_config, start_rig, write_policy
+
+    write_policy(tmp_path / "policies")
+    config = make_config(tmp_path)
+    rig = await start_rig(config)
+    canary = "zebra-canary-7731 my brother relapsed"
+    try:
+        await rig.say(":join alice", f"alice: {canary}", "alice: /agree", f"alice: {canary}")
+        await rig.say(f":dm alice {canary}", f"mod: {canary}")
+    finally:
+        await rig.app.close()
+    for suffix in ("", "-wal", "-shm"):
+        file = Path(str(config.database) + suffix)
+        if file.exists():
+            assert b"zebra-canary" not in file.read_bytes()
+            assert b"relapsed" not in file.read_bytes()
+    assert "zebra-canary" not in rig.out.getvalue()
