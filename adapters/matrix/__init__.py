@@ -1,0 +1,1 @@
+"""Matrix adapter: the bot on Matrix homeservers, plus a launcher for a local one."""
