@@ -28,6 +28,9 @@ class SendPrivate:
     text: str
     fallback: tuple[Action, ...] = ()
     idempotency_key: str | None = None
+    # Where a private conversation must first be accepted (Matrix invites), how long to
+    # wait before reporting PrivateMessageUnread so the core can fall back.
+    unread_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +67,27 @@ class AlertModerators:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class JoinRoom:
+    room: Room
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveRoom:
+    """Also declines an invite."""
+
+    room: Room
+
+
 Action = (
-    PostToRoom | SendPrivate | ReplyToInvoker | DeleteMessage | SetPostingAllowed | AlertModerators
+    PostToRoom
+    | SendPrivate
+    | ReplyToInvoker
+    | DeleteMessage
+    | SetPostingAllowed
+    | AlertModerators
+    | JoinRoom
+    | LeaveRoom
 )
 
 

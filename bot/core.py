@@ -11,13 +11,15 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import texts
 from bot.actions import (
     Action,
     AlertModerators,
     DeleteMessage,
+    JoinRoom,
+    LeaveRoom,
     PostToRoom,
     ReplyToInvoker,
     SendPrivate,
@@ -28,8 +30,10 @@ from bot.clock import Clock
 from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
     AdapterStatus,
+    BotPermissions,
     CommandInvoked,
     Event,
+    InvitedToRoom,
     Member,
     MemberJoined,
     MemberLeft,
@@ -37,6 +41,7 @@ from bot.events import (
     MessageEdited,
     MessagePosted,
     ModeratorGranted,
+    PrivateMessageUnread,
     PrivateReply,
     Room,
 )
@@ -46,6 +51,8 @@ from bot.ports import Capabilities
 from bot.store import Store
 
 log = logging.getLogger("confidant.core")
+
+PENDING_RETRY_AFTER = timedelta(seconds=60)
 
 CommandHandler = Callable[[CommandInvoked, dict[str, str | int | None]], Awaitable[list[Action]]]
 
@@ -69,6 +76,9 @@ class Core:
             CommandInvoked: self._on_command,  # type: ignore[dict-item]
             PrivateReply: self._nothing,
             ModeratorGranted: self._on_moderator_granted,  # type: ignore[dict-item]
+            InvitedToRoom: self._on_invite,  # type: ignore[dict-item]
+            BotPermissions: self._on_permissions,  # type: ignore[dict-item]
+            PrivateMessageUnread: self._on_unread,  # type: ignore[dict-item]
             AdapterStatus: self._on_adapter_status,  # type: ignore[dict-item]
         }
         self._command_handlers: dict[str, CommandHandler] = {
@@ -103,8 +113,8 @@ class Core:
 
     async def tick(self) -> list[Action]:
         """Called periodically by the runtime: time-based re-reminders."""
-        actions: list[Action] = []
         now = self.clock.now()
+        actions = await self._resend_pending(older_than=now - PENDING_RETRY_AFTER)
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None
@@ -237,12 +247,16 @@ class Core:
             texts.reminder_private(room.label, reminder.text, prefix, reminder.require_agreement),
             fallback=fallback,
             idempotency_key=key,
+            unread_timeout_s=reminder.private_timeout_minutes * 60.0 if fallback else None,
         )
         return [private, in_room] if reminder.delivery == "both" else [private]
 
-    async def _resend_pending(self) -> list[Action]:
+    async def _resend_pending(self, older_than: datetime | None = None) -> list[Action]:
+        """Reminders recorded but never confirmed delivered (a crash, an outage). Platforms
+        dedupe the resend by its idempotency key, so a reminder that did arrive is not
+        shown twice."""
         actions: list[Action] = []
-        for pending in await self.store.pending_reminders():
+        for pending in await self.store.pending_reminders(older_than):
             policy = self.policies.current.by_name(pending.policy)
             if policy is None or policy.reminder.text_hash != pending.text_hash:
                 continue  # the text changed meanwhile: the re-ask below covers it
@@ -484,6 +498,54 @@ class Core:
         for problem in event.problems:
             log.warning("%s adapter: %s", event.platform, problem)
         return self._alerts_for_all(texts.adapter_problems(event.platform, event.problems))
+
+    async def _on_invite(self, event: InvitedToRoom) -> list[Action]:
+        """Join rooms a policy covers or alerts go to, and private chats; decline the rest."""
+        room = event.room
+        wanted = (
+            room.is_private_chat
+            or self.policy_for(room) is not None
+            or any(
+                ref.matches(room.platform, room.id, room.name, room.aliases)
+                for policy in self.policies.current.policies
+                for ref in policy.alerts
+            )
+        )
+        log.info("invite to a %s room: %s", room.platform, "accepting" if wanted else "declining")
+        return [JoinRoom(room)] if wanted else [LeaveRoom(room)]
+
+    async def _on_permissions(self, event: BotPermissions) -> list[Action]:
+        policy = self.policy_for(event.room)
+        if policy is None or not policy.reminder.require_agreement:
+            return []
+        if event.can_restrict_posting or event.can_delete:
+            return []
+        problems = (
+            f"in {event.room.label} I can neither stop members who have not agreed from "
+            "posting nor remove their posts, so the agreement rule is not enforced there",
+            *event.missing,
+        )
+        return await self._on_adapter_status(AdapterStatus(event.room.platform, problems))
+
+    async def _on_unread(self, event: PrivateMessageUnread) -> list[Action]:
+        """The member never opened the private chat: use the policy's in-room fallback."""
+        reminder_row = await self.store.reminder_by_key(event.idempotency_key)
+        if reminder_row is None:
+            return []
+        policy = self.policies.current.by_name(reminder_row.policy)
+        if policy is None or policy.reminder.fallback != "room_mention":
+            return []
+        room = Room(reminder_row.platform, reminder_row.room_id, reminder_row.room_name)
+        prefix = self._prefix(room.platform)
+        reminder = policy.reminder
+        return [
+            PostToRoom(
+                room,
+                texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
+                mention=event.member,
+                idempotency_key=f"{event.idempotency_key}/unread",
+            )
+        ]
 
     async def _nothing(self, _: object) -> list[Action]:
         return []

@@ -141,6 +141,35 @@ class ModeratorGranted:
 
 
 @dataclass(frozen=True, slots=True)
+class InvitedToRoom:
+    """Someone invited the bot; the core decides whether a policy wants it there."""
+
+    room: Room
+    inviter: Member
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BotPermissions:
+    """What the bot may do in a room, as checked by the adapter (at start or on joining)."""
+
+    room: Room
+    can_delete: bool
+    can_restrict_posting: bool
+    at: datetime
+    missing: tuple[str, ...] = ()  # plain words, e.g. "power level 50 to redact"
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateMessageUnread:
+    """A private message went to a conversation the member never joined in time."""
+
+    member: Member
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AdapterStatus:
     """An adapter reports what it cannot do (missing permissions), for moderators to fix."""
 
@@ -158,5 +187,8 @@ Event = (
     | CommandInvoked
     | PrivateReply
     | ModeratorGranted
+    | InvitedToRoom
+    | BotPermissions
+    | PrivateMessageUnread
     | AdapterStatus
 )

@@ -17,6 +17,8 @@ from bot.actions import (
     ActionNotSupported,
     AlertModerators,
     DeleteMessage,
+    JoinRoom,
+    LeaveRoom,
     PostToRoom,
     PrivateMessageRefused,
     ReplyToInvoker,
@@ -34,7 +36,7 @@ def platform_of(action: Action) -> str:
     match action:
         case PostToRoom(room=room) | ReplyToInvoker(room=room) | DeleteMessage(room=room):
             return room.platform
-        case SetPostingAllowed(room=room):
+        case SetPostingAllowed(room=room) | JoinRoom(room=room) | LeaveRoom(room=room):
             return room.platform
         case SendPrivate(member=member):
             return member.platform

@@ -139,13 +139,27 @@ class Store:
         )
         await self._db.commit()
 
-    async def pending_reminders(self) -> list[PendingReminder]:
+    async def pending_reminders(self, older_than: datetime | None = None) -> list[PendingReminder]:
+        """Reminders recorded but not confirmed sent, optionally only those created before
+        ``older_than`` (younger ones may still be on their way)."""
+        cutoff = _iso(older_than) if older_than else "9999"
         async with self._db.execute(
             "SELECT key, platform, room_id, room_name, member_id, policy, text_hash"
-            " FROM reminders WHERE delivered_at IS NULL ORDER BY created_at, key"
+            " FROM reminders WHERE delivered_at IS NULL AND created_at < ?"
+            " ORDER BY created_at, key",
+            (cutoff,),
         ) as cur:
             rows = await cur.fetchall()
         return [PendingReminder(*row) for row in rows]
+
+    async def reminder_by_key(self, key: str) -> PendingReminder | None:
+        async with self._db.execute(
+            "SELECT key, platform, room_id, room_name, member_id, policy, text_hash"
+            " FROM reminders WHERE key = ?",
+            (key,),
+        ) as cur:
+            row = await cur.fetchone()
+        return PendingReminder(*row) if row else None
 
     async def members_to_reask(
         self, policy: str, text_hash: str

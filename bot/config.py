@@ -1,0 +1,236 @@
+"""The administrator's config file: where state lives and which chat platforms to join.
+
+It shares the policy loader's YAML handling, so admins get the same ``file:line:col``
+messages as moderators. Secrets come from the environment via ``${VAR}`` references that are
+expanded inside parsed text values only, never in the raw file: an environment value can
+then never change the YAML structure (a password containing ``": "`` or ``"#"`` stays a
+password). Secrets are held as :class:`~pydantic.SecretStr` so they stay out of reprs and
+logs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.policy.errors import PolicyLoadError
+from bot.policy.loader import display_path, read_limited, to_errors
+from bot.policy.model import problem
+from bot.policy.validate import validate_document
+from bot.policy.yamlpos import parse_yaml
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+SECRET_KEYS = frozenset({"password", "access_token", "token"})
+
+_VAR_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+_MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")
+_SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")
+
+
+class ConfigError(PolicyLoadError):
+    """A config file problem; a PolicyLoadError so one handler can report both kinds."""
+
+
+def substitute_env(value: str, env: Mapping[str, str]) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}``; ``$${`` stands for a literal ``${``.
+
+    Like the shell's ``:-``, the default also applies when the variable is set but empty.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole == "$${":
+            return "${"
+        if match.group(1) is None:
+            raise ValueError("'${' is never closed with '}'; write ${NAME} or ${NAME:-default}")
+        ref = _REF_RE.match(match.group(1))
+        if ref is None:
+            raise ValueError(
+                f"'{whole}' is not a valid variable reference; write ${{NAME}} or "
+                "${NAME:-default}"
+            )
+        name, default = ref.group(1), ref.group(2)
+        found = env.get(name)
+        if default is not None and not found:
+            return default
+        if found is None:
+            raise ValueError(f"environment variable {name} is not set")
+        return found
+
+    return _VAR_RE.sub(replace, value)
+
+
+def _resolve_path(value: Any, info: ValidationInfo) -> Any:
+    """Relative paths are relative to the config file, so the bot can start from anywhere."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise problem("must not be empty")
+        value = Path(value)
+    if isinstance(value, Path):
+        base = Path((info.context or {}).get("base_dir") or Path.cwd())
+        return Path(os.path.normpath(base / value.expanduser()))
+    return value
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _require_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and not value.get_secret_value().strip():
+        raise problem("must not be empty")
+    return value
+
+
+class ConsoleConfig(_Frozen):
+    """The local console adapter, for trying Confidant out without any chat server."""
+
+    enabled: bool = True
+
+
+class MatrixConfig(_Frozen):
+    homeserver: str
+    user_id: str
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_name: str = "confidant"
+    store_dir: Path = Field(default=Path("matrix-store"), validate_default=True)
+    command_prefix: str = "!"
+    allowed_servers: tuple[str, ...] = ()
+
+    _store_dir = field_validator("store_dir", mode="before")(_resolve_path)
+    _secrets = field_validator("password", "access_token")(_require_secret)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value.split("://", 1)[1]) == 0:
+            raise problem(
+                f"'{value}' is not a homeserver address; write it like https://matrix.example.org"
+            )
+        return value.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        if not _MATRIX_USER_RE.match(value):
+            raise problem(f"'{value}' is not a Matrix user id (like '@confidant:example.org')")
+        return value
+
+    @field_validator("device_name", "command_prefix")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise problem("must not be empty")
+        return value
+
+    @field_validator("allowed_servers")
+    @classmethod
+    def _servers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for server in value:
+            if not server or any(c.isspace() for c in server) or "@" in server:
+                raise problem(f"'{server}' is not a server name (like 'example.org')")
+        return value
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> Self:
+        if (self.password is None) == (self.access_token is None):
+            raise problem("give exactly one of 'password' or 'access_token' for Matrix")
+        return self
+
+
+class DiscordConfig(_Frozen):
+    token: SecretStr
+    guild_ids: tuple[str, ...] = ()
+
+    _secrets = field_validator("token")(_require_secret)
+
+    @field_validator("guild_ids")
+    @classmethod
+    def _snowflakes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for guild in value:
+            if not _SNOWFLAKE_RE.match(guild):
+                raise problem(
+                    f"'{guild}' is not a Discord server (guild) id; ids are long numbers, "
+                    "written in quotes"
+                )
+        return value
+
+
+class AdaptersConfig(_Frozen):
+    console: ConsoleConfig | None = None
+    matrix: MatrixConfig | None = None
+    discord: DiscordConfig | None = None
+
+    @model_validator(mode="after")
+    def _something_enabled(self) -> Self:
+        console_on = self.console is not None and self.console.enabled
+        if not (console_on or self.matrix or self.discord):
+            raise problem("no chat platform is configured; add 'console', 'matrix' or 'discord'")
+        return self
+
+
+class Config(_Frozen):
+    """Resolved settings: every path is absolute, every secret is a SecretStr."""
+
+    database: Path = Field(default=Path("confidant.db"), validate_default=True)
+    key_file: Path = Field(default=Path("confidant.key"), validate_default=True)
+    policy_dir: Path = Field(default=Path("policies"), validate_default=True)
+    log_level: LogLevel = "INFO"
+    adapters: AdaptersConfig
+    source: str
+
+    _paths = field_validator("database", "key_file", "policy_dir", mode="before")(_resolve_path)
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the config file, raising ConfigError with every problem found."""
+    environ: Mapping[str, str] = os.environ if env is None else env
+    shown = display_path(path)
+    raw, read_errors = read_limited(path, shown)
+    if raw is None:
+        raise ConfigError(read_errors)
+    parsed = parse_yaml(raw, string_hook=lambda value: substitute_env(value, environ))
+    problems = list(parsed.problems)
+    config: Config | None = None
+    if parsed.document is not None:
+        config, more = validate_document(
+            Config,
+            parsed.document,
+            injected={"source": shown},
+            secret_keys=SECRET_KEYS,
+            context={"base_dir": Path(os.path.abspath(path)).parent},
+        )
+        problems.extend(more)
+    if config is None or problems:
+        raise ConfigError(to_errors(shown, problems))
+    return config
+
+
+def default_config(state_dir: Path) -> Config:
+    """What ``confidant run`` uses without a config file: console only, built-in policy."""
+    state = Path(os.path.abspath(state_dir))
+    return Config(
+        database=state / "confidant.db",
+        key_file=state / "confidant.key",
+        policy_dir=DEFAULTS_DIR,
+        log_level="INFO",
+        adapters=AdaptersConfig(console=ConsoleConfig(enabled=True)),
+        source="<built-in defaults>",
+    )

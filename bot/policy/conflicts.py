@@ -1,0 +1,89 @@
+"""Checks that need more than one room entry or more than one policy to see.
+
+A room claimed by two policies would get whichever policy happens to load first, and alerts
+sent into a support room would show members what moderators were told about them. Both are
+refused outright rather than resolved by a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.policy.model import Policy, RoomRef
+    from bot.policy.yamlpos import Loc
+
+Where = Callable[[int, "Loc"], str]
+"""Describes where a policy's value is, e.g. ``policies/a.yaml:4:5``, for cross-references."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A clash, located at the later of the two values (``loc`` within ``policy_index``)."""
+
+    policy_index: int
+    loc: Loc
+    message: str
+
+
+def _room_key(room: RoomRef) -> tuple[str, str, str]:
+    kind, value = room.selector
+    return room.platform, kind, value
+
+
+def find_conflicts(policies: Sequence[Policy], where: Where | None = None) -> list[Conflict]:
+    """Duplicate policy names, rooms claimed twice, and alerts aimed at support rooms."""
+
+    def at(index: int, loc: Loc) -> str:
+        return where(index, loc) if where is not None else policies[index].source
+
+    conflicts: list[Conflict] = []
+    names: dict[str, int] = {}
+    rooms: dict[tuple[str, str, str], tuple[int, Loc]] = {}
+    for index, policy in enumerate(policies):
+        if policy.name in names:
+            first = names[policy.name]
+            conflicts.append(
+                Conflict(
+                    index,
+                    ("name",),
+                    f"the policy name '{policy.name}' is already used by "
+                    f"{at(first, ('name',))}; policy names must be unique",
+                )
+            )
+        else:
+            names[policy.name] = index
+        for position, room in enumerate(policy.rooms):
+            key = _room_key(room)
+            loc: Loc = ("rooms", position)
+            if key in rooms:
+                owner, owner_loc = rooms[key]
+                if owner == index:
+                    message = f"{room.describe()} is listed twice (first at {at(owner, owner_loc)})"
+                else:
+                    message = (
+                        f"{room.describe()} is already covered by policy "
+                        f"'{policies[owner].name}' ({at(owner, owner_loc)}); "
+                        "a room can belong to only one policy"
+                    )
+                conflicts.append(Conflict(index, loc, message))
+            else:
+                rooms[key] = (index, loc)
+    for index, policy in enumerate(policies):
+        for position, alert in enumerate(policy.alerts):
+            owner_entry = rooms.get(_room_key(alert))
+            if owner_entry is None:
+                continue
+            owner = owner_entry[0]
+            whose = "this policy" if owner == index else f"policy '{policies[owner].name}'"
+            conflicts.append(
+                Conflict(
+                    index,
+                    ("alerts", position),
+                    f"alerts would go to {alert.describe()}, a support room of {whose}; "
+                    "members would see moderator alerts",
+                )
+            )
+    return conflicts

@@ -1,0 +1,152 @@
+"""Load policy files into a :class:`PolicySet`, or explain everything wrong with them.
+
+Loading is all-or-nothing: a half-loaded set of policies could leave a room without its
+confidentiality reminder, so any error in any file refuses the whole directory and the
+caller keeps running on the previous snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from bot.policy.conflicts import find_conflicts
+from bot.policy.errors import PolicyError, PolicyLoadError
+from bot.policy.model import POLICY_NAME_RE, Policy, PolicySet
+from bot.policy.validate import validate_document
+from bot.policy.yamlpos import MAX_BYTES, START, Document, Loc, Problem, parse_yaml
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+_PLACEHOLDER_NAME = "unnamed"
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    policy: Policy
+    document: Document
+
+
+def display_path(path: Path, display_root: Path | None = None) -> str:
+    """The path as a moderator should see it: relative to the root when it is inside it."""
+    # abspath, not resolve(): a symlinked policy folder should show the path the admin used.
+    root = Path(os.path.abspath(display_root if display_root is not None else Path.cwd()))
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def to_errors(path: str, problems: Sequence[Problem]) -> list[PolicyError]:
+    return [PolicyError(path, p.pos.line, p.pos.column, p.message) for p in problems]
+
+
+def _parse_policy(text: str | bytes, path: str) -> tuple[_Loaded | None, list[PolicyError]]:
+    parsed = parse_yaml(text)
+    problems = list(parsed.problems)
+    if parsed.document is None:
+        return None, to_errors(path, problems)
+    defaults: dict[str, str] = {}
+    if "name" not in parsed.document.data:
+        stem = PurePath(path).stem
+        if POLICY_NAME_RE.match(stem):
+            defaults["name"] = stem
+        else:
+            defaults["name"] = _PLACEHOLDER_NAME
+            problems.append(
+                Problem(
+                    START,
+                    f"the file name '{stem}' cannot be used as the policy name (only lowercase "
+                    "letters, digits, '-' and '_'); rename the file or add a 'name:' line",
+                )
+            )
+    policy, more = validate_document(
+        Policy, parsed.document, injected={"source": path}, defaults=defaults
+    )
+    problems.extend(more)
+    if policy is None or problems:
+        return None, to_errors(path, problems)
+    loaded = _Loaded(policy, parsed.document)
+    conflict_errors = _conflict_errors([loaded])
+    if conflict_errors:
+        return None, conflict_errors
+    return loaded, []
+
+
+def _conflict_errors(loaded: Sequence[_Loaded]) -> list[PolicyError]:
+    def position(index: int, loc: Loc) -> tuple[int, int]:
+        document = loaded[index].document
+        pos = document.key_pos(loc) if loc == ("name",) else document.value_pos(loc)
+        return pos.line, pos.column
+
+    def where(index: int, loc: Loc) -> str:
+        line, column = position(index, loc)
+        return f"{loaded[index].policy.source}:{line}:{column}"
+
+    errors = []
+    for conflict in find_conflicts([item.policy for item in loaded], where):
+        line, column = position(conflict.policy_index, conflict.loc)
+        source = loaded[conflict.policy_index].policy.source
+        errors.append(PolicyError(source, line, column, conflict.message))
+    return errors
+
+
+def load_policy_text(text: str | bytes, path: str) -> Policy:
+    """Load a single policy; ``path`` is only used in messages and for the default name."""
+    loaded, errors = _parse_policy(text, path)
+    if loaded is None:
+        raise PolicyLoadError(errors)
+    return loaded.policy
+
+
+def read_limited(file: Path, shown: str) -> tuple[bytes | None, list[PolicyError]]:
+    """Read at most 1 MiB: anything bigger is refused before a single byte is parsed."""
+    try:
+        with file.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+                return None, [PolicyError(shown, 1, 1, "file is larger than 1 MiB")]
+            return handle.read(MAX_BYTES + 1), []
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return None, [PolicyError(shown, 1, 1, f"cannot read the file: {reason}")]
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """Policy files in load order; hidden files (editor backups, lock files) are skipped."""
+    return sorted(
+        entry
+        for entry in directory.iterdir()
+        if entry.suffix in POLICY_SUFFIXES and not entry.name.startswith(".") and entry.is_file()
+    )
+
+
+def load_policy_dir(directory: Path, display_root: Path | None = None) -> PolicySet:
+    """Load every policy file in ``directory``, raising with every error of every file."""
+    shown_dir = display_path(directory, display_root)
+    if not directory.is_dir():
+        raise PolicyLoadError(
+            [PolicyError(shown_dir, 1, 1, "the policy folder does not exist or is not a folder")]
+        )
+    files = policy_files(directory)
+    if not files:
+        raise PolicyLoadError(
+            [PolicyError(shown_dir, 1, 1, "the policy folder has no .yaml files")]
+        )
+    errors: list[PolicyError] = []
+    loaded: list[_Loaded] = []
+    for file in files:
+        shown = display_path(file, display_root)
+        raw, read_errors = read_limited(file, shown)
+        errors.extend(read_errors)
+        if raw is None:
+            continue
+        item, file_errors = _parse_policy(raw, shown)
+        errors.extend(file_errors)
+        if item is not None:
+            loaded.append(item)
+    errors.extend(_conflict_errors(loaded))
+    if errors:
+        raise PolicyLoadError(errors)
+    return PolicySet(policies=tuple(item.policy for item in loaded))

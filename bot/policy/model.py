@@ -1,0 +1,259 @@
+"""The policy a moderator writes for a set of rooms, as immutable values.
+
+Models are frozen so a loaded :class:`PolicySet` can be shared by every task and swapped
+atomically on reload; nothing can change a policy half-way through handling a message.
+Validation messages here are written for volunteer moderators, and the loader attaches the
+file, line and column. Adding a policy section (``leaks:``, ``checkins:``) is one new
+optional field on :class:`Policy`: the loader and its error reporting are generic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from bot.policy.conflicts import find_conflicts
+
+Platform = Literal["console", "matrix", "discord"]
+
+MAX_REMINDER_CHARS = 4000
+POLICY_NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+
+_MATRIX_ROOM_ID_RE = re.compile(r"^![^:\s]+:\S+$")
+_MATRIX_ALIAS_RE = re.compile(r"^#[^:\s]+:\S+$")
+_MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")
+_SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")
+
+
+def problem(message: str) -> PydanticCustomError:
+    """An error whose message is already worded for moderators and must be shown verbatim."""
+    return PydanticCustomError("confidant", message)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RoomRef(_Frozen):
+    """Selects one room. Exactly one selector keeps matching unambiguous."""
+
+    platform: Platform
+    id: str | None = None
+    alias: str | None = None
+    name: str | None = None
+
+    @field_validator("id", "alias", "name")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise problem("must not be empty")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        platform = info.data.get("platform")
+        if value is None:
+            return value
+        if platform == "matrix" and not _MATRIX_ROOM_ID_RE.match(value):
+            raise problem(
+                f"'{value}' is not a Matrix room id (they look like '!abc123:example.org'); "
+                "for '#room:server' use 'alias'"
+            )
+        if platform == "discord" and not _SNOWFLAKE_RE.match(value):
+            raise problem(
+                f"'{value}' is not a Discord channel id (a long number in quotes, like "
+                "'123456789012345678'); for a channel name use 'name'"
+            )
+        return value
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        platform = info.data.get("platform")
+        if value is None:
+            return value
+        if platform is not None and platform != "matrix":
+            raise problem(f"'alias' is only for Matrix rooms; use 'name' or 'id' on {platform}")
+        if not _MATRIX_ALIAS_RE.match(value):
+            raise problem(
+                f"'{value}' is not a Matrix room alias (they look like '#room:example.org')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one_selector(self) -> Self:
+        given = [key for key in ("id", "alias", "name") if getattr(self, key) is not None]
+        if not given:
+            raise problem("a room needs one of 'id', 'alias' or 'name'")
+        if len(given) > 1:
+            raise problem(
+                "give only one of 'id', 'alias' or 'name' for a room, not "
+                + " and ".join(f"'{key}'" for key in given)
+            )
+        return self
+
+    @property
+    def selector(self) -> tuple[str, str]:
+        """Which selector is used and its value, e.g. ``("alias", "#recovery:example.org")``."""
+        for key in ("id", "alias", "name"):
+            value = getattr(self, key)
+            if value is not None:
+                return key, value
+        raise AssertionError("validated RoomRef has no selector")
+
+    def describe(self) -> str:
+        kind, value = self.selector
+        return f"{self.platform} room {kind} '{value}'"
+
+    def matches(
+        self, platform: str, room_id: str, name: str | None, aliases: Sequence[str]
+    ) -> bool:
+        if platform != self.platform:
+            return False
+        if self.id is not None:
+            return self.id == room_id
+        if self.alias is not None:
+            return self.alias in aliases
+        return self.name is not None and self.name == name
+
+
+class UserRef(_Frozen):
+    """A moderator, by the stable id each platform uses (never a changeable display name)."""
+
+    platform: Platform
+    user: str
+
+    @field_validator("user")
+    @classmethod
+    def _user_shape(cls, value: str, info: ValidationInfo) -> str:
+        platform = info.data.get("platform")
+        if not value.strip():
+            raise problem("must not be empty")
+        if platform == "matrix" and not _MATRIX_USER_RE.match(value):
+            raise problem(
+                f"'{value}' is not a Matrix user id (they look like '@name:example.org')"
+            )
+        if platform == "discord" and not _SNOWFLAKE_RE.match(value):
+            raise problem(
+                f"'{value}' is not a Discord user id (a long number in quotes, like "
+                "'123456789012345678'; names can change, ids cannot)"
+            )
+        return value
+
+
+class RepeatSpec(_Frozen):
+    """Periodic re-reminder in the room, so newcomers and long-time members both see it."""
+
+    every_days: int | None = Field(default=None, ge=1)
+    every_messages: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if self.every_days is None and self.every_messages is None:
+            raise problem("'repeat' needs 'every_days' or 'every_messages' (or both)")
+        return self
+
+
+def normalise_text(text: str) -> str:
+    """The form of a reminder that counts as "the same text" for re-asking members."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+class ReminderSpec(_Frozen):
+    """The confidentiality reminder members see and, optionally, must agree to."""
+
+    text: str
+    delivery: Literal["private", "room", "both"] = "private"
+    fallback: Literal["room_mention", "none"] = "room_mention"
+    require_agreement: bool = False
+    unagreed_posts: Literal["hide", "remind"] = "hide"
+    reask_on_change: bool = True
+    repeat: RepeatSpec | None = None
+    # Where a private chat must first be accepted (a Matrix invite), how long to wait for
+    # the member before using the fallback instead.
+    private_timeout_minutes: int = Field(default=10, ge=1, le=10080)
+
+    @field_validator("text")
+    @classmethod
+    def _text_present(cls, value: str) -> str:
+        if not value.strip():
+            raise problem("the reminder text is empty")
+        if len(value) > MAX_REMINDER_CHARS:
+            raise problem(
+                f"the reminder text is too long: {len(value)} characters "
+                f"(at most {MAX_REMINDER_CHARS})"
+            )
+        return value
+
+    @property
+    def text_hash(self) -> str:
+        """Identifies the wording members agreed to, ignoring edits that change nothing."""
+        return hashlib.sha256(normalise_text(self.text).encode("utf-8")).hexdigest()[:16]
+
+
+class Policy(_Frozen):
+    """Everything Confidant does in a set of rooms. One file holds one policy."""
+
+    name: str
+    source: str
+    rooms: tuple[RoomRef, ...]
+    moderators: tuple[UserRef, ...] = ()
+    alerts: tuple[RoomRef, ...] = ()
+    reminder: ReminderSpec
+
+    @field_validator("rooms")
+    @classmethod
+    def _has_rooms(cls, value: tuple[RoomRef, ...]) -> tuple[RoomRef, ...]:
+        # A validator rather than min_length: pydantic also reports min_length when an entry
+        # is merely invalid, which would tell moderators the list is empty when it is not.
+        if not value:
+            raise problem("'rooms' is empty; list at least one room")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str) -> str:
+        if not POLICY_NAME_RE.match(value):
+            raise problem(
+                f"the policy name '{value}' may only use lowercase letters, digits, '-' and '_'"
+            )
+        return value
+
+
+class PolicySet(_Frozen):
+    """An immutable snapshot of all loaded policies, swapped as a whole on reload."""
+
+    policies: tuple[Policy, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_conflicts(self) -> Self:
+        # The loader reports these with file positions first; this guards other callers.
+        conflicts = find_conflicts(self.policies)
+        if conflicts:
+            raise problem("; ".join(c.message for c in conflicts))
+        return self
+
+    def for_room(
+        self, platform: str, room_id: str, name: str | None = None, aliases: Sequence[str] = ()
+    ) -> Policy | None:
+        for policy in self.policies:
+            if any(room.matches(platform, room_id, name, aliases) for room in policy.rooms):
+                return policy
+        return None
+
+    def by_name(self, name: str) -> Policy | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+    def is_moderator(self, platform: str, user_id: str, policy: Policy | None = None) -> bool:
+        policies = self.policies if policy is None else (policy,)
+        return any(
+            mod.platform == platform and mod.user == user_id
+            for p in policies
+            for mod in p.moderators
+        )

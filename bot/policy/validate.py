@@ -1,0 +1,227 @@
+"""Validate parsed YAML against a model and explain failures at the right line and column.
+
+Pydantic's messages ("Input should be a valid boolean") are written for programmers and its
+error locations are paths, not positions. Here each error's path is looked up in the
+document's position map and reworded, using the model's own annotations to list allowed keys
+and values, so the explanation stays right when fields are added.
+
+Validation is strict: a file saying ``enabled: "yes"`` or ``every_days: "7"`` is far more
+likely a mistake than an intention, and guessing would hide it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+from collections.abc import Collection, Mapping
+from inspect import isclass
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from bot.policy.yamlpos import Document, Loc, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "float_type": "a number",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "model_type": "'key: value' lines (a mapping)",
+    "model_attributes_type": "'key: value' lines (a mapping)",
+    "dict_type": "'key: value' lines (a mapping)",
+    "is_instance_of": "a file path (text)",
+    "path_type": "a file path (text)",
+}
+
+
+def validate_document(
+    model: type[M],
+    document: Document,
+    *,
+    injected: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    secret_keys: Collection[str] = (),
+    context: dict[str, Any] | None = None,
+) -> tuple[M | None, list[Problem]]:
+    """Build ``model`` from the document, or explain every reason it cannot be built.
+
+    ``injected`` values are set by the program (a file may not contain those keys);
+    ``defaults`` fill keys the file left out. Values under ``secret_keys`` are never quoted
+    back in messages.
+    """
+    injected = injected or {}
+    problems: list[Problem] = []
+    data = dict(document.data)
+    for key in injected:
+        if key in data:
+            del data[key]
+            problems.append(
+                Problem(document.key_pos((key,)), _unknown_key(key, model, (), set(injected)))
+            )
+    data.update(injected)
+    for key, value in (defaults or {}).items():
+        data.setdefault(key, value)
+    try:
+        return model.model_validate(data, strict=True, context=context), problems
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            if document.is_flagged(loc):
+                continue
+            problems.append(_explain(error, loc, model, document, set(injected), secret_keys))
+    return None, problems
+
+
+def _explain(
+    error: ErrorDetails,
+    loc: Loc,
+    model: type[BaseModel],
+    document: Document,
+    hidden: set[str],
+    secret_keys: Collection[str],
+) -> Problem:
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    key = loc[-1] if loc else None
+    secret = any(isinstance(part, str) and part in secret_keys for part in loc)
+    shown = _describe(value, secret)
+
+    if kind == "missing":
+        return Problem(document.value_pos(loc[:-1]), f"missing required key '{key}'")
+    if kind == "extra_forbidden":
+        hide = hidden if len(loc) == 1 else set()
+        return Problem(document.key_pos(loc), _unknown_key(str(key), model, loc[:-1], hide))
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+        if value is None:
+            return Problem(
+                document.key_pos(loc), f"{_subject(key)} has no value; expected {expected}"
+            )
+        message = f"expected {expected}, got {shown}"
+        if kind == "string_type" and isinstance(value, int | float) and not secret:
+            message += " (put it in quotes to make it text)"
+        elif kind in ("int_type", "bool_type", "float_type") and isinstance(value, str):
+            message += _quoted_hint(kind, value)
+        return Problem(document.value_pos(loc), message)
+    pos = document.value_pos(loc)
+    if kind == "literal_error":
+        allowed = _literal_values(model, loc) or [str(ctx.get("expected", ""))]
+        return Problem(pos, f"{shown} is not one of: {', '.join(allowed)}")
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        limit = {
+            "greater_than_equal": ("at least", "ge"),
+            "greater_than": ("more than", "gt"),
+            "less_than_equal": ("at most", "le"),
+            "less_than": ("less than", "lt"),
+        }[kind]
+        got = "a secret value" if secret else repr(value)
+        return Problem(pos, f"must be {limit[0]} {ctx.get(limit[1])}, got {got}")
+    if kind == "too_short":
+        count = int(ctx.get("min_length", 1))
+        return Problem(
+            pos, f"{_subject(key)} must list at least {count} {_entries(count)}"
+        )
+    if kind == "too_long":
+        count = int(ctx.get("max_length", 0))
+        return Problem(pos, f"{_subject(key)} may list at most {count} {_entries(count)}")
+    if kind == "string_too_short":
+        return Problem(pos, "must not be empty")
+    if kind == "string_too_long":
+        return Problem(pos, f"is too long (at most {ctx.get('max_length')} characters)")
+    if kind == "value_error" and "error" in ctx:
+        return Problem(pos, str(ctx["error"]))
+    return Problem(pos, error["msg"])
+
+
+def _subject(key: object) -> str:
+    return f"'{key}'" if isinstance(key, str) else "this list entry"
+
+
+def _entries(count: int) -> str:
+    return "entry" if count == 1 else "entries"
+
+
+def _quoted_hint(kind: str, value: str) -> str:
+    stripped = value.strip()
+    if kind == "bool_type" and stripped.lower() in ("true", "false"):
+        return " (remove the quotes)"
+    if kind in ("int_type", "float_type") and stripped.lstrip("+-").replace(".", "", 1).isdigit():
+        return " (remove the quotes)"
+    return ""
+
+
+def _describe(value: object, secret: bool) -> str:
+    """How a wrong value is quoted back: short, YAML-flavoured, never a secret."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true or false" if secret else str(value).lower()
+    if isinstance(value, int | float):
+        return "a number" if secret else f"the number {value}"
+    if isinstance(value, tuple | list):
+        return "a list"
+    if isinstance(value, dict):
+        return "'key: value' lines (a mapping)"
+    if isinstance(value, str):
+        if secret:
+            return "text"
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return "'" + text.replace("\n", "\\n") + "'"
+    return "a value of the wrong kind"
+
+
+def _unknown_key(key: str, model: type[BaseModel], parent: Loc, hidden: set[str]) -> str:
+    owner = _model_at(model, parent)
+    allowed = [] if owner is None else [k for k in owner.model_fields if k not in hidden]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    suffix = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown key '{key}'{suffix}"
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _annotation_at(model: type[BaseModel], loc: Loc) -> Any:
+    """The declared type at a validation path, or None when the path leaves the models."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _strip_optional(annotation)
+        if isinstance(part, int):
+            if get_origin(annotation) not in (tuple, list):
+                return None
+            annotation = get_args(annotation)[0]
+        elif isclass(annotation) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:
+            return None
+    return _strip_optional(annotation)
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    annotation = _annotation_at(model, loc)
+    if isclass(annotation) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _literal_values(model: type[BaseModel], loc: Loc) -> list[str]:
+    annotation = _annotation_at(model, loc)
+    if get_origin(annotation) is Literal:
+        return [str(v) for v in get_args(annotation)]
+    return []
+
