@@ -62,11 +62,15 @@ class Store:
         db = await aiosqlite.connect(path)
         if new_file:
             os.chmod(path, 0o600)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await apply_migrations(db, packaged_migrations(), _iso(now))
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await apply_migrations(db, packaged_migrations(), _iso(now))
+        except BaseException:
+            await db.close()
+            raise
         return cls(db, path)
 
     async def close(self) -> None:
