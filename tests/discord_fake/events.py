@@ -25,6 +25,7 @@ from .state import (
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
 HAS_SNAPSHOT = 1 << 14
+SUB_COMMAND = 1  # an option that is a group's subcommand
 OPTION_TYPES = {str: 3, bool: 5, int: 4, float: 10}
 
 
@@ -149,20 +150,33 @@ class GatewayEvents:
         user: FakeUser,
         channel: FakeChannel,
         options: dict[str, str | int | bool | float] | None = None,
+        subcommand: str | None = None,
     ) -> FakeInteraction:
-        """A user runs a synced slash command; fails loudly if the bot never synced it."""
+        """A user runs a synced slash command; fails loudly if the bot never synced it.
+
+        ``subcommand`` runs one command of a group (``/policy show`` is name="policy",
+        subcommand="show"); it too must have been synced.
+        """
         command = self.world.find_command(name, channel.guild_id)
         interaction = self.world.new_interaction(
             type=APPLICATION_COMMAND, user=user, channel=channel
         )
+        values = [
+            {"name": k, "type": OPTION_TYPES[type(v)], "value": v}
+            for k, v in (options or {}).items()
+        ]
+        if subcommand is not None:
+            if not any(
+                o.get("type") == SUB_COMMAND and o["name"] == subcommand
+                for o in command.get("options", [])
+            ):
+                raise LookupError(f"subcommand {name} {subcommand!r} was never synced")
+            values = [{"name": subcommand, "type": SUB_COMMAND, "options": values}]
         data: dict[str, Any] = {
             "id": command["id"],
             "name": command["name"],
             "type": command.get("type", 1),
-            "options": [
-                {"name": k, "type": OPTION_TYPES[type(v)], "value": v}
-                for k, v in (options or {}).items()
-            ],
+            "options": values,
         }
         if "guild_id" in command:
             data["guild_id"] = command["guild_id"]

@@ -84,3 +84,169 @@ async def make_client(
     for client, connector in built:
         await client.close()
         await connector.close()  # a client that never logged in never took ownership of it
+
+
+# -- the adapter under test, inside a real App (core + SQLite store in tmp) ---------------------
+
+ADAPTER_POLICY = """\
+name: circle
+rooms:
+  - platform: discord
+    name: circle
+  - platform: discord
+    id: "{inner_id}"
+moderators:
+  - platform: discord
+    user: "{mod_id}"
+alerts:
+  - platform: discord
+    name: mods
+reminder:
+  text: What is shared here stays here.
+  delivery: private
+  require_agreement: true
+"""
+REMINDER = "What is shared here stays here."
+VIEW_CHANNEL = 1 << 10
+
+
+@dataclass
+class AdapterScene:
+    """A server with a covered #circle, a covered #inner only the 'peer' role sees, an
+    uncovered #lobby and a moderators-only #mods; alice is a member, mod a moderator."""
+
+    guild: FakeGuild
+    circle: FakeChannel
+    inner: FakeChannel
+    lobby: FakeChannel
+    mods: FakeChannel
+    peer_role: FakeRole
+    mod_role: FakeRole
+    bot_role: FakeRole
+    mod: FakeUser
+    alice: FakeUser
+
+
+@pytest.fixture
+def adapter_scene(fake: FakeDiscord) -> AdapterScene:
+    from tests.discord_fake.state import FakeOverwrite
+
+    world = fake.world
+    guild = world.add_guild("Recovery Circle")
+    bot_role = next(r for r in guild.roles.values() if r.name == "Confidant")
+    circle = world.add_text_channel(guild, "circle")
+    inner = world.add_text_channel(guild, "inner")
+    lobby = world.add_text_channel(guild, "lobby")
+    mods = world.add_text_channel(guild, "mods")
+    peer = world.add_role(guild, "peer")
+    mod_role = world.add_role(guild, "moderator", permissions=1 << 13)  # MANAGE_MESSAGES
+    for hidden, allowed in ((inner, peer), (mods, mod_role)):
+        hidden.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=VIEW_CHANNEL)
+        hidden.overwrites[allowed.id] = FakeOverwrite(allowed.id, 0, allow=VIEW_CHANNEL)
+        hidden.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, allow=VIEW_CHANNEL)
+    mod = world.add_user("mod")
+    alice = world.add_user("alice")
+    world.add_member(guild, mod, roles=[mod_role])
+    world.add_member(guild, alice)
+    return AdapterScene(guild, circle, inner, lobby, mods, peer, mod_role, bot_role, mod, alice)
+
+
+@dataclass
+class AdapterRig:
+    """A started App whose only adapter is the Discord adapter, talking to the fake."""
+
+    app: Any
+    adapter: Any
+    events: list[Any]  # every core event the adapter delivered, in order
+    closed: bool = False
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.app.close()
+
+    def of_type(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def wait_for_event(
+        self, predicate: Callable[[Any], bool], *, since: int = 0, timeout: float = 3.0
+    ) -> Any:
+        """The first event delivered at position ``since`` or later that matches
+        ``predicate``; bounded in time and polls."""
+        import asyncio
+
+        for _ in range(int(timeout / 0.01)):
+            found = [e for e in self.events[since:] if predicate(e)]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.01)
+        raise AssertionError("no matching event was delivered in time")
+
+
+@pytest.fixture
+async def start_app(
+    fake: FakeDiscord, adapter_scene: AdapterScene, tmp_path: Any
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start an App with the Discord adapter (call again for a restart on the same DB)."""
+    from adapters.discord import make_discord_adapter
+    from bot.app import App
+    from bot.clock import FakeClock
+    from bot.config import load_config
+
+    policies = tmp_path / "policies"
+    policies.mkdir(exist_ok=True)
+    (policies / "circle.yaml").write_text(
+        ADAPTER_POLICY.format(inner_id=adapter_scene.inner.id, mod_id=adapter_scene.mod.id),
+        encoding="utf-8",
+    )
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        "database: confidant.db\nkey_file: confidant.key\npolicy_dir: policies\n"
+        "adapters:\n  discord:\n    token: ${DISCORD_TOKEN}\n"
+        f"    guild_ids: [\"{adapter_scene.guild.id}\"]\n",
+        encoding="utf-8",
+    )
+    config = load_config(config_path, env={"DISCORD_TOKEN": fake.token})
+    started: list[AdapterRig] = []
+
+    async def start(**adapter_options: Any) -> AdapterRig:
+        events: list[Any] = []
+        holder: list[Any] = []
+        adapter_options.setdefault("guild_ready_timeout", 0.05)
+        adapter_options.setdefault("ready_timeout", 5.0)
+
+        def make(registry: Any, clock: Any) -> list[Any]:
+            assert config.adapters.discord is not None
+            adapter = make_discord_adapter(
+                config.adapters.discord, registry, clock, connector=fake.connector(),
+                **adapter_options,
+            )
+            original = adapter.start
+
+            async def recording_start(sink: Any) -> None:
+                async def record(event: Any) -> None:
+                    events.append(event)
+                    await sink(event)
+
+                await original(record)
+
+            adapter.start = recording_start  # type: ignore[method-assign]
+            holder.append(adapter)
+            return holder
+
+        app = await App.create(
+            config,
+            make,
+            clock=FakeClock(),
+            display_root=tmp_path,
+            tick_seconds=10**9,
+            policy_poll_seconds=10**9,
+        )
+        rig = AdapterRig(app, holder[0], events)
+        started.append(rig)
+        await app.start()
+        return rig
+
+    yield start
+    for rig in started:
+        await rig.close()

@@ -1,0 +1,64 @@
+"""Who can see which channel, from discord.py's cache and its permission maths.
+
+On Discord "joining a room" is gaining the View Channel permission in it: by joining the
+server, passing membership screening, being given a role, a channel overwrite changing, or
+being added to a private thread. These helpers compute that from cached state only, so the
+adapter can turn every such change into MemberJoined / MemberLeft without extra API calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import discord
+
+from .translate import affected_by, changed_overwrite_targets
+
+
+def visible_channels(guild: discord.Guild, member: discord.Member) -> list[discord.TextChannel]:
+    """Text channels ``member`` can view; a pending member (screening) can view nothing yet."""
+    if member.pending:
+        return []
+    return [c for c in guild.text_channels if c.permissions_for(member).view_channel]
+
+
+def access_diff(
+    guild: discord.Guild, before: discord.Member, after: discord.Member
+) -> tuple[list[discord.TextChannel], list[discord.TextChannel]]:
+    """(gained, lost) channels between two states of one member (roles, screening)."""
+    old = {c.id for c in visible_channels(guild, before)}
+    new_channels = visible_channels(guild, after)
+    new = {c.id for c in new_channels}
+    gained = [c for c in new_channels if c.id not in old]
+    lost = [c for c in visible_channels(guild, before) if c.id not in new]
+    return gained, lost
+
+
+def overwrite_diff(
+    before: discord.abc.GuildChannel,
+    after: discord.abc.GuildChannel,
+    members: Iterable[discord.Member],
+) -> tuple[list[discord.Member], list[discord.Member]]:
+    """(gained, lost) members of one channel whose overwrites changed.
+
+    Only members touched by a changed overwrite are checked (all of them only when the
+    @everyone overwrite changed), so the bot's own per-member posting overwrites cost one
+    permission check, not one per member of the server.
+    """
+    targets = changed_overwrite_targets(before.overwrites, after.overwrites)
+    if not targets:
+        return [], []
+    everyone = after.guild.id
+    gained: list[discord.Member] = []
+    lost: list[discord.Member] = []
+    for member in members:
+        role_ids = [r.id for r in member.roles]
+        if member.pending or not affected_by(targets, everyone, member.id, role_ids):
+            continue
+        could = before.permissions_for(member).view_channel
+        can = after.permissions_for(member).view_channel
+        if can and not could:
+            gained.append(member)
+        elif could and not can:
+            lost.append(member)
+    return gained, lost

@@ -1,0 +1,497 @@
+"""The Discord connection: a discord.Client that turns gateway events into core events, and
+the Adapter that starts it, prepares each server and performs the core's actions.
+
+discord.py owns the protocol (heartbeats, RESUME after a dropped socket, rate limits);
+this module decides only which Discord happenings matter to the core and in what shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.actions import Action
+from bot.clock import Clock
+from bot.commands import CommandSpec, Registry
+from bot.config import DiscordConfig
+from bot.events import (
+    AdapterStatus,
+    BotPermissions,
+    CommandInvoked,
+    Event,
+    Member,
+    MemberJoined,
+    MemberLeft,
+    MessageDeleted,
+    Room,
+)
+from bot.ports import Capabilities, EventSink
+
+from .access import access_diff, overwrite_diff, visible_channels
+from .commands import build_commands
+from .outbound import Outbound
+from .replies import DEFER_AFTER_S, InteractionReplies
+from .sync import sync_if_changed
+from .translate import (
+    PLATFORM,
+    command_options,
+    edit_event,
+    guild_message_event,
+    is_conversation,
+    member_of,
+    permission_report,
+    private_message_event,
+    private_room,
+    room_for_id,
+    room_of,
+)
+
+log = logging.getLogger("confidant.discord")
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 5.0
+_REMEMBERED_IDS = 4096
+
+PRIVILEGED_INTENTS_HELP = (
+    "Discord refused the privileged gateway intents Confidant needs. In the Discord developer "
+    "portal (https://discord.com/developers/applications) open this bot's application, go to "
+    "Bot -> Privileged Gateway Intents, switch on 'Server Members Intent' and 'Message Content "
+    "Intent', save, and start Confidant again."
+)
+BAD_TOKEN_HELP = (
+    "Discord rejected the bot token. Copy it again from the developer portal "
+    "(Bot -> Reset Token) into the config's adapters.discord.token."
+)
+
+# Library loggers that write whole request and gateway payloads (message text included) at
+# DEBUG; Confidant's logs must never hold what members wrote, whatever the log level.
+_PAYLOAD_LOGGERS = ("discord.http", "discord.gateway", "discord.webhook.async_")
+
+
+class DiscordStartError(RuntimeError):
+    """The adapter could not come up; the message says what the admin should do."""
+
+
+def required_intents() -> discord.Intents:
+    """Server Members (joins, roles) and Message Content (the gate) are privileged: they
+    must be switched on in the developer portal, or Discord closes the gateway with 4014."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
+    return intents
+
+
+def quiet_payload_logs() -> None:
+    for name in _PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+class _RecentIds:
+    """A bounded memory of handled ids: a gateway replay or a duplicate dispatch after a
+    reconnect must not hold back (or delete) the same post twice."""
+
+    def __init__(self, size: int = _REMEMBERED_IDS) -> None:
+        self.size = size
+        self._ids: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    def first_time(self, kind: str, item_id: int) -> bool:
+        key = (kind, item_id)
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
+class ConfidantClient(discord.Client):
+    """Gateway events in, core events out: every handler builds its event(s) and hands them
+    to the sink; none of them decides policy."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        clock: Clock,
+        serves: Callable[[int], bool],
+        replies: InteractionReplies,
+        **options: Any,
+    ) -> None:
+        super().__init__(intents=required_intents(), **options)
+        self.registry = registry
+        self.clock = clock
+        self.serves = serves
+        self.replies = replies
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
+        self.sink: EventSink | None = None
+        self.became_ready = asyncio.Event()
+        self.guild_joined: Callable[[discord.Guild], Awaitable[None]] | None = None
+        self._recent = _RecentIds()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    async def deliver(self, event: Event) -> None:
+        if self.sink is None:
+            log.debug("dropped %s: the adapter is not started", type(event).__name__)
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.sink(event)
+        finally:
+            self._in_flight.discard(task)  # type: ignore[arg-type]
+
+    async def finish_in_flight(self, timeout: float) -> None:
+        """Let events already handed to the core finish (their actions may still be going
+        out) before the store behind the sink is closed."""
+        me = asyncio.current_task()
+        pending = [t for t in self._in_flight if t is not me and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def deliver_all(self, events: Sequence[Event]) -> None:
+        for event in events:
+            await self.deliver(event)
+
+    def _is_me(self, user_id: int) -> bool:
+        return self.user is not None and user_id == self.user.id
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def on_ready(self) -> None:
+        log.info("discord gateway ready in %d guilds", len(self.guilds))
+        self.became_ready.set()
+
+    async def on_resumed(self) -> None:
+        log.info("discord gateway session resumed")
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        log.info("added to guild %s", guild.id)
+        if self.guild_joined is not None:
+            await self.guild_joined(guild)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self._is_me(message.author.id) or not self._recent.first_time("message", message.id):
+            return
+        now = self.clock.now()
+        if message.guild is None:
+            if message.author.bot:
+                return
+            event: Event = private_message_event(message, self.registry, now)
+        elif self.serves(message.guild.id) and is_conversation(message):
+            event = guild_message_event(message, now)
+        else:
+            return
+        log.debug("message %s -> %s", message.id, type(event).__name__)
+        await self.deliver(event)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        message = payload.message
+        if (
+            payload.guild_id is None
+            or not self.serves(payload.guild_id)
+            or "author" not in payload.data
+            or self._is_me(message.author.id)
+        ):
+            return
+        await self.deliver(edit_event(message, self.clock.now()))
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if payload.guild_id is None or not self.serves(payload.guild_id):
+            return
+        room = room_for_id(self.get_channel(payload.channel_id), payload.channel_id)
+        await self.deliver(MessageDeleted(room, str(payload.message_id), self.clock.now()))
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def invoke(
+        self, spec: CommandSpec, interaction: discord.Interaction, values: Mapping[str, object]
+    ) -> None:
+        """A slash command: the core answers through the reply handle while this runs."""
+        if not self._recent.first_time("interaction", interaction.id):
+            return
+        handle = self.replies.open(interaction)
+        try:
+            event = CommandInvoked(
+                self._interaction_room(interaction),
+                member_of(interaction.user),
+                spec.name,
+                self.clock.now(),
+                options=command_options(values),
+                reply_handle=handle,
+            )
+            log.info("command %s by %s (interaction %s)", spec.name, interaction.user.id, handle)
+            await self.deliver(event)
+        finally:
+            await self.replies.close(handle)
+
+    def _interaction_room(self, interaction: discord.Interaction) -> Room:
+        channel_id = interaction.channel_id or 0
+        if interaction.guild_id is None:
+            return private_room(channel_id, interaction.user)
+        return room_for_id(self.get_channel(channel_id), channel_id)
+
+    # -- membership --------------------------------------------------------------------------
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        if self._is_me(member.id) or not self.serves(member.guild.id):
+            return
+        if member.pending:
+            log.info("member %s joined guild %s pending screening", member.id, member.guild.id)
+            return
+        await self._joined(visible_channels(member.guild, member), member)
+
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        if self._is_me(after.id) or not self.serves(after.guild.id) or after.pending:
+            return
+        if before.pending:
+            log.info("member %s passed screening in guild %s", after.id, after.guild.id)
+            await self._joined(visible_channels(after.guild, after), after)
+            return
+        if before.roles == after.roles:
+            return
+        gained, lost = access_diff(after.guild, before, after)
+        await self._joined(gained, after)
+        await self._left(lost, after)
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        if self._is_me(payload.user.id) or not self.serves(payload.guild_id):
+            return
+        guild = self.get_guild(payload.guild_id)
+        if guild is None:
+            return
+        user = payload.user
+        channels = (
+            visible_channels(guild, user)
+            if isinstance(user, discord.Member)
+            else list(guild.text_channels)
+        )
+        await self._left(channels, user)
+
+    async def on_guild_channel_update(
+        self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
+    ) -> None:
+        if not isinstance(after, discord.TextChannel) or not self.serves(after.guild.id):
+            return
+        members = [m for m in after.guild.members if not self._is_me(m.id)]
+        gained, lost = overwrite_diff(before, after, members)
+        room = room_of(after)
+        now = self.clock.now()
+        await self.deliver_all([MemberJoined(room, member_of(m), now) for m in gained])
+        await self.deliver_all([MemberLeft(room, member_of(m), now) for m in lost])
+
+    async def on_thread_member_join(self, thread_member: discord.ThreadMember) -> None:
+        """Private threads are rooms of their own: being added is joining them. (Anyone who
+        sees a public thread already sees its channel, whose joins cover them.)"""
+        thread = thread_member.thread
+        if thread.type is not discord.ChannelType.private_thread or not self.serves(
+            thread.guild.id
+        ):
+            return
+        await self.deliver(
+            MemberJoined(room_of(thread), self._thread_member(thread_member), self.clock.now())
+        )
+
+    async def on_thread_member_remove(self, thread_member: discord.ThreadMember) -> None:
+        thread = thread_member.thread
+        if thread.type is not discord.ChannelType.private_thread or not self.serves(
+            thread.guild.id
+        ):
+            return
+        await self.deliver(
+            MemberLeft(room_of(thread), self._thread_member(thread_member), self.clock.now())
+        )
+
+    def _thread_member(self, thread_member: discord.ThreadMember) -> Member:
+        member = thread_member.thread.guild.get_member(thread_member.id)
+        return member_of(member) if member is not None else Member(PLATFORM, str(thread_member.id))
+
+    async def _joined(self, channels: Sequence[discord.TextChannel], member: Any) -> None:
+        now = self.clock.now()
+        await self.deliver_all([MemberJoined(room_of(c), member_of(member), now) for c in channels])
+
+    async def _left(self, channels: Sequence[discord.TextChannel], member: Any) -> None:
+        now = self.clock.now()
+        await self.deliver_all([MemberLeft(room_of(c), member_of(member), now) for c in channels])
+
+
+class DiscordAdapter:
+    platform = PLATFORM
+    capabilities = Capabilities(
+        ephemeral_replies=True,
+        buttons=True,
+        posting_permission=True,
+        deletes=True,
+        private_messages=True,
+        command_prefix="/",
+    )
+
+    def __init__(
+        self,
+        config: DiscordConfig,
+        registry: Registry,
+        clock: Clock,
+        *,
+        ready_timeout: float = READY_TIMEOUT_S,
+        defer_after: float = DEFER_AFTER_S,
+        **client_options: Any,
+    ) -> None:
+        self.config = config
+        self.ready_timeout = ready_timeout
+        self._guild_ids = frozenset(int(g) for g in config.guild_ids)
+        self.replies = InteractionReplies(defer_after)
+        self.client = ConfidantClient(
+            registry=registry,
+            clock=clock,
+            serves=self.serves,
+            replies=self.replies,
+            **client_options,
+        )
+        self.commands = build_commands(registry, self.client.invoke)
+        self.outbound = Outbound(self.client, self.replies, self.serves)
+        self._connection: asyncio.Task[None] | None = None
+        self._prepared: set[int] = set()
+
+    def serves(self, guild_id: int) -> bool:
+        """Configured servers only; none configured means every server the bot is in."""
+        return not self._guild_ids or guild_id in self._guild_ids
+
+    # -- Adapter protocol ---------------------------------------------------------------------
+
+    async def start(self, sink: EventSink) -> None:
+        """Log in, connect in the background and return once READY with servers prepared."""
+        quiet_payload_logs()
+        self.client.sink = sink
+        try:
+            await self.client.login(self.config.token.get_secret_value())
+        except discord.LoginFailure:
+            await self._close_client()
+            raise DiscordStartError(BAD_TOKEN_HELP) from None
+        except (discord.HTTPException, OSError) as error:  # aiohttp's connect errors are OSErrors
+            await self._close_client()
+            raise DiscordStartError(f"could not reach Discord to log in: {error}") from error
+        self._connection = asyncio.create_task(
+            self.client.connect(reconnect=True), name="discord-gateway"
+        )
+        self._connection.add_done_callback(_report_connection_end)
+        ready = asyncio.create_task(self.client.became_ready.wait(), name="discord-ready")
+        done, _ = await asyncio.wait(
+            {ready, self._connection},
+            timeout=self.ready_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if ready not in done:
+            ready.cancel()
+            error = _failure(self._connection)
+            await self.stop()
+            raise _start_error(error, self.ready_timeout)
+        self.client.guild_joined = self._on_guild_join
+        await self._prepare_guilds()
+
+    async def stop(self) -> None:
+        """Stop taking events, let those the core is working on finish, then disconnect."""
+        self.client.sink = None
+        await self.client.finish_in_flight(STOP_TIMEOUT_S)
+        await self.replies.close_all()
+        await self._close_client()
+        task, self._connection = self._connection, None
+        if task is not None and not task.done():
+            # wait_for cancels the task on timeout; a failure was logged by its done callback
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, STOP_TIMEOUT_S)
+
+    async def perform(self, action: Action) -> None:
+        await self.outbound.perform(action)
+
+    # -- preparing servers ------------------------------------------------------------------------
+
+    async def _close_client(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.close()
+
+    async def _on_guild_join(self, guild: discord.Guild) -> None:
+        if not self.serves(guild.id):
+            return
+        problems = await self._prepare_guild(guild)
+        if problems:
+            await self.client.deliver(
+                AdapterStatus(PLATFORM, tuple(problems), self.client.clock.now())
+            )
+
+    async def _prepare_guilds(self) -> None:
+        present = {g.id for g in self.client.guilds}
+        problems = [
+            f"the bot is not in the Discord server {gid}; invite it with the link in the docs"
+            for gid in sorted(self._guild_ids - present)
+        ]
+        for guild in self.client.guilds:
+            if self.serves(guild.id):
+                problems += await self._prepare_guild(guild)
+        if problems:
+            await self.client.deliver(
+                AdapterStatus(PLATFORM, tuple(problems), self.client.clock.now())
+            )
+
+    async def _prepare_guild(self, guild: discord.Guild) -> list[str]:
+        """Commands for this server (synced only if changed), then what the bot may do in
+        each channel, reported to the core, which alerts moderators of covered rooms."""
+        problems: list[str] = []
+        if guild.id not in self._prepared:
+            for command in self.commands:
+                self.client.tree.add_command(command, guild=guild, override=True)
+            self._prepared.add(guild.id)
+        try:
+            await sync_if_changed(self.client, self.client.tree, guild)
+        except discord.HTTPException as error:
+            log.warning("command sync failed in guild %s: %s", guild.id, error.status)
+            problems.append(
+                f"slash commands could not be registered in {guild.name} ({error.status}); "
+                "invite the bot with the 'applications.commands' scope"
+            )
+        now = self.client.clock.now()
+        events: list[Event] = []
+        for channel in guild.text_channels:
+            can_delete, can_restrict, missing = permission_report(
+                channel.name, channel.permissions_for(guild.me)
+            )
+            events.append(BotPermissions(room_of(channel), can_delete, can_restrict, now, missing))
+        await self.client.deliver_all(events)
+        return problems
+
+
+def _failure(task: asyncio.Task[None]) -> BaseException | None:
+    if not task.done() or task.cancelled():
+        return None
+    return task.exception()
+
+
+def _start_error(error: BaseException | None, timeout: float) -> DiscordStartError:
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return DiscordStartError(PRIVILEGED_INTENTS_HELP)
+    if isinstance(error, discord.LoginFailure):
+        return DiscordStartError(BAD_TOKEN_HELP)
+    if error is not None:
+        return DiscordStartError(f"the Discord connection failed: {type(error).__name__}: {error}")
+    return DiscordStartError(f"Discord did not become ready within {timeout:g} s")
+
+
+def _report_connection_end(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("the Discord connection ended: %s", type(error).__name__)

@@ -1,0 +1,173 @@
+"""Slash commands and the agreement gate, end to end: the fake runs a synced command, the
+core answers, and the answer comes back as an ephemeral interaction response."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from bot.events import CommandInvoked, PrivateReply
+from tests.discord_fake import FakeDiscord
+from tests.discord_fake.recorder import RecordedRequest
+from tests.discord_fake.state import FakeInteraction, FakeUser
+
+from .conftest import REMINDER, AdapterScene
+
+EPHEMERAL = 64
+SEND_MESSAGES = 1 << 11
+
+
+async def callback_of(fake: FakeDiscord, interaction: FakeInteraction) -> RecordedRequest:
+    route = f"/interactions/{interaction.id}/{interaction.token}/callback"
+    [callback] = await fake.wait_for_call("POST", route)
+    return callback
+
+
+async def run(
+    fake: FakeDiscord, scene: AdapterScene, name: str, user: FakeUser, **kwargs: Any
+) -> str:
+    """Run a slash command in #circle and return the ephemeral answer's text."""
+    interaction = await fake.events.slash_command(name, user=user, channel=scene.circle, **kwargs)
+    callback = await callback_of(fake, interaction)
+    assert callback.json["type"] == 4  # answered at once, no deferral needed
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    return str(callback.json["data"]["content"])
+
+
+async def join(fake: FakeDiscord, scene: AdapterScene, name: str) -> FakeUser:
+    user = fake.world.add_user(name)
+    mark = fake.requests.mark()
+    await fake.events.member_add(scene.guild, user)
+    await fake.wait_for_call("PUT", f"/channels/{scene.circle.id}/permissions/{user.id}",
+                             since=mark)
+    dm = fake.world.open_dm(user)
+    await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)  # the reminder
+    return user
+
+
+async def test_agree_lifts_the_hold_and_answers_ephemerally(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    rig = await start_app()
+    carol = await join(fake, adapter_scene, "carol")
+    assert adapter_scene.circle.overwrites[carol.id].deny & SEND_MESSAGES
+    mark = fake.requests.mark()
+    interaction = await fake.events.slash_command(
+        "agree", user=carol, channel=adapter_scene.circle
+    )
+    callback = await callback_of(fake, interaction)
+    assert callback.json["type"] == 4
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert callback.json["data"]["content"] == "Thank you. Your agreement is recorded for circle."
+    # the member overwrite held only the posting bits, so lifting them removes it
+    [lifted] = fake.calls(
+        "DELETE", f"/channels/{adapter_scene.circle.id}/permissions/{carol.id}", since=mark
+    )
+    assert lifted.status == 204
+    assert carol.id not in adapter_scene.circle.overwrites
+    assert await rig.app.store.has_agreed("discord", str(carol.id), "circle", None)
+    [invoked] = rig.of_type(CommandInvoked)
+    assert (invoked.name, invoked.room.id, invoked.invoker.id) == (
+        "agree", str(adapter_scene.circle.id), str(carol.id),
+    )
+    assert invoked.reply_handle == str(interaction.id)  # opaque to the core, mapped back here
+    again = await run(fake, adapter_scene, "agree", carol)
+    assert again == "You have already agreed to the current reminder. Thank you."
+
+
+async def test_an_unagreed_post_is_deleted_and_the_member_told_privately(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    await start_app()
+    carol = await join(fake, adapter_scene, "carol")
+    dm = fake.world.open_dm(carol)
+    mark = fake.requests.mark()
+    post = await fake.events.message_create(adapter_scene.circle, carol, "I had a hard week")
+    [deleted] = await fake.wait_for_call(
+        "DELETE", f"/channels/{adapter_scene.circle.id}/messages/{post.id}", since=mark
+    )
+    assert deleted.status == 204 and post.id not in fake.world.messages
+    [told] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert told.json["content"].startswith("Your message in circle was removed")
+    assert "hard week" not in told.json["content"]  # never repeats what the member wrote
+    assert REMINDER in told.json["content"]
+    # after agreeing, posts stay
+    await run(fake, adapter_scene, "agree", carol)
+    mark = fake.requests.mark()
+    await fake.events.message_create(adapter_scene.circle, carol, "I had a hard week")
+    await asyncio.sleep(0.1)
+    assert fake.calls("DELETE", "/channels/{c}/messages/{m}", since=mark) == []
+
+
+async def test_rules_and_help(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    await start_app()
+    rules = await run(fake, adapter_scene, "rules", adapter_scene.alice)
+    assert rules.startswith("Confidentiality reminder for this room:") and REMINDER in rules
+    member_help = await run(fake, adapter_scene, "help", adapter_scene.alice)
+    assert "/rules" in member_help and "/agree" in member_help
+    assert "/policy reload" not in member_help
+    mod_help = await run(fake, adapter_scene, "help", adapter_scene.mod)
+    assert "/policy reload" in mod_help and "/agreements" in mod_help
+
+
+async def test_moderator_commands_are_refused_to_members_by_the_core(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    rig = await start_app()
+    # Discord would hide them (default_member_permissions), but the core decides regardless
+    refused = await run(fake, adapter_scene, "policy", adapter_scene.alice, subcommand="show")
+    assert refused == "Only moderators can use /policy show."
+    refused = await run(fake, adapter_scene, "agreements", adapter_scene.alice)
+    assert refused == "Only moderators can use /agreements."
+    shown = await run(
+        fake, adapter_scene, "policy", adapter_scene.mod, subcommand="show",
+        options={"name": "circle"},
+    )
+    assert shown.startswith("Policy circle") and "agreement required: yes" in shown
+    names = [(e.name, e.options) for e in rig.of_type(CommandInvoked)]
+    assert names == [
+        ("policy show", ()), ("agreements", ()), ("policy show", (("name", "circle"),)),
+    ]
+    assert await rig.app.store.audit_entries() == []
+
+
+async def test_a_slow_answer_is_deferred_then_edited_in(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    await start_app(defer_after=0.1)
+    carol = await join(fake, adapter_scene, "carol")
+    # the overwrite change that /agree makes first is rate limited for 0.5 s
+    fake.faults.rate_limit("DELETE", "/channels/{c}/permissions/{t}", retry_after=0.5)
+    interaction = await fake.events.slash_command(
+        "agree", user=carol, channel=adapter_scene.circle
+    )
+    callback = await callback_of(fake, interaction)
+    assert callback.json == {"type": 5, "data": {"flags": EPHEMERAL}}
+    app_id = fake.world.application.id
+    [edit] = await fake.wait_for_call(
+        "PATCH", f"/webhooks/{app_id}/{interaction.token}/messages/@original"
+    )
+    assert edit.json["content"] == "Thank you. Your agreement is recorded for circle."
+    original = fake.world.messages[interaction.original_message_id or 0]
+    assert original.flags & EPHEMERAL
+    assert fake.calls("POST", f"/webhooks/{app_id}/{interaction.token}") == []
+
+
+async def test_agree_by_direct_message_is_a_text_command(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    rig = await start_app()
+    carol = await join(fake, adapter_scene, "carol")
+    dm = fake.world.open_dm(carol)
+    mark = fake.requests.mark()
+    await fake.events.message_create(dm, carol, "/agree")
+    replies = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert replies[0].json["content"] == "Thank you. Your agreement is recorded for circle."
+    assert fake.calls("DELETE", f"/channels/{adapter_scene.circle.id}/permissions/{carol.id}")
+    await fake.events.message_create(dm, carol, "thanks!")
+    reply = await rig.wait_for_event(lambda e: isinstance(e, PrivateReply))
+    assert reply.room.is_private_chat and reply.room.id == str(dm.id)
+    assert reply.member.id == str(carol.id)
