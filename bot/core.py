@@ -368,6 +368,23 @@ class Core:
     ) -> list[Action]:
         policy = self.policy_for(event.room)
         prefix = self._prefix(event.room.platform)
+        if policy is None and event.room.is_private_chat:
+            # in a private chat: the reminders of the rooms this member was reminded of
+            member = event.invoker
+            names = await self.store.policies_reminded(member.platform, member.id)
+            found = [p for p in self.policies.current.policies if p.name in names]
+            if found:
+                return [
+                    self._reply(
+                        event,
+                        "\n\n".join(
+                            texts.reminder_in_room(
+                                p.reminder.text, prefix, p.reminder.require_agreement
+                            )
+                            for p in found
+                        ),
+                    )
+                ]
         if policy is None:
             return [self._reply(event, texts.no_policy_here(prefix))]
         reminder = policy.reminder

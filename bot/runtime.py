@@ -102,10 +102,12 @@ class Runtime:
         await self.core.delivered(action, type(action).__name__)
 
     async def start(self) -> None:
-        for adapter in self.adapters.values():
-            await adapter.start(self.on_event)
+        # What the last run left owed is read before any adapter delivers new events, so a
+        # reminder this run is already sending is never mistaken for an interrupted one.
         async with self._lock:
             owed = await self.core.startup_actions()
+        for adapter in self.adapters.values():
+            await adapter.start(self.on_event)
         await self.execute(owed)
         self._tasks = [
             asyncio.create_task(self._every(self.tick_seconds, self.tick), name="tick"),

@@ -36,7 +36,11 @@ async def test_agree_is_recorded_and_unblocks_posting(rig: ConsoleRig) -> None:
 
 
 async def test_agree_in_private_chat_covers_the_waiting_reminder(rig: ConsoleRig) -> None:
+    assert "no confidentiality policy" in await rig.say(":dm bob /rules")
     await rig.say(":join bob")
+    rules = await rig.say(":dm bob /rules")
+    assert rules.startswith("[only bob sees, #private chat with bob] Confidentiality reminder")
+    assert REMINDER in rules
     reply = await rig.say(":dm bob /agree")
     assert "Thank you. Your agreement is recorded for recovery." in reply
     assert await rig.say("bob: hello everyone") == ""

@@ -24,7 +24,8 @@ Platform = Literal["console", "matrix", "discord"]
 MAX_REMINDER_CHARS = 4000
 POLICY_NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 
-_MATRIX_ROOM_ID_RE = re.compile(r"^![^:\s]+:\S+$")
+# Room versions up to 11 have "!opaque:server"; version 12 room ids are "!" + a hash only.
+_MATRIX_ROOM_ID_RE = re.compile(r"^![^:\s]+(:\S+)?$")
 _MATRIX_ALIAS_RE = re.compile(r"^#[^:\s]+:\S+$")
 _MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")
 _SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")

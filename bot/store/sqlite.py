@@ -197,6 +197,14 @@ class Store:
         ) as cur:
             return [(str(a), b) for a, b in await cur.fetchall()]
 
+    async def policies_reminded(self, platform: str, member_id: str) -> list[str]:
+        async with self._db.execute(
+            "SELECT DISTINCT policy FROM reminders WHERE platform = ? AND member_id = ?"
+            " ORDER BY policy",
+            (platform, member_id),
+        ) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
+
     async def policies_awaiting_agreement(
         self, platform: str, member_id: str
     ) -> list[tuple[str, str]]:

@@ -213,9 +213,7 @@ async def test_encrypted_direct_room_round_trip(
     assert isinstance(sent, RoomSendResponse), sent
     joined = await bob.join(room_id)
     assert isinstance(joined, JoinResponse), joined
-    await sync_until(
-        [alice, bob], lambda: bob_inbox.has_text(room_id, secret), what="bob decrypts"
-    )
+    await sync_until([alice, bob], lambda: bob_inbox.has_text(room_id, secret), what="bob decrypts")
     received = bob_inbox.find(room_id, secret)
     assert received is not None
     assert received.decrypted

@@ -1,0 +1,768 @@
+"""The Matrix adapter's I/O: matrix-nio in, core events out; core actions in, Matrix calls out.
+
+Two tasks keep the bot responsive: a syncer that only talks to the homeserver (sync, E2E
+key upkeep) and a dispatcher that hands each batch's events to the core in order. They are
+separate because handling an event can need a later sync (a private chat created for a
+reminder is only usable once a sync has shown it), and because the sync token is saved
+only once a batch was fully handled, so a crash replays a batch instead of losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    RedactionEvent,
+    RoomCreateResponse,
+    RoomGetStateEventResponse,
+    RoomMemberEvent,
+    RoomMessageEmote,
+    RoomMessageNotice,
+    RoomMessageText,
+    RoomPreset,
+    RoomResolveAliasResponse,
+    RoomSendResponse,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.api import Api
+
+from adapters.matrix import translate
+from adapters.matrix.powers import CannotChangeLevel, powers_of, with_posting
+from adapters.matrix.session import PendingInvite, SessionState
+from bot.actions import (
+    Action,
+    ActionNotSupported,
+    AlertModerators,
+    DeleteMessage,
+    JoinRoom,
+    LeaveRoom,
+    PostToRoom,
+    PrivateMessageRefused,
+    ReplyToInvoker,
+    SendPrivate,
+    SetPostingAllowed,
+)
+from bot.clock import Clock
+from bot.commands import Registry
+from bot.config import MatrixConfig
+from bot.events import (
+    BotPermissions,
+    CommandInvoked,
+    Event,
+    InvitedToRoom,
+    Member,
+    MessageDeleted,
+    MessagePosted,
+    PrivateMessageUnread,
+    PrivateReply,
+    Room,
+)
+from bot.ports import Capabilities, EventSink
+
+log = logging.getLogger("confidant.matrix")
+
+PLATFORM = translate.PLATFORM
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+MAX_BACKOFF_S = 2.0  # a homeserver that comes back is noticed within this (target: 5 s)
+
+
+class MatrixError(RuntimeError):
+    """A homeserver answer the adapter cannot work with (turned from nio's error values)."""
+
+
+class LoginFailed(MatrixError):
+    pass
+
+
+def _check(response: Any, what: str) -> Any:
+    """nio returns errors as values; the core only ever sees exceptions."""
+    if isinstance(response, ErrorResponse):
+        raise MatrixError(f"{what} failed: {response.status_code or ''} {response.message or ''}")
+    return response
+
+
+@dataclass
+class _Batch:
+    events: list[Event]
+    next_batch: str
+    newest_ts: int
+
+
+class MatrixAdapter:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        config: MatrixConfig,
+        registry: Registry,
+        clock: Clock,
+        *,
+        sync_timeout_ms: int = 15_000,
+        encryption: bool = True,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.clock = clock
+        self.capabilities = Capabilities(
+            ephemeral_replies=False,
+            buttons=False,
+            posting_permission=True,
+            deletes=True,
+            private_messages=True,
+            command_prefix=config.command_prefix,
+        )
+        self.sync_timeout_ms = sync_timeout_ms
+        self.encryption = encryption
+        self.store_dir = config.store_dir
+        self.session_path = self.store_dir / "session.json"
+        self.state = SessionState()
+        self.client: AsyncClient | None = None
+        self._sink: EventSink | None = None
+        self._queue: asyncio.Queue[_Batch] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._synced = asyncio.Condition()
+        self._sync_count = 0
+        self._first_sync_done = asyncio.Event()
+        self._direct: dict[str, list[str]] = {}
+        self._room_locks: dict[str, asyncio.Lock] = {}
+        self._dm_locks: dict[str, asyncio.Lock] = {}
+        self._alias_cache: dict[str, str] = {}
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._invites_seen: set[str] = set()
+        self._checked_rooms: set[str] = set()
+        self._declines: list[str] = []
+        self._to_check: list[Room] = []
+        self._direct_dirty = False
+        self.connected = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @property
+    def user_id(self) -> str:
+        return self.config.user_id
+
+    async def start(self, sink: EventSink) -> None:
+        """Log in (reusing the saved device), do a first sync, then keep syncing."""
+        self._sink = sink
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.chmod(0o700)
+        self.state = SessionState.load(self.session_path)
+        self.client = AsyncClient(
+            self.config.homeserver,
+            self.config.user_id,
+            store_path=str(self.store_dir),
+            config=AsyncClientConfig(
+                encryption_enabled=self.encryption,
+                store_sync_tokens=False,  # we save the token once a batch was handled
+                request_timeout=30,
+                max_limit_exceeded=8,  # honour M_LIMIT_EXCEEDED's retry_after_ms, bounded
+                max_timeouts=1,
+                max_timeout_retry_wait_time=MAX_BACKOFF_S,
+            ),
+        )
+        await self._login()
+        await self._load_direct_rooms()
+        self._tasks = [
+            asyncio.create_task(self._sync_loop(), name="matrix-sync"),
+            asyncio.create_task(self._dispatch_loop(), name="matrix-dispatch"),
+            asyncio.create_task(self._invite_watch_loop(), name="matrix-invites"),
+        ]
+        await asyncio.wait_for(self._first_sync_done.wait(), timeout=120)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self.client is not None:
+            await self.client.close()  # never logout: that would delete the device and keys
+        self.connected = False
+
+    async def _login(self) -> None:
+        assert self.client is not None
+        client = self.client
+        state = self.state
+        if state.access_token and state.user_id == self.user_id and state.device_id:
+            client.restore_login(state.user_id, state.device_id, state.access_token)
+            log.info("matrix: resumed device %s", state.device_id)
+            return
+        if self.config.access_token is not None:
+            client.access_token = self.config.access_token.get_secret_value()
+            who = _check(await client.whoami(), "whoami")
+            assert isinstance(who, WhoamiResponse)
+            if not who.device_id:
+                raise LoginFailed("the access token has no device; log in with a password")
+            client.restore_login(who.user_id, who.device_id, client.access_token)
+        else:
+            assert self.config.password is not None
+            response = await client.login(
+                self.config.password.get_secret_value(), device_name=self.config.device_name
+            )
+            if not isinstance(response, LoginResponse):
+                raise LoginFailed(f"login as {self.user_id} failed: {response.message}")
+        state.user_id = client.user_id
+        state.device_id = client.device_id or ""
+        state.access_token = client.access_token
+        state.homeserver = self.config.homeserver
+        state.next_batch = ""
+        state.last_seen_ts = int(time.time() * 1000)
+        state.save(self.session_path)
+        log.info("matrix: logged in as %s with new device %s", state.user_id, state.device_id)
+
+    # -- syncing ------------------------------------------------------------------------------
+    async def _sync_loop(self) -> None:
+        assert self.client is not None
+        client = self.client
+        backoff = 0.25
+        first = True
+        since = self.state.next_batch or None
+        while True:
+            try:
+                response = await client.sync(
+                    timeout=0 if first else self.sync_timeout_ms,
+                    since=since,
+                    full_state=True if first and since else None,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # network down, homeserver restarting
+                self._disconnected(type(error).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            if not isinstance(response, SyncResponse):
+                self._disconnected(getattr(response, "status_code", "error"))
+                if getattr(response, "status_code", "") == "M_UNKNOWN_TOKEN":
+                    log.error("matrix: the access token was revoked; log in again")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            if not self.connected:
+                log.info("matrix: connected to %s", self.config.homeserver)
+            self.connected = True
+            backoff = 0.25
+            try:
+                await self._keep_keys()
+            except Exception:
+                log.exception("matrix: end-to-end key upkeep failed; retrying next sync")
+            batch = self._translate_sync(response, handle_timeline=bool(since))
+            while self._declines:
+                await client.room_leave(self._declines.pop())
+            while self._to_check:
+                batch.events.insert(0, await self._permissions(self._to_check.pop()))
+            await self._queue.put(batch)
+            since = response.next_batch
+            first = False
+            async with self._synced:
+                self._sync_count += 1
+                self._synced.notify_all()
+
+    def _disconnected(self, why: object) -> None:
+        if self.connected:
+            log.warning("matrix: lost the homeserver (%s); reconnecting", why)
+        self.connected = False
+
+    async def _keep_keys(self) -> None:
+        """What sync_forever does after each sync; without it members cannot decrypt."""
+        client = self.client
+        if client is None or not self.encryption:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            batch = await self._queue.get()
+            for event in batch.events:
+                await self._deliver(event)
+            self.state.next_batch = batch.next_batch
+            self.state.last_seen_ts = max(self.state.last_seen_ts, batch.newest_ts)
+            self.state.save(self.session_path)
+            self._first_sync_done.set()
+
+    async def _deliver(self, event: Event) -> None:
+        if self._sink is None:
+            return
+        try:
+            await self._sink(event)
+        except Exception:
+            log.exception("matrix: delivering %s failed", type(event).__name__)
+
+    async def wait_for_sync(self, count: int = 1, timeout: float = 30.0) -> None:
+        """Wait until ``count`` more syncs completed (bounded)."""
+        async with self._synced:
+            target = self._sync_count + count
+            await asyncio.wait_for(
+                self._synced.wait_for(lambda: self._sync_count >= target), timeout
+            )
+
+    # -- translation of a sync response ---------------------------------------------------------
+    def _translate_sync(self, response: SyncResponse, handle_timeline: bool) -> _Batch:
+        """Events worth the core's attention, in order. The very first sync of a new device
+        only learns the state: old history is not news."""
+        assert self.client is not None
+        events: list[Event] = []
+        newest = self.state.last_seen_ts
+        for account_event in response.account_data_events:
+            source = getattr(account_event, "source", None) or {}
+            if source.get("type") == "m.direct":
+                self._direct = {k: list(v) for k, v in (source.get("content") or {}).items()}
+        for room_id, invite in response.rooms.invite.items():
+            events += self._translate_invite(room_id, invite.invite_state)
+        for room_id, info in response.rooms.join.items():
+            matrix_room = self.client.rooms.get(room_id)
+            if matrix_room is None:
+                continue
+            room = self._room(matrix_room)
+            created_by_me = getattr(matrix_room, "creator", None) == self.user_id
+            if room_id not in self._checked_rooms and not (room.is_private_chat or created_by_me):
+                self._checked_rooms.add(room_id)
+                self._to_check.append(room)
+            for state_event in info.state:
+                source = getattr(state_event, "source", {}) or {}
+                ts = source.get("origin_server_ts", 0)
+                # state that changed while we were away: a join then is still a join
+                if isinstance(ts, int) and ts > self.state.last_seen_ts:
+                    translated = self._translate_event(room, state_event)
+                    if translated is not None:
+                        events.append(translated)
+                    newest = max(newest, ts)
+            if not handle_timeline:
+                continue
+            for timeline_event in info.timeline.events:
+                ts = getattr(timeline_event, "server_timestamp", 0) or 0
+                newest = max(newest, ts)
+                translated = self._translate_event(room, timeline_event)
+                if translated is not None:
+                    events.append(translated)
+        return _Batch(events, response.next_batch, newest)
+
+    def _once(self, event_id: str | None) -> bool:
+        """True the first time an event id is seen (state and timeline can overlap)."""
+        if not event_id:
+            return True
+        if event_id in self._seen_events:
+            return False
+        self._seen_events[event_id] = None
+        while len(self._seen_events) > 10_000:
+            self._seen_events.popitem(last=False)
+        return True
+
+    def _translate_event(self, room: Room, event: Any) -> Event | None:
+        source = getattr(event, "source", None) or {}
+        if not self._once(source.get("event_id") or getattr(event, "event_id", None)):
+            return None
+        if isinstance(event, RoomMemberEvent):
+            if event.state_key in self._direct_members(room.id):
+                self._note_dm_membership(room.id, event.state_key, event.membership)
+            return translate.member_event(room, source, self.user_id)
+        if isinstance(event, RedactionEvent):
+            if event.sender == self.user_id:
+                return None
+            at = translate.event_time(source)
+            return MessageDeleted(room, event.redacts, at)
+        if isinstance(event, MegolmEvent):
+            # Only metadata: which room, who, which session. Never a body (there is none).
+            log.warning(
+                "matrix: could not decrypt an event in %s from %s (session %s)",
+                room.id,
+                event.sender,
+                event.session_id,
+            )
+            return None
+        if isinstance(event, RoomMessageText | RoomMessageNotice | RoomMessageEmote):
+            if event.sender == self.user_id or isinstance(event, RoomMessageNotice):
+                return None  # notices are what bots send; never answer another bot
+            source = dict(source)
+            source.setdefault("origin_server_ts", event.server_timestamp)
+            translated = translate.message_event(room, source, self.user_id, body=event.body)
+            if isinstance(translated, MessagePosted):
+                return self._command_or_message(translated)
+            return translated
+        return None
+
+    def _command_or_message(self, posted: MessagePosted) -> Event:
+        prefix = self.config.command_prefix
+        text = posted.text.strip()
+        parsed = self.registry.parse_text(text, prefix)
+        if parsed is not None:
+            return CommandInvoked(
+                posted.room, posted.author, parsed.spec.name, posted.at, argv=parsed.argv
+            )
+        unknown = self.registry.unknown_command(text, prefix)
+        if unknown is not None:
+            return CommandInvoked(posted.room, posted.author, unknown, posted.at)
+        if posted.room.is_private_chat:
+            return PrivateReply(posted.room, posted.author, posted.text, posted.at)
+        return posted
+
+    def _translate_invite(self, room_id: str, invite_state: list[Any]) -> list[Event]:
+        """An invite for the core to accept or decline; invites from servers outside
+        ``allowed_servers`` are declined here and never reach the core."""
+        assert self.client is not None
+        if room_id in self._invites_seen:
+            return []
+        self._invites_seen.add(room_id)
+        invited = self.client.invited_rooms.get(room_id)
+        inviter_id = getattr(invited, "inviter", None) or ""
+        is_direct = any(
+            isinstance(event, InviteMemberEvent)
+            and event.state_key == self.user_id
+            and bool((event.content or {}).get("is_direct"))
+            for event in invite_state
+        )
+        room = Room(
+            PLATFORM,
+            room_id,
+            name=getattr(invited, "name", None),
+            aliases=tuple(a for a in [getattr(invited, "canonical_alias", None)] if a),
+            is_private_chat=is_direct,
+        )
+        server = inviter_id.split(":", 1)[1] if ":" in inviter_id else ""
+        allowed = self.config.allowed_servers
+        if allowed and server not in allowed:
+            log.info("matrix: declining an invite from a server not in allowed_servers")
+            self._declines.append(room_id)
+            return []
+        if is_direct and inviter_id:
+            rooms = self._direct.setdefault(inviter_id, [])
+            if room_id not in rooms:
+                rooms.append(room_id)
+                self._direct_dirty = True
+        return [InvitedToRoom(room, Member(PLATFORM, inviter_id), self.clock.now())]
+
+    def _room(self, matrix_room: MatrixRoom) -> Room:
+        aliases = tuple(a for a in [matrix_room.canonical_alias] if a)
+        return Room(
+            PLATFORM,
+            matrix_room.room_id,
+            name=matrix_room.name or matrix_room.canonical_alias or None,
+            aliases=aliases,
+            is_private_chat=self._is_direct_room(matrix_room.room_id),
+        )
+
+    async def _permissions(self, room: Room) -> BotPermissions:
+        """Checked on the homeserver's current power levels, once per room and run, so the
+        moderators learn at start what the bot cannot enforce."""
+        assert self.client is not None
+        response = await self.client.room_get_state_event(room.id, "m.room.power_levels")
+        if isinstance(response, RoomGetStateEventResponse):
+            content = response.content
+        else:
+            log.warning("matrix: cannot read power levels in %s: %s", room.id, response)
+            content = {}
+        powers = powers_of(content, self.user_id)
+        if powers.missing:
+            log.info("matrix: in %s I lack %s", room.id, "; ".join(powers.missing))
+        return BotPermissions(
+            room, powers.can_delete, powers.can_restrict_posting, self.clock.now(), powers.missing
+        )
+
+    # -- private chats -------------------------------------------------------------------------
+    def _is_direct_room(self, room_id: str) -> bool:
+        return any(room_id in rooms for rooms in self._direct.values())
+
+    def _direct_members(self, room_id: str) -> set[str]:
+        return {user for user, rooms in self._direct.items() if room_id in rooms}
+
+    def _note_dm_membership(self, room_id: str, user_id: str, membership: str) -> None:
+        if membership == "join":
+            before = len(self.state.pending_invites)
+            self.state.pending_invites = [
+                p
+                for p in self.state.pending_invites
+                if not (p.room_id == room_id and p.member_id == user_id)
+            ]
+            if len(self.state.pending_invites) != before:
+                self.state.save(self.session_path)
+        elif membership in {"leave", "ban"}:
+            self._direct[user_id] = [r for r in self._direct.get(user_id, []) if r != room_id]
+            self._direct_dirty = True
+
+    async def _load_direct_rooms(self) -> None:
+        assert self.client is not None
+        response = await self.client.list_direct_rooms()
+        rooms = getattr(response, "rooms", None)
+        if isinstance(rooms, dict):
+            self._direct = {user: list(ids) for user, ids in rooms.items()}
+        self._direct_dirty = False
+
+    async def _save_direct_rooms(self) -> None:
+        assert self.client is not None
+        path = Api._build_path(["user", self.user_id, "account_data", "m.direct"])
+        response = await self.client.send(
+            "PUT",
+            path,
+            json.dumps(self._direct),
+            headers={
+                "Authorization": f"Bearer {self.client.access_token}",
+                "Content-Type": "application/json",
+            },
+        )
+        if response.status >= 300:
+            log.warning("matrix: saving m.direct failed with HTTP %s", response.status)
+        self._direct_dirty = False
+
+    def _usable_dm(self, member_id: str) -> tuple[str, bool] | None:
+        """An existing private chat with the member: (room id, member has joined)."""
+        assert self.client is not None
+        for room_id in reversed(self._direct.get(member_id, [])):
+            room = self.client.rooms.get(room_id)
+            if room is None or self.user_id not in room.users:
+                continue
+            if member_id in room.invited_users:
+                return room_id, False
+            if member_id in room.users:
+                return room_id, True
+        return None
+
+    async def _dm_room(self, member_id: str) -> tuple[str, bool]:
+        """The private chat with a member, created (and invited to) if there is none. One
+        creation at a time per member, or two quick messages would open two chats."""
+        lock = self._dm_locks.setdefault(member_id, asyncio.Lock())
+        async with lock:
+            return await self._dm_room_locked(member_id)
+
+    async def _dm_room_locked(self, member_id: str) -> tuple[str, bool]:
+        assert self.client is not None
+        found = self._usable_dm(member_id)
+        if found is not None:
+            return found
+        created = await self.client.room_create(
+            is_direct=True,
+            preset=RoomPreset.trusted_private_chat,
+            invite=[member_id],
+            initial_state=[ENCRYPTION_STATE] if self.encryption else [],
+        )
+        if not isinstance(created, RoomCreateResponse):
+            raise PrivateMessageRefused(f"could not open a private chat: {created.status_code}")
+        room_id = created.room_id
+        log.debug("matrix: opened private chat %s with %s", room_id, member_id)
+        self._direct.setdefault(member_id, []).append(room_id)
+        await self._save_direct_rooms()
+        await self._wait_for_room(room_id)
+        return room_id, False
+
+    async def _wait_for_room(self, room_id: str, timeout: float = 30.0) -> None:
+        """room_create does not add the room to nio's state; the next sync does."""
+        assert self.client is not None
+        client = self.client
+        async with self._synced:
+            await asyncio.wait_for(self._synced.wait_for(lambda: room_id in client.rooms), timeout)
+
+    async def _invite_watch_loop(self) -> None:
+        """Reports private chats whose invitation was not accepted in time."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.time()
+            due = [p for p in self.state.pending_invites if p.deadline <= now]
+            if not due:
+                continue
+            for pending in due:
+                found = self._usable_dm(pending.member_id)
+                joined = found is not None and found[0] == pending.room_id and found[1]
+                if not joined:
+                    await self._deliver(
+                        PrivateMessageUnread(
+                            Member(PLATFORM, pending.member_id),
+                            pending.idempotency_key,
+                            self.clock.now(),
+                        )
+                    )
+            self.state.pending_invites = [p for p in self.state.pending_invites if p.deadline > now]
+            self.state.save(self.session_path)
+
+    # -- actions -------------------------------------------------------------------------------
+    async def perform(self, action: Action) -> None:
+        if self.client is None:
+            raise MatrixError("the Matrix adapter is not started")
+        handler = self._action_handlers().get(type(action))
+        if handler is None:
+            raise ActionNotSupported(type(action).__name__)
+        await handler(action)
+        if self._direct_dirty:
+            await self._save_direct_rooms()
+
+    def _action_handlers(self) -> dict[type, Callable[[Any], Awaitable[None]]]:
+        return {
+            SendPrivate: self._send_private,
+            PostToRoom: self._post,
+            ReplyToInvoker: self._reply,
+            AlertModerators: self._alert,
+            DeleteMessage: self._delete,
+            SetPostingAllowed: self._set_posting,
+            JoinRoom: self._join,
+            LeaveRoom: self._leave,
+        }
+
+    async def _send_private(self, action: SendPrivate) -> None:
+        log.debug("matrix: private message %s to %s", action.idempotency_key, action.member.id)
+        room_id, joined = await self._dm_room(action.member.id)
+        await self._send(room_id, action.text, tx_id=action.idempotency_key)
+        if not joined and action.unread_timeout_s and action.idempotency_key:
+            self.state.pending_invites.append(
+                PendingInvite(
+                    room_id,
+                    action.member.id,
+                    action.idempotency_key,
+                    time.time() + action.unread_timeout_s,
+                )
+            )
+            self.state.save(self.session_path)
+
+    async def _post(self, action: PostToRoom) -> None:
+        room_id = await self._resolve(action.room.id)
+        await self._send(room_id, action.text, mention=action.mention, tx_id=action.idempotency_key)
+
+    async def _reply(self, action: ReplyToInvoker) -> None:
+        """No ephemeral messages on Matrix: answer in the private chat, or the room."""
+        log.debug("matrix: reply to %s", action.member.id)
+        if action.room.is_private_chat:
+            await self._send(action.room.id, action.text)
+            return
+        try:
+            room_id, _ = await self._dm_room(action.member.id)
+            await self._send(room_id, action.text)
+        except PrivateMessageRefused:
+            await self._send(action.room.id, action.text, mention=action.member)
+
+    async def _alert(self, action: AlertModerators) -> None:
+        room_id = await self._resolve_selector(action.room_selector)
+        await self._send(room_id, action.text)
+
+    async def _delete(self, action: DeleteMessage) -> None:
+        assert self.client is not None
+        response = await self.client.room_redact(
+            action.room.id,
+            action.message_id,
+            reason="held back by the room's confidentiality policy",
+        )
+        if isinstance(response, ErrorResponse):
+            raise ActionNotSupported(f"redaction refused: {response.status_code}")
+
+    async def _set_posting(self, action: SetPostingAllowed) -> None:
+        assert self.client is not None
+        log.debug("matrix: %s may post in %s: %s", action.member.id, action.room.id, action.allowed)
+        room_id = await self._resolve(action.room.id)
+        lock = self._room_locks.setdefault(room_id, asyncio.Lock())
+        async with lock:  # read-modify-write of one state event: never interleave
+            current = await self.client.room_get_state_event(room_id, "m.room.power_levels")
+            if not isinstance(current, RoomGetStateEventResponse):
+                raise ActionNotSupported("cannot read the room's power levels")
+            try:
+                updated = with_posting(
+                    current.content, self.user_id, action.member.id, action.allowed
+                )
+            except CannotChangeLevel as error:
+                raise ActionNotSupported(str(error)) from None
+            if updated is None:
+                log.debug("matrix: %s in %s already as wanted", action.member.id, room_id)
+                return
+            response = await self.client.room_put_state(room_id, "m.room.power_levels", updated)
+            if isinstance(response, ErrorResponse):
+                raise ActionNotSupported(f"power levels refused: {response.status_code}")
+
+    async def _join(self, action: JoinRoom) -> None:
+        assert self.client is not None
+        response = await self.client.join(action.room.id)
+        if isinstance(response, JoinError):
+            raise MatrixError(f"joining failed: {response.status_code}")
+        log.info("matrix: joined %s", action.room.id)
+
+    async def _leave(self, action: LeaveRoom) -> None:
+        assert self.client is not None
+        await self.client.room_leave(action.room.id)
+        log.info("matrix: left or declined %s", action.room.id)
+
+    async def _resolve(self, room: str) -> str:
+        if room.startswith("#"):
+            return await self._resolve_alias(room)
+        return room
+
+    async def _resolve_selector(self, selector: str) -> str:
+        if selector.startswith(("!", "#")):
+            return await self._resolve(selector)
+        assert self.client is not None
+        for matrix_room in self.client.rooms.values():
+            if selector in {matrix_room.name, matrix_room.display_name}:
+                return matrix_room.room_id
+        raise ActionNotSupported(f"no joined room is called {selector!r}")
+
+    async def _resolve_alias(self, alias: str) -> str:
+        assert self.client is not None
+        if alias in self._alias_cache:
+            return self._alias_cache[alias]
+        for matrix_room in self.client.rooms.values():
+            if matrix_room.canonical_alias == alias:
+                self._alias_cache[alias] = matrix_room.room_id
+                return matrix_room.room_id
+        response = await self.client.room_resolve_alias(alias)
+        if not isinstance(response, RoomResolveAliasResponse):
+            raise ActionNotSupported(f"the alias {alias} does not resolve")
+        self._alias_cache[alias] = response.room_id
+        return response.room_id
+
+    async def _send(
+        self, room_id: str, text: str, mention: Member | None = None, tx_id: str | None = None
+    ) -> None:
+        """Send a notice (bots send notices, so other bots do not answer them)."""
+        assert self.client is not None
+        content: dict[str, Any] = {"msgtype": "m.notice", "body": text}
+        html = escape(text).replace("\n", "<br>")
+        if mention is not None:
+            name = mention.display_name or mention.id
+            content["body"] = f"{name}: {text}"
+            link = translate.permalink(mention.id).replace("https://matrix.to/#/", "")
+            html = f'<a href="https://matrix.to/#/{escape(link)}">{escape(name)}</a>: {html}'
+            content["m.mentions"] = {"user_ids": [mention.id]}
+        else:
+            content["m.mentions"] = {}
+        content["format"] = "org.matrix.custom.html"
+        content["formatted_body"] = html
+        if room_id not in self.client.rooms:
+            await self._wait_for_room(room_id, timeout=10)
+        response = await self.client.room_send(
+            room_id,
+            "m.room.message",
+            content,
+            tx_id=_txn(tx_id),
+            ignore_unverified_devices=True,
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
+        log.debug("matrix: sent %s to %s", response.event_id, room_id)
+
+
+def _txn(key: str | None) -> str | None:
+    """Transaction ids make a resend after a crash idempotent on the homeserver."""
+    if key is None:
+        return None
+    return "confidant-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
