@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -195,12 +196,29 @@ class ConsoleAdapter:
 async def run_lines(
     adapter: ConsoleAdapter, read_line: Callable[[], str], prompt: Callable[[], None] | None
 ) -> None:
-    """Feed lines until end of input or :quit; blocking reads run off the event loop."""
+    """Feed lines until end of input or :quit. Blocking reads happen on a daemon thread, so
+    a bot stopped by a signal never waits for someone to press Enter."""
     loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    wanted = threading.Semaphore(0)
+
+    def reader() -> None:
+        while True:
+            wanted.acquire()
+            try:
+                line = read_line()
+            except (OSError, ValueError):
+                line = ""
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if line == "":
+                return
+
+    threading.Thread(target=reader, name="console-input", daemon=True).start()
     while True:
         if prompt is not None:
             prompt()
-        line = await loop.run_in_executor(None, read_line)
+        wanted.release()
+        line = await lines.get()
         if line == "":
             return
         if not await adapter.feed(line):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,19 +94,102 @@ def cmd_console(args: argparse.Namespace) -> int:
     return asyncio.run(_console(config, args.script, None))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    adapters = config.adapters
-    if adapters.matrix is not None or adapters.discord is not None:
-        print(
-            "The Matrix and Discord adapters are not part of this version yet; "
-            "enable only the console adapter.",
-            file=sys.stderr,
+def build_adapters(config: Config, registry, clock, console_out=None):  # type: ignore[no-untyped-def]
+    """The adapters a config asks for; platform libraries are imported only when used."""
+    adapters = []
+    if config.adapters.console is not None and config.adapters.console.enabled:
+        from adapters.console import ConsoleAdapter
+
+        adapters.append(ConsoleAdapter(registry, clock, out=console_out))
+    if config.adapters.matrix is not None:
+        from adapters.matrix.client import MatrixAdapter
+
+        adapters.append(MatrixAdapter(config.adapters.matrix, registry, clock))
+    if config.adapters.discord is not None:
+        from adapters.discord import make_discord_adapter
+
+        adapters.append(make_discord_adapter(config.adapters.discord, registry, clock))
+    return adapters
+
+
+async def run_until_stopped(config: Config, banner: str | None = None) -> int:
+    """Run every configured adapter until SIGINT/SIGTERM (or, console only, end of input)."""
+    from adapters.console import ConsoleAdapter, run_lines
+    from bot.app import App
+
+    app = await App.create(config, lambda registry, clock: build_adapters(config, registry, clock))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    reader: asyncio.Task[None] | None = None
+    try:
+        await app.start()
+        if banner:
+            print(banner, flush=True)
+        consoles = [a for a in app.runtime.adapters.values() if isinstance(a, ConsoleAdapter)]
+        if consoles:
+            interactive = sys.stdin.isatty()
+            prompt = (
+                (lambda: print(f"#{consoles[0].room}> ", end="", flush=True))
+                if interactive
+                else None
+            )
+            reader = asyncio.create_task(run_lines(consoles[0], sys.stdin.readline, prompt))
+            if len(app.runtime.adapters) == 1:
+                reader.add_done_callback(lambda _: stop.set())
+        await stop.wait()
+    finally:
+        if reader is not None:
+            reader.cancel()
+        await app.close()
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Ctrl-C and SIGTERM end the run through the normal shutdown path; left installed until
+    the loop closes, so a second Ctrl-C cannot cut the shutdown (and Synapse's stop) short."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _run_embedded(state: Path) -> int:
+    from adapters.matrix.client import MatrixAdapter
+    from adapters.matrix.embedded import prepare_embedded
+    from bot.app import App
+
+    embedded = await prepare_embedded(state)
+    try:
+        matrix = embedded.config.adapters.matrix
+        assert matrix is not None
+        app = await App.create(
+            embedded.config, lambda registry, clock: [MatrixAdapter(matrix, registry, clock)]
         )
-        return 2
+        try:
+            await app.start()
+            stop = _stop_on_signals()
+            print(embedded.login_text, flush=True)
+            await stop.wait()
+        finally:
+            await app.close()
+    finally:
+        await embedded.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.config is None:
+        logs.configure("WARNING")
+        return asyncio.run(_run_embedded(state_dir()))
+    config = _load(args.config)
     logs.configure("WARNING" if args.config is None else config.log_level)
     banner = DEFAULT_EXPLAINED.format(state=state_dir()) if args.config is None else None
-    return asyncio.run(_console(config, None, banner))
+    if args.config is None:
+        return asyncio.run(_console(config, None, banner))
+    return asyncio.run(run_until_stopped(config))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

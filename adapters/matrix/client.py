@@ -148,6 +148,7 @@ class MatrixAdapter:
         self._direct: dict[str, list[str]] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._dm_locks: dict[str, asyncio.Lock] = {}
+        self._keys_lock = asyncio.Lock()
         self._alias_cache: dict[str, str] = {}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
@@ -293,10 +294,26 @@ class MatrixAdapter:
         if client.should_upload_keys:
             await client.keys_upload()
         if client.should_query_keys:
-            await client.keys_query()
+            async with self._keys_lock:
+                await client.keys_query()
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
+
+    async def _know_member_devices(self, room_id: str) -> None:
+        """Query the devices of everyone in an encrypted room (invited members included)
+        before sending: a message encrypted before a member's devices are known can never
+        be read by them, and a new private chat's invitee is usually not known yet."""
+        client = self.client
+        if client is None or not self.encryption or client.olm is None:
+            return
+        room = client.rooms.get(room_id)
+        if room is None or not room.encrypted:
+            return
+        client.olm.update_tracked_users(room)
+        async with self._keys_lock:  # also waits for a query the syncer has in flight
+            if client.should_query_keys:
+                await client.keys_query()
 
     async def _dispatch_loop(self) -> None:
         while True:
@@ -749,6 +766,7 @@ class MatrixAdapter:
         content["formatted_body"] = html
         if room_id not in self.client.rooms:
             await self._wait_for_room(room_id, timeout=10)
+        await self._know_member_devices(room_id)
         response = await self.client.room_send(
             room_id,
             "m.room.message",

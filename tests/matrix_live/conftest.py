@@ -77,33 +77,46 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSynapse]:
 
 
 @pytest.fixture
-async def matrix_client(
-    synapse: LocalSynapse, tmp_path: Path
-) -> AsyncIterator[MatrixClientFactory]:
-    """Factory: ``await matrix_client("alice")`` registers a fresh user and returns a logged-in,
-    encryption-enabled client. Every client made is closed at test end."""
+async def matrix_client_factory(
+    tmp_path: Path,
+) -> AsyncIterator[Callable[[LocalSynapse], MatrixClientFactory]]:
+    """``matrix_client_factory(homeserver)`` gives a client maker for any homeserver (tests
+    that run their own Synapse); every client made is closed at test end."""
     clients: list[AsyncClient] = []
 
-    async def make(prefix: str = "user") -> AsyncClient:
-        localpart = unique_localpart(prefix)
-        password = new_password()
-        user_id = await synapse.register(localpart, password)
-        store = tmp_path / "nio-store" / localpart
-        store.mkdir(parents=True)
-        client = AsyncClient(
-            synapse.base_url, user_id, store_path=str(store), config=client_config()
-        )
-        clients.append(client)
-        response = await client.login(password, device_name=f"confidant-test-{localpart}")
-        if not isinstance(response, LoginResponse):
-            raise AssertionError(f"login of {user_id} failed: {response}")
-        return client
+    def for_homeserver(homeserver: LocalSynapse) -> MatrixClientFactory:
+        async def make(prefix: str = "user") -> AsyncClient:
+            localpart = unique_localpart(prefix)
+            password = new_password()
+            user_id = await homeserver.register(localpart, password)
+            store = tmp_path / "nio-store" / localpart
+            store.mkdir(parents=True)
+            client = AsyncClient(
+                homeserver.base_url, user_id, store_path=str(store), config=client_config()
+            )
+            clients.append(client)
+            response = await client.login(password, device_name=f"confidant-test-{localpart}")
+            if not isinstance(response, LoginResponse):
+                raise AssertionError(f"login of {user_id} failed: {response}")
+            return client
+
+        return make
 
     try:
-        yield make
+        yield for_homeserver
     finally:
         for client in clients:
             await client.close()
+
+
+@pytest.fixture
+async def matrix_client(
+    synapse: LocalSynapse,
+    matrix_client_factory: Callable[[LocalSynapse], MatrixClientFactory],
+) -> MatrixClientFactory:
+    """Factory: ``await matrix_client("alice")`` registers a fresh user on the session's
+    homeserver and returns a logged-in, encryption-enabled client."""
+    return matrix_client_factory(synapse)
 
 
 async def sync_once(client: AsyncClient, *, timeout_ms: int = 0) -> SyncResponse:
