@@ -18,7 +18,7 @@ def reminder_private(room_label: str, text: str, prefix: str, require_agreement:
     ]
     if require_agreement:
         lines.append(
-            f"Please send {prefix}agree (here or in the room) to confirm you will keep it. "
+            f"Please reply {prefix}agree to confirm you will keep it. "
             "Until then your posts in the room are held back."
         )
     lines.append(f"You can read this again at any time with {prefix}rules.")

@@ -418,8 +418,12 @@ class MatrixAdapter:
         if isinstance(event, RoomMessageText | RoomMessageNotice | RoomMessageEmote):
             if event.sender == self.user_id or isinstance(event, RoomMessageNotice):
                 return None  # notices are what bots send; never answer another bot
+            # a decrypted event's source is the decrypted payload: sender and ids come
+            # from the event object
             source = dict(source)
             source.setdefault("origin_server_ts", event.server_timestamp)
+            source.setdefault("sender", event.sender)
+            source.setdefault("event_id", event.event_id)
             translated = translate.message_event(room, source, self.user_id, body=event.body)
             if isinstance(translated, MessagePosted):
                 return self._command_or_message(translated)

@@ -178,7 +178,7 @@ class ReminderSpec(_Frozen):
     repeat: RepeatSpec | None = None
     # Where a private chat must first be accepted (a Matrix invite), how long to wait for
     # the member before using the fallback instead.
-    private_timeout_minutes: int = Field(default=10, ge=1, le=10080)
+    private_timeout_minutes: float = Field(default=10, gt=0, le=10080)
 
     @field_validator("text")
     @classmethod

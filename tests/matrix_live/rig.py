@@ -118,7 +118,8 @@ async def wait_until(
         )
     if predicate():
         return
-    raise AssertionError(f"{what}: not reached within {deadline_s} s")
+    seen = {id(c): [b[:60] for _, b in _WATCHED[id(c)].seen] for c in clients if id(c) in _WATCHED}
+    raise AssertionError(f"{what}: not reached within {deadline_s} s; notices seen: {seen}")
 
 
 async def accept_dm_invites(client: AsyncClient, notices: Notices) -> list[str]:
@@ -196,7 +197,9 @@ async def create_world(
     tmp: Path,
     make_client,
     *,
-    encrypted: bool = False,  # type: ignore[no-untyped-def]
+    encrypted: bool = False,
+    power_levels_level: int = 50,
+    policy: str = POLICY,
 ) -> BotWorld:
     """Bot account, a moderator who creates the support room (bot at power level 50, which
     may change power levels) and a moderators' room, the policy and the config files."""
@@ -214,7 +217,7 @@ async def create_world(
         initial_state=initial_state,
         power_level_override={
             "users": {bot_id: 50},
-            "events": {"m.room.power_levels": 50},
+            "events": {"m.room.power_levels": power_levels_level},
         },
     )
     assert isinstance(support, RoomCreateResponse), support
@@ -223,7 +226,7 @@ async def create_world(
     policies = tmp / "policies"
     policies.mkdir(parents=True, exist_ok=True)
     (policies / "circle.yaml").write_text(
-        POLICY.format(room_id=support.room_id, mod=mod.user_id, mods_room=mods.room_id)
+        policy.format(room_id=support.room_id, mod=mod.user_id, mods_room=mods.room_id)
     )
     config_path = tmp / "config.yaml"
     config_path.write_text(
