@@ -146,38 +146,15 @@ async def run_until_stopped(config: Config, banner: str | None = None) -> int:
     return 0
 
 
-def _stop_on_signals() -> asyncio.Event:
-    """Ctrl-C and SIGTERM end the run through the normal shutdown path; left installed until
-    the loop closes, so a second Ctrl-C cannot cut the shutdown (and Synapse's stop) short."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
 async def _run_embedded(state: Path) -> int:
-    from adapters.matrix.client import MatrixAdapter
+    """The README's first command: a private homeserver with demo accounts, and the bot on it."""
     from adapters.matrix.embedded import prepare_embedded
-    from bot.app import App
 
     embedded = await prepare_embedded(state)
     try:
-        matrix = embedded.config.adapters.matrix
-        assert matrix is not None
-        app = await App.create(
-            embedded.config, lambda registry, clock: [MatrixAdapter(matrix, registry, clock)]
-        )
-        try:
-            await app.start()
-            stop = _stop_on_signals()
-            print(embedded.login_text, flush=True)
-            await stop.wait()
-        finally:
-            await app.close()
+        return await run_until_stopped(embedded.config, embedded.login_text)
     finally:
         await embedded.stop()
-    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -185,10 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         logs.configure("WARNING")
         return asyncio.run(_run_embedded(state_dir()))
     config = _load(args.config)
-    logs.configure("WARNING" if args.config is None else config.log_level)
-    banner = DEFAULT_EXPLAINED.format(state=state_dir()) if args.config is None else None
-    if args.config is None:
-        return asyncio.run(_console(config, None, banner))
+    logs.configure(config.log_level)
     return asyncio.run(run_until_stopped(config))
 
 

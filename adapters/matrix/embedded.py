@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,11 +120,18 @@ class DemoState:
             isinstance(passwords.get(name), str) for name in wanted
         ):
             raise EmbeddedSetupError(f"{path} does not list the demo accounts' passwords")
+        registered = raw.get("registered")
+        rooms = raw.get("rooms")
         return cls(
             passwords={name: passwords[name] for name in wanted},
-            registered=[str(x) for x in raw.get("registered", [])],
-            rooms={str(k): str(v) for k, v in dict(raw.get("rooms", {})).items()},
+            registered=[str(x) for x in registered] if isinstance(registered, list) else [],
+            rooms={str(k): str(v) for k, v in rooms.items()} if isinstance(rooms, dict) else {},
         )
+
+    def forget_homeserver(self) -> None:
+        """The homeserver was deleted: its accounts and rooms are gone, the passwords stay."""
+        self.registered = []
+        self.rooms = {}
 
     @classmethod
     def generate(cls) -> DemoState:
@@ -162,8 +170,7 @@ class EmbeddedMatrix:
     def login_text(self) -> str:
         people = [(MODERATOR, "Moderator"), *((name, "Member") for name in MEMBERS)]
         accounts = "\n".join(
-            f"  {role + ':':<12} {self.synapse.user_id(name):<18}  "
-            f"password: {self.passwords[name]}"
+            f"  {role + ':':<12} {self.synapse.user_id(name):<18}  password: {self.passwords[name]}"
             for name, role in people
         )
         return LOGIN_TEXT.format(
@@ -203,6 +210,12 @@ async def prepare_embedded(state_dir: Path) -> EmbeddedMatrix:
             )
         demo = DemoState.generate()
         demo.save(accounts_path)
+    elif not (state / HOMESERVER_DIR / "homeserver.db").exists() and demo.registered:
+        # Someone deleted the homeserver to start over: set it up again, and drop the bot's
+        # device and keys, which belonged to that homeserver and would only fail to sign in.
+        demo.forget_homeserver()
+        demo.save(accounts_path)
+        shutil.rmtree(state / STORE_DIR, ignore_errors=True)
 
     synapse = LocalSynapse(state / HOMESERVER_DIR, server_name=SERVER_NAME)
     await synapse.start()
@@ -255,7 +268,7 @@ async def _create_rooms(synapse: LocalSynapse, mod_password: str) -> dict[str, s
                 invite=[bot_id],
                 initial_state=[ENCRYPTION_STATE, HISTORY_JOINED],
                 power_level_override={
-                    "users": {},
+                    "users": {bot_id: BOT_LEVEL},
                     "events": SUPPORT_EVENT_LEVELS,
                 },
             )

@@ -168,6 +168,7 @@ class LocalSynapse:
         port: int | None = None,
         relaxed_rate_limits: bool = True,
         bcrypt_rounds: int | None = None,
+        extra_config: dict[str, Any] | None = None,
     ) -> None:
         """``bcrypt_rounds`` exists for tests only: Synapse's default (12) costs ~0.25 s per
         registration and per login, which dominates suites that create many users."""
@@ -176,6 +177,7 @@ class LocalSynapse:
         self._requested_port = port
         self._relaxed = relaxed_rate_limits
         self._bcrypt_rounds = bcrypt_rounds
+        self._extra_config = dict(extra_config or {})  # e.g. one strict rate limit for a test
         self._proc: subprocess.Popen[bytes] | None = None
         self._proc_log: IO[bytes] | None = None
         self.timings: dict[str, float] = {}
@@ -415,6 +417,7 @@ class LocalSynapse:
             config.update(RELAXED_RATE_LIMITS)
         if self._bcrypt_rounds is not None:
             config["bcrypt_rounds"] = self._bcrypt_rounds
+        config.update(self._extra_config)
 
         log_config_path = self._data_dir / LOG_CONFIG_FILE
         self._write_private(log_config_path, yaml.safe_dump(_log_config(self.log_path)))

@@ -199,6 +199,7 @@ async def create_world(
     *,
     encrypted: bool = False,
     power_levels_level: int = 50,
+    bot_level: int = 50,
     policy: str = POLICY,
 ) -> BotWorld:
     """Bot account, a moderator who creates the support room (bot at power level 50, which
@@ -216,7 +217,7 @@ async def create_world(
         invite=[bot_id],
         initial_state=initial_state,
         power_level_override={
-            "users": {bot_id: 50},
+            "users": {bot_id: bot_level},
             "events": {"m.room.power_levels": power_levels_level},
         },
     )

@@ -157,3 +157,42 @@ async def test_homeserver_outage_is_survived(
             await world.stop_bot()
     finally:
         await homeserver.stop()
+
+
+async def test_rate_limits_are_honoured(
+    tmp_path: Path,
+    matrix_client_factory,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A homeserver that allows the bot one message a second: every reminder still
+    arrives, because M_LIMIT_EXCEEDED is waited out (retry_after_ms) and retried."""
+    homeserver = LocalSynapse(
+        tmp_path / "hs",
+        relaxed_rate_limits=True,
+        bcrypt_rounds=TEST_BCRYPT_ROUNDS,
+        extra_config={"rc_message": {"per_second": 1, "burst_count": 2}},
+    )
+    await homeserver.start()
+    try:
+        make = matrix_client_factory(homeserver)
+        world = await create_world(homeserver, tmp_path / "bot", make)
+        await world.start_bot()
+        try:
+            await wait_until([world.mod], world.bot_joined, "the bot joined")
+            members = [await make(f"m{i}") for i in range(4)]
+            watched = [watch(member) for member in members]
+            for member in members:
+                await sync_once(member)
+                assert isinstance(await member.join(world.room_id), JoinResponse)
+            await wait_until(
+                members,
+                lambda: all(n.containing(REMINDER) for n in watched),
+                "every member reminded despite the rate limit",
+                deadline_s=60,
+            )
+            assert all(len(n.containing(REMINDER)) == 1 for n in watched)
+            assert any("ratelimited" in r.getMessage() for r in caplog.records)
+        finally:
+            await world.stop_bot()
+    finally:
+        await homeserver.stop()

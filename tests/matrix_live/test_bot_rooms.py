@@ -169,3 +169,40 @@ async def test_invites_to_uncovered_rooms_are_declined(
         assert notices.containing("Commands you can use")[0][0] == dm.room_id
     finally:
         await world.stop_bot()
+
+
+async def test_moderators_are_alerted_in_their_room(
+    synapse: LocalSynapse,
+    tmp_path: Path,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    """No power at all in the covered room, then a broken policy edit: both reach the
+    moderators' room, and neither quotes anything a member wrote."""
+    world = await create_world(synapse, tmp_path, matrix_client, bot_level=0)
+    alerts = watch(world.mod)
+    await world.start_bot()
+    try:
+        await wait_until(
+            [world.mod],
+            lambda: any(
+                "cannot do everything" in b for r, b in alerts.seen if r == world.mods_room
+            ),
+            "the missing-power alert in the moderators' room",
+        )
+        alert = next(b for r, b in alerts.seen if r == world.mods_room and "cannot" in b)
+        assert "not enforced" in alert and "power level 50" in alert
+        policy_file = world.tmp / "policies" / "circle.yaml"
+        policy_file.write_text(policy_file.read_text().replace("delivery: private", "delivery: x"))
+        assert world.app is not None
+        await world.app.runtime.poll_policies()
+        await wait_until(
+            [world.mod],
+            lambda: any(
+                "Policy reload failed" in b for r, b in alerts.seen if r == world.mods_room
+            ),
+            "the broken-policy alert",
+        )
+        failed = next(b for r, b in alerts.seen if "Policy reload failed" in b)
+        assert "policies/circle.yaml:" in failed and "'x' is not one of" in failed
+    finally:
+        await world.stop_bot()

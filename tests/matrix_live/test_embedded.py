@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 import stat
 import sys
@@ -17,9 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from nio import AsyncClient, JoinResponse, LoginResponse, RoomSendResponse
+from nio import (
+    AsyncClient,
+    JoinResponse,
+    LoginResponse,
+    RoomResolveAliasResponse,
+    RoomSendResponse,
+)
 
-from adapters.matrix.embedded import ACCOUNTS_FILE, HOMESERVER_DIR
+from adapters.matrix.embedded import (
+    ACCOUNTS_FILE,
+    HOMESERVER_DIR,
+    STORE_DIR,
+    EmbeddedSetupError,
+    prepare_embedded,
+)
 from adapters.matrix.homeserver import PID_FILE, pid_alive
 from tests.matrix_live.conftest import client_config
 from tests.matrix_live.rig import Notices, accept_dm_invites, say, wait_until, watch
@@ -157,9 +170,11 @@ async def runs(tmp_path: Path) -> AsyncIterator[list[Run]]:
         await kill_leftovers(started, tmp_path / "state")
 
 
-async def sign_in(url: str, password: str, store: Path) -> AsyncClient:
+async def sign_in(
+    url: str, password: str, store: Path, user_id: str = "@alice:localhost"
+) -> AsyncClient:
     store.mkdir(parents=True, exist_ok=True)
-    client = AsyncClient(url, "@alice:localhost", store_path=str(store), config=client_config())
+    client = AsyncClient(url, user_id, store_path=str(store), config=client_config())
     response = await client.login(password, device_name="embedded-test")
     assert isinstance(response, LoginResponse), response
     return client
@@ -244,3 +259,44 @@ async def test_run_without_config_serves_a_member_and_restarts_on_the_same_data(
         await interrupt(second, state)
     finally:
         await alice.close()
+
+
+async def test_lost_passwords_with_a_kept_homeserver_are_refused_before_starting(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / HOMESERVER_DIR).mkdir()
+    (tmp_path / HOMESERVER_DIR / "homeserver.db").write_bytes(b"")
+    with pytest.raises(EmbeddedSetupError, match="delete that folder"):
+        await prepare_embedded(tmp_path)
+    assert synapses_on(tmp_path) == []
+    assert not (tmp_path / ACCOUNTS_FILE).exists()
+
+
+@pytest.mark.timeout(180)
+async def test_a_deleted_homeserver_is_set_up_again_with_the_same_passwords(
+    tmp_path: Path,
+) -> None:
+    first = await prepare_embedded(tmp_path)
+    try:
+        passwords = dict(first.passwords)
+    finally:
+        await first.stop()
+    (tmp_path / STORE_DIR).mkdir()  # what the bot's device and keys left behind
+    (tmp_path / STORE_DIR / "session.json").write_text("{}")
+    shutil.rmtree(tmp_path / HOMESERVER_DIR)
+
+    second = await prepare_embedded(tmp_path)
+    try:
+        assert second.passwords == passwords
+        assert not (tmp_path / STORE_DIR).exists()
+        mod = await sign_in(
+            second.homeserver_url, passwords["mod"], tmp_path / "mod-store", "@mod:localhost"
+        )
+        try:
+            found = await mod.room_resolve_alias(ROOM_ALIAS)
+            assert isinstance(found, RoomResolveAliasResponse), found
+        finally:
+            await mod.close()
+    finally:
+        await second.stop()
+    assert synapses_on(tmp_path) == []
