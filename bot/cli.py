@@ -16,12 +16,10 @@ from bot.keys import KeyFileError
 from bot.policy import PolicyLoadError, load_policy_dir
 from bot.store.migrate import SchemaTooNew
 
-DEFAULT_EXPLAINED = """\
-Confidant is running on its embedded default: a console room (#recovery) covered by the
-example recovery-group policy, with its data in {state}.
+CONSOLE_EXPLAINED = """\
+The console room: #recovery is covered by the example recovery-group policy, the console
+user mod is its moderator, and data is kept in {state}.
 Try:  :join alice    then  alice: hello    then  alice: /agree    (type :help for more)
-To run on Matrix or Discord, write a config (see config.example.yaml) and use
-  confidant run --config config.yaml
 """
 
 
@@ -91,7 +89,8 @@ async def _console(config: Config, script: str | None, banner: str | None) -> in
 def cmd_console(args: argparse.Namespace) -> int:
     config = _load(args.config)
     logs.configure("WARNING" if args.config is None else config.log_level)
-    return asyncio.run(_console(config, args.script, None))
+    banner = CONSOLE_EXPLAINED.format(state=state_dir()) if args.config is None else None
+    return asyncio.run(_console(config, args.script, banner))
 
 
 def build_adapters(config: Config, registry, clock, console_out=None):  # type: ignore[no-untyped-def]

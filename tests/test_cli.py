@@ -77,9 +77,9 @@ def test_console_script_and_restart_in_new_processes(tmp_path: Path) -> None:
     assert "hidden" not in second.stdout
 
 
-def test_run_with_no_config_uses_the_embedded_default(tmp_path: Path) -> None:
+def test_console_with_no_config_uses_the_default_policy(tmp_path: Path) -> None:
     result = confidant(
-        "run",
+        "console",
         cwd=tmp_path,
         stdin=":join alice\nalice: /rules\n",
         env_extra={"CONFIDANT_STATE_DIR": str(tmp_path / "state")},

@@ -88,6 +88,17 @@ ENCRYPTION_STATE = {
 MAX_BACKOFF_S = 2.0  # a homeserver that comes back is noticed within this (target: 5 s)
 
 
+# Library loggers that write whole payloads (unencrypted members' messages) or key
+# material at DEBUG. Confidant's logs must never hold either, whatever the log level.
+_PAYLOAD_LOGGERS = ("nio.responses", "nio.client", "nio.api", "nio.crypto", "peewee")
+
+
+def quiet_payload_logs() -> None:
+    for name in _PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+
+
 class MatrixError(RuntimeError):
     """A homeserver answer the adapter cannot work with (turned from nio's error values)."""
 
@@ -153,6 +164,7 @@ class MatrixAdapter:
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
         self._checked_rooms: set[str] = set()
+        self._known_rooms: set[str] = set()
         self._declines: list[str] = []
         self._to_check: list[Room] = []
         self._direct_dirty = False
@@ -166,6 +178,7 @@ class MatrixAdapter:
     async def start(self, sink: EventSink) -> None:
         """Log in (reusing the saved device), do a first sync, then keep syncing."""
         self._sink = sink
+        quiet_payload_logs()
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.store_dir.chmod(0o700)
         self.state = SessionState.load(self.session_path)
@@ -269,11 +282,15 @@ class MatrixAdapter:
                 await self._keep_keys()
             except Exception:
                 log.exception("matrix: end-to-end key upkeep failed; retrying next sync")
+            if first:
+                self._known_rooms.update(response.rooms.join)
             batch = self._translate_sync(response, handle_timeline=bool(since))
             while self._declines:
                 await client.room_leave(self._declines.pop())
             while self._to_check:
-                batch.events.insert(0, await self._permissions(self._to_check.pop()))
+                checked = await self._permissions(self._to_check.pop())
+                if checked is not None:
+                    batch.events.insert(0, checked)
             await self._queue.put(batch)
             since = response.next_batch
             first = False
@@ -373,14 +390,31 @@ class MatrixAdapter:
                         events.append(translated)
                     newest = max(newest, ts)
             if not handle_timeline:
+                self._known_rooms.add(room_id)
                 continue
+            # A room joined during this run starts with history from before the bot was
+            # there (its creator's join, say): that is not news and nobody is reminded of it.
+            since_ts = 0 if room_id in self._known_rooms else self._own_join_ts(info)
+            self._known_rooms.add(room_id)
             for timeline_event in info.timeline.events:
                 ts = getattr(timeline_event, "server_timestamp", 0) or 0
                 newest = max(newest, ts)
+                if ts < since_ts:
+                    continue
                 translated = self._translate_event(room, timeline_event)
                 if translated is not None:
                     events.append(translated)
         return _Batch(events, response.next_batch, newest)
+
+    def _own_join_ts(self, info: Any) -> int:
+        for event in info.timeline.events:
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "join"
+            ):
+                return int(event.server_timestamp or 0)
+        return 2**62  # the join is not in this batch: treat all of it as history
 
     def _once(self, event_id: str | None) -> bool:
         """True the first time an event id is seen (state and timeline can overlap)."""
@@ -490,11 +524,13 @@ class MatrixAdapter:
             is_private_chat=self._is_direct_room(matrix_room.room_id),
         )
 
-    async def _permissions(self, room: Room) -> BotPermissions:
+    async def _permissions(self, room: Room) -> BotPermissions | None:
         """Checked on the homeserver's current power levels, once per room and run, so the
         moderators learn at start what the bot cannot enforce."""
         assert self.client is not None
         response = await self.client.room_get_state_event(room.id, "m.room.power_levels")
+        if self._is_direct_room(room.id):
+            return None  # a private chat the bot just opened: nothing to enforce there
         if isinstance(response, RoomGetStateEventResponse):
             content = response.content
         else:
@@ -589,15 +625,24 @@ class MatrixAdapter:
         log.debug("matrix: opened private chat %s with %s", room_id, member_id)
         self._direct.setdefault(member_id, []).append(room_id)
         await self._save_direct_rooms()
-        await self._wait_for_room(room_id)
+        # not only the room: the invite too, or the first message is encrypted for nobody
+        await self._wait_for_room(room_id, member_id)
         return room_id, False
 
-    async def _wait_for_room(self, room_id: str, timeout: float = 30.0) -> None:
-        """room_create does not add the room to nio's state; the next sync does."""
+    async def _wait_for_room(
+        self, room_id: str, member_id: str | None = None, timeout: float = 30.0
+    ) -> None:
+        """room_create does not add the room to nio's state; a later sync does (and the
+        member's invite may come one sync after the room itself)."""
         assert self.client is not None
         client = self.client
+
+        def ready() -> bool:
+            room = client.rooms.get(room_id)
+            return room is not None and (member_id is None or member_id in room.users)
+
         async with self._synced:
-            await asyncio.wait_for(self._synced.wait_for(lambda: room_id in client.rooms), timeout)
+            await asyncio.wait_for(self._synced.wait_for(ready), timeout)
 
     async def _invite_watch_loop(self) -> None:
         """Reports private chats whose invitation was not accepted in time."""
@@ -769,7 +814,7 @@ class MatrixAdapter:
         content["format"] = "org.matrix.custom.html"
         content["formatted_body"] = html
         if room_id not in self.client.rooms:
-            await self._wait_for_room(room_id, timeout=10)
+            await self._wait_for_room(room_id, timeout=10.0)
         await self._know_member_devices(room_id)
         response = await self.client.room_send(
             room_id,

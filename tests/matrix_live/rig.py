@@ -118,7 +118,15 @@ async def wait_until(
         )
     if predicate():
         return
-    seen = {id(c): [b[:60] for _, b in _WATCHED[id(c)].seen] for c in clients if id(c) in _WATCHED}
+    seen = {
+        c.user_id: (
+            [b[:40] for _, b in _WATCHED[id(c)].seen],
+            f"invites={_WATCHED[id(c)].invites} undecryptable={_WATCHED[id(c)].undecryptable}"
+            f" rooms={sorted(c.rooms)}",
+        )
+        for c in clients
+        if id(c) in _WATCHED
+    }
     raise AssertionError(f"{what}: not reached within {deadline_s} s; notices seen: {seen}")
 
 
@@ -231,7 +239,7 @@ async def create_world(
     )
     config_path = tmp / "config.yaml"
     config_path.write_text(
-        "database: confidant.db\nkey_file: confidant.key\npolicy_dir: policies\n"
+        "database: confidant.db\nkey_file: confidant.key\npolicy_dir: policies\nlog_level: DEBUG\n"
         "adapters:\n  matrix:\n"
         f"    homeserver: {synapse.base_url}\n"
         f'    user_id: "{bot_id}"\n'

@@ -71,6 +71,8 @@ async def test_join_gets_private_reminder_once(world: BotWorld, matrix_client) -
         "the moderator's !rules answer",
     )
     assert len(notices.containing(REMINDER)) == 1
+    # members who were in the room before the bot joined (its creator) are not reminded
+    assert mod_notices.containing("Welcome to") == []
 
 
 async def test_agreement_gate_with_power_levels(world: BotWorld, matrix_client) -> None:  # type: ignore[no-untyped-def]

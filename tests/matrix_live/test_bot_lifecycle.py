@@ -100,6 +100,9 @@ async def test_restart_never_reminds_twice_and_catches_up(
         "bob reminded after restart",
         deadline_s=60,
     )
+    # a member's words in an unencrypted room never reach the bot's log, even at DEBUG
+    canary = "canary-5521 my sponsor relapsed"
+    await say(world.mod, world.room_id, canary)
     # everything before the moderator's command was handled by the time its answer comes
     mod_notices = watch(world.mod)
     before = len(mod_notices.containing("Policies reloaded"))
@@ -116,6 +119,8 @@ async def test_restart_never_reminds_twice_and_catches_up(
     sessions = (world.tmp / "matrix-store" / "session.json").read_text()
     assert world.bot_id in sessions
     log_text = restarted.output()  # both processes append to the same log file
+    assert "DEBUG" in log_text  # the rig's config asks for the most verbose level
+    assert "canary-5521" not in log_text and "relapsed" not in log_text
     assert log_text.count("with new device") == 1
     assert log_text.count("resumed device") == 1
 
