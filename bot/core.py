@@ -187,19 +187,21 @@ class Core:
         room, member = event.room, event.member
         await self.store.record_join(room.platform, room.id, member.id, event.at)
         await self.store.room_state(room.platform, room.id, policy.name, room.name, event.at)
+        # The reminder goes first: it is what the member waits for. A post slipped in
+        # before posting is restricted is still caught by the agreement gate.
         actions: list[Action] = []
+        check_hash = self._text_hash_for_checks(policy)
+        if not await self.store.was_reminded(
+            room.platform, room.id, member.id, policy.name, check_hash
+        ):
+            actions += await self._remind(room, member, policy)
         must_agree = policy.reminder.require_agreement and not self.is_moderator(member, policy)
         if must_agree and self._caps(room.platform).posting_permission:
             agreed = await self.store.has_agreed(
                 member.platform, member.id, policy.name, self._text_hash_for_checks(policy)
             )
             actions.append(SetPostingAllowed(room, member, agreed))
-        check_hash = self._text_hash_for_checks(policy)
-        if await self.store.was_reminded(
-            room.platform, room.id, member.id, policy.name, check_hash
-        ):
-            return actions
-        return actions + await self._remind(room, member, policy)
+        return actions
 
     async def _remind(self, room: Room, member: Member, policy: Policy) -> list[Action]:
         """Record the reminder first (the outbox), then ask for it to be delivered."""

@@ -30,6 +30,7 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     RedactionEvent,
+    RoomCreateEvent,
     RoomCreateResponse,
     RoomGetStateEventResponse,
     RoomMemberEvent,
@@ -160,6 +161,9 @@ class MatrixAdapter:
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._dm_locks: dict[str, asyncio.Lock] = {}
         self._keys_lock = asyncio.Lock()
+        self._lanes = asyncio.Semaphore(16)  # members handled at once
+        self._direct_lock = asyncio.Lock()
+        self._opened_dms: set[str] = set()  # created encrypted by us: never send plaintext
         self._alias_cache: dict[str, str] = {}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
@@ -333,14 +337,24 @@ class MatrixAdapter:
                 await client.keys_query()
 
     async def _dispatch_loop(self) -> None:
+        """Events of one member stay in order; different members are handled side by side
+        (a burst of joins must not queue behind each reminder's round trips). A batch is
+        finished before the next starts, and only then is its sync token saved."""
         while True:
             batch = await self._queue.get()
+            lanes: dict[str, list[Event]] = {}
             for event in batch.events:
-                await self._deliver(event)
+                lanes.setdefault(_lane(event), []).append(event)
+            await asyncio.gather(*(self._deliver_in_order(lane) for lane in lanes.values()))
             self.state.next_batch = batch.next_batch
             self.state.last_seen_ts = max(self.state.last_seen_ts, batch.newest_ts)
             self.state.save(self.session_path)
             self._first_sync_done.set()
+
+    async def _deliver_in_order(self, events: list[Event]) -> None:
+        async with self._lanes:
+            for event in events:
+                await self._deliver(event)
 
     async def _deliver(self, event: Event) -> None:
         if self._sink is None:
@@ -376,7 +390,7 @@ class MatrixAdapter:
             if matrix_room is None:
                 continue
             room = self._room(matrix_room)
-            created_by_me = getattr(matrix_room, "creator", None) == self.user_id
+            created_by_me = self._created_by_me(info)
             if room_id not in self._checked_rooms and not (room.is_private_chat or created_by_me):
                 self._checked_rooms.add(room_id)
                 self._to_check.append(room)
@@ -405,6 +419,13 @@ class MatrixAdapter:
                 if translated is not None:
                     events.append(translated)
         return _Batch(events, response.next_batch, newest)
+
+    def _created_by_me(self, info: Any) -> bool:
+        """Rooms the bot created are its private chats: nothing to enforce there."""
+        return any(
+            isinstance(event, RoomCreateEvent) and event.sender == self.user_id
+            for event in [*info.state, *info.timeline.events]
+        )
 
     def _own_join_ts(self, info: Any) -> int:
         for event in info.timeline.events:
@@ -575,6 +596,12 @@ class MatrixAdapter:
     async def _save_direct_rooms(self) -> None:
         assert self.client is not None
         path = Api._build_path(["user", self.user_id, "account_data", "m.direct"])
+        async with self._direct_lock:  # one PUT at a time, each with the newest map
+            await self._put_direct(path)
+
+    async def _put_direct(self, path: str) -> None:
+        assert self.client is not None
+        self._direct_dirty = False
         response = await self.client.send(
             "PUT",
             path,
@@ -585,8 +612,8 @@ class MatrixAdapter:
             },
         )
         if response.status >= 300:
+            self._direct_dirty = True
             log.warning("matrix: saving m.direct failed with HTTP %s", response.status)
-        self._direct_dirty = False
 
     def _usable_dm(self, member_id: str) -> tuple[str, bool] | None:
         """An existing private chat with the member: (room id, member has joined)."""
@@ -623,6 +650,7 @@ class MatrixAdapter:
             raise PrivateMessageRefused(f"could not open a private chat: {created.status_code}")
         room_id = created.room_id
         log.debug("matrix: opened private chat %s with %s", room_id, member_id)
+        self._opened_dms.add(room_id)
         self._direct.setdefault(member_id, []).append(room_id)
         await self._save_direct_rooms()
         # not only the room: the invite too, or the first message is encrypted for nobody
@@ -639,7 +667,11 @@ class MatrixAdapter:
 
         def ready() -> bool:
             room = client.rooms.get(room_id)
-            return room is not None and (member_id is None or member_id in room.users)
+            return (
+                room is not None
+                and (member_id is None or member_id in room.users)
+                and (member_id is None or not self.encryption or room.encrypted)
+            )
 
         async with self._synced:
             await asyncio.wait_for(self._synced.wait_for(ready), timeout)
@@ -815,6 +847,11 @@ class MatrixAdapter:
         content["formatted_body"] = html
         if room_id not in self.client.rooms:
             await self._wait_for_room(room_id, timeout=10.0)
+        if self.encryption and room_id in self._opened_dms:
+            room = self.client.rooms.get(room_id)
+            if room is None or not room.encrypted:
+                # never in plaintext: a private chat of ours is always created encrypted
+                raise MatrixError("the private chat is not known as encrypted yet")
         await self._know_member_devices(room_id)
         response = await self.client.room_send(
             room_id,
@@ -826,6 +863,16 @@ class MatrixAdapter:
         if not isinstance(response, RoomSendResponse):
             raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
         log.debug("matrix: sent %s to %s", response.event_id, room_id)
+
+
+def _lane(event: Event) -> str:
+    """Who an event is about: its events must be handled in order."""
+    for attribute in ("member", "author", "invoker", "inviter"):
+        person = getattr(event, attribute, None)
+        if isinstance(person, Member):
+            return f"member:{person.id}"
+    room = getattr(event, "room", None)
+    return f"room:{room.id}" if isinstance(room, Room) else "other"
 
 
 def _txn(key: str | None) -> str | None:

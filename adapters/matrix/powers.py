@@ -77,6 +77,8 @@ def with_posting(
     if allowed:
         if theirs >= highest:
             return None
+        if theirs >= mine:
+            raise CannotChangeLevel("the member's power level is not below the bot's")
         # An explicit entry even when it equals users_default: some clients merge power
         # level updates, and would keep showing a removed restriction.
         users[member_id] = min(highest, mine)

@@ -25,6 +25,8 @@ from bot.events import (
 PLATFORM = "matrix"
 
 # A permalink, a matrix: URI, or an HTML href carrying either; captured loosely then parsed.
+_FALLBACK_HEAD = re.compile(r"^> (\* )?<@[^>\s]+>")
+_MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL | re.IGNORECASE)
 _LINK = re.compile(r"(https?://matrix\.to/#/[^\s<>\"')\]]+|matrix:[^\s<>\"')\]]+)", re.IGNORECASE)
 
 
@@ -70,13 +72,15 @@ def member_event(
 
 
 def strip_reply_fallback(body: str) -> str:
-    """Remove the quoted fallback (lines starting with '> ' then a blank line) of a reply.
+    """Remove the quoted fallback of a reply ('> <@sender> ...' lines, then a blank line).
 
     Left in place, the fallback would make every reply look like a verbatim quote of the
-    message it answers.
+    message it answers. Only a real fallback is removed: it starts with '> <@sender>' (or
+    '> * <@sender>' for an emote). A member's own '> ' quote (clients since Matrix 1.13 send
+    no fallback at all) is what they wrote and stays.
     """
     lines = body.split("\n")
-    if not lines or not lines[0].startswith(">"):
+    if not lines or not _FALLBACK_HEAD.match(lines[0]):
         return body
     index = 0
     while index < len(lines) and lines[index].startswith(">"):
@@ -105,30 +109,41 @@ def parse_link(link: str) -> MessageRef | None:
     fragment = urlsplit(link).fragment  # "/!room:server/$event?via=..."
     path = fragment.split("?", 1)[0].lstrip("/")
     parts = [unquote(p) for p in path.split("/") if p]
-    if not parts or parts[0][:1] not in {"!", "#"} or ":" not in parts[0]:
+    if not parts or not _is_room_ref(parts[0]):
         return None
     event = parts[1] if len(parts) > 1 and parts[1].startswith("$") else None
     return MessageRef(PLATFORM, parts[0], event)
+
+
+def _is_room_ref(value: str) -> bool:
+    """A room id ('!opaque:server', or '!opaque' in room version 12) or an alias
+    ('#name:server', which always has a server)."""
+    if value.startswith("#"):
+        return ":" in value and len(value) > 3
+    return value.startswith("!") and len(value) > 1 and " " not in value
 
 
 def _parse_matrix_uri(rest: str) -> MessageRef | None:
     """``roomid/room:server/e/event`` or ``r/alias:server/e/event`` (MSC2312 / spec 1.2)."""
     path = rest.split("?", 1)[0]
     parts = [unquote(p) for p in path.split("/")]
-    if len(parts) < 2 or parts[0] not in {"roomid", "r"} or ":" not in parts[1]:
+    if len(parts) < 2 or parts[0] not in {"roomid", "r"} or not parts[1]:
         return None
     room = ("!" if parts[0] == "roomid" else "#") + parts[1]
+    if not _is_room_ref(room):
+        return None
     event = None
     if len(parts) >= 4 and parts[2] == "e" and parts[3]:
         event = "$" + parts[3]
     return MessageRef(PLATFORM, room, event)
 
 
-def _links_in_content(content: Mapping[str, Any]) -> Iterable[MessageRef]:
-    for key in ("body", "formatted_body"):
-        value = content.get(key)
-        if isinstance(value, str):
-            yield from parse_links(value)
+def _links_in_content(content: Mapping[str, Any], body: str) -> Iterable[MessageRef]:
+    """Links the sender wrote: never those inside the quoted reply fallback."""
+    yield from parse_links(body)
+    html = content.get("formatted_body")
+    if isinstance(html, str):
+        yield from parse_links(_MX_REPLY.sub("", html))
 
 
 def message_event(
@@ -154,12 +169,15 @@ def message_event(
         return None
     reply_to = None
     in_reply = (relates.get("m.in_reply_to") or {}).get("event_id")
-    if isinstance(in_reply, str):
+    in_thread = relates.get("rel_type") == "m.thread" and isinstance(relates.get("event_id"), str)
+    if in_thread and (relates.get("is_falling_back") or not isinstance(in_reply, str)):
+        # a thread message: it answers the thread's root; the in_reply_to is only there
+        # for clients without threads, and comes with no quoted fallback
+        reply_to = MessageRef(PLATFORM, room.id, relates["event_id"])
+    elif isinstance(in_reply, str):
         reply_to = MessageRef(PLATFORM, room.id, in_reply)
         text = strip_reply_fallback(text)
-    elif relates.get("rel_type") == "m.thread" and isinstance(relates.get("event_id"), str):
-        reply_to = MessageRef(PLATFORM, room.id, relates["event_id"])
-    links = tuple(dict.fromkeys(_links_in_content(content)))
+    links = tuple(dict.fromkeys(_links_in_content(content, text)))
     return MessagePosted(
         room, author, str(source.get("event_id", "")), text, at, reply_to=reply_to, links=links
     )

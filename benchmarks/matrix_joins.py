@@ -1,0 +1,863 @@
+"""Join → reminder latency and burst exactly-once of the Matrix adapter, on a real local Synapse.
+
+Why: a member who joins a confidential room must get the room's reminder before they read
+or write anything, and exactly once; a slow or duplicated reminder is what members notice.
+
+Setup (everything on 127.0.0.1, in a temp directory removed at the end):
+a LocalSynapse (relaxed rate limits, bcrypt_rounds=4), a bot account, a moderator who creates
+the covered room (public join rule, bot at power level 50 which may change power levels) and a
+moderators' room, policy + config files, and the whole ``App`` with the ``MatrixAdapter``
+(encryption on, production sync timeout) running IN THIS PROCESS, as tests/matrix_live/rig.py
+does. Members are nio clients with end-to-end encryption and uploaded device keys (registered
+and logged in in parallel batches before anything is measured), so the bot pays the real cost
+of sharing room keys with a member's device.
+
+Definition of "join → reminder latency":
+    origin_server_ts of the bot's first message event in the member's private chat
+  − origin_server_ts of the member's join event in the covered room.
+Both timestamps come from the same homeserver clock and are read through the admin API, so no
+client sync or polling delay is counted. It covers: the bot's sync noticing the join, the
+core, the agreement gate (read + write of m.room.power_levels, which the core orders before the
+reminder), creating the encrypted private chat, saving m.direct, waiting for the sync that shows
+the new room, sharing the Megolm key with the member's device, and sending. The breakdown
+columns split it at the power-levels event and the private chat's m.room.create event.
+
+Sequential phase: ``--joins`` members (after 3 unmeasured warm-up joins) join one at a time;
+each waits until its reminder exists on the server (and checks the gate lowered its level)
+before the next joins. Burst phase: ``--burst`` other members join concurrently (50 requests in
+flight); once the bot has settled, each member's view is checked: its private chat invites from
+the bot (its /sync), the bot's message events in them (admin API, the server's view) and the
+decrypted notices carrying the reminder text (the member joins the private chat and decrypts).
+A member is "reminded once" with exactly one invite, one bot event and one decrypted reminder;
+bot events sent as plaintext into the (encrypted) private chat are counted separately.
+The sequential members are checked the same way after their phase.
+
+Where the time goes: the bot's nio client is instrumented read-only (Trace): every request is
+timed per endpoint during the sequential phase, and each private send records whether nio
+already knew the room was encrypted and had the member in it (if not, the reminder goes out
+in plaintext or encrypted for nobody).
+
+    python benchmarks/matrix_joins.py                # 100 sequential joins, a burst of 500
+    python benchmarks/matrix_joins.py --quick        # 30 and 60: a smoke run of a few minutes
+    python benchmarks/matrix_joins.py --joins 200 --burst 300
+
+Every wait is bounded. The last line printed is one JSON object with the headline figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    JoinResponse,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomGetStateEventResponse,
+    RoomMessageNotice,
+    RoomPreset,
+    RoomVisibility,
+    SyncResponse,
+)
+
+from adapters.matrix.client import MatrixAdapter
+from adapters.matrix.homeserver import LocalSynapse
+from bot.app import App
+from bot.clock import Clock
+from bot.commands import Registry
+from bot.config import load_config
+
+REMINDER = "What is shared in the circle stays in the circle."
+POLICY = """\
+name: circle
+rooms:
+  - platform: matrix
+    id: "{room_id}"
+moderators:
+  - platform: matrix
+    user: "{mod}"
+alerts:
+  - platform: matrix
+    id: "{mods_room}"
+reminder:
+  text: {reminder}
+  delivery: private
+  require_agreement: true
+  private_timeout_minutes: 600
+"""
+BOT_MESSAGE_TYPES = ["m.room.encrypted", "m.room.message"]
+TARGET_P50_MS = 100.0
+TARGET_P99_MS = 500.0
+WARMUP_JOINS = 3
+REGISTER_BATCH = 16
+BURST_IN_FLIGHT = 50
+VERIFY_IN_FLIGHT = 10
+PASSWORD = "bench-password-not-secret"
+MEMBER_FILTER: dict[str, Any] = {
+    # Members only need invites, to-device keys and their private chats; lazy loading keeps a
+    # covered room with hundreds of members from dominating every member's sync.
+    "room": {
+        "state": {"lazy_load_members": True},
+        "timeline": {"limit": 10, "lazy_load_members": True},
+    },
+    "presence": {"not_types": ["*"]},
+}
+
+log = logging.getLogger("confidant.bench")
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile: with 100 samples p99 is the second largest, never interpolated."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.4999)))
+    return ordered[rank - 1]
+
+
+async def bounded_poll(
+    check: Callable[[], Awaitable[Any]], what: str, deadline_s: float, interval_s: float = 0.02
+) -> Any:
+    """Call ``check`` until it returns something truthy; bounded in time and in rounds."""
+    deadline = time.monotonic() + deadline_s
+    for _ in range(int(deadline_s / interval_s) + 2):
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(interval_s)
+    raise TimeoutError(f"{what}: not within {deadline_s:.0f} s")
+
+
+async def in_batches(
+    items: Sequence[Any], size: int, work: Callable[[Any], Awaitable[Any]]
+) -> list[Any]:
+    results: list[Any] = []
+    for start in range(0, len(items), size):
+        results += await asyncio.gather(*(work(item) for item in items[start : start + size]))
+    return results
+
+
+async def limited(
+    items: Iterable[Any], in_flight: int, work: Callable[[Any], Awaitable[Any]]
+) -> list[Any]:
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(item: Any) -> Any:
+        async with gate:
+            return await work(item)
+
+    return await asyncio.gather(*(one(item) for item in items))
+
+
+class WarningCounter(logging.Handler):
+    """Counts the bot's warnings and errors, which are reported as a figure of the run."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+class Trace:
+    """Read-only instrumentation of the bot's nio client, to say where the time goes.
+
+    It wraps ``AsyncClient.send`` (every HTTP request) and ``room_send`` (to record what nio
+    knew about a private chat when the reminder was encrypted); behaviour is unchanged.
+    """
+
+    _ID = re.compile(r"^(%21|%40|%24|%23|[!@$#]).*")
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.requests: dict[str, list[float]] = defaultdict(list)
+        self.private_sends = 0
+        self.sent_unencrypted = 0
+        self.sent_without_member = 0
+
+    def endpoint(self, method: str, path: str) -> str:
+        parts = path.split("?", 1)[0].split("/")
+        if "send" in parts:  # drop the transaction id, one per request
+            parts = parts[: parts.index("send") + 2]
+        return f"{method.upper()} " + "/".join(
+            "{id}" if self._ID.match(p) else p for p in parts[3:] if p
+        )
+
+    def attach(self, adapter: MatrixAdapter) -> None:
+        client = adapter.client
+        assert client is not None
+        send, room_send = client.send, client.room_send
+
+        async def timed_send(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return await send(method, path, *args, **kwargs)
+            finally:
+                if self.enabled:
+                    key = self.endpoint(method, path)
+                    self.requests[key].append(time.perf_counter() - began)
+
+        async def traced_room_send(room_id: str, *args: Any, **kwargs: Any) -> Any:
+            room = client.rooms.get(room_id)
+            if room is not None and adapter._is_direct_room(room_id):
+                self.private_sends += 1
+                self.sent_unencrypted += not room.encrypted
+                self.sent_without_member += len(set(room.users) - {adapter.user_id}) == 0
+            return await room_send(room_id, *args, **kwargs)
+
+        client.send = timed_send  # type: ignore[method-assign]
+        client.room_send = traced_room_send  # type: ignore[method-assign]
+
+    def rows(self, per: int) -> list[tuple[str, str]]:
+        """Requests per measured join, slowest total first (the long-poll /sync is idle time)."""
+        ranked = sorted(self.requests.items(), key=lambda item: -sum(item[1]))
+        return [
+            (
+                name,
+                f"{len(times) / per:5.2f}/join  {1000 * sum(times) / per:7.1f} ms/join  "
+                f"median {1000 * statistics.median(times):6.1f} ms",
+            )
+            for name, times in ranked[:12]
+        ]
+
+
+# -- the homeserver's view ------------------------------------------------------------------
+
+
+class Admin:
+    """The admin API: timestamps and events as the homeserver stored them."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.session = aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=aiohttp.ClientTimeout(total=30),
+        )
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        async with self.session.get(f"{self.base_url}{path}", params=params) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path.split('?')[0]}: HTTP {response.status} {body}")
+            return body  # type: ignore[no-any-return]
+
+    async def joined_rooms(self, user_id: str) -> list[str]:
+        body = await self._get(f"/_synapse/admin/v1/users/{quote(user_id, safe='')}/joined_rooms")
+        return list(body.get("joined_rooms", []))
+
+    async def events(
+        self,
+        room_id: str,
+        *,
+        event_filter: dict[str, Any] | None = None,
+        direction: str = "f",
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        params = {"dir": direction, "limit": str(limit)}
+        if event_filter is not None:
+            params["filter"] = json.dumps(event_filter)
+        body = await self._get(
+            f"/_synapse/admin/v1/rooms/{quote(room_id, safe='')}/messages", params
+        )
+        return list(body.get("chunk", []))
+
+    async def join_ts(self, room_id: str, user_id: str) -> int | None:
+        events = await self.events(
+            room_id,
+            event_filter={"types": ["m.room.member"], "senders": [user_id]},
+            direction="b",
+            limit=10,
+        )
+        joins = [
+            e["origin_server_ts"]
+            for e in events
+            if e.get("state_key") == user_id
+            and (e.get("content") or {}).get("membership") == "join"
+        ]
+        return min(joins) if joins else None
+
+    async def bot_messages(self, room_id: str, bot_id: str) -> list[dict[str, Any]]:
+        return await self.events(
+            room_id, event_filter={"types": BOT_MESSAGE_TYPES, "senders": [bot_id]}, limit=20
+        )
+
+    async def first_ts(
+        self, room_id: str, event_type: str, sender: str | None = None, direction: str = "f"
+    ) -> int | None:
+        event_filter: dict[str, Any] = {"types": [event_type]}
+        if sender is not None:
+            event_filter["senders"] = [sender]
+        events = await self.events(room_id, event_filter=event_filter, direction=direction, limit=1)
+        return events[0]["origin_server_ts"] if events else None
+
+
+# -- members ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    client: AsyncClient
+    notices: list[tuple[str, str]] = field(default_factory=list)
+    undecryptable: list[str] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> str:
+        return self.client.user_id
+
+    def bot_invites(self, bot_id: str) -> list[str]:
+        return [rid for rid, room in self.client.invited_rooms.items() if room.inviter == bot_id]
+
+
+def member_config(encryption: bool = True) -> AsyncClientConfig:
+    return AsyncClientConfig(
+        encryption_enabled=encryption,
+        store_sync_tokens=False,
+        request_timeout=30,
+        max_limit_exceeded=0,
+        max_timeouts=2,
+    )
+
+
+async def member_sync(member: Member, timeout_ms: int = 0) -> None:
+    """One sync plus the key chores nio's sync_forever would do (as the live tests do)."""
+    client = member.client
+    response = await asyncio.wait_for(
+        client.sync(timeout=timeout_ms, sync_filter=MEMBER_FILTER), timeout=timeout_ms / 1000 + 30
+    )
+    if not isinstance(response, SyncResponse):
+        raise RuntimeError(f"sync of {client.user_id} failed: {response}")
+    await client.send_to_device_messages()
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+
+
+async def make_member(
+    synapse: LocalSynapse, localpart: str, store_root: Path, encryption: bool = True
+) -> Member:
+    user_id = await synapse.register(localpart, PASSWORD)
+    store = store_root / localpart
+    store.mkdir(parents=True)
+    config = member_config(encryption)
+    client = AsyncClient(synapse.base_url, user_id, store_path=str(store), config=config)
+    member = Member(client)
+    response = await client.login(PASSWORD, device_name=f"bench-{localpart}")
+    if not isinstance(response, LoginResponse):
+        await client.close()
+        raise RuntimeError(f"login of {user_id} failed: {response}")
+
+    async def on_notice(room: MatrixRoom, event: RoomMessageNotice) -> None:
+        member.notices.append((room.room_id, event.body))
+
+    async def on_megolm(room: MatrixRoom, event: MegolmEvent) -> None:
+        member.undecryptable.append(room.room_id)
+
+    client.add_event_callback(on_notice, RoomMessageNotice)  # type: ignore[arg-type]
+    client.add_event_callback(on_megolm, MegolmEvent)  # type: ignore[arg-type]
+    await member_sync(member)  # uploads the device keys before the member joins anything
+    return member
+
+
+async def wait_for_bot_invite(member: Member, bot_id: str, deadline_s: float) -> list[str]:
+    deadline = time.monotonic() + deadline_s
+    for _ in range(200):
+        found = member.bot_invites(bot_id)
+        if found:
+            return found
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        await member_sync(member, timeout_ms=int(min(2.0, remaining) * 1000))
+    raise TimeoutError(f"no private chat invite from the bot within {deadline_s:.0f} s")
+
+
+# -- the world --------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    synapse: LocalSynapse
+    tmp: Path
+    admin: Admin
+    bot_id: str
+    bot_password: str
+    mod: Member
+    room_id: str
+    mods_room: str
+    config_path: Path
+    app: App | None = None
+    warnings: WarningCounter = field(default_factory=WarningCounter)
+    trace: Trace = field(default_factory=Trace)
+
+
+async def build_world(synapse: LocalSynapse, tmp: Path) -> World:
+    """Bot, moderator, covered room and moderators' room, as tests/matrix_live/rig.py does."""
+    await synapse.register("benchadmin", PASSWORD, admin=True)
+    admin_client = AsyncClient(synapse.base_url, f"@benchadmin:{synapse.server_name}")
+    try:
+        login = await admin_client.login(PASSWORD)
+        if not isinstance(login, LoginResponse):
+            raise RuntimeError(f"admin login failed: {login}")
+        admin = Admin(synapse.base_url, login.access_token)
+    finally:
+        await admin_client.close()
+    try:
+        return await _build_rooms(synapse, tmp, admin)
+    except BaseException:
+        await admin.close()
+        raise
+
+
+async def _build_rooms(synapse: LocalSynapse, tmp: Path, admin: Admin) -> World:
+    bot_password = "bench-bot-password-not-secret"
+    bot_id = await synapse.register("confidant", bot_password)
+    mod = await make_member(synapse, "mod", tmp / "members", encryption=False)
+    support = await mod.client.room_create(
+        visibility=RoomVisibility.private,
+        preset=RoomPreset.public_chat,
+        name="Recovery circle",
+        invite=[bot_id],
+        power_level_override={"users": {bot_id: 50}, "events": {"m.room.power_levels": 50}},
+    )
+    if not isinstance(support, RoomCreateResponse):
+        raise RuntimeError(f"creating the covered room failed: {support}")
+    mods = await mod.client.room_create(name="Moderators", invite=[bot_id])
+    if not isinstance(mods, RoomCreateResponse):
+        raise RuntimeError(f"creating the moderators' room failed: {mods}")
+    policies = tmp / "policies"
+    policies.mkdir(parents=True, exist_ok=True)
+    (policies / "circle.yaml").write_text(
+        POLICY.format(
+            room_id=support.room_id, mod=mod.user_id, mods_room=mods.room_id, reminder=REMINDER
+        )
+    )
+    config_path = tmp / "config.yaml"
+    config_path.write_text(
+        "database: confidant.db\nkey_file: confidant.key\npolicy_dir: policies\n"
+        "adapters:\n  matrix:\n"
+        f"    homeserver: {synapse.base_url}\n"
+        f'    user_id: "{bot_id}"\n'
+        "    password: ${BOT_PASSWORD}\n"
+        "    store_dir: matrix-store\n"
+    )
+    return World(
+        synapse, tmp, admin, bot_id, bot_password, mod, support.room_id, mods.room_id, config_path
+    )
+
+
+async def start_bot(world: World) -> None:
+    config = load_config(world.config_path, env={"BOT_PASSWORD": world.bot_password})
+
+    adapters: list[MatrixAdapter] = []
+
+    def make(registry: Registry, clock: Clock) -> list[MatrixAdapter]:
+        assert config.adapters.matrix is not None
+        adapters.append(MatrixAdapter(config.adapters.matrix, registry, clock))
+        return adapters
+
+    logging.getLogger("confidant").addHandler(world.warnings)
+    world.app = await App.create(
+        config, make, display_root=world.tmp, tick_seconds=3600, policy_poll_seconds=3600
+    )
+    await world.app.start()
+    world.trace.attach(adapters[0])
+
+    async def joined_both() -> bool:
+        rooms = set(await world.admin.joined_rooms(world.bot_id))
+        return {world.room_id, world.mods_room} <= rooms
+
+    await bounded_poll(joined_both, "the bot joining its rooms", 60, interval_s=0.2)
+
+
+# -- sequential joins ----------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    total_ms: float
+    to_levels_ms: float | None
+    to_private_chat_ms: float | None
+    gate_applied: bool
+
+
+async def measure_one(world: World, member: Member, deadline_s: float = 60.0) -> Sample:
+    response = await member.client.join(world.room_id)
+    if not isinstance(response, JoinResponse):
+        raise RuntimeError(f"join failed: {response}")
+    invites = await wait_for_bot_invite(member, world.bot_id, deadline_s)
+    dm = invites[0]
+    admin = world.admin
+
+    async def reminder_ts() -> int | None:
+        events = await admin.bot_messages(dm, world.bot_id)
+        return events[0]["origin_server_ts"] if events else None
+
+    sent = await bounded_poll(reminder_ts, "the bot's reminder event", deadline_s)
+    joined = await admin.join_ts(world.room_id, member.user_id)
+    if joined is None:
+        raise RuntimeError("the member's join event is missing on the server")
+    created = await admin.first_ts(dm, "m.room.create")
+    levels = await admin.events(
+        world.room_id,
+        event_filter={"types": ["m.room.power_levels"], "senders": [world.bot_id]},
+        direction="b",
+        limit=1,
+    )
+    level_ts = None
+    gate_applied = False
+    if levels:
+        users = (levels[0].get("content") or {}).get("users") or {}
+        gate_applied = isinstance(users.get(member.user_id), int) and users[member.user_id] < 0
+        level_ts = levels[0]["origin_server_ts"] if gate_applied else None
+    if not gate_applied:  # the newest levels event may be someone else's; ask the room
+        state = await member.client.room_get_state_event(world.room_id, "m.room.power_levels")
+        if isinstance(state, RoomGetStateEventResponse):
+            level = (state.content.get("users") or {}).get(member.user_id)
+            gate_applied = isinstance(level, int) and level < 0
+    return Sample(
+        total_ms=float(sent - joined),
+        to_levels_ms=None if level_ts is None else float(level_ts - joined),
+        to_private_chat_ms=None if created is None else float(created - joined),
+        gate_applied=gate_applied,
+    )
+
+
+# -- burst ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BurstCheck:
+    invites: int
+    server_events: int
+    decrypted_reminders: int
+    undecryptable: int
+    plaintext: int
+    latency_ms: float | None
+    join_ts: int | None
+
+    @property
+    def once(self) -> bool:
+        return self.invites == 1 and self.server_events == 1 and self.decrypted_reminders == 1
+
+
+async def run_burst(
+    world: World, members: Sequence[Member], settle_deadline_s: float
+) -> dict[str, Any]:
+    before = len(await world.admin.joined_rooms(world.bot_id))
+
+    async def join(member: Member) -> float:
+        began = time.monotonic()
+        response = await member.client.join(world.room_id)
+        if not isinstance(response, JoinResponse):
+            raise RuntimeError(f"burst join failed: {response}")
+        return time.monotonic() - began
+
+    began = time.monotonic()
+    join_seconds = await limited(members, BURST_IN_FLIGHT, join)
+    joins_done_s = time.monotonic() - began
+    print(f"  {len(members)} joins sent in {joins_done_s:.1f} s; waiting for the bot", flush=True)
+
+    # The bot owns one private chat per reminded member: wait until their count stops growing
+    # at the expected figure (or stalls), then let the last send land.
+    expected = before + len(members)
+    deadline = time.monotonic() + settle_deadline_s
+    last_count, last_change = before, time.monotonic()
+    for _ in range(int(settle_deadline_s) + 2):
+        count = len(await world.admin.joined_rooms(world.bot_id))
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+        if count >= expected or time.monotonic() >= deadline or time.monotonic() - last_change > 45:
+            break
+        await asyncio.sleep(1.0)
+    settled_s = time.monotonic() - began
+    await asyncio.sleep(3.0)
+    print(
+        f"  bot owns {last_count - before}/{len(members)} new private chats after "
+        f"{settled_s:.1f} s; checking every member",
+        flush=True,
+    )
+
+    checks: list[BurstCheck] = await limited(
+        members, VERIFY_IN_FLIGHT, lambda m: check_member(world, m)
+    )
+    joins = [c.join_ts for c in checks if c.join_ts is not None]
+    latencies = [c.latency_ms for c in checks if c.latency_ms is not None]
+    once = sum(c.once for c in checks)
+    duplicates = sum(
+        1 for c in checks if c.invites > 1 or c.server_events > 1 or c.decrypted_reminders > 1
+    )
+    missing = sum(1 for c in checks if c.server_events == 0)
+    return {
+        "burst_total": len(members),
+        "burst_reminded_once": once,
+        "burst_duplicates": duplicates,
+        "burst_missing": missing,
+        "burst_undecryptable": sum(1 for c in checks if c.server_events and c.undecryptable),
+        "burst_plaintext": sum(1 for c in checks if c.plaintext),
+        "burst_join_spread_s": round((max(joins) - min(joins)) / 1000, 2) if joins else None,
+        "burst_join_request_p50_ms": round(percentile([s * 1000 for s in join_seconds], 50), 1),
+        "burst_latency_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
+        "burst_latency_p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
+        "burst_latency_max_ms": round(max(latencies), 1) if latencies else None,
+        "burst_drain_s": round(settled_s, 1),
+        "burst_reminders_per_s": round(len(latencies) / (max(latencies) / 1000), 2)
+        if latencies and max(latencies) > 0
+        else None,
+    }
+
+
+async def check_member(world: World, member: Member) -> BurstCheck:
+    """The member's and the server's view: invites, bot events, decrypted reminder notices."""
+    bot = world.bot_id
+    with contextlib.suppress(TimeoutError):
+        await wait_for_bot_invite(member, bot, 10.0)
+    rooms = member.bot_invites(bot)  # burst members have not opened any private chat yet
+    server_events: list[dict[str, Any]] = []
+    for room_id in rooms:
+        server_events += await world.admin.bot_messages(room_id, bot)
+    for room_id in rooms:
+        response = await member.client.join(room_id)
+        if not isinstance(response, JoinResponse):
+            raise RuntimeError(f"joining the private chat failed: {response}")
+
+    def decrypted() -> int:
+        return sum(1 for rid, body in member.notices if rid in rooms and REMINDER in body)
+
+    for _ in range(6):  # the room keys arrive by to-device; a few syncs are plenty
+        await member_sync(member, timeout_ms=500)
+        if decrypted() >= len(server_events):
+            break
+    join_ts = await world.admin.join_ts(world.room_id, member.user_id)
+    first = min((e["origin_server_ts"] for e in server_events), default=None)
+    latency = None if first is None or join_ts is None else float(first - join_ts)
+    return BurstCheck(
+        invites=len(rooms),
+        server_events=len(server_events),
+        decrypted_reminders=decrypted(),
+        undecryptable=sum(1 for rid in member.undecryptable if rid in rooms),
+        plaintext=sum(1 for e in server_events if e.get("type") == "m.room.message"),
+        latency_ms=latency,
+        join_ts=join_ts,
+    )
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def table(rows: Sequence[tuple[str, Any]]) -> str:
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:8.1f} ms"
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="confidant-mbench-"))
+    synapse = LocalSynapse(tmp / "synapse", relaxed_rate_limits=True, bcrypt_rounds=4)
+    world: World | None = None
+    members: list[Member] = []
+    try:
+        began = time.monotonic()
+        await synapse.start()
+        print(f"Synapse on {synapse.base_url} in {time.monotonic() - began:.1f} s", flush=True)
+        world = await build_world(synapse, tmp)
+        total = WARMUP_JOINS + args.joins + args.burst
+        began = time.monotonic()
+        names = [f"member-{index:04d}" for index in range(total)]
+        members = await in_batches(
+            names, REGISTER_BATCH, lambda name: make_member(synapse, name, tmp / "members")
+        )
+        print(
+            f"{total} members registered, logged in, keys uploaded in "
+            f"{time.monotonic() - began:.1f} s",
+            flush=True,
+        )
+        await start_bot(world)
+        print("bot started (App + MatrixAdapter in this process) and in its rooms", flush=True)
+
+        sequential = members[WARMUP_JOINS : WARMUP_JOINS + args.joins]
+        for member in members[:WARMUP_JOINS]:
+            await measure_one(world, member)
+        samples: list[Sample] = []
+        began = time.monotonic()
+        world.trace.enabled = True
+        for index, member in enumerate(sequential, 1):
+            samples.append(await measure_one(world, member))
+            if index % 25 == 0:
+                print(f"  {index}/{len(sequential)} sequential joins", flush=True)
+        world.trace.enabled = False
+        sequential_s = time.monotonic() - began
+        request_rows = world.trace.rows(len(sequential))
+        seq_checks: list[BurstCheck] = await limited(
+            sequential, VERIFY_IN_FLIGHT, lambda m: check_member(world, m)
+        )
+        totals = [s.total_ms for s in samples]
+        levels = [s.to_levels_ms for s in samples if s.to_levels_ms is not None]
+        chats = [s.to_private_chat_ms for s in samples if s.to_private_chat_ms is not None]
+        print("burst:", flush=True)
+        burst = await run_burst(
+            world, members[WARMUP_JOINS + args.joins :], settle_deadline_s=120 + 3 * args.burst
+        )
+        figures: dict[str, Any] = {
+            "mode": "in-process App + MatrixAdapter (encryption on), Synapse subprocess",
+            "joins": len(samples),
+            "join_p50_ms": round(percentile(totals, 50), 1),
+            "join_p99_ms": round(percentile(totals, 99), 1),
+            "join_max_ms": round(max(totals), 1),
+            "join_mean_ms": round(statistics.fmean(totals), 1),
+            "join_to_levels_p50_ms": round(percentile(levels, 50), 1) if levels else None,
+            "join_to_private_chat_p50_ms": round(percentile(chats, 50), 1) if chats else None,
+            "gate_applied": sum(s.gate_applied for s in samples),
+            "sequential_reminded_once": sum(c.once for c in seq_checks),
+            "sequential_undecryptable": sum(1 for c in seq_checks if c.undecryptable),
+            "sequential_wall_s": round(sequential_s, 1),
+            **burst,
+            "bot_warnings": world.warnings.count,
+            "private_sends": world.trace.private_sends,
+            "sent_before_nio_knew_encryption": world.trace.sent_unencrypted,
+            "sent_before_nio_knew_the_member": world.trace.sent_without_member,
+            "sequential_requests": dict(request_rows),
+        }
+        figures["targets_met"] = {
+            "p50": figures["join_p50_ms"] <= TARGET_P50_MS,
+            "p99": figures["join_p99_ms"] <= TARGET_P99_MS,
+            "burst_once": burst["burst_reminded_once"] == burst["burst_total"],
+        }
+        return figures
+    finally:
+        if world is not None:
+            if world.app is not None:
+                with contextlib.suppress(Exception):
+                    await world.app.close()
+            with contextlib.suppress(Exception):
+                await world.admin.close()
+            with contextlib.suppress(Exception):
+                await world.mod.client.close()
+        for member in members:
+            with contextlib.suppress(Exception):
+                await member.client.close()
+        await synapse.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(figures: dict[str, Any]) -> None:
+    print()
+    print(
+        f"Join → reminder latency, {figures['joins']} sequential joins "
+        "(server timestamps: join event → bot's first event in the private chat)"
+    )
+    print(
+        table(
+            [
+                ("p50", fmt_ms(figures["join_p50_ms"]) + f"   (target ≤ {TARGET_P50_MS:.0f} ms)"),
+                ("p99", fmt_ms(figures["join_p99_ms"]) + f"   (target ≤ {TARGET_P99_MS:.0f} ms)"),
+                ("max", fmt_ms(figures["join_max_ms"])),
+                ("mean", fmt_ms(figures["join_mean_ms"])),
+                ("p50 join → power levels lowered", fmt_ms(figures["join_to_levels_p50_ms"])),
+                ("p50 join → private chat created", fmt_ms(figures["join_to_private_chat_p50_ms"])),
+                ("gate applied", f"{figures['gate_applied']}/{figures['joins']}"),
+                (
+                    "reminded once, decrypted",
+                    f"{figures['sequential_reminded_once']}/{figures['joins']}",
+                ),
+                ("undecryptable", figures["sequential_undecryptable"]),
+            ]
+        )
+    )
+    print()
+    print(f"Burst of {figures['burst_total']} concurrent joins")
+    print(
+        table(
+            [
+                (
+                    "reminded exactly once",
+                    f"{figures['burst_reminded_once']}/{figures['burst_total']}",
+                ),
+                ("duplicates", figures["burst_duplicates"]),
+                ("missing", figures["burst_missing"]),
+                ("undecryptable", figures["burst_undecryptable"]),
+                ("joins spread over", f"{figures['burst_join_spread_s']} s"),
+                ("join → reminder p50", fmt_ms(figures["burst_latency_p50_ms"])),
+                ("join → reminder p99", fmt_ms(figures["burst_latency_p99_ms"])),
+                ("join → reminder max", fmt_ms(figures["burst_latency_max_ms"])),
+                ("reminders per second", figures["burst_reminders_per_s"]),
+                ("sent in plaintext", figures["burst_plaintext"]),
+                ("bot warnings/errors logged", figures["bot_warnings"]),
+            ]
+        )
+    )
+    print()
+    print("Where a sequential join's time goes: the bot's requests (long-poll /sync is idle time)")
+    print(table(list(figures["sequential_requests"].items())))
+    print()
+    print("What nio knew when the bot encrypted a private message (all phases)")
+    print(
+        table(
+            [
+                ("private sends", figures["private_sends"]),
+                ("room not yet known as encrypted", figures["sent_before_nio_knew_encryption"]),
+                ("member not yet known in the room", figures["sent_before_nio_knew_the_member"]),
+            ]
+        )
+    )
+    print()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--joins", type=int, default=None, help="sequential joins (default 100)")
+    parser.add_argument("--burst", type=int, default=None, help="burst joins (default 500)")
+    parser.add_argument("--quick", action="store_true", help="30 sequential, a burst of 60")
+    args = parser.parse_args(argv)
+    args.joins = args.joins if args.joins is not None else (30 if args.quick else 100)
+    args.burst = args.burst if args.burst is not None else (60 if args.quick else 500)
+    if args.joins < 1 or args.burst < 1:
+        parser.error("--joins and --burst must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    figures = asyncio.run(run(args))
+    report(figures)
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
