@@ -81,6 +81,7 @@ from nio import (
 )
 
 from adapters.matrix.client import MatrixAdapter
+from adapters.matrix.e2e import keep_keys
 from adapters.matrix.homeserver import LocalSynapse
 from bot.app import App
 from bot.clock import Clock
@@ -355,13 +356,7 @@ async def member_sync(member: Member, timeout_ms: int = 0) -> None:
     )
     if not isinstance(response, SyncResponse):
         raise RuntimeError(f"sync of {client.user_id} failed: {response}")
-    await client.send_to_device_messages()
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        await client.keys_query()
-    if client.should_claim_keys:
-        await client.keys_claim(client.get_users_for_key_claiming())
+    await keep_keys(client)
 
 
 async def make_member(

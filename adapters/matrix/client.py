@@ -46,6 +46,7 @@ from nio import (
 from nio.api import Api
 
 from adapters.matrix import translate
+from adapters.matrix.e2e import keep_keys
 from adapters.matrix.powers import CannotChangeLevel, powers_of, with_posting
 from adapters.matrix.session import PendingInvite, SessionState
 from bot.actions import (
@@ -308,18 +309,8 @@ class MatrixAdapter:
         self.connected = False
 
     async def _keep_keys(self) -> None:
-        """What sync_forever does after each sync; without it members cannot decrypt."""
-        client = self.client
-        if client is None or not self.encryption:
-            return
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            async with self._keys_lock:
-                await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
+        if self.client is not None and self.encryption:
+            await keep_keys(self.client, self._keys_lock)
 
     async def _know_member_devices(self, room_id: str) -> None:
         """Query the devices of everyone in an encrypted room (invited members included)

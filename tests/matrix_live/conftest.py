@@ -27,6 +27,7 @@ from nio import (
     SyncResponse,
 )
 
+from adapters.matrix.e2e import keep_keys
 from adapters.matrix.homeserver import LocalSynapse
 
 # Low bcrypt cost only in tests: the default makes each register/login cost ~0.25 s.
@@ -127,13 +128,7 @@ async def sync_once(client: AsyncClient, *, timeout_ms: int = 0) -> SyncResponse
     )
     if not isinstance(response, SyncResponse):
         raise AssertionError(f"sync of {client.user_id} failed: {response}")
-    await client.send_to_device_messages()
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        await client.keys_query()
-    if client.should_claim_keys:
-        await client.keys_claim(client.get_users_for_key_claiming())
+    await keep_keys(client)
     return response
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nio import JoinResponse
@@ -53,6 +55,34 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def own_world(
+    tmp_path: Path,
+    client_factory,
+    **synapse_options: Any,  # type: ignore[no-untyped-def]
+) -> AsyncIterator[tuple[LocalSynapse, BotWorld, Any]]:
+    """A homeserver of the test's own (to stop, or to configure strictly) with a running bot;
+    both stopped afterwards whatever happens."""
+    homeserver = LocalSynapse(
+        tmp_path / "hs",
+        relaxed_rate_limits=True,
+        bcrypt_rounds=TEST_BCRYPT_ROUNDS,
+        **synapse_options,
+    )
+    await homeserver.start()
+    try:
+        make = client_factory(homeserver)
+        world = await create_world(homeserver, tmp_path / "bot", make)
+        await world.start_bot()
+        try:
+            await wait_until([world.mod], world.bot_joined, "the bot joined")
+            yield homeserver, world, make
+        finally:
+            await world.stop_bot()
+    finally:
+        await homeserver.stop()
 
 
 @pytest.fixture
@@ -129,39 +159,26 @@ async def test_homeserver_outage_is_survived(
     tmp_path: Path,
     matrix_client_factory,  # type: ignore[no-untyped-def]
 ) -> None:
-    homeserver = LocalSynapse(
-        tmp_path / "hs", relaxed_rate_limits=True, bcrypt_rounds=TEST_BCRYPT_ROUNDS
-    )
-    await homeserver.start()
-    try:
-        make = matrix_client_factory(homeserver)
-        world = await create_world(homeserver, tmp_path / "bot", make)
-        await world.start_bot()
-        try:
-            await wait_until([world.mod], world.bot_joined, "the bot joined")
-            assert world.adapter is not None and world.adapter.connected
-            await homeserver.stop()
-            deadline = time.monotonic() + 30
-            while world.adapter.connected and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            assert not world.adapter.connected
-            await homeserver.start()
-            back = time.monotonic()
-            while not world.adapter.connected and time.monotonic() - back < 10:
-                await asyncio.sleep(0.05)
-            assert world.adapter.connected
-            assert time.monotonic() - back <= 5.0  # the issue's target
-            carol = await make("carol")
-            notices = watch(carol)
-            await sync_once(carol)
-            assert isinstance(await carol.join(world.room_id), JoinResponse)
-            await wait_until(
-                [carol], lambda: bool(notices.containing(REMINDER)), "carol reminded after outage"
-            )
-        finally:
-            await world.stop_bot()
-    finally:
+    async with own_world(tmp_path, matrix_client_factory) as (homeserver, world, make):
+        assert world.adapter is not None and world.adapter.connected
         await homeserver.stop()
+        deadline = time.monotonic() + 30
+        while world.adapter.connected and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not world.adapter.connected
+        await homeserver.start()
+        back = time.monotonic()
+        while not world.adapter.connected and time.monotonic() - back < 10:
+            await asyncio.sleep(0.05)
+        assert world.adapter.connected
+        assert time.monotonic() - back <= 5.0  # the issue's target
+        carol = await make("carol")
+        notices = watch(carol)
+        await sync_once(carol)
+        assert isinstance(await carol.join(world.room_id), JoinResponse)
+        await wait_until(
+            [carol], lambda: bool(notices.containing(REMINDER)), "carol reminded after outage"
+        )
 
 
 async def test_rate_limits_are_honoured(
@@ -171,33 +188,18 @@ async def test_rate_limits_are_honoured(
 ) -> None:
     """A homeserver that allows the bot one message a second: every reminder still
     arrives, because M_LIMIT_EXCEEDED is waited out (retry_after_ms) and retried."""
-    homeserver = LocalSynapse(
-        tmp_path / "hs",
-        relaxed_rate_limits=True,
-        bcrypt_rounds=TEST_BCRYPT_ROUNDS,
-        extra_config={"rc_message": {"per_second": 1, "burst_count": 2}},
-    )
-    await homeserver.start()
-    try:
-        make = matrix_client_factory(homeserver)
-        world = await create_world(homeserver, tmp_path / "bot", make)
-        await world.start_bot()
-        try:
-            await wait_until([world.mod], world.bot_joined, "the bot joined")
-            members = [await make(f"m{i}") for i in range(4)]
-            watched = [watch(member) for member in members]
-            for member in members:
-                await sync_once(member)
-                assert isinstance(await member.join(world.room_id), JoinResponse)
-            await wait_until(
-                members,
-                lambda: all(n.containing(REMINDER) for n in watched),
-                "every member reminded despite the rate limit",
-                deadline_s=60,
-            )
-            assert all(len(n.containing(REMINDER)) == 1 for n in watched)
-            assert any("ratelimited" in r.getMessage() for r in caplog.records)
-        finally:
-            await world.stop_bot()
-    finally:
-        await homeserver.stop()
+    strict = {"rc_message": {"per_second": 1, "burst_count": 2}}
+    async with own_world(tmp_path, matrix_client_factory, extra_config=strict) as (_, world, make):
+        members = [await make(f"m{i}") for i in range(4)]
+        watched = [watch(member) for member in members]
+        for member in members:
+            await sync_once(member)
+            assert isinstance(await member.join(world.room_id), JoinResponse)
+        await wait_until(
+            members,
+            lambda: all(n.containing(REMINDER) for n in watched),
+            "every member reminded despite the rate limit",
+            deadline_s=60,
+        )
+        assert all(len(n.containing(REMINDER)) == 1 for n in watched)
+        assert any("ratelimited" in r.getMessage() for r in caplog.records)
