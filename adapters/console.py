@@ -17,16 +17,21 @@ from bot.actions import (
     Action,
     ActionNotSupported,
     AlertModerators,
+    Button,
     DeleteMessage,
     PostToRoom,
     PrivateMessageRefused,
     ReplyToInvoker,
+    Select,
     SendPrivate,
     SetPostingAllowed,
 )
 from bot.clock import Clock
 from bot.commands import Registry
 from bot.events import (
+    BotPermissions,
+    BotPosted,
+    ChoiceMade,
     CommandInvoked,
     Member,
     MemberJoined,
@@ -48,6 +53,8 @@ Console syntax:
   :mod USER           make USER a moderator for this session
   :dm USER TEXT       USER writes TEXT to the bot privately (commands work too)
   :dms-closed USER    USER refuses private messages (to try the fallback)
+  :press USER WHAT    USER presses a button, or picks an option of a select, shown in the
+                      current room as [buttons: ...] or [select: ...] (by label or id)
   USER: TEXT          USER posts TEXT in the current room (e.g. alice: /agree)
   :help               this text;   :quit  leave
 Lines starting with # are comments."""
@@ -83,10 +90,15 @@ class ConsoleAdapter:
         self._dms_closed: set[str] = set()
         self._performed_keys: set[str] = set()
         self._message_seq = 0
+        self._bot_seq = 0
+        # What can be pressed in each room: the console's stand-in for buttons on screen.
+        self._buttons: dict[str, dict[str, Button]] = {}
+        self._selects: dict[str, dict[str, Select]] = {}
 
     # -- Adapter protocol -------------------------------------------------------------------
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
+        await self._entered(self.room)
 
     async def stop(self) -> None:
         self._sink = None
@@ -100,9 +112,8 @@ class ConsoleAdapter:
                 if member.id in self._dms_closed:
                     raise PrivateMessageRefused(member.id)
                 self._print(f"[private → {member.id}]", text)
-            case PostToRoom(room=room, text=text, mention=mention):
-                head = f"[#{room.label}] confidant"
-                self._print(f"{head} → @{mention.id}:" if mention else f"{head}:", text)
+            case PostToRoom():
+                await self._post_to_room(action)
             case ReplyToInvoker(room=room, member=member, text=text):
                 self._print(f"[only {member.id} sees, #{room.label}]", text)
             case AlertModerators(room_selector=target, text=text):
@@ -116,6 +127,55 @@ class ConsoleAdapter:
                 raise ActionNotSupported(type(action).__name__)
         if key is not None:
             self._performed_keys.add(key)
+
+    async def _post_to_room(self, action: PostToRoom) -> None:
+        """One printed post; what only richer platforms can do is said in brackets."""
+        room, mention = action.room, action.mention
+        where = f"#{room.label}"
+        if action.private_thread and mention is not None:
+            where += f", private thread with {mention.id}"
+        head = f"[{where}] confidant"
+        if action.replaces is not None:
+            head += f" (edits message {action.replaces})"
+        lines = [action.text]
+        if action.buttons:
+            lines.append("[buttons: " + ", ".join(b.label for b in action.buttons) + "]")
+            self._buttons.setdefault(room.id, {}).update({b.id: b for b in action.buttons})
+        if action.select is not None:
+            lines.append("[select: " + ", ".join(o.label for o in action.select.options) + "]")
+            self._selects.setdefault(room.id, {})[action.select.id] = action.select
+        if action.delete_after_s is not None:
+            lines.append(f"(deleted after {action.delete_after_s / 60:g} minutes)")
+        self._print(f"{head} → @{mention.id}:" if mention else f"{head}:", "\n".join(lines))
+        if action.report_id:
+            message_id = action.replaces
+            if message_id is None:
+                self._bot_seq += 1
+                message_id = f"b{self._bot_seq}"
+            now = self.clock.now()
+            await self._deliver(BotPosted(room, message_id, action.idempotency_key, now))
+
+    async def _entered(self, name: str) -> None:
+        """The console bot may delete posts but cannot restrict posting; saying so at start
+        (and for each room switched to) is also when the core puts up a rules message."""
+        await self._deliver(BotPermissions(room_of(name), True, False, self.clock.now()))
+
+    async def _press(self, user: str, what: str) -> None:
+        room, member, now = room_of(self.room), Member(PLATFORM, user), self.clock.now()
+        wanted = what.casefold()
+        for button in self._buttons.get(room.id, {}).values():
+            if wanted in (button.id.casefold(), button.label.casefold()):
+                await self._deliver(ChoiceMade(room, member, button.id, now))
+                return
+        for select in self._selects.get(room.id, {}).values():
+            for option in select.options:
+                if wanted in (option.value.casefold(), option.label.casefold()):
+                    await self._deliver(ChoiceMade(room, member, select.id, now, (option.value,)))
+                    return
+        if what.startswith("confidant:"):  # a button from before a restart, by its id
+            await self._deliver(ChoiceMade(room, member, what, now))
+            return
+        self._print("[console]", f"nothing to press called {what!r} in #{self.room}")
 
     # -- input ----------------------------------------------------------------------------------
     async def feed(self, line: str) -> bool:
@@ -145,6 +205,7 @@ class ConsoleAdapter:
             case "room" if rest:
                 self.room = rest.lstrip("#")
                 self._print("[console]", f"now in #{self.room}")
+                await self._entered(self.room)
             case "join" if rest:
                 await self._deliver(MemberJoined(room_of(self.room), Member(PLATFORM, rest), now))
             case "leave" if rest:
@@ -154,6 +215,9 @@ class ConsoleAdapter:
                 self._print("[console]", f"{rest} is a moderator for this session")
             case "dms-closed" if rest:
                 self._dms_closed.add(rest)
+            case "press" if " " in rest:
+                user, what = rest.split(" ", 1)
+                await self._press(user, what.strip())
             case "dm" if " " in rest:
                 user, text = rest.split(" ", 1)
                 await self._post(user, text.strip(), private_room(user))

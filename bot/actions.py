@@ -13,11 +13,57 @@ from bot.events import Member, Room
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    """A choice a member makes with one press. The id is deterministic (``confidant:...``),
+    never random, so a button posted before a restart still means the same thing after it."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Select:
+    """A choice among options (a select menu where the platform has one)."""
+
+    id: str
+    options: tuple[Option, ...]
+    placeholder: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PostToRoom:
+    """A post in a room, with everything the core may need from it.
+
+    These are fields rather than further action types so that every adapter (and the
+    runtime, which routes actions by type) keeps understanding a post; an adapter that cannot
+    honour one renders it as best it can: buttons as text, a thread as the room itself.
+    """
+
     room: Room
     text: str
     mention: Member | None = None
     idempotency_key: str | None = None
+    buttons: tuple[Button, ...] = ()
+    select: Select | None = None
+    # Remove the post after this long where the platform can: a fallback reminder that
+    # names a member need not stay in the room's history.
+    delete_after_s: float | None = None
+    # The platform's id of an earlier post to edit into this one (a new post if it is gone).
+    replaces: str | None = None
+    # Post in a new private thread of this room holding only the bot and ``mention``.
+    private_thread: bool = False
+    # The core keeps this post (a rules message): the adapter reports its id as BotPosted.
+    report_id: bool = False
+
+    @property
+    def has_choices(self) -> bool:
+        return bool(self.buttons) or self.select is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ platform, which is what lets one set of rules serve Discord, Matrix and the cons
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,6 +18,7 @@ from bot import texts
 from bot.actions import (
     Action,
     AlertModerators,
+    Button,
     DeleteMessage,
     JoinRoom,
     LeaveRoom,
@@ -31,6 +33,8 @@ from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
     AdapterStatus,
     BotPermissions,
+    BotPosted,
+    ChoiceMade,
     CommandInvoked,
     Event,
     InvitedToRoom,
@@ -49,12 +53,22 @@ from bot.policy import Policy
 from bot.policy_holder import PolicyHolder, ReloadResult
 from bot.ports import Capabilities
 from bot.store import Store
+from bot.store.sqlite import RulesMessage
 
 log = logging.getLogger("confidant.core")
 
 PENDING_RETRY_AFTER = timedelta(seconds=60)
 
 CommandHandler = Callable[[CommandInvoked, dict[str, str | int | None]], Awaitable[list[Action]]]
+ChoiceHandler = Callable[[ChoiceMade], Awaitable[list[Action]]]
+
+CHOICE_PREFIX = "confidant:"
+AGREE_CHOICE = CHOICE_PREFIX + "agree:"
+
+
+def agree_choice_id(policy: str) -> str:
+    """Deterministic, so the button of a message posted before a restart still works."""
+    return AGREE_CHOICE + policy
 
 
 @dataclass
@@ -72,8 +86,10 @@ class Core:
             MemberLeft: self._on_leave,  # type: ignore[dict-item]
             MessagePosted: self._on_message,  # type: ignore[dict-item]
             MessageEdited: self._nothing,
-            MessageDeleted: self._nothing,
+            MessageDeleted: self._on_message_deleted,  # type: ignore[dict-item]
             CommandInvoked: self._on_command,  # type: ignore[dict-item]
+            ChoiceMade: self._on_choice,  # type: ignore[dict-item]
+            BotPosted: self._on_bot_posted,  # type: ignore[dict-item]
             PrivateReply: self._nothing,
             ModeratorGranted: self._on_moderator_granted,  # type: ignore[dict-item]
             InvitedToRoom: self._on_invite,  # type: ignore[dict-item]
@@ -89,12 +105,22 @@ class Core:
             POLICY_RELOAD.name: self._cmd_policy_reload,
             AGREEMENTS.name: self._cmd_agreements,
         }
+        self._choice_handlers: dict[str, ChoiceHandler] = {AGREE_CHOICE: self._choice_agree}
+        # Rules-message posts handed out in this run and not yet reported back: a second
+        # BotPermissions for the room meanwhile must not post the message twice.
+        self._rules_posting: set[str] = set()
 
     def add_command(self, name: str, handler: CommandHandler) -> None:
         """Later features attach handlers to commands they registered."""
         if self.registry.get(name) is None:
             raise ValueError(f"register the spec for {name!r} before its handler")
         self._command_handlers[name] = handler
+
+    def add_choice(self, prefix: str, handler: ChoiceHandler) -> None:
+        """Later features (check-ins) answer the buttons and selects whose ids they chose."""
+        if not prefix.startswith(CHOICE_PREFIX) or prefix in self._choice_handlers:
+            raise ValueError(f"choice ids start with {CHOICE_PREFIX!r} and are claimed once")
+        self._choice_handlers[prefix] = handler
 
     # -- entry points --------------------------------------------------------------------
     async def handle(self, event: Event) -> list[Action]:
@@ -134,6 +160,7 @@ class Core:
         elif result.changed:
             for policy in self.policies.current.policies:
                 actions += await self._reask_changed(policy)
+            actions += await self._refresh_rules_messages()
         return result, actions
 
     async def delivered(self, action: Action, channel: str) -> None:
@@ -141,6 +168,10 @@ class Core:
         key = getattr(action, "idempotency_key", None)
         if key and key.startswith("rem-"):
             await self.store.mark_reminder_delivered(key.split("/")[0], channel, self.clock.now())
+        elif key and key.startswith("rules-"):
+            # Out, even where the adapter cannot tell its id (BotPosted): not posted again.
+            self._rules_posting.discard(key)
+            await self.store.rules_message_out(key, self.clock.now())
 
     # -- helpers ---------------------------------------------------------------------------
     def policy_for(self, room: Room) -> Policy | None:
@@ -191,7 +222,8 @@ class Core:
         # before posting is restricted is still caught by the agreement gate.
         actions: list[Action] = []
         check_hash = self._text_hash_for_checks(policy)
-        if not await self.store.was_reminded(
+        # With a rules message nothing is sent to a joining member: the room shows it.
+        if policy.reminder.delivery != "rules_message" and not await self.store.was_reminded(
             room.platform, room.id, member.id, policy.name, check_hash
         ):
             actions += await self._remind(room, member, policy)
@@ -235,14 +267,14 @@ class Core:
         if reminder.delivery == "room":
             return [in_room]
         fallback: tuple[Action, ...] = ()
-        if reminder.fallback == "room_mention" and reminder.delivery == "private":
-            fallback = (
-                PostToRoom(
-                    room,
-                    texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
-                    mention=member,
-                    idempotency_key=f"{key}/fallback",
-                ),
+        if reminder.delivery == "private":
+            fallback = self._fallback(
+                room,
+                member,
+                policy,
+                texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
+                texts.reminder_in_thread(reminder.text, prefix, reminder.require_agreement),
+                f"{key}/fallback",
             )
         private = SendPrivate(
             member,
@@ -253,6 +285,38 @@ class Core:
         )
         return [private, in_room] if reminder.delivery == "both" else [private]
 
+    def _fallback(
+        self,
+        room: Room,
+        member: Member,
+        policy: Policy,
+        in_room: str,
+        in_thread: str,
+        key: str | None = None,
+    ) -> tuple[Action, ...]:
+        """What to do instead of a private message, as the policy says. ``next_interaction``
+        needs no action: the reminder stays owed in the store until the member's next
+        command or button press carries it (see :meth:`_with_owed`)."""
+        reminder = policy.reminder
+        if reminder.fallback == "room_mention":
+            minutes = reminder.fallback_delete_after_minutes
+            return (
+                PostToRoom(
+                    room,
+                    in_room,
+                    mention=member,
+                    idempotency_key=key,
+                    delete_after_s=minutes * 60.0 if minutes is not None else None,
+                ),
+            )
+        if reminder.fallback == "private_thread":
+            return (
+                PostToRoom(
+                    room, in_thread, mention=member, idempotency_key=key, private_thread=True
+                ),
+            )
+        return ()
+
     async def _resend_pending(self, older_than: datetime | None = None) -> list[Action]:
         """Reminders recorded but never confirmed delivered (a crash, an outage). Platforms
         dedupe the resend by its idempotency key, so a reminder that did arrive is not
@@ -262,14 +326,18 @@ class Core:
             policy = self.policies.current.by_name(pending.policy)
             if policy is None or policy.reminder.text_hash != pending.text_hash:
                 continue  # the text changed meanwhile: the re-ask below covers it
+            if policy.reminder.delivery == "rules_message":
+                continue  # nothing is sent privately any more
+            if older_than is not None and policy.reminder.fallback == "next_interaction":
+                continue  # most likely refused: owed to the member's next interaction instead
             room = Room(pending.platform, pending.room_id, pending.room_name)
             member = Member(pending.platform, pending.member_id)
             actions += self._reminder_actions(room, member, policy, pending.key)
         return actions
 
     async def _reask_changed(self, policy: Policy) -> list[Action]:
-        if not policy.reminder.reask_on_change:
-            return []
+        if not policy.reminder.reask_on_change or policy.reminder.delivery == "rules_message":
+            return []  # a rules message is edited instead (see _rules_message)
         actions: list[Action] = []
         rows = await self.store.members_to_reask(policy.name, policy.reminder.text_hash)
         for platform, room_id, room_name, member_id in rows:
@@ -326,14 +394,26 @@ class Core:
         actions: list[Action] = []
         if delete:
             actions.append(DeleteMessage(room, event.message_id, member))
+        if reminder.delivery == "rules_message":  # no private message, ever
+            note = texts.post_held_back_rules(prefix, caps.buttons)
+            return [*actions, *self._notice(room, member, policy, note)]
         actions.append(
             SendPrivate(
                 member,
                 texts.post_held_back(room.label, reminder.text, prefix, deleted=delete),
-                fallback=(PostToRoom(room, texts.post_held_back_in_room(prefix), mention=member),),
+                fallback=self._notice(room, member, policy, texts.post_held_back_in_room(prefix)),
             )
         )
         return actions
+
+    def _notice(self, room: Room, member: Member, policy: Policy, text: str) -> tuple[Action, ...]:
+        """A held-back post is always explained: in a private thread if the policy says so,
+        else with a mention in the room (deleted later if the policy says so)."""
+        if policy.reminder.fallback == "private_thread":
+            return self._fallback(room, member, policy, text, text)
+        minutes = policy.reminder.fallback_delete_after_minutes
+        delete_after = minutes * 60.0 if minutes is not None else None
+        return (PostToRoom(room, text, mention=member, delete_after_s=delete_after),)
 
     async def _periodic_reminder(self, room: Room, policy: Policy) -> list[Action]:
         """At most once per period: the counter is reset before the post goes out."""
@@ -360,7 +440,46 @@ class Core:
         handler = self._command_handlers.get(spec.name)
         if handler is None:
             return [self._reply(event, f"{prefix}{spec.name} is not available yet.")]
-        return await handler(event, args)
+        return await self._with_owed(event.invoker, await handler(event, args))
+
+    async def _with_owed(self, member: Member, actions: list[Action]) -> list[Action]:
+        """Reminders owed to a member whose private messages were refused (fallback
+        ``next_interaction``) ride on the first reply only they see, once."""
+        index = next(
+            (
+                i
+                for i, a in enumerate(actions)
+                if isinstance(a, ReplyToInvoker) and a.member == member
+            ),
+            None,
+        )
+        if index is None:
+            return actions
+        notes: list[str] = []
+        for owed in await self.store.owed_reminders(member.platform, member.id):
+            policy = self.policies.current.by_name(owed.policy)
+            if (
+                policy is None
+                or policy.reminder.fallback != "next_interaction"
+                or policy.reminder.delivery == "rules_message"
+                or policy.reminder.text_hash != owed.text_hash
+            ):
+                continue
+            reminder = policy.reminder
+            label = Room(owed.platform, owed.room_id, owed.room_name).label
+            prefix = self._prefix(owed.platform)
+            notes.append(
+                texts.reminder_owed(label, reminder.text, prefix, reminder.require_agreement)
+            )
+            await self.store.mark_reminder_delivered(
+                owed.key, "next_interaction", self.clock.now()
+            )
+        if not notes:
+            return actions
+        reply = actions[index]
+        assert isinstance(reply, ReplyToInvoker)
+        text = "\n\n".join([reply.text, *notes])
+        return [*actions[:index], dataclasses.replace(reply, text=text), *actions[index + 1 :]]
 
     def _reply(self, event: CommandInvoked, text: str) -> ReplyToInvoker:
         return ReplyToInvoker(event.room, event.invoker, text, event.reply_handle)
@@ -413,26 +532,45 @@ class Core:
             ]
         if not targets:
             return [self._reply(event, texts.nothing_to_agree(prefix))]
+        here = event.room if policy is not None else None
+        new, labels, actions = await self._agree(member, targets, here, event.at)
+        reply = texts.agreed(labels) if new else texts.already_agreed()
+        return [*actions, self._reply(event, reply)]
+
+    async def _agree(
+        self, member: Member, targets: list[Policy], here: Room | None, at: datetime
+    ) -> tuple[bool, list[str], list[Action]]:
+        """Record agreement to each policy and let the member post in its rooms.
+        Returns (any new agreement, room labels, actions); ``here`` is the covered room the
+        member agreed in, if any."""
         actions: list[Action] = []
         labels: list[str] = []
         new = False
         for target in targets:
             new |= await self.store.record_agreement(
-                member.platform, member.id, target.name, target.reminder.text_hash, event.at
+                member.platform, member.id, target.name, target.reminder.text_hash, at
             )
             rooms = await self.store.rooms_reminded(member.platform, member.id, target.name)
-            if policy is not None and event.room.id not in {r for r, _ in rooms}:
-                rooms.append((event.room.id, event.room.name))
+            if target.reminder.delivery == "rules_message":  # no reminders: rooms they are in
+                rooms += await self.store.member_rooms_for_policy(
+                    member.platform, member.id, target.name
+                )
+            if here is not None:
+                rooms.append((here.id, here.name))
+            seen: set[str] = set()
             for room_id, room_name in rooms:
-                room = Room(member.platform, room_id, room_name)
-                labels.append(room.label if room_id != event.room.id else event.room.label)
+                if room_id in seen:
+                    continue
+                seen.add(room_id)
+                room = here if here is not None and room_id == here.id else None
+                room = room or Room(member.platform, room_id, room_name)
+                labels.append(room.label)
                 if (
                     target.reminder.require_agreement
                     and self._caps(member.platform).posting_permission
                 ):
                     actions.append(SetPostingAllowed(room, member, True))
-        reply = texts.agreed(sorted(set(labels))) if new else texts.already_agreed()
-        return [*actions, self._reply(event, reply)]
+        return new, sorted(set(labels)), actions
 
     async def _cmd_help(
         self, event: CommandInvoked, _: dict[str, str | int | None]
@@ -506,6 +644,114 @@ class Core:
             lines.append("no members seen yet")
         return [self._reply(event, "\n".join(lines))]
 
+    # -- buttons and selects -------------------------------------------------------------------
+    async def _on_choice(self, event: ChoiceMade) -> list[Action]:
+        if event.member.is_bot:
+            return []
+        handlers = self._choice_handlers.items()
+        handler = next((h for p, h in handlers if event.choice_id.startswith(p)), None)
+        if handler is None:
+            log.info("a choice nobody handles was made on %s", event.room.platform)
+            actions: list[Action] = [
+                ReplyToInvoker(event.room, event.member, texts.choice_gone(), event.reply_handle)
+            ]
+        else:
+            actions = await handler(event)
+        return await self._with_owed(event.member, actions)
+
+    async def _choice_agree(self, event: ChoiceMade) -> list[Action]:
+        """The Agree button of a rules message: as /agree, answered with the reminder."""
+        policy = self.policies.current.by_name(event.choice_id[len(AGREE_CHOICE) :])
+        if policy is None:
+            return [
+                ReplyToInvoker(event.room, event.member, texts.choice_gone(), event.reply_handle)
+            ]
+        here = event.room if self.policy_for(event.room) == policy else None
+        new, labels, actions = await self._agree(event.member, [policy], here, event.at)
+        reply = texts.agreed_with_reminder(new, labels, policy.reminder.text)
+        return [*actions, ReplyToInvoker(event.room, event.member, reply, event.reply_handle)]
+
+    # -- standing rules messages -----------------------------------------------------------------
+    async def _rules_message(self, room: Room, policy: Policy, after: str = "") -> list[Action]:
+        """Make sure the room shows the policy's rules message as it should read now: post it
+        if the room has none, edit it if its text changed, else leave it alone (a restart
+        reuses it: its button id is deterministic). ``after`` names a deleted predecessor,
+        so that the new post is not mistaken for a repeat of the old one."""
+        caps = self._caps(room.platform)
+        text = texts.rules_message(policy.reminder.text, caps.command_prefix, caps.buttons)
+        buttons = (Button(agree_choice_id(policy.name), texts.AGREE_LABEL),)
+        content = _digest(text, *(f"{b.id}\x1e{b.label}" for b in buttons))
+        key = "rules-" + _digest(room.platform, room.id, policy.name, content, after)[:32]
+        current = await self.store.rules_message(room.platform, room.id, policy.name)
+        if (
+            current is not None
+            and current.content_hash == content
+            and (current.posted or key in self._rules_posting)
+        ):
+            return []
+        replaces = current.message_id if current is not None else None
+        await self.store.save_rules_message(
+            RulesMessage(room.platform, room.id, policy.name, room.name, content, key, replaces),
+            self.clock.now(),
+        )
+        self._rules_posting.add(key)
+        post = PostToRoom(
+            room, text, idempotency_key=key, buttons=buttons, replaces=replaces, report_id=True
+        )
+        actions: list[Action] = [post]
+        if current is not None and current.content_hash != content:
+            actions += await self._hold_unagreed(room, policy)
+        return actions
+
+    async def _hold_unagreed(self, room: Room, policy: Policy) -> list[Action]:
+        """After a text change, members who have not agreed to the new text wait again."""
+        reminder = policy.reminder
+        if not (
+            reminder.require_agreement
+            and reminder.reask_on_change
+            and self._caps(room.platform).posting_permission
+        ):
+            return []
+        report = await self.store.agreement_report(
+            room.platform, room.id, policy.name, reminder.text_hash
+        )
+        members = [Member(room.platform, m) for m in report.not_agreed]
+        return [
+            SetPostingAllowed(room, m, False) for m in members if not self.is_moderator(m, policy)
+        ]
+
+    async def _refresh_rules_messages(self) -> list[Action]:
+        """After a reload: edit rules messages whose text changed; remove those of rooms whose
+        policy no longer wants one."""
+        actions: list[Action] = []
+        for row in await self.store.rules_messages():
+            room = Room(row.platform, row.room_id, row.room_name)
+            policy = self.policies.current.by_name(row.policy)
+            if policy is not None and policy.reminder.delivery == "rules_message":
+                actions += await self._rules_message(room, policy)
+            elif row.message_id is not None:
+                await self.store.forget_rules_message(row.platform, row.room_id, row.message_id)
+                actions.append(DeleteMessage(room, row.message_id))
+        return actions
+
+    async def _on_bot_posted(self, event: BotPosted) -> list[Action]:
+        key = event.idempotency_key
+        if key is not None and key.startswith("rules-"):
+            self._rules_posting.discard(key)
+            await self.store.rules_message_posted(key, event.message_id, event.at)
+        return []
+
+    async def _on_message_deleted(self, event: MessageDeleted) -> list[Action]:
+        room = event.room
+        forgotten = await self.store.forget_rules_message(room.platform, room.id, event.message_id)
+        if forgotten is not None:
+            log.info("a rules message was removed on %s; it is posted again", room.platform)
+            policy = self.policies.current.by_name(forgotten.policy)
+            if policy is not None and policy.reminder.delivery == "rules_message":
+                again = Room(room.platform, room.id, room.name or forgotten.room_name)
+                return await self._rules_message(again, policy, after=event.message_id)
+        return []
+
     # -- other events ------------------------------------------------------------------------
     async def _on_moderator_granted(self, event: ModeratorGranted) -> list[Action]:
         self._console_moderators.add((event.member.platform, event.member.id))
@@ -534,17 +780,24 @@ class Core:
         return [JoinRoom(room)] if wanted else [LeaveRoom(room)]
 
     async def _on_permissions(self, event: BotPermissions) -> list[Action]:
+        """Sent for each room at start (and on joining one): the moment to check the room's
+        rules message as well as what the bot may do there."""
         policy = self.policy_for(event.room)
-        if policy is None or not policy.reminder.require_agreement:
+        if policy is None:
             return []
+        actions: list[Action] = []
+        if policy.reminder.delivery == "rules_message":
+            actions += await self._rules_message(event.room, policy)
+        if not policy.reminder.require_agreement:
+            return actions
         if event.can_restrict_posting or event.can_delete:
-            return []
+            return actions
         problems = (
             f"in {event.room.label} I can neither stop members who have not agreed from "
             "posting nor remove their posts, so the agreement rule is not enforced there",
             *event.missing,
         )
-        return await self._on_adapter_status(AdapterStatus(event.room.platform, problems))
+        return actions + await self._on_adapter_status(AdapterStatus(event.room.platform, problems))
 
     async def _on_unread(self, event: PrivateMessageUnread) -> list[Action]:
         """The member never opened the private chat: use the policy's in-room fallback."""
@@ -552,22 +805,28 @@ class Core:
         if reminder_row is None:
             return []
         policy = self.policies.current.by_name(reminder_row.policy)
-        if policy is None or policy.reminder.fallback != "room_mention":
+        if policy is None:
             return []
         room = Room(reminder_row.platform, reminder_row.room_id, reminder_row.room_name)
         prefix = self._prefix(room.platform)
         reminder = policy.reminder
-        return [
-            PostToRoom(
+        return list(
+            self._fallback(
                 room,
+                event.member,
+                policy,
                 texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
-                mention=event.member,
-                idempotency_key=f"{event.idempotency_key}/unread",
+                texts.reminder_in_thread(reminder.text, prefix, reminder.require_agreement),
+                f"{event.idempotency_key}/unread",
             )
-        ]
+        )
 
     async def _nothing(self, _: object) -> list[Action]:
         return []
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def reminder_key(platform: str, room_id: str, member_id: str, policy: str, text_hash: str) -> str:
@@ -587,11 +846,13 @@ def describe_policy(policy: Policy) -> str:
         if reminder.repeat.every_messages:
             parts.append(f"every {reminder.repeat.every_messages} messages")
         repeat = ", ".join(parts)
+    minutes = reminder.fallback_delete_after_minutes
+    deleted = f", deleted after {minutes:g} minutes" if minutes is not None else ""
     return "\n".join(
         [
             f"Policy {policy.name} ({policy.source})",
             f"rooms: {rooms}",
-            f"delivery: {reminder.delivery} (fallback: {reminder.fallback})",
+            f"delivery: {reminder.delivery} (fallback: {reminder.fallback}{deleted})",
             f"agreement required: {'yes' if reminder.require_agreement else 'no'}"
             f" (unagreed posts: {reminder.unagreed_posts})",
             f"re-ask when the text changes: {'yes' if reminder.reask_on_change else 'no'}",

@@ -123,6 +123,34 @@ class CommandInvoked:
 
 
 @dataclass(frozen=True, slots=True)
+class ChoiceMade:
+    """A member pressed a button or picked from a select menu that the core posted.
+
+    ``choice_id`` is the id the core gave the button or select; ``values`` are the picked
+    options of a select (empty for a button). ``reply_handle`` works as for commands, so the
+    answer can be ephemeral.
+    """
+
+    room: Room
+    member: Member
+    choice_id: str
+    at: datetime
+    values: tuple[str, ...] = ()
+    reply_handle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BotPosted:
+    """A post the core asked to keep (``PostToRoom.report_id``) is out, under this id; the
+    core needs it to edit that post later or to recognise it after a restart."""
+
+    room: Room
+    message_id: str
+    idempotency_key: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PrivateReply:
     """A member wrote to the bot in a private conversation (not a command)."""
 
@@ -185,6 +213,8 @@ Event = (
     | MessageEdited
     | MessageDeleted
     | CommandInvoked
+    | ChoiceMade
+    | BotPosted
     | PrivateReply
     | ModeratorGranted
     | InvitedToRoom

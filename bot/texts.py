@@ -40,6 +40,53 @@ def reminder_fallback(text: str, prefix: str, require_agreement: bool) -> str:
     )
 
 
+def reminder_in_thread(text: str, prefix: str, require_agreement: bool) -> str:
+    return (
+        "I could not reach you privately, so here is this room's reminder in a thread only "
+        "you and I can see.\n\n" + reminder_in_room(text, prefix, require_agreement)
+    )
+
+
+def reminder_owed(room_label: str, text: str, prefix: str, require_agreement: bool) -> str:
+    """Attached to a member's next command when a private reminder could not reach them."""
+    return f"I could not reach you privately, so here is the reminder for {room_label}.\n\n" + (
+        reminder_in_room(text, prefix, require_agreement)
+    )
+
+
+AGREE_LABEL = "Agree"
+
+
+def rules_message(text: str, prefix: str, buttons: bool) -> str:
+    """The standing message of a room whose policy sends nothing privately."""
+    how = f"press {AGREE_LABEL} below" if buttons else f"send {prefix}agree"
+    return "\n".join(
+        [
+            "Confidentiality reminder for this room:",
+            "",
+            text.strip(),
+            "",
+            f"Please {how} to confirm you will keep it. You can read it again at any time "
+            f"with {prefix}rules.",
+        ]
+    )
+
+
+def agreed_with_reminder(new: bool, room_labels: list[str], text: str) -> str:
+    """The answer to the Agree button: the reminder goes with it, for the member to keep."""
+    head = agreed(room_labels) if new else already_agreed()
+    return f"{head}\n\nThe reminder you agreed to:\n\n{text.strip()}"
+
+
+def choice_gone() -> str:
+    return "This button is no longer in use. Nothing was recorded."
+
+
+def post_held_back_rules(prefix: str, buttons: bool) -> str:
+    how = f"press {AGREE_LABEL} on this room's rules message" if buttons else f"send {prefix}agree"
+    return f"please read this room's reminder ({prefix}rules) and {how} before posting."
+
+
 def periodic_reminder(text: str, prefix: str) -> str:
     return f"A regular reminder of this room's promise:\n\n{text.strip()}\n\n({prefix}rules)"
 

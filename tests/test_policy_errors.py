@@ -127,7 +127,34 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "invalid_enum",
         ROOMS + "reminder:\n  text: Hi\n  delivery: daily\n",
-        [f"{P}:6:13: 'daily' is not one of: private, room, both"],
+        [f"{P}:6:13: 'daily' is not one of: private, room, both, rules_message"],
+    ),
+    (
+        "invalid_fallback",
+        ROOMS + "reminder:\n  text: Hi\n  fallback: thread\n",
+        [
+            f"{P}:6:13: 'thread' is not one of: room_mention, private_thread, "
+            "next_interaction, none"
+        ],
+    ),
+    (
+        "delete_after_without_room_mention",
+        ROOMS + "reminder:\n  text: Hi\n  fallback: private_thread\n"
+        "  fallback_delete_after_minutes: 5\n",
+        [
+            f"{P}:7:34: 'fallback_delete_after_minutes' only applies to "
+            "'fallback: room_mention', not 'private_thread'"
+        ],
+    ),
+    (
+        "delete_after_not_positive",
+        ROOMS + "reminder:\n  text: Hi\n  fallback_delete_after_minutes: 0\n",
+        [f"{P}:6:34: must be more than 0.0, got 0"],
+    ),
+    (
+        "delete_after_quoted",
+        ROOMS + 'reminder:\n  text: Hi\n  fallback_delete_after_minutes: "5"\n',
+        [f"{P}:6:34: expected a number, got '5' (remove the quotes)"],
     ),
     (
         "invalid_platform",
@@ -307,7 +334,7 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
             f"{P}:2:5: give only one of 'id', 'alias' or 'name' for a room, not 'alias' and "
             "'name'",
             f"{P}:5:13: expected a list, got 'mod'",
-            f"{P}:8:13: 'everyone' is not one of: private, room, both",
+            f"{P}:8:13: 'everyone' is not one of: private, room, both, rules_message",
             f"{P}:9:22: expected true or false, got 'on'",
             f"{P}:10:3: unknown key 'unagreed_post' (did you mean 'unagreed_posts'?)",
         ],
@@ -351,7 +378,9 @@ def test_file_name_that_cannot_be_a_policy_name() -> None:
 def test_long_values_are_shortened_when_quoted_back() -> None:
     # Long values are shortened when quoted back, so an error line stays readable.
     errors = errors_of(ROOMS + "reminder:\n  text: Hi\n  delivery: " + "a" * 80 + "\n")
-    assert errors == [f"{P}:6:13: '{'a' * 37}...' is not one of: private, room, both"]
+    assert errors == [
+        f"{P}:6:13: '{'a' * 37}...' is not one of: private, room, both, rules_message"
+    ]
 
 
 def _write(directory: Path, name: str, text: str) -> None:
@@ -416,7 +445,7 @@ def test_every_broken_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_bytes(b"\xff\xfe")
     shown = tmp_path.name
     assert dir_errors(tmp_path) == [
-        f"{shown}/a.yaml:6:13: 'daily' is not one of: private, room, both",
+        f"{shown}/a.yaml:6:13: 'daily' is not one of: private, room, both, rules_message",
         f"{shown}/b.yaml:2:1: the file ends in the middle of a value; is a ']', '}}' or a "
         "quote missing?",
         f"{shown}/d.yaml:1:1: the file is not valid UTF-8 text (byte 0xff); "

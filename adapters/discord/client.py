@@ -24,6 +24,7 @@ from bot.config import DiscordConfig
 from bot.events import (
     AdapterStatus,
     BotPermissions,
+    ChoiceMade,
     CommandInvoked,
     Event,
     Member,
@@ -36,6 +37,7 @@ from bot.ports import Capabilities, EventSink
 
 from .access import access_diff, overwrite_diff, visible_channels
 from .commands import build_commands
+from .components import CoreComponent
 from .outbound import Outbound
 from .replies import DEFER_AFTER_S, InteractionReplies
 from .sync import sync_if_changed
@@ -140,6 +142,10 @@ class ConfidantClient(discord.Client):
         self.guild_joined: Callable[[discord.Guild], Awaitable[None]] | None = None
         self._recent = _RecentIds()
         self._in_flight: set[asyncio.Task[Any]] = set()
+        # Private threads the bot opened to remind one member: not rooms of their own, so
+        # adding the member there is not a join (which would remind them again).
+        self.reminder_threads: set[int] = set()
+        self.add_dynamic_items(CoreComponent)
 
     async def deliver(self, event: Event) -> None:
         if self.sink is None:
@@ -239,6 +245,27 @@ class ConfidantClient(discord.Client):
         finally:
             await self.replies.close(handle)
 
+    async def choose(
+        self, interaction: discord.Interaction, custom_id: str, values: tuple[str, ...]
+    ) -> None:
+        """A press on one of the core's buttons or selects: answered like a command."""
+        if not self._recent.first_time("interaction", interaction.id):
+            return
+        handle = self.replies.open(interaction)
+        try:
+            event = ChoiceMade(
+                self._interaction_room(interaction),
+                member_of(interaction.user),
+                custom_id,
+                self.clock.now(),
+                values=values,
+                reply_handle=handle,
+            )
+            log.info("choice by %s (interaction %s)", interaction.user.id, handle)
+            await self.deliver(event)
+        finally:
+            await self.replies.close(handle)
+
     def _interaction_room(self, interaction: discord.Interaction) -> Room:
         channel_id = interaction.channel_id or 0
         if interaction.guild_id is None:
@@ -302,6 +329,8 @@ class ConfidantClient(discord.Client):
             thread.guild.id
         ):
             return
+        if thread.id in self.reminder_threads:
+            return
         await self.deliver(
             MemberJoined(room_of(thread), self._thread_member(thread_member), self.clock.now())
         )
@@ -311,6 +340,8 @@ class ConfidantClient(discord.Client):
         if thread.type is not discord.ChannelType.private_thread or not self.serves(
             thread.guild.id
         ):
+            return
+        if thread.id in self.reminder_threads:
             return
         await self.deliver(
             MemberLeft(room_of(thread), self._thread_member(thread_member), self.clock.now())
@@ -362,7 +393,14 @@ class DiscordAdapter:
             **client_options,
         )
         self.commands = build_commands(registry, self.client.invoke)
-        self.outbound = Outbound(self.client, self.replies, self.serves)
+        self.outbound = Outbound(
+            self.client,
+            self.replies,
+            self.serves,
+            clock=clock,
+            report=self.client.deliver,
+            reminder_threads=self.client.reminder_threads,
+        )
         self._connection: asyncio.Task[None] | None = None
         self._prepared: set[int] = set()
 
@@ -407,6 +445,7 @@ class DiscordAdapter:
         self.client.sink = None
         await self.client.finish_in_flight(STOP_TIMEOUT_S)
         await self.replies.close_all()
+        await self.outbound.close()
         await self._close_client()
         task, self._connection = self._connection, None
         if task is not None and not task.done():

@@ -8,9 +8,11 @@ what to do instead stays with the core.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import discord
 
@@ -25,8 +27,10 @@ from bot.actions import (
     SendPrivate,
     SetPostingAllowed,
 )
-from bot.events import Member, Room
+from bot.clock import Clock, SystemClock
+from bot.events import BotPosted, Event, Member, Room
 
+from .components import build_view
 from .replies import InteractionReplies
 from .translate import (
     REFUSED_PRIVATE_CODES,
@@ -41,6 +45,9 @@ from .translate import (
 log = logging.getLogger("confidant.discord")
 
 AUDIT_REASON = "Confidant: members post after agreeing to the room's confidentiality reminder"
+THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a private thread"
+THREAD_NAME = "confidentiality reminder"
+THREAD_ARCHIVE_MINUTES = 1440
 _REMEMBERED_KEYS = 4096
 
 
@@ -50,10 +57,20 @@ class Outbound:
         client: discord.Client,
         replies: InteractionReplies,
         serves: Callable[[int], bool],
+        *,
+        clock: Clock | None = None,
+        report: Callable[[Event], Awaitable[None]] | None = None,
+        reminder_threads: set[int] | None = None,
     ) -> None:
         self.client = client
         self.replies = replies
         self._serves = serves
+        self.clock = clock or SystemClock()
+        self._report = report
+        self._reminder_threads = reminder_threads if reminder_threads is not None else set()
+        # Deletions waiting for their time (the core's clock, so tests need not sleep). They
+        # live in this process: a restart before their time leaves those posts standing.
+        self._timers: set[asyncio.Task[None]] = set()
         # Keys performed by this process: the core's outbox may hand a key over again (its
         # periodic resend), and this makes that free even where Discord's nonce window ended.
         self._done: OrderedDict[str, None] = OrderedDict()
@@ -66,8 +83,8 @@ class Outbound:
         match action:
             case SendPrivate(member=member, text=text, idempotency_key=key):
                 await self.send_private(member, text, key)
-            case PostToRoom(room=room, text=text, mention=mention, idempotency_key=key):
-                await self.post(room, text, mention, key)
+            case PostToRoom(idempotency_key=key):
+                await self.post_action(action)
             case ReplyToInvoker():
                 await self.reply(action)
             case DeleteMessage(room=room, message_id=message_id):
@@ -103,6 +120,101 @@ class Outbound:
         channel = await self._messageable(room.id)
         await self._send(channel, text, key, mention)
 
+    async def post_action(self, action: PostToRoom) -> None:
+        """A post with everything it may ask for: a private thread, components, an edit of
+        an earlier post, a later deletion, and its id reported back to the core."""
+        if action.private_thread and action.mention is not None:
+            channel: discord.abc.Messageable = await self._private_thread(
+                action.room, action.mention
+            )
+        else:
+            channel = await self._messageable(action.room.id)
+        try:
+            view = build_view(action.buttons, action.select) if action.has_choices else None
+        except ValueError as error:  # an id Discord components cannot carry
+            raise ActionNotSupported(str(error)) from None
+        key = action.idempotency_key
+        message = None
+        stale: str | None = None
+        if action.replaces is not None:
+            message = await self._edit(channel, action.replaces, action.text, view)
+            stale = action.replaces if message is None else None
+        sent = [message] if message is not None else []
+        if not sent:
+            sent = await self._send(channel, action.text, key, action.mention, view)
+        if action.delete_after_s is not None:
+            for part in sent:
+                self._delete_later(part, action.delete_after_s)
+        if action.report_id and self._report is not None:
+            posted = BotPosted(action.room, str(sent[-1].id), key, self.clock.now())
+            await self._report(posted)
+        if stale is not None:  # too long to edit into one message: the new post replaced it
+            await self.delete(action.room, stale)
+
+    async def close(self) -> None:
+        for task in list(self._timers):
+            task.cancel()
+        for task in list(self._timers):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _delete_later(self, message: discord.Message, seconds: float) -> None:
+        task = asyncio.create_task(self._delete_after(message, seconds), name="delete-after")
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    async def _delete_after(self, message: discord.Message, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+        try:
+            await message.delete()
+        except discord.NotFound:
+            pass  # someone removed it already
+        except discord.HTTPException as error:
+            log.warning("could not delete a fallback post in %s: %s", message.channel.id, error)
+
+    async def _edit(
+        self,
+        channel: discord.abc.Messageable,
+        message_id: str,
+        text: str,
+        view: discord.ui.View | None,
+    ) -> discord.Message | None:
+        """Edit in place when the text still fits one message; None means post anew."""
+        chunks = split_text(text)
+        target = getattr(channel, "get_partial_message", None)
+        if len(chunks) > 1 or target is None:
+            return None
+        try:
+            partial = target(_snowflake(message_id, "message"))
+            return await partial.edit(
+                content=chunks[0], view=view, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.NotFound:
+            log.info("message %s to edit is gone; posting anew", message_id)
+            return None
+
+    async def _private_thread(self, room: Room, member: Member) -> discord.Thread:
+        """A thread only the member (and moderators who manage threads) can see."""
+        parent_id = _snowflake(room.parent_id or room.id, "channel")
+        parent = self.client.get_channel(parent_id) or await self.client.fetch_channel(parent_id)
+        if not isinstance(parent, discord.TextChannel):
+            raise ActionNotSupported(f"channel {parent_id} cannot hold private threads")
+        try:
+            thread = await parent.create_thread(
+                name=THREAD_NAME,
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                reason=THREAD_REASON,
+            )
+            self._reminder_threads.add(thread.id)
+            await thread.add_user(discord.Object(_snowflake(member.id, "user")))
+        except discord.Forbidden:
+            raise ActionNotSupported(
+                f"no Create Private Threads permission in {parent_id}"
+            ) from None
+        return thread
+
     async def reply(self, action: ReplyToInvoker) -> None:
         """Ephemeral if the command is still running, else privately, else in the room."""
         if action.reply_handle is not None and await self.replies.answer(
@@ -129,9 +241,13 @@ class Outbound:
         text: str,
         key: str | None = None,
         mention: Member | None = None,
-    ) -> None:
-        """Long texts go out in parts; only the first mentions, and only the member named."""
-        for index, chunk in enumerate(split_text(text)):
+        view: discord.ui.View | None = None,
+    ) -> list[discord.Message]:
+        """Long texts go out in parts; only the first mentions, and only the member named;
+        buttons go on the last part, under the whole text."""
+        sent: list[discord.Message] = []
+        chunks = split_text(text)
+        for index, chunk in enumerate(chunks):
             if index == 0 and mention is not None:
                 content = with_mention(chunk, mention)
                 allowed = discord.AllowedMentions(
@@ -142,7 +258,13 @@ class Outbound:
                 )
             else:
                 content, allowed = chunk, discord.AllowedMentions.none()
-            await channel.send(content, nonce=nonce_for(key, index), allowed_mentions=allowed)
+            extra = {"view": view} if view is not None and index == len(chunks) - 1 else {}
+            sent.append(
+                await channel.send(
+                    content, nonce=nonce_for(key, index), allowed_mentions=allowed, **extra
+                )
+            )
+        return sent
 
     # -- moderation -------------------------------------------------------------------------
 

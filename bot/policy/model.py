@@ -170,8 +170,15 @@ class ReminderSpec(_Frozen):
     """The confidentiality reminder members see and, optionally, must agree to."""
 
     text: str
-    delivery: Literal["private", "room", "both"] = "private"
-    fallback: Literal["room_mention", "none"] = "room_mention"
+    # rules_message: no private message at all (unsolicited ones annoy members and can get a
+    # bot flagged): one standing message in the room with an Agree button where possible.
+    delivery: Literal["private", "room", "both", "rules_message"] = "private"
+    # When a private message is refused, or (rules_message) must not be sent.
+    fallback: Literal["room_mention", "private_thread", "next_interaction", "none"] = (
+        "room_mention"
+    )
+    # The room mention names a member; it need not stay in the room's history for good.
+    fallback_delete_after_minutes: float | None = Field(default=None, gt=0, le=10080)
     require_agreement: bool = False
     unagreed_posts: Literal["hide", "remind"] = "hide"
     reask_on_change: bool = True
@@ -189,6 +196,17 @@ class ReminderSpec(_Frozen):
             raise problem(
                 f"the reminder text is too long: {len(value)} characters "
                 f"(at most {MAX_REMINDER_CHARS})"
+            )
+        return value
+
+    @field_validator("fallback_delete_after_minutes")
+    @classmethod
+    def _delete_needs_mention(cls, value: float | None, info: ValidationInfo) -> float | None:
+        fallback = info.data.get("fallback")
+        if value is not None and fallback is not None and fallback != "room_mention":
+            raise problem(
+                "'fallback_delete_after_minutes' only applies to 'fallback: room_mention', "
+                f"not '{fallback}'"
             )
         return value
 

@@ -38,6 +38,18 @@ class AgreementReport:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesMessage:
+    platform: str
+    room_id: str
+    policy: str
+    room_name: str | None
+    content_hash: str
+    post_key: str
+    message_id: str | None  # the post to edit; confirmed only once ``posted``
+    posted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RoomState:
     platform: str
     room_id: str
@@ -219,6 +231,107 @@ class Store:
         ) as cur:
             return [(str(a), str(b)) for a, b in await cur.fetchall()]
 
+    async def owed_reminders(self, platform: str, member_id: str) -> list[PendingReminder]:
+        """A member's reminders not confirmed delivered, oldest first: with the policy's
+        ``next_interaction`` fallback these wait for the member's next command."""
+        async with self._db.execute(
+            "SELECT key, platform, room_id, room_name, member_id, policy, text_hash"
+            " FROM reminders WHERE delivered_at IS NULL AND platform = ? AND member_id = ?"
+            " ORDER BY created_at, key",
+            (platform, member_id),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [PendingReminder(*row) for row in rows]
+
+    async def member_rooms_for_policy(
+        self, platform: str, member_id: str, policy: str
+    ) -> list[tuple[str, str | None]]:
+        """(room_id, room_name) of the rooms under ``policy`` the member is in now."""
+        async with self._db.execute(
+            "SELECT s.room_id, s.room_name FROM room_state s JOIN memberships m"
+            " ON m.platform = s.platform AND m.room_id = s.room_id AND m.left_at IS NULL"
+            " WHERE s.platform = ? AND m.member_id = ? AND s.policy = ? ORDER BY s.room_id",
+            (platform, member_id, policy),
+        ) as cur:
+            return [(str(a), b) for a, b in await cur.fetchall()]
+
+    # -- standing rules messages -------------------------------------------------------
+    async def rules_message(self, platform: str, room_id: str, policy: str) -> RulesMessage | None:
+        async with self._db.execute(
+            f"SELECT {_RULES_COLUMNS} FROM rules_messages WHERE platform = ? AND room_id = ?"
+            " AND policy = ?",
+            (platform, room_id, policy),
+        ) as cur:
+            row = await cur.fetchone()
+        return _rules_row(row) if row else None
+
+    async def rules_messages(self, policy: str | None = None) -> list[RulesMessage]:
+        sql = f"SELECT {_RULES_COLUMNS} FROM rules_messages"
+        params: tuple[str, ...] = ()
+        if policy is not None:
+            sql += " WHERE policy = ?"
+            params = (policy,)
+        async with self._db.execute(sql + " ORDER BY platform, room_id, policy", params) as cur:
+            return [_rules_row(row) for row in await cur.fetchall()]
+
+    async def save_rules_message(self, message: RulesMessage, at: datetime) -> None:
+        """Record what the room's rules message is about to say (before it goes out)."""
+        await self._db.execute(
+            "INSERT INTO rules_messages (platform, room_id, policy, room_name, content_hash,"
+            " post_key, message_id, updated_at, posted_at) VALUES (?,?,?,?,?,?,?,?,NULL)"
+            " ON CONFLICT (platform, room_id, policy) DO UPDATE SET"
+            " room_name = excluded.room_name, content_hash = excluded.content_hash,"
+            " post_key = excluded.post_key, message_id = excluded.message_id,"
+            " updated_at = excluded.updated_at, posted_at = NULL",
+            (
+                message.platform,
+                message.room_id,
+                message.policy,
+                message.room_name,
+                message.content_hash,
+                message.post_key,
+                message.message_id,
+                _iso(at),
+            ),
+        )
+        await self._db.commit()
+
+    async def rules_message_posted(self, post_key: str, message_id: str, at: datetime) -> bool:
+        """The adapter reported the id of the post made under ``post_key``."""
+        cur = await self._db.execute(
+            "UPDATE rules_messages SET message_id = ?, posted_at = ? WHERE post_key = ?",
+            (message_id, _iso(at), post_key),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def rules_message_out(self, post_key: str, at: datetime) -> None:
+        """The post went out though its id may be unknown (a platform that cannot say)."""
+        await self._db.execute(
+            "UPDATE rules_messages SET posted_at = COALESCE(posted_at, ?) WHERE post_key = ?",
+            (_iso(at), post_key),
+        )
+        await self._db.commit()
+
+    async def forget_rules_message(
+        self, platform: str, room_id: str, message_id: str
+    ) -> RulesMessage | None:
+        """Someone deleted a rules message: forget it, so it is posted again."""
+        async with self._db.execute(
+            f"SELECT {_RULES_COLUMNS} FROM rules_messages WHERE platform = ? AND room_id = ?"
+            " AND message_id = ?",
+            (platform, room_id, message_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        await self._db.execute(
+            "DELETE FROM rules_messages WHERE platform = ? AND room_id = ? AND message_id = ?",
+            (platform, room_id, message_id),
+        )
+        await self._db.commit()
+        return _rules_row(row)
+
     # -- agreements -------------------------------------------------------------------
     async def record_agreement(
         self, platform: str, member_id: str, policy: str, text_hash: str, at: datetime
@@ -329,6 +442,25 @@ class Store:
             (limit,),
         ) as cur:
             return [tuple(str(x) for x in row) for row in await cur.fetchall()]  # type: ignore[misc]
+
+
+_RULES_COLUMNS = (
+    "platform, room_id, policy, room_name, content_hash, post_key, message_id,"
+    " posted_at IS NOT NULL"
+)
+
+
+def _rules_row(row: aiosqlite.Row | tuple) -> RulesMessage:  # type: ignore[type-arg]
+    return RulesMessage(
+        platform=str(row[0]),
+        room_id=str(row[1]),
+        policy=str(row[2]),
+        room_name=row[3],
+        content_hash=str(row[4]),
+        post_key=str(row[5]),
+        message_id=None if row[6] is None else str(row[6]),
+        posted=bool(row[7]),
+    )
 
 
 def _room_state(row: aiosqlite.Row | tuple) -> RoomState:  # type: ignore[type-arg]

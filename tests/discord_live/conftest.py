@@ -195,10 +195,14 @@ async def start_app(
 
     policies = tmp_path / "policies"
     policies.mkdir(exist_ok=True)
-    (policies / "circle.yaml").write_text(
-        ADAPTER_POLICY.format(inner_id=adapter_scene.inner.id, mod_id=adapter_scene.mod.id),
-        encoding="utf-8",
-    )
+
+    def write_policy(template: str) -> None:
+        (policies / "circle.yaml").write_text(
+            template.format(inner_id=adapter_scene.inner.id, mod_id=adapter_scene.mod.id),
+            encoding="utf-8",
+        )
+
+    write_policy(ADAPTER_POLICY)
     config_path = tmp_path / "config.yaml"
     config_path.write_text(
         "database: confidant.db\nkey_file: confidant.key\npolicy_dir: policies\n"
@@ -209,7 +213,10 @@ async def start_app(
     config = load_config(config_path, env={"DISCORD_TOKEN": fake.token})
     started: list[AdapterRig] = []
 
-    async def start(**adapter_options: Any) -> AdapterRig:
+    async def start(*, policy: str | None = None, **adapter_options: Any) -> AdapterRig:
+        """``policy``: a template like ADAPTER_POLICY to run with (kept for later starts)."""
+        if policy is not None:
+            write_policy(policy)
         events: list[Any] = []
         holder: list[Any] = []
         adapter_options.setdefault("guild_ready_timeout", 0.05)
