@@ -17,10 +17,10 @@ Definition of "join → reminder latency":
   − origin_server_ts of the member's join event in the covered room.
 Both timestamps come from the same homeserver clock and are read through the admin API, so no
 client sync or polling delay is counted. It covers: the bot's sync noticing the join, the
-core, the agreement gate (read + write of m.room.power_levels, which the core orders before the
-reminder), creating the encrypted private chat, saving m.direct, waiting for the sync that shows
-the new room, sharing the Megolm key with the member's device, and sending. The breakdown
-columns split it at the power-levels event and the private chat's m.room.create event.
+core (which sends the reminder first and restricts posting with m.room.power_levels after
+it), creating the encrypted private chat, saving m.direct, waiting for the sync that shows
+the new room, sharing the Megolm key with the member's device, and sending. A breakdown
+column splits it at the private chat's m.room.create event.
 
 Sequential phase: ``--joins`` members (after 3 unmeasured warm-up joins) join one at a time;
 each waits until its reminder exists on the server (and checks the gate lowered its level)
@@ -520,6 +520,23 @@ async def measure_one(world: World, member: Member, deadline_s: float = 60.0) ->
         return events[0]["origin_server_ts"] if events else None
 
     sent = await bounded_poll(reminder_ts, "the bot's reminder event", deadline_s)
+
+    async def gate_ts() -> int | None:
+        """The core restricts posting right after sending the reminder: wait for it."""
+        events = await admin.events(
+            world.room_id,
+            event_filter={"types": ["m.room.power_levels"], "senders": [world.bot_id]},
+            direction="b",
+            limit=5,
+        )
+        for event in events:
+            level = ((event.get("content") or {}).get("users") or {}).get(member.user_id)
+            if isinstance(level, int) and level < 0:
+                return int(event["origin_server_ts"])
+        return None
+
+    with contextlib.suppress(Exception):
+        await bounded_poll(gate_ts, "the gate on the member", 10.0)
     joined = await admin.join_ts(world.room_id, member.user_id)
     if joined is None:
         raise RuntimeError("the member's join event is missing on the server")
