@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -31,21 +30,19 @@ from nio import (
     MegolmEvent,
     RedactionEvent,
     RoomCreateEvent,
-    RoomCreateResponse,
     RoomGetStateEventResponse,
     RoomMemberEvent,
     RoomMessageEmote,
     RoomMessageNotice,
     RoomMessageText,
-    RoomPreset,
     RoomResolveAliasResponse,
     RoomSendResponse,
     SyncResponse,
     WhoamiResponse,
 )
-from nio.api import Api
 
 from adapters.matrix import translate
+from adapters.matrix.direct import PrivateChats
 from adapters.matrix.e2e import keep_keys
 from adapters.matrix.powers import CannotChangeLevel, powers_of, with_posting
 from adapters.matrix.session import PendingInvite, SessionState
@@ -82,11 +79,6 @@ from bot.ports import Capabilities, EventSink
 log = logging.getLogger("confidant.matrix")
 
 PLATFORM = translate.PLATFORM
-ENCRYPTION_STATE = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
 MAX_BACKOFF_S = 2.0  # a homeserver that comes back is noticed within this (target: 5 s)
 
 
@@ -158,13 +150,10 @@ class MatrixAdapter:
         self._synced = asyncio.Condition()
         self._sync_count = 0
         self._first_sync_done = asyncio.Event()
-        self._direct: dict[str, list[str]] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
-        self._dm_locks: dict[str, asyncio.Lock] = {}
         self._keys_lock = asyncio.Lock()
+        self.chats: PrivateChats  # made in start(), with the client
         self._lanes = asyncio.Semaphore(16)  # members handled at once
-        self._direct_lock = asyncio.Lock()
-        self._opened_dms: set[str] = set()  # created encrypted by us: never send plaintext
         self._alias_cache: dict[str, str] = {}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
@@ -172,7 +161,6 @@ class MatrixAdapter:
         self._known_rooms: set[str] = set()
         self._declines: list[str] = []
         self._to_check: list[Room] = []
-        self._direct_dirty = False
         self.connected = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -201,7 +189,8 @@ class MatrixAdapter:
             ),
         )
         await self._login()
-        await self._load_direct_rooms()
+        self.chats = PrivateChats(self.client, self.user_id, self.encryption, self._wait_for_room)
+        await self.chats.load()
         self._tasks = [
             asyncio.create_task(self._sync_loop(), name="matrix-sync"),
             asyncio.create_task(self._dispatch_loop(), name="matrix-dispatch"),
@@ -373,7 +362,7 @@ class MatrixAdapter:
         for account_event in response.account_data_events:
             source = getattr(account_event, "source", None) or {}
             if source.get("type") == "m.direct":
-                self._direct = {k: list(v) for k, v in (source.get("content") or {}).items()}
+                self.chats.replace(source.get("content") or {})
         for room_id, invite in response.rooms.invite.items():
             events += self._translate_invite(room_id, invite.invite_state)
         for room_id, info in response.rooms.join.items():
@@ -444,7 +433,7 @@ class MatrixAdapter:
         if not self._once(source.get("event_id") or getattr(event, "event_id", None)):
             return None
         if isinstance(event, RoomMemberEvent):
-            if event.state_key in self._direct_members(room.id):
+            if event.state_key in self.chats.members_of(room.id):
                 self._note_dm_membership(room.id, event.state_key, event.membership)
             return translate.member_event(room, source, self.user_id)
         if isinstance(event, RedactionEvent):
@@ -520,10 +509,7 @@ class MatrixAdapter:
             self._declines.append(room_id)
             return []
         if is_direct and inviter_id:
-            rooms = self._direct.setdefault(inviter_id, [])
-            if room_id not in rooms:
-                rooms.append(room_id)
-                self._direct_dirty = True
+            self.chats.remember(inviter_id, room_id)
         return [InvitedToRoom(room, Member(PLATFORM, inviter_id), self.clock.now())]
 
     def _room(self, matrix_room: MatrixRoom) -> Room:
@@ -533,7 +519,7 @@ class MatrixAdapter:
             matrix_room.room_id,
             name=matrix_room.name or matrix_room.canonical_alias or None,
             aliases=aliases,
-            is_private_chat=self._is_direct_room(matrix_room.room_id),
+            is_private_chat=self.chats.is_private(matrix_room.room_id),
         )
 
     async def _permissions(self, room: Room) -> BotPermissions | None:
@@ -541,7 +527,7 @@ class MatrixAdapter:
         moderators learn at start what the bot cannot enforce."""
         assert self.client is not None
         response = await self.client.room_get_state_event(room.id, "m.room.power_levels")
-        if self._is_direct_room(room.id):
+        if self.chats.is_private(room.id):
             return None  # a private chat the bot just opened: nothing to enforce there
         if isinstance(response, RoomGetStateEventResponse):
             content = response.content
@@ -556,12 +542,6 @@ class MatrixAdapter:
         )
 
     # -- private chats -------------------------------------------------------------------------
-    def _is_direct_room(self, room_id: str) -> bool:
-        return any(room_id in rooms for rooms in self._direct.values())
-
-    def _direct_members(self, room_id: str) -> set[str]:
-        return {user for user, rooms in self._direct.items() if room_id in rooms}
-
     def _note_dm_membership(self, room_id: str, user_id: str, membership: str) -> None:
         if membership == "join":
             before = len(self.state.pending_invites)
@@ -573,80 +553,7 @@ class MatrixAdapter:
             if len(self.state.pending_invites) != before:
                 self.state.save(self.session_path)
         elif membership in {"leave", "ban"}:
-            self._direct[user_id] = [r for r in self._direct.get(user_id, []) if r != room_id]
-            self._direct_dirty = True
-
-    async def _load_direct_rooms(self) -> None:
-        assert self.client is not None
-        response = await self.client.list_direct_rooms()
-        rooms = getattr(response, "rooms", None)
-        if isinstance(rooms, dict):
-            self._direct = {user: list(ids) for user, ids in rooms.items()}
-        self._direct_dirty = False
-
-    async def _save_direct_rooms(self) -> None:
-        assert self.client is not None
-        path = Api._build_path(["user", self.user_id, "account_data", "m.direct"])
-        async with self._direct_lock:  # one PUT at a time, each with the newest map
-            await self._put_direct(path)
-
-    async def _put_direct(self, path: str) -> None:
-        assert self.client is not None
-        self._direct_dirty = False
-        response = await self.client.send(
-            "PUT",
-            path,
-            json.dumps(self._direct),
-            headers={
-                "Authorization": f"Bearer {self.client.access_token}",
-                "Content-Type": "application/json",
-            },
-        )
-        if response.status >= 300:
-            self._direct_dirty = True
-            log.warning("matrix: saving m.direct failed with HTTP %s", response.status)
-
-    def _usable_dm(self, member_id: str) -> tuple[str, bool] | None:
-        """An existing private chat with the member: (room id, member has joined)."""
-        assert self.client is not None
-        for room_id in reversed(self._direct.get(member_id, [])):
-            room = self.client.rooms.get(room_id)
-            if room is None or self.user_id not in room.users:
-                continue
-            if member_id in room.invited_users:
-                return room_id, False
-            if member_id in room.users:
-                return room_id, True
-        return None
-
-    async def _dm_room(self, member_id: str) -> tuple[str, bool]:
-        """The private chat with a member, created (and invited to) if there is none. One
-        creation at a time per member, or two quick messages would open two chats."""
-        lock = self._dm_locks.setdefault(member_id, asyncio.Lock())
-        async with lock:
-            return await self._dm_room_locked(member_id)
-
-    async def _dm_room_locked(self, member_id: str) -> tuple[str, bool]:
-        assert self.client is not None
-        found = self._usable_dm(member_id)
-        if found is not None:
-            return found
-        created = await self.client.room_create(
-            is_direct=True,
-            preset=RoomPreset.trusted_private_chat,
-            invite=[member_id],
-            initial_state=[ENCRYPTION_STATE] if self.encryption else [],
-        )
-        if not isinstance(created, RoomCreateResponse):
-            raise PrivateMessageRefused(f"could not open a private chat: {created.status_code}")
-        room_id = created.room_id
-        log.debug("matrix: opened private chat %s with %s", room_id, member_id)
-        self._opened_dms.add(room_id)
-        self._direct.setdefault(member_id, []).append(room_id)
-        await self._save_direct_rooms()
-        # not only the room: the invite too, or the first message is encrypted for nobody
-        await self._wait_for_room(room_id, member_id)
-        return room_id, False
+            self.chats.forget(user_id, room_id)
 
     async def _wait_for_room(
         self, room_id: str, member_id: str | None = None, timeout: float = 30.0
@@ -676,7 +583,7 @@ class MatrixAdapter:
             if not due:
                 continue
             for pending in due:
-                found = self._usable_dm(pending.member_id)
+                found = self.chats.usable(pending.member_id)
                 joined = found is not None and found[0] == pending.room_id and found[1]
                 if not joined:
                     await self._deliver(
@@ -697,8 +604,7 @@ class MatrixAdapter:
         if handler is None:
             raise ActionNotSupported(type(action).__name__)
         await handler(action)
-        if self._direct_dirty:
-            await self._save_direct_rooms()
+        await self.chats.save_if_dirty()
 
     def _action_handlers(self) -> dict[type, Callable[[Any], Awaitable[None]]]:
         return {
@@ -714,7 +620,7 @@ class MatrixAdapter:
 
     async def _send_private(self, action: SendPrivate) -> None:
         log.debug("matrix: private message %s to %s", action.idempotency_key, action.member.id)
-        room_id, joined = await self._dm_room(action.member.id)
+        room_id, joined = await self.chats.open(action.member.id)
         await self._send(room_id, action.text, tx_id=action.idempotency_key)
         if not joined and action.unread_timeout_s and action.idempotency_key:
             self.state.pending_invites.append(
@@ -738,7 +644,7 @@ class MatrixAdapter:
             await self._send(action.room.id, action.text)
             return
         try:
-            room_id, _ = await self._dm_room(action.member.id)
+            room_id, _ = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
         except PrivateMessageRefused:
             await self._send(action.room.id, action.text, mention=action.member)
@@ -838,7 +744,7 @@ class MatrixAdapter:
         content["formatted_body"] = html
         if room_id not in self.client.rooms:
             await self._wait_for_room(room_id, timeout=10.0)
-        if self.encryption and room_id in self._opened_dms:
+        if self.encryption and room_id in self.chats.opened:
             room = self.client.rooms.get(room_id)
             if room is None or not room.encrypted:
                 # never in plaintext: a private chat of ours is always created encrypted

@@ -31,7 +31,7 @@ from nio import (
 )
 from pydantic import SecretStr
 
-from adapters.matrix.client import ENCRYPTION_STATE
+from adapters.matrix.direct import ENCRYPTION_STATE
 from adapters.matrix.homeserver import HomeserverError, LocalSynapse
 from bot.config import DEFAULTS_DIR, AdaptersConfig, Config, MatrixConfig
 

@@ -26,7 +26,8 @@ from nio import (
     RoomVisibility,
 )
 
-from adapters.matrix.client import ENCRYPTION_STATE, MatrixAdapter
+from adapters.matrix.client import MatrixAdapter
+from adapters.matrix.direct import ENCRYPTION_STATE
 from adapters.matrix.homeserver import LocalSynapse
 from bot.app import App
 from bot.config import Config, load_config

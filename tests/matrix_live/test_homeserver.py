@@ -29,6 +29,7 @@ from nio import (
     RoomSendResponse,
 )
 
+from adapters.matrix.direct import ENCRYPTION_STATE
 from adapters.matrix.homeserver import (
     PID_FILE,
     SECRET_FILE,
@@ -47,12 +48,6 @@ from .conftest import (
     sync_until,
     unique_localpart,
 )
-
-ENCRYPTION_STATE = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
 
 
 def _text(body: str) -> dict[str, str]:

@@ -1,0 +1,127 @@
+"""The bot's private chats with members: finding, opening and remembering them.
+
+Matrix has no built-in "direct message": a private chat is a room marked in the bot's
+``m.direct`` account data. The bot keeps that map current so a restart (or another
+client on the account) finds the same chat, and opens at most one chat per member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from nio import AsyncClient, RoomCreateResponse, RoomPreset
+from nio.api import Api
+
+from bot.actions import PrivateMessageRefused
+
+log = logging.getLogger("confidant.matrix")
+
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+WaitForRoom = Callable[[str, str | None], Awaitable[None]]
+
+
+class PrivateChats:
+    def __init__(
+        self, client: AsyncClient, user_id: str, encryption: bool, wait_for_room: WaitForRoom
+    ) -> None:
+        self.client = client
+        self.user_id = user_id
+        self.encryption = encryption
+        self.wait_for_room = wait_for_room
+        self.by_member: dict[str, list[str]] = {}  # the m.direct map
+        self.opened: set[str] = set()  # created encrypted by us: never send plaintext there
+        self.dirty = False
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._save_lock = asyncio.Lock()
+
+    def is_private(self, room_id: str) -> bool:
+        return any(room_id in rooms for rooms in self.by_member.values())
+
+    def members_of(self, room_id: str) -> set[str]:
+        return {user for user, rooms in self.by_member.items() if room_id in rooms}
+
+    def remember(self, member_id: str, room_id: str) -> None:
+        rooms = self.by_member.setdefault(member_id, [])
+        if room_id not in rooms:
+            rooms.append(room_id)
+            self.dirty = True
+
+    def forget(self, member_id: str, room_id: str) -> None:
+        self.by_member[member_id] = [r for r in self.by_member.get(member_id, []) if r != room_id]
+        self.dirty = True
+
+    def replace(self, content: dict[str, list[str]]) -> None:
+        """Another client of the account changed m.direct: theirs is the truth."""
+        self.by_member = {user: list(rooms) for user, rooms in content.items()}
+
+    async def load(self) -> None:
+        response = await self.client.list_direct_rooms()
+        rooms = getattr(response, "rooms", None)
+        if isinstance(rooms, dict):
+            self.replace(rooms)
+        self.dirty = False
+
+    async def save_if_dirty(self) -> None:
+        if self.dirty:
+            await self.save()
+
+    async def save(self) -> None:
+        path = Api._build_path(["user", self.user_id, "account_data", "m.direct"])
+        async with self._save_lock:  # one PUT at a time, each with the newest map
+            self.dirty = False
+            response = await self.client.send(
+                "PUT",
+                path,
+                json.dumps(self.by_member),
+                headers={
+                    "Authorization": f"Bearer {self.client.access_token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            if response.status >= 300:
+                self.dirty = True
+                log.warning("matrix: saving m.direct failed with HTTP %s", response.status)
+
+    def usable(self, member_id: str) -> tuple[str, bool] | None:
+        """An existing private chat with the member: (room id, member has joined)."""
+        for room_id in reversed(self.by_member.get(member_id, [])):
+            room = self.client.rooms.get(room_id)
+            if room is None or self.user_id not in room.users:
+                continue
+            if member_id in room.invited_users:
+                return room_id, False
+            if member_id in room.users:
+                return room_id, True
+        return None
+
+    async def open(self, member_id: str) -> tuple[str, bool]:
+        """The private chat with a member, created (and invited to) if there is none. One
+        creation at a time per member, or two quick messages would open two chats."""
+        async with self._locks.setdefault(member_id, asyncio.Lock()):
+            found = self.usable(member_id)
+            if found is not None:
+                return found
+            created = await self.client.room_create(
+                is_direct=True,
+                preset=RoomPreset.trusted_private_chat,
+                invite=[member_id],
+                initial_state=[ENCRYPTION_STATE] if self.encryption else [],
+            )
+            if not isinstance(created, RoomCreateResponse):
+                raise PrivateMessageRefused(f"could not open a private chat: {created.status_code}")
+            room_id = created.room_id
+            log.debug("matrix: opened private chat %s with %s", room_id, member_id)
+            self.opened.add(room_id)
+            self.remember(member_id, room_id)
+            await self.save()
+            # not only the room: the invite too, or the first message is encrypted for nobody
+            await self.wait_for_room(room_id, member_id)
+            return room_id, False
