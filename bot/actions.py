@@ -102,6 +102,23 @@ class SetPostingAllowed:
     room: Room
     member: Member
     allowed: bool
+    # The platform role that grants posting in this room, where the policy names one: the
+    # adapter gives or takes that role instead of changing the room's permissions for one
+    # member. Platforms without such roles ignore it.
+    grant: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckGrant:
+    """Ask the adapter whether it can give and take ``grant`` for posting in ``room``.
+
+    Sent when the adapter reports a room (at start, on joining a server) and after a reload
+    names a new role, so that an admin hears what is wrong before the first member agrees
+    and nothing happens. The adapter answers with AdapterStatus only if something is wrong.
+    """
+
+    room: Room
+    grant: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +148,7 @@ Action = (
     | ReplyToInvoker
     | DeleteMessage
     | SetPostingAllowed
+    | CheckGrant
     | AlertModerators
     | JoinRoom
     | LeaveRoom

@@ -19,6 +19,7 @@ from bot.actions import (
     Action,
     AlertModerators,
     Button,
+    CheckGrant,
     DeleteMessage,
     JoinRoom,
     LeaveRoom,
@@ -49,7 +50,7 @@ from bot.events import (
     PrivateReply,
     Room,
 )
-from bot.policy import Policy
+from bot.policy import Policy, PolicySet, RoomRef
 from bot.policy_holder import PolicyHolder, ReloadResult
 from bot.ports import Capabilities
 from bot.store import Store
@@ -153,6 +154,7 @@ class Core:
 
     async def reload_policies(self) -> tuple[ReloadResult, list[Action]]:
         """Reload from disk; on failure alert moderators of the last good policies."""
+        before = self.policies.current
         result = self.policies.reload()
         actions: list[Action] = []
         if not result.ok:
@@ -161,6 +163,7 @@ class Core:
             for policy in self.policies.current.policies:
                 actions += await self._reask_changed(policy)
             actions += await self._refresh_rules_messages()
+            actions += await self._check_new_grants(before)
         return result, actions
 
     async def delivered(self, action: Action, channel: str) -> None:
@@ -180,6 +183,18 @@ class Core:
         if policy is None and room.parent_id is not None:  # threads inherit their channel
             policy = current.for_room(room.platform, room.parent_id)
         return policy
+
+    def grant_for(self, room: Room, policy: Policy) -> str | None:
+        """The role the policy names for posting in ``room`` (a thread: its channel's)."""
+        ref = policy.room_ref(room.platform, room.id, room.name, room.aliases)
+        if ref is None and room.parent_id is not None:
+            ref = policy.room_ref(room.platform, room.parent_id)
+        return ref.agreed_role if ref is not None else None
+
+    def _posting(
+        self, room: Room, member: Member, allowed: bool, policy: Policy
+    ) -> SetPostingAllowed:
+        return SetPostingAllowed(room, member, allowed, self.grant_for(room, policy))
 
     def is_moderator(self, member: Member, policy: Policy | None) -> bool:
         if (member.platform, member.id) in self._console_moderators:
@@ -232,7 +247,7 @@ class Core:
             agreed = await self.store.has_agreed(
                 member.platform, member.id, policy.name, self._text_hash_for_checks(policy)
             )
-            actions.append(SetPostingAllowed(room, member, agreed))
+            actions.append(self._posting(room, member, agreed, policy))
         return actions
 
     async def _remind(self, room: Room, member: Member, policy: Policy) -> list[Action]:
@@ -347,7 +362,7 @@ class Core:
                 continue
             member = Member(platform, member_id)
             if policy.reminder.require_agreement and self._caps(platform).posting_permission:
-                actions.append(SetPostingAllowed(room, member, False))
+                actions.append(self._posting(room, member, False, policy))
             actions += await self._remind(room, member, policy)
         return actions
 
@@ -569,7 +584,7 @@ class Core:
                     target.reminder.require_agreement
                     and self._caps(member.platform).posting_permission
                 ):
-                    actions.append(SetPostingAllowed(room, member, True))
+                    actions.append(self._posting(room, member, True, target))
         return new, sorted(set(labels)), actions
 
     async def _cmd_help(
@@ -717,7 +732,9 @@ class Core:
         )
         members = [Member(room.platform, m) for m in report.not_agreed]
         return [
-            SetPostingAllowed(room, m, False) for m in members if not self.is_moderator(m, policy)
+            self._posting(room, m, False, policy)
+            for m in members
+            if not self.is_moderator(m, policy)
         ]
 
     async def _refresh_rules_messages(self) -> list[Action]:
@@ -790,6 +807,9 @@ class Core:
             actions += await self._rules_message(event.room, policy)
         if not policy.reminder.require_agreement:
             return actions
+        grant = self.grant_for(event.room, policy)
+        if grant is not None and self._caps(event.room.platform).posting_permission:
+            actions.append(CheckGrant(event.room, grant))
         if event.can_restrict_posting or event.can_delete:
             return actions
         problems = (
@@ -798,6 +818,39 @@ class Core:
             *event.missing,
         )
         return actions + await self._on_adapter_status(AdapterStatus(event.room.platform, problems))
+
+    async def _check_new_grants(self, before: PolicySet) -> list[Action]:
+        """After a reload, check the roles that rooms name afresh (or name differently);
+        unchanged ones were checked when the adapter reported the room."""
+        old = {
+            (policy.name, ref.platform, ref.selector, ref.agreed_role)
+            for policy in before.policies
+            for ref in policy.rooms
+        }
+        wanted: list[tuple[Policy, RoomRef]] = [
+            (policy, ref)
+            for policy in self.policies.current.policies
+            if policy.reminder.require_agreement
+            for ref in policy.rooms
+            if ref.agreed_role is not None
+            and (policy.name, ref.platform, ref.selector, ref.agreed_role) not in old
+            and self._caps(ref.platform).posting_permission
+        ]
+        if not wanted:
+            return []
+        known = await self.store.room_states()
+        actions: list[Action] = []
+        for policy, ref in wanted:
+            assert ref.agreed_role is not None
+            rooms = [
+                Room(s.platform, s.room_id, s.room_name)
+                for s in known
+                if s.policy == policy.name and ref.matches(s.platform, s.room_id, s.room_name, ())
+            ]
+            if ref.id is not None and not any(r.id == ref.id for r in rooms):
+                rooms.append(Room(ref.platform, ref.id))  # no member seen there yet
+            actions += [CheckGrant(room, ref.agreed_role) for room in rooms]
+        return actions
 
     async def _on_unread(self, event: PrivateMessageUnread) -> list[Action]:
         """The member never opened the private chat: use the policy's in-room fallback."""
@@ -837,7 +890,11 @@ def reminder_key(platform: str, room_id: str, member_id: str, policy: str, text_
 
 def describe_policy(policy: Policy) -> str:
     reminder = policy.reminder
-    rooms = ", ".join(f"{r.platform}:{r.id or r.alias or r.name}" for r in policy.rooms)
+    rooms = ", ".join(
+        f"{r.platform}:{r.id or r.alias or r.name}"
+        + (f" (posting role {r.agreed_role})" if r.agreed_role else "")
+        for r in policy.rooms
+    )
     repeat = "off"
     if reminder.repeat is not None:
         parts = []

@@ -15,15 +15,8 @@ from collections.abc import Iterable, Mapping
 from bot.actions import (
     Action,
     ActionNotSupported,
-    AlertModerators,
-    DeleteMessage,
-    JoinRoom,
-    LeaveRoom,
-    PostToRoom,
     PrivateMessageRefused,
-    ReplyToInvoker,
     SendPrivate,
-    SetPostingAllowed,
 )
 from bot.core import Core
 from bot.events import Event
@@ -33,16 +26,15 @@ log = logging.getLogger("confidant.runtime")
 
 
 def platform_of(action: Action) -> str:
-    match action:
-        case PostToRoom(room=room) | ReplyToInvoker(room=room) | DeleteMessage(room=room):
-            return room.platform
-        case SetPostingAllowed(room=room) | JoinRoom(room=room) | LeaveRoom(room=room):
-            return room.platform
-        case SendPrivate(member=member):
-            return member.platform
-        case AlertModerators(platform=platform):
-            return platform
-    raise TypeError(f"unknown action {type(action).__name__}")
+    """Every action names where it happens: a room, a member, or a platform."""
+    for attribute in ("room", "member"):
+        target = getattr(action, attribute, None)
+        if target is not None and isinstance(getattr(target, "platform", None), str):
+            return str(target.platform)
+    platform = getattr(action, "platform", None)
+    if isinstance(platform, str):
+        return platform
+    raise TypeError(f"{type(action).__name__} names no room, member or platform")
 
 
 class Runtime:

@@ -208,6 +208,43 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
         ],
     ),
     (
+        "agreed_role_on_matrix",
+        'rooms:\n  - platform: matrix\n    id: "!abc:example.org"\n'
+        '    agreed_role: "123456789012345678"\nreminder:\n  text: Hi\n',
+        [
+            f"{P}:4:18: 'agreed_role' is only for Discord rooms; on matrix members who have "
+            "not agreed are held back without a role"
+        ],
+    ),
+    (
+        "agreed_role_by_name",
+        "rooms:\n  - platform: discord\n    name: circle\n    agreed_role: agreed\n"
+        "reminder:\n  text: Hi\n",
+        [
+            f"{P}:4:18: 'agreed' is not a Discord role id (a long number in quotes, like "
+            "'123456789012345678'; with Developer Mode on, right-click the role and choose "
+            "Copy Role ID)"
+        ],
+    ),
+    (
+        "agreed_role_unquoted",
+        "rooms:\n  - platform: discord\n    name: circle\n"
+        "    agreed_role: 123456789012345678\nreminder:\n  text: Hi\n",
+        [
+            f"{P}:4:18: expected text, got the number 123456789012345678 "
+            "(put it in quotes to make it text)"
+        ],
+    ),
+    (
+        "agreed_role_on_alert_room",
+        "rooms:\n  - platform: discord\n    name: circle\nalerts:\n  - platform: discord\n"
+        '    name: mods\n    agreed_role: "123456789012345678"\nreminder:\n  text: Hi\n',
+        [
+            f"{P}:5:3: 'agreed_role' belongs to a room under 'rooms', not to the alert room "
+            "discord room name 'mods'"
+        ],
+    ),
+    (
         "matrix_user_without_server",
         ROOMS + "moderators:\n  - platform: matrix\n    user: mod\nreminder:\n  text: Hi\n",
         [f"{P}:6:11: 'mod' is not a Matrix user id (they look like '@name:example.org')"],

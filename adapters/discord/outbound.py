@@ -20,6 +20,7 @@ from bot.actions import (
     Action,
     ActionNotSupported,
     AlertModerators,
+    CheckGrant,
     DeleteMessage,
     PostToRoom,
     PrivateMessageRefused,
@@ -28,11 +29,13 @@ from bot.actions import (
     SetPostingAllowed,
 )
 from bot.clock import Clock, SystemClock
-from bot.events import BotPosted, Event, Member, Room
+from bot.events import AdapterStatus, BotPosted, Event, Member, Room
 
 from .components import build_view
+from .grants import CONSEQUENCE, grant_problems
 from .replies import InteractionReplies
 from .translate import (
+    PLATFORM,
     REFUSED_PRIVATE_CODES,
     is_thread,
     nonce_for,
@@ -45,6 +48,7 @@ from .translate import (
 log = logging.getLogger("confidant.discord")
 
 AUDIT_REASON = "Confidant: members post after agreeing to the room's confidentiality reminder"
+ROLE_REASON = "Confidant: the role members hold once they agree to the room's reminder"
 THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a private thread"
 THREAD_NAME = "confidentiality reminder"
 THREAD_ARCHIVE_MINUTES = 1440
@@ -74,6 +78,8 @@ class Outbound:
         # Keys performed by this process: the core's outbox may hand a key over again (its
         # periodic resend), and this makes that free even where Discord's nonce window ended.
         self._done: OrderedDict[str, None] = OrderedDict()
+        # Roles Discord refused to give or take in this run: reported once, not per member.
+        self._refused_roles: set[int] = set()
 
     async def perform(self, action: Action) -> None:
         key = getattr(action, "idempotency_key", None)
@@ -89,8 +95,12 @@ class Outbound:
                 await self.reply(action)
             case DeleteMessage(room=room, message_id=message_id):
                 await self.delete(room, message_id)
-            case SetPostingAllowed(room=room, member=member, allowed=allowed):
+            case SetPostingAllowed(room=room, member=member, allowed=allowed, grant=None):
                 await self.set_posting(room, member, allowed)
+            case SetPostingAllowed(room=room, member=member, allowed=allowed, grant=grant):
+                await self.set_role(room, member, allowed, _snowflake(grant, "role"))
+            case CheckGrant(room=room, grant=grant):
+                await self.check_grant(room, _snowflake(grant, "role"))
             case AlertModerators(room_selector=selector, text=text):
                 await self.alert(selector, text)
             case _:
@@ -296,7 +306,74 @@ class Outbound:
             raise ActionNotSupported(f"Discord refused a permission change in {room.id}") from None
         log.info("posting %s for %s in %s", "allowed" if allowed else "held", member.id, room.id)
 
+    async def set_role(self, room: Room, member: Member, allowed: bool, role_id: int) -> None:
+        """Give or take the role that lets members post in the room: one role serves any
+        number of members, where channel overwrites stop at 100 per channel."""
+        channel = self._guild_channel(room)
+        if channel is None:
+            raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
+        target = await self._member(channel.guild, member)
+        if target is None:
+            return  # no longer in the server: nothing to give or take
+        if any(r.id == role_id for r in target.roles) == allowed:
+            return
+        role = discord.Object(role_id)
+        try:
+            if allowed:
+                await target.add_roles(role, reason=ROLE_REASON)
+            else:
+                await target.remove_roles(role, reason=ROLE_REASON)
+        except (discord.Forbidden, discord.NotFound) as error:
+            await self._role_refused(channel, role_id, error)
+            raise ActionNotSupported(
+                f"Discord refused to change role {role_id} in {channel.guild.id}"
+            ) from None
+        verb = "given" if allowed else "taken"
+        log.info("posting role %s %s for %s in %s", role_id, verb, member.id, room.id)
+
+    async def check_grant(self, room: Room, role_id: int) -> None:
+        """The core names the role a room uses; say now, not at the first agreement, if the
+        bot cannot give it or it gates nothing."""
+        channel = self._guild_channel(room)
+        if channel is None:
+            log.info("no served channel %s to check role %s in", room.id, role_id)
+            return
+        problems = grant_problems(channel.guild, channel, role_id)
+        if problems:
+            self._refused_roles.add(role_id)
+            await self._report_problems(problems)
+
+    async def _role_refused(
+        self, channel: discord.abc.GuildChannel, role_id: int, error: discord.HTTPException
+    ) -> None:
+        log.warning("role %s refused in guild %s: %s", role_id, channel.guild.id, error.status)
+        if role_id in self._refused_roles:
+            return
+        self._refused_roles.add(role_id)
+        problems = grant_problems(channel.guild, channel, role_id) or [
+            f"Discord refused to give or take the role {role_id} that lets members post in "
+            f"#{channel.name} ({error.status}); check the bot's Manage Roles permission and "
+            "that its highest role is above that role; " + CONSEQUENCE
+        ]
+        await self._report_problems(problems)
+
+    async def _report_problems(self, problems: list[str]) -> None:
+        if self._report is not None:
+            await self._report(AdapterStatus(PLATFORM, tuple(problems), self.clock.now()))
+
     # -- lookups ----------------------------------------------------------------------------
+
+    def _guild_channel(self, room: Room) -> discord.abc.GuildChannel | None:
+        """The room's channel in a served server; for a thread its parent, whose
+        permissions the thread follows."""
+        for raw in (room.id, room.parent_id):
+            channel_id = snowflake(raw) if raw is not None else None
+            channel = self.client.get_channel(channel_id) if channel_id is not None else None
+            if isinstance(channel, discord.Thread):
+                channel = channel.parent
+            if isinstance(channel, discord.abc.GuildChannel) and self._serves(channel.guild.id):
+                return channel
+        return None
 
     async def _messageable(self, room_id: str) -> discord.abc.Messageable:
         channel_id = _snowflake(room_id, "channel")

@@ -41,12 +41,18 @@ class _Frozen(BaseModel):
 
 
 class RoomRef(_Frozen):
-    """Selects one room. Exactly one selector keeps matching unambiguous."""
+    """Selects one room. Exactly one selector keeps matching unambiguous.
+
+    ``agreed_role`` (Discord only) names the server role that lets members post in the room:
+    a role scales to any number of members, where per-member channel overwrites stop at
+    Discord's 100 per channel.
+    """
 
     platform: Platform
     id: str | None = None
     alias: str | None = None
     name: str | None = None
+    agreed_role: str | None = None
 
     @field_validator("id", "alias", "name")
     @classmethod
@@ -84,6 +90,25 @@ class RoomRef(_Frozen):
         if not _MATRIX_ALIAS_RE.match(value):
             raise problem(
                 f"'{value}' is not a Matrix room alias (they look like '#room:example.org')"
+            )
+        return value
+
+    @field_validator("agreed_role")
+    @classmethod
+    def _role_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        platform = info.data.get("platform")
+        if value is None:
+            return value
+        if platform is not None and platform != "discord":
+            raise problem(
+                f"'agreed_role' is only for Discord rooms; on {platform} members who have "
+                "not agreed are held back without a role"
+            )
+        if not _SNOWFLAKE_RE.match(value):
+            raise problem(
+                f"'{value}' is not a Discord role id (a long number in quotes, like "
+                "'123456789012345678'; with Developer Mode on, right-click the role and "
+                "choose Copy Role ID)"
             )
         return value
 
@@ -235,6 +260,17 @@ class Policy(_Frozen):
             raise problem("'rooms' is empty; list at least one room")
         return value
 
+    @field_validator("alerts")
+    @classmethod
+    def _alerts_grant_nothing(cls, value: tuple[RoomRef, ...]) -> tuple[RoomRef, ...]:
+        for ref in value:
+            if ref.agreed_role is not None:
+                raise problem(
+                    f"'agreed_role' belongs to a room under 'rooms', not to the alert room "
+                    f"{ref.describe()}"
+                )
+        return value
+
     @field_validator("name")
     @classmethod
     def _name_shape(cls, value: str) -> str:
@@ -243,6 +279,17 @@ class Policy(_Frozen):
                 f"the policy name '{value}' may only use lowercase letters, digits, '-' and '_'"
             )
         return value
+
+
+    def room_ref(
+        self, platform: str, room_id: str, name: str | None = None, aliases: Sequence[str] = ()
+    ) -> RoomRef | None:
+        """The entry under 'rooms' that selects this room; one naming a role wins, so a room
+        listed by id and by name still gets its role."""
+        found = [ref for ref in self.rooms if ref.matches(platform, room_id, name, aliases)]
+        return next((ref for ref in found if ref.agreed_role is not None), None) or next(
+            iter(found), None
+        )
 
 
 class PolicySet(_Frozen):

@@ -378,6 +378,8 @@ class RestApi:
         role_id = call.id("role_id")
         if role_id not in guild.roles or role_id == guild.everyone_role_id:
             raise unknown("Role", 10011)
+        if self.world.enforce_role_rules:
+            self._may_manage_role(guild, role_id)
         changed = (role_id not in member.role_ids) if add else (role_id in member.role_ids)
         if changed:
             if add:
@@ -389,6 +391,20 @@ class RestApi:
                 {**payloads.member(self.world, member), "guild_id": str(guild.id)},
             )
         return no_content()
+
+    def _may_manage_role(self, guild: FakeGuild, role_id: int) -> None:
+        """Discord's rule: Manage Roles, and only roles below the bot's highest role (the
+        server owner is exempt), else 403 Missing Permissions."""
+        bot_id = self.world.bot_user.id
+        if bot_id == guild.owner_id:
+            return
+        manage_roles = 1 << 28
+        position = guild.roles[role_id].position
+        if (
+            not self.world.guild_permissions(guild, bot_id) & manage_roles
+            or position >= self.world.top_role_position(guild, bot_id)
+        ):
+            raise ApiError(403, 50013, "Missing Permissions")
 
     # -- application commands ---------------------------------------------------------------
 

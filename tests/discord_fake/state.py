@@ -203,6 +203,10 @@ class World:
         self.interactions: dict[int, FakeInteraction] = {}
         # Application commands by guild id (None = global), each a full Discord payload.
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        # Discord's rules for giving and taking roles (Manage Roles, and only roles below the
+        # bot's highest): off unless a test turns them on, so scenes that never thought about
+        # role order keep working.
+        self.enforce_role_rules = False
         owner = self.add_user("owner")
         self.bot_user = self.add_user("confidant-bot", bot=True)
         self.application = FakeApplication(
@@ -361,7 +365,32 @@ class World:
         self.interactions[interaction.id] = interaction
         return interaction
 
+    def move_role(self, guild: FakeGuild, role: FakeRole, position: int) -> None:
+        """Put ``role`` at ``position`` (1 = just above @everyone), shifting the others the
+        way dragging a role in Server Settings does; GUILD_CREATE shows the new order."""
+        ordered = sorted(
+            (r for r in guild.roles.values() if r.id != guild.everyone_role_id and r is not role),
+            key=lambda r: (r.position, r.id),
+        )
+        ordered.insert(max(0, min(position - 1, len(ordered))), role)
+        for index, each in enumerate(ordered, start=1):
+            each.position = index
+
     # -- lookups --------------------------------------------------------------------------
+
+    def guild_permissions(self, guild: FakeGuild, user_id: int) -> int:
+        """Server-wide permissions: @everyone's and every role's, all of them for the owner."""
+        if user_id == guild.owner_id:
+            return ~0
+        member = guild.members.get(user_id)
+        value = guild.roles[guild.everyone_role_id].permissions
+        for role_id in member.role_ids if member else []:
+            value |= guild.roles[role_id].permissions
+        return ~0 if value & ADMINISTRATOR else value
+
+    def top_role_position(self, guild: FakeGuild, user_id: int) -> int:
+        member = guild.members.get(user_id)
+        return max((guild.roles[r].position for r in member.role_ids if member), default=0)
 
     def interaction_by_token(self, token: str) -> FakeInteraction | None:
         return next((i for i in self.interactions.values() if i.token == token), None)
