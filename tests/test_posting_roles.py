@@ -14,8 +14,9 @@ import pytest
 from bot.actions import CheckGrant, SetPostingAllowed
 from bot.app import build_registry
 from bot.clock import FakeClock
-from bot.core import Core, describe_policy
+from bot.core import Core
 from bot.events import BotPermissions, CommandInvoked, Member, MemberJoined, Room
+from bot.moderation import describe_policy
 from bot.policy_holder import PolicyHolder
 from bot.ports import Capabilities
 from bot.store import Store

@@ -157,6 +157,11 @@ async def test_fallback_private_thread(tmp_path: Path) -> None:
         )
         assert REMINDER in out and "[private" not in out
         assert await rig.say(":leave erin", ":join erin") == ""  # counted as delivered
+        # a post before agreeing is explained in the private thread too, never in the room
+        held = await rig.say("erin: something private")
+        assert "(erin's message was hidden from the room)" in held
+        assert "[#recovery, private thread with erin] confidant → @erin: please read" in held
+        assert "something private" not in held
     finally:
         await rig.app.close()
 

@@ -137,8 +137,7 @@ class _Interner:
     def approximate_bytes(self) -> int:
         keys = sum(sys.getsizeof(key) for key in self._ids)
         return (
-            sys.getsizeof(self._ids) + sys.getsizeof(self._keys) + sys.getsizeof(self._refs)
-            + keys
+            sys.getsizeof(self._ids) + sys.getsizeof(self._keys) + sys.getsizeof(self._refs) + keys
         )
 
 
@@ -192,9 +191,7 @@ class LeakIndex:
         values = (posting.fingerprint,)
         return bool(self._add_values(values, posting.room_key, posting.day, posting.author_key))
 
-    def _add_values(
-        self, values: Iterable[int], room_key: str, day: int, author_key: bytes
-    ) -> int:
+    def _add_values(self, values: Iterable[int], room_key: str, day: int, author_key: bytes) -> int:
         if not 0 <= day <= MAX_DAY:
             raise ValueError(f"day must be between 0 and {MAX_DAY}")
         room = self._rooms.acquire(room_key)
@@ -292,9 +289,7 @@ class LeakIndex:
         """Retention: drop postings older than ``day``. Walks the whole index; run it daily
         (in a worker thread for very large indexes), not per message."""
         threshold = max(0, min(day, MAX_DAY + 1))
-        return self._remove_where(
-            lambda posting: (posting >> _AUTHOR_BITS) & _DAY_MASK < threshold
-        )
+        return self._remove_where(lambda posting: (posting >> _AUTHOR_BITS) & _DAY_MASK < threshold)
 
     def _remove_where(self, doomed: Callable[[int], bool]) -> int:
         removed: list[int] = []

@@ -162,9 +162,7 @@ class UserRef(_Frozen):
         if not value.strip():
             raise problem("must not be empty")
         if platform == "matrix" and not _MATRIX_USER_RE.match(value):
-            raise problem(
-                f"'{value}' is not a Matrix user id (they look like '@name:example.org')"
-            )
+            raise problem(f"'{value}' is not a Matrix user id (they look like '@name:example.org')")
         if platform == "discord" and not _SNOWFLAKE_RE.match(value):
             raise problem(
                 f"'{value}' is not a Discord user id (a long number in quotes, like "
@@ -199,9 +197,7 @@ class ReminderSpec(_Frozen):
     # bot flagged): one standing message in the room with an Agree button where possible.
     delivery: Literal["private", "room", "both", "rules_message"] = "private"
     # When a private message is refused, or (rules_message) must not be sent.
-    fallback: Literal["room_mention", "private_thread", "next_interaction", "none"] = (
-        "room_mention"
-    )
+    fallback: Literal["room_mention", "private_thread", "next_interaction", "none"] = "room_mention"
     # The room mention names a member; it need not stay in the room's history for good.
     fallback_delete_after_minutes: float | None = Field(default=None, gt=0, le=10080)
     require_agreement: bool = False
@@ -279,7 +275,6 @@ class Policy(_Frozen):
                 f"the policy name '{value}' may only use lowercase letters, digits, '-' and '_'"
             )
         return value
-
 
     def room_ref(
         self, platform: str, room_id: str, name: str | None = None, aliases: Sequence[str] = ()

@@ -125,9 +125,7 @@ def _explain(
         return Problem(pos, f"must be {limit[0]} {ctx.get(limit[1])}, got {got}")
     if kind == "too_short":
         count = int(ctx.get("min_length", 1))
-        return Problem(
-            pos, f"{_subject(key)} must list at least {count} {_entries(count)}"
-        )
+        return Problem(pos, f"{_subject(key)} must list at least {count} {_entries(count)}")
     if kind == "too_long":
         count = int(ctx.get("max_length", 0))
         return Problem(pos, f"{_subject(key)} may list at most {count} {_entries(count)}")
@@ -224,4 +222,3 @@ def _literal_values(model: type[BaseModel], loc: Loc) -> list[str]:
     if get_origin(annotation) is Literal:
         return [str(v) for v in get_args(annotation)]
     return []
-

@@ -152,9 +152,7 @@ class _BoundedComposer(Composer):
         self._nodes += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _LimitExceeded(
-                    _mark_pos(self.peek_event().start_mark), _too_deep_message()
-                )
+                raise _LimitExceeded(_mark_pos(self.peek_event().start_mark), _too_deep_message())
             if self._nodes > MAX_NODES:
                 raise _LimitExceeded(
                     _mark_pos(self.peek_event().start_mark), _too_many_message(expanded=False)
@@ -268,8 +266,7 @@ def parse_yaml(raw: str | bytes, string_hook: StringHook | None = None) -> Parse
             (
                 Problem(
                     _mark_pos(root.start_mark),
-                    "the top level of the file must be 'key: value' lines, "
-                    f"not {_node_kind(root)}",
+                    f"the top level of the file must be 'key: value' lines, not {_node_kind(root)}",
                 ),
             ),
         )
@@ -454,8 +451,7 @@ def _syntax_problem(exc: yaml.YAMLError, text: str) -> Problem:
         pos = _text_pos(text, exc.position)
         return Problem(
             pos,
-            f"the invisible control character #x{exc.character:04x} is not allowed; "
-            "delete it",
+            f"the invisible control character #x{exc.character:04x} is not allowed; delete it",
         )
     if not isinstance(exc, yaml.MarkedYAMLError):
         return Problem(START, f"YAML syntax error: {exc}")
@@ -482,8 +478,7 @@ def _syntax_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if "mapping values are not allowed" in problem:
         return Problem(
             pos,
-            "unexpected ':' here; put text that contains ': ' in quotes, "
-            "or check the indentation",
+            "unexpected ':' here; put text that contains ': ' in quotes, or check the indentation",
         )
     if "expected a single document" in context:
         return Problem(

@@ -1,0 +1,252 @@
+"""Reminders: who is told the room's promise, when, and how it reaches them.
+
+A reminder is recorded before it is sent (the outbox) and completed after, so a restart
+resends an interrupted one with the same id and never repeats a delivered one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot import texts
+from bot.actions import (
+    Action,
+    PostToRoom,
+    ReplyToInvoker,
+    SendPrivate,
+)
+from bot.events import (
+    Member,
+    MemberJoined,
+    MemberLeft,
+    PrivateMessageUnread,
+    Room,
+)
+from bot.identifiers import reminder_key
+from bot.policy import Policy
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger("confidant.core")
+
+PENDING_RETRY_AFTER = timedelta(seconds=60)
+
+
+async def on_join(core: Core, event: MemberJoined) -> list[Action]:
+    if event.member.is_bot:
+        return []
+    policy = core.policy_for(event.room)
+    if policy is None:
+        return []
+    room, member = event.room, event.member
+    await core.store.record_join(room.platform, room.id, member.id, event.at)
+    await core.store.room_state(room.platform, room.id, policy.name, room.name, event.at)
+    # The reminder goes first: it is what the member waits for. A post slipped in
+    # before posting is restricted is still caught by the agreement gate.
+    actions: list[Action] = []
+    check_hash = core.text_hash_for_checks(policy)
+    # With a rules message nothing is sent to a joining member: the room shows it.
+    if policy.reminder.delivery != "rules_message" and not await core.store.was_reminded(
+        room.platform, room.id, member.id, policy.name, check_hash
+    ):
+        actions += await remind(core, room, member, policy)
+    must_agree = policy.reminder.require_agreement and not core.is_moderator(member, policy)
+    if must_agree and core.caps(room.platform).posting_permission:
+        agreed = await core.store.has_agreed(
+            member.platform, member.id, policy.name, core.text_hash_for_checks(policy)
+        )
+        actions.append(core.posting(room, member, agreed, policy))
+    return actions
+
+
+async def remind(core: Core, room: Room, member: Member, policy: Policy) -> list[Action]:
+    """Record the reminder first (the outbox), then ask for it to be delivered."""
+    text_hash = policy.reminder.text_hash
+    key = reminder_key(room.platform, room.id, member.id, policy.name, text_hash)
+    fresh = await core.store.add_reminder(
+        key,
+        room.platform,
+        room.id,
+        room.name,
+        member.id,
+        policy.name,
+        text_hash,
+        core.clock.now(),
+    )
+    if not fresh:
+        return []
+    return reminder_actions(core, room, member, policy, key)
+
+
+def reminder_actions(
+    core: Core, room: Room, member: Member, policy: Policy, key: str
+) -> list[Action]:
+    reminder = policy.reminder
+    prefix = core.prefix(room.platform)
+    in_room = PostToRoom(
+        room,
+        texts.reminder_in_room(reminder.text, prefix, reminder.require_agreement),
+        mention=member,
+        idempotency_key=f"{key}/room",
+    )
+    if reminder.delivery == "room":
+        return [in_room]
+    fallback: tuple[Action, ...] = ()
+    if reminder.delivery == "private":
+        fallback = fallback_actions(
+            core,
+            room,
+            member,
+            policy,
+            texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
+            texts.reminder_in_thread(reminder.text, prefix, reminder.require_agreement),
+            f"{key}/fallback",
+        )
+    private = SendPrivate(
+        member,
+        texts.reminder_private(room.label, reminder.text, prefix, reminder.require_agreement),
+        fallback=fallback,
+        idempotency_key=key,
+        unread_timeout_s=reminder.private_timeout_minutes * 60.0 if fallback else None,
+    )
+    return [private, in_room] if reminder.delivery == "both" else [private]
+
+
+def fallback_actions(
+    core: Core,
+    room: Room,
+    member: Member,
+    policy: Policy,
+    in_room: str,
+    in_thread: str,
+    key: str | None = None,
+) -> tuple[Action, ...]:
+    """What to do instead of a private message, as the policy says. ``next_interaction``
+    needs no action: the reminder stays owed in the store until the member's next
+    command or button press carries it (see :meth:`_with_owed`)."""
+    reminder = policy.reminder
+    if reminder.fallback == "room_mention":
+        minutes = reminder.fallback_delete_after_minutes
+        return (
+            PostToRoom(
+                room,
+                in_room,
+                mention=member,
+                idempotency_key=key,
+                delete_after_s=minutes * 60.0 if minutes is not None else None,
+            ),
+        )
+    if reminder.fallback == "private_thread":
+        return (
+            PostToRoom(room, in_thread, mention=member, idempotency_key=key, private_thread=True),
+        )
+    return ()
+
+
+async def resend_pending(core: Core, older_than: datetime | None = None) -> list[Action]:
+    """Reminders recorded but never confirmed delivered (a crash, an outage). Platforms
+    dedupe the resend by its idempotency key, so a reminder that did arrive is not
+    shown twice."""
+    actions: list[Action] = []
+    for pending in await core.store.pending_reminders(older_than):
+        policy = core.policies.current.by_name(pending.policy)
+        if policy is None or policy.reminder.text_hash != pending.text_hash:
+            continue  # the text changed meanwhile: the re-ask below covers it
+        if policy.reminder.delivery == "rules_message":
+            continue  # nothing is sent privately any more
+        if older_than is not None and policy.reminder.fallback == "next_interaction":
+            continue  # most likely refused: owed to the member's next interaction instead
+        room = Room(pending.platform, pending.room_id, pending.room_name)
+        member = Member(pending.platform, pending.member_id)
+        actions += reminder_actions(core, room, member, policy, pending.key)
+    return actions
+
+
+async def reask_changed(core: Core, policy: Policy) -> list[Action]:
+    if not policy.reminder.reask_on_change or policy.reminder.delivery == "rules_message":
+        return []  # a rules message is edited instead (see _rules_message)
+    actions: list[Action] = []
+    rows = await core.store.members_to_reask(policy.name, policy.reminder.text_hash)
+    for platform, room_id, room_name, member_id in rows:
+        room = Room(platform, room_id, room_name)
+        covering = core.policy_for(room)  # None when only an alias selects the room
+        if covering is not None and covering.name != policy.name:
+            continue
+        member = Member(platform, member_id)
+        if policy.reminder.require_agreement and core.caps(platform).posting_permission:
+            actions.append(core.posting(room, member, False, policy))
+        actions += await remind(core, room, member, policy)
+    return actions
+
+
+async def on_leave(core: Core, event: MemberLeft) -> list[Action]:
+    if core.policy_for(event.room) is not None:
+        await core.store.record_leave(event.room.platform, event.room.id, event.member.id, event.at)
+    return []
+
+
+async def periodic_reminder(core: Core, room: Room, policy: Policy) -> list[Action]:
+    """At most once per period: the counter is reset before the post goes out."""
+    await core.store.reset_room_reminder(room.platform, room.id, policy.name, core.clock.now())
+    prefix = core.prefix(room.platform)
+    return [PostToRoom(room, texts.periodic_reminder(policy.reminder.text, prefix))]
+
+
+async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[Action]:
+    """Reminders owed to a member whose private messages were refused (fallback
+    ``next_interaction``) ride on the first reply only they see, once."""
+    index = next(
+        (i for i, a in enumerate(actions) if isinstance(a, ReplyToInvoker) and a.member == member),
+        None,
+    )
+    if index is None:
+        return actions
+    notes: list[str] = []
+    for owed in await core.store.owed_reminders(member.platform, member.id):
+        policy = core.policies.current.by_name(owed.policy)
+        if (
+            policy is None
+            or policy.reminder.fallback != "next_interaction"
+            or policy.reminder.delivery == "rules_message"
+            or policy.reminder.text_hash != owed.text_hash
+        ):
+            continue
+        reminder = policy.reminder
+        label = Room(owed.platform, owed.room_id, owed.room_name).label
+        prefix = core.prefix(owed.platform)
+        notes.append(texts.reminder_owed(label, reminder.text, prefix, reminder.require_agreement))
+        await core.store.mark_reminder_delivered(owed.key, "next_interaction", core.clock.now())
+    if not notes:
+        return actions
+    reply = actions[index]
+    assert isinstance(reply, ReplyToInvoker)
+    text = "\n\n".join([reply.text, *notes])
+    return [*actions[:index], dataclasses.replace(reply, text=text), *actions[index + 1 :]]
+
+
+async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
+    """The member never opened the private chat: use the policy's in-room fallback."""
+    reminder_row = await core.store.reminder_by_key(event.idempotency_key)
+    if reminder_row is None:
+        return []
+    policy = core.policies.current.by_name(reminder_row.policy)
+    if policy is None:
+        return []
+    room = Room(reminder_row.platform, reminder_row.room_id, reminder_row.room_name)
+    prefix = core.prefix(room.platform)
+    reminder = policy.reminder
+    return list(
+        fallback_actions(
+            core,
+            room,
+            event.member,
+            policy,
+            texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
+            texts.reminder_in_thread(reminder.text, prefix, reminder.require_agreement),
+            f"{event.idempotency_key}/unread",
+        )
+    )

@@ -1,0 +1,97 @@
+"""Events about the bot's own place in rooms: invites, its permissions, adapter problems,
+button presses routed to the feature that owns them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot import reminding, rules_messages, texts
+from bot.actions import (
+    Action,
+    CheckGrant,
+    JoinRoom,
+    LeaveRoom,
+    ReplyToInvoker,
+)
+from bot.events import (
+    AdapterStatus,
+    BotPermissions,
+    ChoiceMade,
+    InvitedToRoom,
+    ModeratorGranted,
+)
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger("confidant.core")
+
+
+async def on_choice(core: Core, event: ChoiceMade) -> list[Action]:
+    if event.member.is_bot:
+        return []
+    handlers = core._choice_handlers.items()
+    handler = next((h for p, h in handlers if event.choice_id.startswith(p)), None)
+    if handler is None:
+        log.info("a choice nobody handles was made on %s", event.room.platform)
+        actions: list[Action] = [
+            ReplyToInvoker(event.room, event.member, texts.choice_gone(), event.reply_handle)
+        ]
+    else:
+        actions = await handler(event)
+    return await reminding.with_owed(core, event.member, actions)
+
+
+async def on_moderator_granted(core: Core, event: ModeratorGranted) -> list[Action]:
+    core._console_moderators.add((event.member.platform, event.member.id))
+    return []
+
+
+async def on_adapter_status(core: Core, event: AdapterStatus) -> list[Action]:
+    if not event.problems:
+        return []
+    for problem in event.problems:
+        log.warning("%s adapter: %s", event.platform, problem)
+    return core.alerts_for_all(texts.adapter_problems(event.platform, event.problems))
+
+
+async def on_invite(core: Core, event: InvitedToRoom) -> list[Action]:
+    """Join rooms a policy covers or alerts go to, and private chats; decline the rest."""
+    room = event.room
+    wanted = (
+        room.is_private_chat
+        or core.policy_for(room) is not None
+        or any(
+            ref.matches(room.platform, room.id, room.name, room.aliases)
+            for policy in core.policies.current.policies
+            for ref in policy.alerts
+        )
+    )
+    log.info("invite to a %s room: %s", room.platform, "accepting" if wanted else "declining")
+    return [JoinRoom(room)] if wanted else [LeaveRoom(room)]
+
+
+async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
+    """Sent for each room at start (and on joining one): the moment to check the room's
+    rules message as well as what the bot may do there."""
+    policy = core.policy_for(event.room)
+    if policy is None:
+        return []
+    actions: list[Action] = []
+    if policy.reminder.delivery == "rules_message":
+        actions += await rules_messages.rules_message(core, event.room, policy)
+    if not policy.reminder.require_agreement:
+        return actions
+    grant = core.grant_for(event.room, policy)
+    if grant is not None and core.caps(event.room.platform).posting_permission:
+        actions.append(CheckGrant(event.room, grant))
+    if event.can_restrict_posting or event.can_delete:
+        return actions
+    problems = (
+        f"in {event.room.label} I can neither stop members who have not agreed from "
+        "posting nor remove their posts, so the agreement rule is not enforced there",
+        *event.missing,
+    )
+    return actions + await on_adapter_status(core, AdapterStatus(event.room.platform, problems))
