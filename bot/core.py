@@ -169,14 +169,14 @@ class Core:
         current = self.policies.current
         policy = current.for_room(room.platform, room.id, room.name, room.aliases)
         if policy is None and room.parent_id is not None:  # threads inherit their channel
-            policy = current.for_room(room.platform, room.parent_id)
+            policy = current.for_room(room.platform, room.parent_id, room.parent_name)
         return policy
 
     def grant_for(self, room: Room, policy: Policy) -> str | None:
         """The role the policy names for posting in ``room`` (a thread: its channel's)."""
         ref = policy.room_ref(room.platform, room.id, room.name, room.aliases)
         if ref is None and room.parent_id is not None:
-            ref = policy.room_ref(room.platform, room.parent_id)
+            ref = policy.room_ref(room.platform, room.parent_id, room.parent_name)
         return ref.agreed_role if ref is not None else None
 
     def posting(

@@ -41,6 +41,7 @@ class Room:
     aliases: tuple[str, ...] = ()
     is_private_chat: bool = False
     parent_id: str | None = None  # a thread's parent channel, which it inherits policy from
+    parent_name: str | None = None  # so a parent selected by name covers its threads too
 
     @property
     def label(self) -> str:

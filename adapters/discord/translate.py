@@ -64,7 +64,14 @@ def room_of(channel: Any) -> Room:
     select Discord channels by name."""
     if is_thread(channel):
         parent = getattr(channel, "parent_id", None)
-        return Room(PLATFORM, str(channel.id), channel.name, parent_id=_opt_str(parent))
+        parent_channel = getattr(channel, "parent", None)
+        return Room(
+            PLATFORM,
+            str(channel.id),
+            channel.name,
+            parent_id=_opt_str(parent),
+            parent_name=getattr(parent_channel, "name", None),
+        )
     return Room(PLATFORM, str(channel.id), getattr(channel, "name", None))
 
 
