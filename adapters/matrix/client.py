@@ -14,9 +14,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from nio import (
@@ -24,7 +22,6 @@ from nio import (
     AsyncClientConfig,
     ErrorResponse,
     InviteMemberEvent,
-    JoinError,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
@@ -35,8 +32,6 @@ from nio import (
     RoomMessageEmote,
     RoomMessageNotice,
     RoomMessageText,
-    RoomResolveAliasResponse,
-    RoomSendResponse,
     SyncResponse,
     WhoamiResponse,
 )
@@ -44,20 +39,11 @@ from nio import (
 from adapters.matrix import translate
 from adapters.matrix.direct import PrivateChats
 from adapters.matrix.e2e import keep_keys
-from adapters.matrix.powers import CannotChangeLevel, powers_of, with_posting
+from adapters.matrix.outbound import MatrixError, MatrixOutbound
+from adapters.matrix.powers import powers_of
 from adapters.matrix.session import PendingInvite, SessionState
 from bot.actions import (
     Action,
-    ActionNotSupported,
-    AlertModerators,
-    DeleteMessage,
-    JoinRoom,
-    LeaveRoom,
-    PostToRoom,
-    PrivateMessageRefused,
-    ReplyToInvoker,
-    SendPrivate,
-    SetPostingAllowed,
 )
 from bot.clock import Clock
 from bot.commands import Registry
@@ -91,10 +77,6 @@ def quiet_payload_logs() -> None:
     for name in _PAYLOAD_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
-
-
-class MatrixError(RuntimeError):
-    """A homeserver answer the adapter cannot work with (turned from nio's error values)."""
 
 
 class LoginFailed(MatrixError):
@@ -150,11 +132,10 @@ class MatrixAdapter:
         self._synced = asyncio.Condition()
         self._sync_count = 0
         self._first_sync_done = asyncio.Event()
-        self._room_locks: dict[str, asyncio.Lock] = {}
         self._keys_lock = asyncio.Lock()
         self.chats: PrivateChats  # made in start(), with the client
+        self.outbound: MatrixOutbound
         self._lanes = asyncio.Semaphore(16)  # members handled at once
-        self._alias_cache: dict[str, str] = {}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
         self._checked_rooms: set[str] = set()
@@ -190,6 +171,15 @@ class MatrixAdapter:
         )
         await self._login()
         self.chats = PrivateChats(self.client, self.user_id, self.encryption, self._wait_for_room)
+        self.outbound = MatrixOutbound(
+            self.client,
+            self.user_id,
+            self.encryption,
+            self.chats,
+            self._wait_for_room,
+            self._know_member_devices,
+            self._note_pending_invite,
+        )
         await self.chats.load()
         self._tasks = [
             asyncio.create_task(self._sync_loop(), name="matrix-sync"),
@@ -600,166 +590,12 @@ class MatrixAdapter:
     async def perform(self, action: Action) -> None:
         if self.client is None:
             raise MatrixError("the Matrix adapter is not started")
-        handler = self._action_handlers().get(type(action))
-        if handler is None:
-            raise ActionNotSupported(type(action).__name__)
-        await handler(action)
+        await self.outbound.perform(action)
         await self.chats.save_if_dirty()
 
-    def _action_handlers(self) -> dict[type, Callable[[Any], Awaitable[None]]]:
-        return {
-            SendPrivate: self._send_private,
-            PostToRoom: self._post,
-            ReplyToInvoker: self._reply,
-            AlertModerators: self._alert,
-            DeleteMessage: self._delete,
-            SetPostingAllowed: self._set_posting,
-            JoinRoom: self._join,
-            LeaveRoom: self._leave,
-        }
-
-    async def _send_private(self, action: SendPrivate) -> None:
-        log.debug("matrix: private message %s to %s", action.idempotency_key, action.member.id)
-        room_id, joined = await self.chats.open(action.member.id)
-        await self._send(room_id, action.text, tx_id=action.idempotency_key)
-        if not joined and action.unread_timeout_s and action.idempotency_key:
-            self.state.pending_invites.append(
-                PendingInvite(
-                    room_id,
-                    action.member.id,
-                    action.idempotency_key,
-                    time.time() + action.unread_timeout_s,
-                )
-            )
-            self.state.save(self.session_path)
-
-    async def _post(self, action: PostToRoom) -> None:
-        room_id = await self._resolve(action.room.id)
-        await self._send(room_id, action.text, mention=action.mention, tx_id=action.idempotency_key)
-
-    async def _reply(self, action: ReplyToInvoker) -> None:
-        """No ephemeral messages on Matrix: answer in the private chat, or the room."""
-        log.debug("matrix: reply to %s", action.member.id)
-        if action.room.is_private_chat:
-            await self._send(action.room.id, action.text)
-            return
-        try:
-            room_id, _ = await self.chats.open(action.member.id)
-            await self._send(room_id, action.text)
-        except PrivateMessageRefused:
-            await self._send(action.room.id, action.text, mention=action.member)
-
-    async def _alert(self, action: AlertModerators) -> None:
-        room_id = await self._resolve_selector(action.room_selector)
-        await self._send(room_id, action.text)
-
-    async def _delete(self, action: DeleteMessage) -> None:
-        assert self.client is not None
-        response = await self.client.room_redact(
-            action.room.id,
-            action.message_id,
-            reason="held back by the room's confidentiality policy",
-        )
-        if isinstance(response, ErrorResponse):
-            raise ActionNotSupported(f"redaction refused: {response.status_code}")
-
-    async def _set_posting(self, action: SetPostingAllowed) -> None:
-        assert self.client is not None
-        log.debug("matrix: %s may post in %s: %s", action.member.id, action.room.id, action.allowed)
-        room_id = await self._resolve(action.room.id)
-        lock = self._room_locks.setdefault(room_id, asyncio.Lock())
-        async with lock:  # read-modify-write of one state event: never interleave
-            current = await self.client.room_get_state_event(room_id, "m.room.power_levels")
-            if not isinstance(current, RoomGetStateEventResponse):
-                raise ActionNotSupported("cannot read the room's power levels")
-            try:
-                updated = with_posting(
-                    current.content, self.user_id, action.member.id, action.allowed
-                )
-            except CannotChangeLevel as error:
-                raise ActionNotSupported(str(error)) from None
-            if updated is None:
-                log.debug("matrix: %s in %s already as wanted", action.member.id, room_id)
-                return
-            response = await self.client.room_put_state(room_id, "m.room.power_levels", updated)
-            if isinstance(response, ErrorResponse):
-                raise ActionNotSupported(f"power levels refused: {response.status_code}")
-
-    async def _join(self, action: JoinRoom) -> None:
-        assert self.client is not None
-        response = await self.client.join(action.room.id)
-        if isinstance(response, JoinError):
-            raise MatrixError(f"joining failed: {response.status_code}")
-        log.info("matrix: joined %s", action.room.id)
-
-    async def _leave(self, action: LeaveRoom) -> None:
-        assert self.client is not None
-        await self.client.room_leave(action.room.id)
-        log.info("matrix: left or declined %s", action.room.id)
-
-    async def _resolve(self, room: str) -> str:
-        if room.startswith("#"):
-            return await self._resolve_alias(room)
-        return room
-
-    async def _resolve_selector(self, selector: str) -> str:
-        if selector.startswith(("!", "#")):
-            return await self._resolve(selector)
-        assert self.client is not None
-        for matrix_room in self.client.rooms.values():
-            if selector in {matrix_room.name, matrix_room.display_name}:
-                return matrix_room.room_id
-        raise ActionNotSupported(f"no joined room is called {selector!r}")
-
-    async def _resolve_alias(self, alias: str) -> str:
-        assert self.client is not None
-        if alias in self._alias_cache:
-            return self._alias_cache[alias]
-        for matrix_room in self.client.rooms.values():
-            if matrix_room.canonical_alias == alias:
-                self._alias_cache[alias] = matrix_room.room_id
-                return matrix_room.room_id
-        response = await self.client.room_resolve_alias(alias)
-        if not isinstance(response, RoomResolveAliasResponse):
-            raise ActionNotSupported(f"the alias {alias} does not resolve")
-        self._alias_cache[alias] = response.room_id
-        return response.room_id
-
-    async def _send(
-        self, room_id: str, text: str, mention: Member | None = None, tx_id: str | None = None
-    ) -> None:
-        """Send a notice (bots send notices, so other bots do not answer them)."""
-        assert self.client is not None
-        content: dict[str, Any] = {"msgtype": "m.notice", "body": text}
-        html = escape(text).replace("\n", "<br>")
-        if mention is not None:
-            name = mention.display_name or mention.id
-            content["body"] = f"{name}: {text}"
-            link = translate.permalink(mention.id).replace("https://matrix.to/#/", "")
-            html = f'<a href="https://matrix.to/#/{escape(link)}">{escape(name)}</a>: {html}'
-            content["m.mentions"] = {"user_ids": [mention.id]}
-        else:
-            content["m.mentions"] = {}
-        content["format"] = "org.matrix.custom.html"
-        content["formatted_body"] = html
-        if room_id not in self.client.rooms:
-            await self._wait_for_room(room_id, timeout=10.0)
-        if self.encryption and room_id in self.chats.opened:
-            room = self.client.rooms.get(room_id)
-            if room is None or not room.encrypted:
-                # never in plaintext: a private chat of ours is always created encrypted
-                raise MatrixError("the private chat is not known as encrypted yet")
-        await self._know_member_devices(room_id)
-        response = await self.client.room_send(
-            room_id,
-            "m.room.message",
-            content,
-            tx_id=_txn(tx_id),
-            ignore_unverified_devices=True,
-        )
-        if not isinstance(response, RoomSendResponse):
-            raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
-        log.debug("matrix: sent %s to %s", response.event_id, room_id)
+    def _note_pending_invite(self, pending: PendingInvite) -> None:
+        self.state.pending_invites.append(pending)
+        self.state.save(self.session_path)
 
 
 def _lane(event: Event) -> str:
@@ -770,10 +606,3 @@ def _lane(event: Event) -> str:
             return f"member:{person.id}"
     room = getattr(event, "room", None)
     return f"room:{room.id}" if isinstance(room, Room) else "other"
-
-
-def _txn(key: str | None) -> str | None:
-    """Transaction ids make a resend after a crash idempotent on the homeserver."""
-    if key is None:
-        return None
-    return "confidant-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
