@@ -228,41 +228,46 @@ class ConfidantClient(discord.Client):
         self, spec: CommandSpec, interaction: discord.Interaction, values: Mapping[str, object]
     ) -> None:
         """A slash command: the core answers through the reply handle while this runs."""
-        if not self._recent.first_time("interaction", interaction.id):
-            return
-        handle = self.replies.open(interaction)
-        try:
-            event = CommandInvoked(
-                self._interaction_room(interaction),
-                member_of(interaction.user),
+        await self._answer(
+            interaction,
+            f"command {spec.name}",
+            lambda room, member, handle: CommandInvoked(
+                room,
+                member,
                 spec.name,
                 self.clock.now(),
                 options=command_options(values),
                 reply_handle=handle,
-            )
-            log.info("command %s by %s (interaction %s)", spec.name, interaction.user.id, handle)
-            await self.deliver(event)
-        finally:
-            await self.replies.close(handle)
+            ),
+        )
 
     async def choose(
         self, interaction: discord.Interaction, custom_id: str, values: tuple[str, ...]
     ) -> None:
         """A press on one of the core's buttons or selects: answered like a command."""
+        await self._answer(
+            interaction,
+            "choice",
+            lambda room, member, handle: ChoiceMade(
+                room, member, custom_id, self.clock.now(), values=values, reply_handle=handle
+            ),
+        )
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction,
+        what: str,
+        build: Callable[[Room, Member, str], CommandInvoked | ChoiceMade],
+    ) -> None:
+        """Once per interaction (a resumed gateway may replay it): open a reply handle,
+        deliver the event, and close the handle whatever the core did."""
         if not self._recent.first_time("interaction", interaction.id):
             return
         handle = self.replies.open(interaction)
+        log.info("%s by %s (interaction %s)", what, interaction.user.id, handle)
         try:
-            event = ChoiceMade(
-                self._interaction_room(interaction),
-                member_of(interaction.user),
-                custom_id,
-                self.clock.now(),
-                values=values,
-                reply_handle=handle,
-            )
-            log.info("choice by %s (interaction %s)", interaction.user.id, handle)
-            await self.deliver(event)
+            room = self._interaction_room(interaction)
+            await self.deliver(build(room, member_of(interaction.user), handle))
         finally:
             await self.replies.close(handle)
 
