@@ -56,6 +56,7 @@ class App:
             clock=clock,
             registry=registry,
             capabilities={a.platform: a.capabilities for a in adapters},
+            leak_key=key,
         )
         runtime = Runtime(
             core,

@@ -21,4 +21,33 @@ AGREEMENTS = CommandSpec(
     (Param("policy", "policy name (needed outside a covered room)", required=False),),
 )
 
-BUILTIN_COMMANDS = (RULES, AGREE, HELP, POLICY_SHOW, POLICY_RELOAD, AGREEMENTS)
+FLAGS = CommandSpec("flags", "recent open leak flags", Permission.MODERATOR)
+# One command with a choice rather than "flag resolve" / "flag false-positive": command words
+# must be identifiers, and a hyphen is what moderators will type.
+FLAG = CommandSpec(
+    "flag",
+    "close a leak flag: resolve it, or mark it a false positive (its phrasing is ignored)",
+    Permission.MODERATOR,
+    (
+        Param("action", "what to do", choices=("resolve", "false-positive")),
+        Param("id", "the flag's number", kind=int),
+    ),
+)
+AUDIT = CommandSpec(
+    "audit",
+    "the audit log of moderator actions",
+    Permission.MODERATOR,
+    (Param("limit", "how many entries (default 20)", kind=int, required=False),),
+)
+
+BUILTIN_COMMANDS = (
+    RULES,
+    AGREE,
+    HELP,
+    POLICY_SHOW,
+    POLICY_RELOAD,
+    AGREEMENTS,
+    FLAGS,
+    FLAG,
+    AUDIT,
+)

@@ -19,10 +19,21 @@ from bot import gating, moderation, reminding, room_admin, rules_messages, texts
 from bot.actions import (
     Action,
     AlertModerators,
+    DeleteMessage,
     ReplyToInvoker,
     SetPostingAllowed,
 )
-from bot.builtin_commands import AGREE, AGREEMENTS, HELP, POLICY_RELOAD, POLICY_SHOW, RULES
+from bot.builtin_commands import (
+    AGREE,
+    AGREEMENTS,
+    AUDIT,
+    FLAG,
+    FLAGS,
+    HELP,
+    POLICY_RELOAD,
+    POLICY_SHOW,
+    RULES,
+)
 from bot.clock import Clock
 from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
@@ -45,6 +56,8 @@ from bot.events import (
     Room,
 )
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
+from bot.leaks_flow import LeakWatch
+from bot.leaks_flow import commands as leak_commands
 from bot.policy import Policy
 from bot.policy_holder import PolicyHolder, ReloadResult
 from bot.ports import Capabilities
@@ -64,18 +77,20 @@ class Core:
     registry: Registry
     capabilities: Mapping[str, Capabilities]
     _console_moderators: set[tuple[str, str]] = field(default_factory=set)
+    # The deployment key (App.key); without one the core runs without leak flagging.
+    leak_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._event_handlers: dict[type, Callable[[object], Awaitable[list[Action]]]] = {
             MemberJoined: partial(reminding.on_join, self),  # type: ignore[dict-item]
             MemberLeft: partial(reminding.on_leave, self),  # type: ignore[dict-item]
-            MessagePosted: partial(gating.on_message, self),  # type: ignore[dict-item]
-            MessageEdited: self.nothing,
-            MessageDeleted: partial(rules_messages.on_message_deleted, self),  # type: ignore[dict-item]
+            MessagePosted: self._on_message,  # type: ignore[dict-item]
+            MessageEdited: self._on_edited,  # type: ignore[dict-item]
+            MessageDeleted: self._on_deleted,  # type: ignore[dict-item]
             CommandInvoked: self._on_command,  # type: ignore[dict-item]
             ChoiceMade: partial(room_admin.on_choice, self),  # type: ignore[dict-item]
             BotPosted: partial(rules_messages.on_bot_posted, self),  # type: ignore[dict-item]
-            PrivateReply: self.nothing,
+            PrivateReply: self._on_private_reply,  # type: ignore[dict-item]
             ModeratorGranted: partial(room_admin.on_moderator_granted, self),  # type: ignore[dict-item]
             InvitedToRoom: partial(room_admin.on_invite, self),  # type: ignore[dict-item]
             BotPermissions: partial(room_admin.on_permissions, self),  # type: ignore[dict-item]
@@ -96,6 +111,17 @@ class Core:
         # Rules-message posts handed out in this run and not yet reported back: a second
         # BotPermissions for the room meanwhile must not post the message twice.
         self._rules_posting: set[str] = set()
+        self.leaks: LeakWatch | None = None
+        if self.leak_key is not None:
+            self.leaks = LeakWatch(self, self.leak_key)
+            leaks = self.leaks
+            for spec, handler in (
+                (FLAGS, leak_commands.cmd_flags),
+                (FLAG, leak_commands.cmd_flag),
+                (AUDIT, leak_commands.cmd_audit),
+            ):
+                if self.registry.get(spec.name) is not None:
+                    self.add_command(spec.name, partial(handler, leaks))
 
     def add_command(self, name: str, handler: CommandHandler) -> None:
         """Later features attach handlers to commands they registered."""
@@ -118,15 +144,21 @@ class Core:
         return await handler(event)
 
     async def startup_actions(self) -> list[Action]:
-        """What a (re)start owes: interrupted reminders, and re-asks for changed texts."""
+        """What a (re)start owes: interrupted reminders, and re-asks for changed texts.
+        The leak index is loaded (after the retention purge) before any event arrives."""
+        if self.leaks is not None:
+            await self.leaks.start()
         actions = await reminding.resend_pending(self)
         for policy in self.policies.current.policies:
             actions += await reminding.reask_changed(self, policy)
         return actions
 
     async def tick(self) -> list[Action]:
-        """Called periodically by the runtime: time-based re-reminders."""
+        """Called periodically by the runtime: time-based re-reminders, and once a day the
+        leak fingerprints' retention purge."""
         now = self.clock.now()
+        if self.leaks is not None:
+            await self.leaks.tick()
         actions = await reminding.resend_pending(
             self, older_than=now - reminding.PENDING_RETRY_AFTER
         )
@@ -148,6 +180,8 @@ class Core:
         if not result.ok:
             actions += self.alerts_for_all(texts.policy_reload_failed(result.errors))
         elif result.changed:
+            if self.leaks is not None:
+                await self.leaks.policies_changed()
             for policy in self.policies.current.policies:
                 actions += await reminding.reask_changed(self, policy)
             actions += await rules_messages.refresh_rules_messages(self)
@@ -242,6 +276,28 @@ class Core:
     # -- buttons and selects -------------------------------------------------------------------
 
     # -- standing rules messages -----------------------------------------------------------------
+
+    # -- messages: the agreement gate, then leak flagging ------------------------------------
+    async def _on_message(self, event: MessagePosted) -> list[Action]:
+        actions = await gating.on_message(self, event)
+        if self.leaks is not None:
+            held = any(
+                isinstance(a, DeleteMessage) and a.message_id == event.message_id for a in actions
+            )
+            actions += await self.leaks.on_posted(event, held)
+        return actions
+
+    async def _on_edited(self, event: MessageEdited) -> list[Action]:
+        return await self.leaks.on_edited(event) if self.leaks is not None else []
+
+    async def _on_deleted(self, event: MessageDeleted) -> list[Action]:
+        actions = await rules_messages.on_message_deleted(self, event)
+        if self.leaks is not None:
+            actions += await self.leaks.on_deleted(event)
+        return actions
+
+    async def _on_private_reply(self, event: PrivateReply) -> list[Action]:
+        return await self.leaks.on_private(event) if self.leaks is not None else []
 
     # -- other events ------------------------------------------------------------------------
 

@@ -150,3 +150,114 @@ def adapter_problems(platform: str, problems: tuple[str, ...]) -> str:
     return f"Confidant on {platform} cannot do everything its policies ask:\n" + "\n".join(
         f"- {p}" for p in problems
     )
+
+
+# -- leak flagging: where, from which room, how and how confidently; never what ----------
+
+_HOW = {
+    "forward": "a forward of a message from it",
+    "link": "a link to a message in it",
+    "reply": "a reply to a message in it",
+    "quote": "a quote of what was said there",
+}
+
+
+def leak_confidence(signal: str, matched: int, whole_message: bool) -> str:
+    if signal != "quote":
+        return "certain (the platform says where it points)"
+    if whole_message:
+        return "the whole short message matches one there"
+    return f"{matched} matching fingerprint{'s' if matched != 1 else ''}"
+
+
+def leak_alert(
+    flag_id: int,
+    source_label: str,
+    room_label: str,
+    message_id: str,
+    poster: str,
+    signal: str,
+    matched: int,
+    whole_message: bool,
+    prefix: str,
+    removed: bool,
+) -> str:
+    """The moderators' alert: a jump target (message id until adapters render links)."""
+    lines = [
+        f"Possible leak from {source_label} (flag {flag_id}): {_HOW.get(signal, signal)}, "
+        f"in {room_label}, message {message_id}, posted by {poster}.",
+        f"Confidence: {leak_confidence(signal, matched, whole_message)}.",
+    ]
+    if removed:
+        lines.append("The copy was removed from the room.")
+    lines.append(
+        f"{prefix}flag resolve {flag_id} when handled, or {prefix}flag false-positive "
+        f"{flag_id} if it is ordinary phrasing."
+    )
+    return "\n".join(lines)
+
+
+def leak_reminder(room_label: str, source_label: str, removed: bool, prefix: str) -> str:
+    """To the poster, privately, once per flag; it names rooms, never the message."""
+    done = " It was removed." if removed else " Please remove it if it does."
+    return (
+        f"Your message in {room_label} seems to repeat something from {source_label}, a "
+        f"confidential room.{done} What is shared there stays there. If it does not, you need "
+        f"do nothing more. ({prefix}rules in {source_label} shows its reminder.)"
+    )
+
+
+def leak_flags(lines: list[str]) -> str:
+    if not lines:
+        return "No open leak flags."
+    return "Open leak flags, newest first:\n" + "\n".join(lines)
+
+
+def leak_flag_line(
+    flag_id: int,
+    source_label: str,
+    room_label: str,
+    message_id: str,
+    poster: str,
+    signal: str,
+    matched: int,
+    whole_message: bool,
+    copy_state: str,
+    when: str,
+) -> str:
+    state = "" if copy_state == "posted" else f", copy {copy_state}"
+    return (
+        f"  {flag_id}: from {source_label}, {signal} in {room_label} (message {message_id}) "
+        f"by {poster}, {when}; {leak_confidence(signal, matched, whole_message)}{state}"
+    )
+
+
+def leak_flag_missing(flag_id: int) -> str:
+    return f"There is no open flag {flag_id} that you moderate."
+
+
+def leak_flag_resolved(flag_id: int) -> str:
+    return f"Flag {flag_id} is resolved."
+
+
+def leak_flag_false_positive(flag_id: int, stopped: int) -> str:
+    if stopped == 0:
+        return (
+            f"Flag {flag_id} is marked a false positive. It came from a forward, link or "
+            "reply, so there was no phrasing to ignore."
+        )
+    return (
+        f"Flag {flag_id} is marked a false positive; its {stopped} matching fingerprint"
+        f"{'s are' if stopped != 1 else ' is'} ignored from now on."
+    )
+
+
+def audit_log(entries: list[tuple[str, str, str, str, str]]) -> str:
+    if not entries:
+        return "The audit log is empty."
+    lines = ["Audit log, newest first:"]
+    lines += [
+        f"  {at} {platform}:{actor} {action}" + (f" ({detail})" if detail else "")
+        for at, platform, actor, action, detail in entries
+    ]
+    return "\n".join(lines)

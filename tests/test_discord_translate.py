@@ -65,8 +65,14 @@ def message(content: str = "", **fields: Any) -> SimpleNamespace:
 
 
 @pytest.mark.parametrize(
-    "host", ["discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com",
-             "canary.discordapp.com"],
+    "host",
+    [
+        "discord.com",
+        "ptb.discord.com",
+        "canary.discord.com",
+        "discordapp.com",
+        "canary.discordapp.com",
+    ],
 )
 def test_message_links_on_every_discord_host_are_found(host: str) -> None:
     refs = parse_message_links(f"look: https://{host}/channels/11/22/33 ok")
@@ -114,9 +120,7 @@ def test_a_plain_post_becomes_message_posted() -> None:
 def test_a_forward_takes_its_text_from_the_snapshots() -> None:
     reference = SimpleNamespace(type=FORWARD, channel_id=55, message_id=66, guild_id=1)
     snapshots = [SimpleNamespace(content="shared in confidence")]
-    event = guild_message_event(
-        message("", reference=reference, message_snapshots=snapshots), AT
-    )
+    event = guild_message_event(message("", reference=reference, message_snapshots=snapshots), AT)
     assert event.forward_of == MessageRef("discord", "55", "66")
     assert event.text == "shared in confidence"
     assert event.reply_to is None
@@ -208,8 +212,12 @@ SENT = {
     "description": "policy commands",
     "type": 1,
     "options": [
-        {"name": "show", "description": "show it", "type": 1,
-         "options": [{"type": 3, "name": "name", "description": "n", "required": False}]},
+        {
+            "name": "show",
+            "description": "show it",
+            "type": 1,
+            "options": [{"type": 3, "name": "name", "description": "n", "required": False}],
+        },
     ],
     "nsfw": False,
     "dm_permission": True,
@@ -218,13 +226,20 @@ SENT = {
     "integration_types": None,
 }
 STORED = {
-    "id": "123", "application_id": "9", "version": "77", "guild_id": "1",
+    "id": "123",
+    "application_id": "9",
+    "version": "77",
+    "guild_id": "1",
     "name": "policy",
     "description": "policy commands",
     "type": 1,
     "options": [
-        {"name": "show", "description": "show it", "type": 1,
-         "options": [{"type": 3, "name": "name", "description": "n"}]},
+        {
+            "name": "show",
+            "description": "show it",
+            "type": 1,
+            "options": [{"type": 3, "name": "name", "description": "n"}],
+        },
     ],
     "default_member_permissions": "8192",
     "nsfw": False,
@@ -257,14 +272,17 @@ def test_a_missing_command_is_a_difference() -> None:
 
 def registry_with_extras() -> Registry:
     registry = build_registry()
-    registry.register(CommandSpec(
-        "checkin", "say how you are",
-        params=(
-            Param("mood", "one word", choices=("good", "bad")),
-            Param("note", "anything", required=False),
-            Param("minutes", "how long", kind=int),
-        ),
-    ))
+    registry.register(
+        CommandSpec(
+            "checkin",
+            "say how you are",
+            params=(
+                Param("mood", "one word", choices=("good", "bad")),
+                Param("note", "anything", required=False),
+                Param("minutes", "how long", kind=int),
+            ),
+        )
+    )
     registry.register(CommandSpec("room status", "a member command in a group"))
     registry.register(CommandSpec("room lock", "a moderator one", Permission.MODERATOR))
     return registry
@@ -274,12 +292,23 @@ def test_the_registry_becomes_slash_commands_and_groups() -> None:
     client = discord.Client(intents=discord.Intents.none())
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     commands = {c.name: c.to_dict(tree) for c in build_commands(registry_with_extras(), _noop)}
-    assert sorted(commands) == ["agree", "agreements", "checkin", "help", "policy", "room",
-                                "rules"]
+    assert sorted(commands) == [
+        "agree",
+        "agreements",
+        "audit",
+        "checkin",
+        "flag",
+        "flags",
+        "help",
+        "policy",
+        "room",
+        "rules",
+    ]
     checkin = commands["checkin"]
     options = {o["name"]: o for o in checkin["options"]}
     assert options["mood"]["choices"] == [
-        {"name": "good", "value": "good"}, {"name": "bad", "value": "bad"},
+        {"name": "good", "value": "good"},
+        {"name": "bad", "value": "bad"},
     ]
     assert (options["mood"]["type"], options["mood"]["required"]) == (3, True)
     assert (options["minutes"]["type"], options["minutes"]["required"]) == (4, True)
@@ -365,8 +394,9 @@ def test_allowing_removes_an_overwrite_that_only_held_posting() -> None:
 
 
 def test_allowing_keeps_the_rest_and_is_free_when_nothing_was_held() -> None:
-    held = discord.PermissionOverwrite(send_messages=False, send_messages_in_threads=False,
-                                       view_channel=True)
+    held = discord.PermissionOverwrite(
+        send_messages=False, send_messages_in_threads=False, view_channel=True
+    )
     changed, allowed = posting_overwrite(held, allowed=True)
     assert changed and allowed is not None and allowed.pair()[0].view_channel
     assert allowed.send_messages is None
@@ -383,15 +413,18 @@ def test_the_permission_report_names_what_is_missing() -> None:
     )
     assert (can_delete, can_restrict) == (True, False)
     assert len(missing) == 1 and "Manage Roles" in missing[0] and "#circle" in missing[0]
-    blind = permission_report("circle", discord.Permissions(manage_messages=True,
-                                                            manage_roles=True))
+    blind = permission_report(
+        "circle", discord.Permissions(manage_messages=True, manage_roles=True)
+    )
     assert blind[:2] == (False, False) and "View Channel in #circle" in blind[2]
 
 
 def test_changed_overwrites_tell_whose_access_to_recheck() -> None:
     everyone, role, member = discord.Object(1), discord.Object(2), discord.Object(3)
-    before = {everyone: discord.PermissionOverwrite(view_channel=False),
-              role: discord.PermissionOverwrite(view_channel=True)}
+    before = {
+        everyone: discord.PermissionOverwrite(view_channel=False),
+        role: discord.PermissionOverwrite(view_channel=True),
+    }
     after = {**before, member: discord.PermissionOverwrite(view_channel=True)}
     assert changed_overwrite_targets(before, after) == {3}
     assert changed_overwrite_targets(after, before) == {3}

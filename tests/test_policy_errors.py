@@ -255,6 +255,44 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
         [f"{P}:6:11: 'repeat' needs 'every_days' or 'every_messages' (or both)"],
     ),
     (
+        "leaks_k_too_small",
+        ROOMS + "reminder:\n  text: Hi\nleaks:\n  k: 1\n",
+        [f"{P}:7:6: must be at least 2, got 1"],
+    ),
+    (
+        "leaks_whole_message_longer_than_k",
+        ROOMS + "reminder:\n  text: Hi\nleaks:\n  whole_message: true\n  min_tokens_whole: 12\n",
+        [
+            f"{P}:7:3: 'min_tokens_whole' (12) must not be more than 'k' (11): longer "
+            "messages are matched by their shingles"
+        ],
+    ),
+    (
+        "leaks_unknown_action",
+        ROOMS + "reminder:\n  text: Hi\nleaks:\n  actions:\n    alrt: true\n",
+        [f"{P}:8:5: unknown key 'alrt' (did you mean 'alert'?)"],
+    ),
+    (
+        "leaks_retention_zero",
+        ROOMS + "reminder:\n  text: Hi\nleaks:\n  retention_days: 0\n",
+        [f"{P}:7:19: must be at least 1, got 0"],
+    ),
+    (
+        "leaks_stop_rooms_one",
+        ROOMS + "reminder:\n  text: Hi\nleaks:\n  stop_rooms: 1\n",
+        [f"{P}:7:15: must be at least 2, got 1"],
+    ),
+    (
+        "leaks_not_a_mapping",
+        ROOMS + "reminder:\n  text: Hi\nleaks: yes\n",
+        [f"{P}:6:8: expected 'key: value' lines (a mapping), got 'yes'"],
+    ),
+    (
+        "leaks_enabled_not_boolean",
+        ROOMS + "reminder:\n  text: Hi\nleaks:\n  enabled: maybe\n",
+        [f"{P}:7:12: expected true or false, got 'maybe'"],
+    ),
+    (
         "empty_rooms",
         "rooms: []\nreminder:\n  text: Hi\n",
         [f"{P}:1:8: 'rooms' is empty; list at least one room"],

@@ -237,6 +237,51 @@ class ReminderSpec(_Frozen):
         return hashlib.sha256(normalise_text(self.text).encode("utf-8")).hexdigest()[:16]
 
 
+class LeakActionsSpec(_Frozen):
+    """What a suspected leak sets in motion. Consequences beyond these are moderators' calls."""
+
+    alert: bool = True
+    remind_poster: bool = True
+    delete_copy: bool = False
+    # Hide the copy until a moderator has looked (where the bot may delete); the bot keeps
+    # no text, so the poster re-posts if the moderator finds it harmless.
+    hold_for_review: bool = False
+
+
+class LeaksSpec(_Frozen):
+    """Leak flagging for the policy's rooms: on unless switched off.
+
+    The defaults come from benchmarks/leaks.py on about 258,000 real chat messages. The
+    engine's first defaults (k=8, w=5, two matching fingerprints, whole-message hashes of
+    short messages) flagged 1.99% of ordinary messages, mostly short ones matching whole,
+    and found only 16.5% of 12-word quotes. k=11, w=2, one matching fingerprint and no
+    whole-message matching flagged 0.056% (0.024% with a person's own words exempt) and
+    found 99.35% of 12-word quotes: any shared run of w+k-1 = 12 words is caught.
+    """
+
+    enabled: bool = True
+    k: int = Field(default=11, ge=2, le=64)
+    w: int = Field(default=2, ge=1, le=64)
+    min_matches: int = Field(default=1, ge=1, le=100)
+    # Short messages (fewer than k words) matched as a whole: off, as they are most false flags.
+    whole_message: bool = False
+    min_tokens_whole: int = Field(default=6, ge=1)  # when on: the benchmark's alternative
+    stop_rooms: int = Field(default=3, ge=2)
+    exempt_own_words: bool = True
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    scan_private_messages: bool = False
+    actions: LeakActionsSpec = LeakActionsSpec()
+
+    @model_validator(mode="after")
+    def _whole_below_k(self) -> Self:
+        if self.whole_message and self.min_tokens_whole > self.k:
+            raise problem(
+                f"'min_tokens_whole' ({self.min_tokens_whole}) must not be more than "
+                f"'k' ({self.k}): longer messages are matched by their shingles"
+            )
+        return self
+
+
 class Policy(_Frozen):
     """Everything Confidant does in a set of rooms. One file holds one policy."""
 
@@ -246,6 +291,7 @@ class Policy(_Frozen):
     moderators: tuple[UserRef, ...] = ()
     alerts: tuple[RoomRef, ...] = ()
     reminder: ReminderSpec
+    leaks: LeaksSpec = LeaksSpec()
 
     @field_validator("rooms")
     @classmethod

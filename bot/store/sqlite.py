@@ -7,6 +7,7 @@ text, who agreed, who is in which room) and never any message text.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +58,51 @@ class RoomState:
     room_name: str | None
     messages_since: int
     last_reminded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFingerprint:
+    """One fingerprint row: keyed hashes and where/when, never text."""
+
+    fingerprint: int
+    scheme: str
+    room_key: str
+    policy: str
+    day: int
+    author: bytes
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LeakFlag:
+    """A suspected copy of a confidential room's content (where and how, never what)."""
+
+    id: int
+    platform: str
+    room_id: str
+    room_name: str | None
+    message_id: str
+    source_platform: str
+    source_room_id: str
+    source_room_name: str | None
+    policy: str
+    signal: str
+    matched: int
+    whole_message: bool
+    poster_id: str
+    status: str
+    copy_state: str
+    created_at: datetime
+    updated_at: datetime
+    closed_by: str | None
+
+
+_CHUNK = 500  # fingerprints per IN (...) list, well under SQLite's variable limit
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 class Store:
@@ -426,6 +472,192 @@ class Store:
         ) as cur:
             return [_room_state(row) for row in await cur.fetchall()]
 
+    # -- leak fingerprints ----------------------------------------------------------
+    async def add_fingerprints(self, rows: Iterable[StoredFingerprint]) -> int:
+        cur = await self._db.executemany(
+            "INSERT INTO fingerprints (fingerprint, scheme, room_key, policy, day, author,"
+            " message) VALUES (?,?,?,?,?,?,?)",
+            [
+                (r.fingerprint, r.scheme, r.room_key, r.policy, r.day, r.author, r.message)
+                for r in rows
+            ],
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+    async def fingerprints(self, scheme: str | None = None) -> list[StoredFingerprint]:
+        """Every stored fingerprint (of one scheme): what the in-memory index loads at start."""
+        sql = "SELECT fingerprint, scheme, room_key, policy, day, author, message FROM fingerprints"
+        params: tuple[str, ...] = ()
+        if scheme is not None:
+            sql += " WHERE scheme = ?"
+            params = (scheme,)
+        async with self._db.execute(sql, params) as cur:
+            return [
+                StoredFingerprint(int(a), str(b), str(c), str(d), int(e), bytes(f), bytes(g))
+                for a, b, c, d, e, f, g in await cur.fetchall()
+            ]
+
+    async def matching_fingerprints(
+        self, scheme: str, room_key: str, values: Iterable[int], not_author: bytes | None
+    ) -> set[int]:
+        """Which of ``values`` are stored for the room (optionally by someone other than
+        ``not_author``): the store confirms what the in-memory index suggests."""
+        found: set[int] = set()
+        wanted = sorted(set(values))
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT DISTINCT fingerprint FROM fingerprints WHERE room_key = ? AND scheme = ?"
+                f" AND fingerprint IN ({marks})"
+            )
+            params: list[object] = [room_key, scheme, *chunk]
+            if not_author is not None:
+                sql += " AND author != ?"
+                params.append(not_author)
+            async with self._db.execute(sql, params) as cur:
+                found.update(int(row[0]) for row in await cur.fetchall())
+        return found
+
+    async def delete_message_fingerprints(self, message: bytes) -> int:
+        cur = await self._db.execute("DELETE FROM fingerprints WHERE message = ?", (message,))
+        await self._db.commit()
+        return cur.rowcount
+
+    async def delete_author_fingerprints(self, author: bytes) -> int:
+        cur = await self._db.execute("DELETE FROM fingerprints WHERE author = ?", (author,))
+        await self._db.commit()
+        return cur.rowcount
+
+    async def purge_fingerprints(self, cutoffs: dict[str, int], default_cutoff: int) -> int:
+        """Retention: drop rows older than their policy's cutoff day (``default_cutoff`` for
+        policies no longer loaded)."""
+        removed = 0
+        for policy, day in cutoffs.items():
+            cur = await self._db.execute(
+                "DELETE FROM fingerprints WHERE policy = ? AND day < ?", (policy, day)
+            )
+            removed += cur.rowcount
+        marks = ",".join("?" * len(cutoffs))
+        cur = await self._db.execute(
+            f"DELETE FROM fingerprints WHERE policy NOT IN ({marks}) AND day < ?",
+            (*cutoffs, default_cutoff),
+        )
+        removed += cur.rowcount
+        await self._db.commit()
+        return removed
+
+    async def stoplist(self) -> set[int]:
+        async with self._db.execute("SELECT fingerprint FROM leak_stoplist") as cur:
+            return {int(row[0]) for row in await cur.fetchall()}
+
+    async def add_to_stoplist(self, values: Iterable[int], at: datetime) -> int:
+        cur = await self._db.executemany(
+            "INSERT OR IGNORE INTO leak_stoplist (fingerprint, added_at) VALUES (?,?)",
+            [(value, _iso(at)) for value in sorted(set(values))],
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+    # -- leak flags -------------------------------------------------------------------
+    async def save_flag(
+        self,
+        flag: LeakFlag,
+        fingerprints: Iterable[int] = (),
+        copy_state: str | None = None,
+    ) -> tuple[LeakFlag, bool]:
+        """Record a flag, or update the one for the same copy and source room; returns the
+        stored flag and whether it is new. ``id``, status and times of ``flag`` are ignored."""
+        at = _iso(flag.updated_at)
+        existing = await self._flag_where(
+            "platform = ? AND room_id = ? AND message_id = ? AND source_platform = ?"
+            " AND source_room_id = ?",
+            (flag.platform, flag.room_id, flag.message_id, flag.source_platform,
+             flag.source_room_id),
+        )
+        if existing:
+            flag_id = existing[0].id
+            await self._db.execute(
+                "UPDATE leak_flags SET signal = ?, matched = ?, whole_message = ?,"
+                " updated_at = ?, copy_state = COALESCE(?, copy_state) WHERE id = ?",
+                (flag.signal, flag.matched, int(flag.whole_message), at, copy_state, flag_id),
+            )
+            await self._db.execute(
+                "DELETE FROM leak_flag_fingerprints WHERE flag_id = ?", (flag_id,)
+            )
+        else:
+            cur = await self._db.execute(
+                "INSERT INTO leak_flags (platform, room_id, room_name, message_id,"
+                " source_platform, source_room_id, source_room_name, policy, signal, matched,"
+                " whole_message, poster_id, copy_state, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    flag.platform, flag.room_id, flag.room_name, flag.message_id,
+                    flag.source_platform, flag.source_room_id, flag.source_room_name,
+                    flag.policy, flag.signal, flag.matched, int(flag.whole_message),
+                    flag.poster_id, copy_state or "posted", at, at,
+                ),
+            )
+            assert cur.lastrowid is not None
+            flag_id = cur.lastrowid
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO leak_flag_fingerprints (flag_id, fingerprint) VALUES (?,?)",
+            [(flag_id, value) for value in sorted(set(fingerprints))],
+        )
+        await self._db.commit()
+        stored = await self.flag(flag_id)
+        assert stored is not None
+        return stored, not existing
+
+    async def flag(self, flag_id: int) -> LeakFlag | None:
+        found = await self._flag_where("id = ?", (flag_id,))
+        return found[0] if found else None
+
+    async def flags_for_copy(self, platform: str, room_id: str, message_id: str) -> list[LeakFlag]:
+        return await self._flag_where(
+            "platform = ? AND room_id = ? AND message_id = ?", (platform, room_id, message_id)
+        )
+
+    async def open_flags(self, limit: int = 20) -> list[LeakFlag]:
+        """Open flags, newest first."""
+        return await self._flag_where("status = 'open'", (), limit)
+
+    async def set_copy_state(
+        self, platform: str, room_id: str, message_id: str, state: str, at: datetime
+    ) -> int:
+        cur = await self._db.execute(
+            "UPDATE leak_flags SET copy_state = ?, updated_at = ? WHERE platform = ?"
+            " AND room_id = ? AND message_id = ?",
+            (state, _iso(at), platform, room_id, message_id),
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+    async def close_flag(self, flag_id: int, status: str, by: str, at: datetime) -> bool:
+        """Resolve a flag or mark it a false positive; False if there is no open flag."""
+        cur = await self._db.execute(
+            "UPDATE leak_flags SET status = ?, closed_by = ?, updated_at = ? WHERE id = ?"
+            " AND status = 'open'",
+            (status, by, _iso(at), flag_id),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def flag_fingerprints(self, flag_id: int) -> set[int]:
+        async with self._db.execute(
+            "SELECT fingerprint FROM leak_flag_fingerprints WHERE flag_id = ?", (flag_id,)
+        ) as cur:
+            return {int(row[0]) for row in await cur.fetchall()}
+
+    async def _flag_where(
+        self, where: str, params: tuple[object, ...], limit: int = 1000
+    ) -> list[LeakFlag]:
+        async with self._db.execute(
+            f"SELECT {_FLAG_COLUMNS} FROM leak_flags WHERE {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        ) as cur:
+            return [_flag_row(row) for row in await cur.fetchall()]
+
     # -- audit ------------------------------------------------------------------------
     async def audit(
         self, platform: str, actor_id: str, action: str, detail: str, at: datetime
@@ -460,6 +692,36 @@ def _rules_row(row: aiosqlite.Row | tuple) -> RulesMessage:  # type: ignore[type
         post_key=str(row[5]),
         message_id=None if row[6] is None else str(row[6]),
         posted=bool(row[7]),
+    )
+
+
+_FLAG_COLUMNS = (
+    "id, platform, room_id, room_name, message_id, source_platform, source_room_id,"
+    " source_room_name, policy, signal, matched, whole_message, poster_id, status, copy_state,"
+    " created_at, updated_at, closed_by"
+)
+
+
+def _flag_row(row: aiosqlite.Row | tuple) -> LeakFlag:  # type: ignore[type-arg]
+    return LeakFlag(
+        id=int(row[0]),
+        platform=str(row[1]),
+        room_id=str(row[2]),
+        room_name=row[3],
+        message_id=str(row[4]),
+        source_platform=str(row[5]),
+        source_room_id=str(row[6]),
+        source_room_name=row[7],
+        policy=str(row[8]),
+        signal=str(row[9]),
+        matched=int(row[10]),
+        whole_message=bool(row[11]),
+        poster_id=str(row[12]),
+        status=str(row[13]),
+        copy_state=str(row[14]),
+        created_at=datetime.fromisoformat(str(row[15])),
+        updated_at=datetime.fromisoformat(str(row[16])),
+        closed_by=row[17],
     )
 
 

@@ -32,7 +32,16 @@ async def test_start_syncs_the_registry_as_guild_commands(
     app_id = fake.world.application.id
     assert put.path == f"/applications/{app_id}/guilds/{adapter_scene.guild.id}/commands"
     sent = by_name(put.json)
-    assert sorted(sent) == ["agree", "agreements", "help", "policy", "rules"]
+    assert sorted(sent) == [
+        "agree",
+        "agreements",
+        "audit",
+        "flag",
+        "flags",
+        "help",
+        "policy",
+        "rules",
+    ]
     assert all(c["type"] == 1 for c in sent.values())
     assert sent["agree"]["options"] == []
     assert sent["agree"]["description"] == "agree to keep this room's reminder"
@@ -41,7 +50,9 @@ async def test_start_syncs_the_registry_as_guild_commands(
     assert str(sent["agreements"]["default_member_permissions"]) == MANAGE_MESSAGES
     [policy_option] = sent["agreements"]["options"]
     assert (policy_option["name"], policy_option["type"], policy_option["required"]) == (
-        "policy", 3, False,
+        "policy",
+        3,
+        False,
     )
     group = sent["policy"]
     assert str(group["default_member_permissions"]) == MANAGE_MESSAGES
@@ -51,7 +62,9 @@ async def test_start_syncs_the_registry_as_guild_commands(
     assert subcommands["reload"]["options"] == []
     [name_option] = subcommands["show"]["options"]
     assert (name_option["name"], name_option["type"], name_option["required"]) == (
-        "name", 3, False,
+        "name",
+        3,
+        False,
     )
     assert sorted(c["name"] for c in fake.world.commands[adapter_scene.guild.id]) == sorted(sent)
     assert fake.unexpected_calls() == []

@@ -1,0 +1,90 @@
+"""Moderators' leak commands: /flags, /flag resolve|false-positive ID, /audit.
+
+Permission is checked by the core before these run; a moderator further sees only the
+flags of policies they moderate, so one community's flags stay with its moderators.
+Every use is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot import texts
+from bot.actions import Action
+from bot.events import CommandInvoked
+from bot.store.sqlite import LeakFlag
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.leaks_flow.watch import LeakWatch
+
+MAX_FLAGS_SHOWN = 20
+MAX_AUDIT_SHOWN = 100
+
+
+def _moderates(core: Core, event: CommandInvoked, flag: LeakFlag) -> bool:
+    policy = core.policies.current.by_name(flag.policy)
+    return core.is_moderator(event.invoker, policy)
+
+
+async def _audit(core: Core, event: CommandInvoked, action: str, detail: str) -> None:
+    await core.store.audit(event.invoker.platform, event.invoker.id, action, detail, event.at)
+
+
+async def cmd_flags(
+    watch: LeakWatch, event: CommandInvoked, _: dict[str, str | int | None]
+) -> list[Action]:
+    core = watch.core
+    flags = [f for f in await core.store.open_flags(limit=500) if _moderates(core, event, f)]
+    shown = flags[:MAX_FLAGS_SHOWN]
+    lines = [
+        texts.leak_flag_line(
+            f.id,
+            f.source_room_name or f.source_room_id,
+            f.room_name or f.room_id,
+            f.message_id,
+            f.poster_id,
+            f.signal,
+            f.matched,
+            f.whole_message,
+            f.copy_state,
+            f.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        for f in shown
+    ]
+    await _audit(core, event, "flags", f"{len(shown)} open flags shown")
+    return [core.reply(event, texts.leak_flags(lines))]
+
+
+async def cmd_flag(
+    watch: LeakWatch, event: CommandInvoked, args: dict[str, str | int | None]
+) -> list[Action]:
+    core = watch.core
+    action, flag_id = str(args["action"]), int(args["id"] or 0)
+    flag = await core.store.flag(flag_id)
+    if flag is None or flag.status != "open" or not _moderates(core, event, flag):
+        return [core.reply(event, texts.leak_flag_missing(flag_id))]
+    by = f"{event.invoker.platform}:{event.invoker.id}"
+    if action == "resolve":
+        await core.store.close_flag(flag_id, "resolved", by, event.at)
+        await _audit(core, event, "flag resolve", f"flag {flag_id}")
+        return [core.reply(event, texts.leak_flag_resolved(flag_id))]
+    stopped = await core.store.flag_fingerprints(flag_id)
+    await core.store.add_to_stoplist(stopped, event.at)
+    watch.engines.add_stopped(stopped)
+    await core.store.close_flag(flag_id, "false_positive", by, event.at)
+    await _audit(
+        core, event, "flag false-positive", f"flag {flag_id}, {len(stopped)} fingerprints stopped"
+    )
+    return [core.reply(event, texts.leak_flag_false_positive(flag_id, len(stopped)))]
+
+
+async def cmd_audit(
+    watch: LeakWatch, event: CommandInvoked, args: dict[str, str | int | None]
+) -> list[Action]:
+    core = watch.core
+    limit = args.get("limit")
+    count = max(1, min(int(limit), MAX_AUDIT_SHOWN)) if isinstance(limit, int) else 20
+    entries = await core.store.audit_entries(count)
+    await _audit(core, event, "audit", f"{len(entries)} entries shown")
+    return [core.reply(event, texts.audit_log(entries))]

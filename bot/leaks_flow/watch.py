@@ -1,0 +1,279 @@
+"""Leak flagging wired into the core: fingerprint confidential rooms, flag copies elsewhere.
+
+Messages in a confidential room are fingerprinted and stored (keyed hashes only); every
+other message the bot sees is checked for structural signals and quotes. A suspected copy
+becomes one flag per copy and source room, and the policy of the source room decides what
+follows: an alert to its moderators, a private reminder to the poster, removing the copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot import texts
+from bot.actions import Action, AlertModerators, DeleteMessage, SendPrivate
+from bot.events import (
+    Member,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    MessageRef,
+    PrivateReply,
+    Room,
+)
+from bot.leaks import author_key
+from bot.leaks_flow.detect import Suspicion, quotes, strongest, structural
+from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of
+from bot.policy.model import LeaksSpec, Policy
+from bot.store.sqlite import LeakFlag, StoredFingerprint
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger("confidant.leaks")
+
+DEFAULT_RETENTION_DAYS = LeaksSpec().retention_days
+
+
+class LeakWatch:
+    """Owns the leak indexes for one core; the core forwards messages, edits and deletes."""
+
+    def __init__(self, core: Core, key: bytes) -> None:
+        self.core = core
+        self.engines = Engines(key, core.store)
+        self._key = key
+        self._purged_day: int | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """At start: retention first, then the index from what is left."""
+        await self.purge(force_load=True)
+
+    async def load(self) -> None:
+        loaded = await self.engines.load(self.core.policies.current.policies)
+        log.info("leak index loaded: %d postings in %d schemes", loaded, len(self.engines.engines))
+
+    async def policies_changed(self) -> None:
+        if self.engines.needs_load(self.core.policies.current.policies):
+            await self.load()
+
+    async def tick(self) -> None:
+        """Once a day: retention purge and compaction of the in-memory index."""
+        if self._purged_day != day_number(self.core.clock.now()):
+            await self.purge()
+
+    async def purge(self, force_load: bool = False) -> int:
+        today = day_number(self.core.clock.now())
+        policies = self.core.policies.current.policies
+        cutoffs = {p.name: today - p.leaks.retention_days for p in policies}
+        removed = await self.core.store.purge_fingerprints(
+            cutoffs, today - DEFAULT_RETENTION_DAYS
+        )
+        self._purged_day = today
+        if force_load or removed or self.engines.stale or self.engines.needs_load(policies):
+            await self.load()
+        if removed:
+            log.info("leak retention purge removed %d fingerprints", removed)
+        return removed
+
+    async def erase_member(self, platform: str, user_id: str) -> int:
+        """An erase request: every fingerprint of the member's messages, store and index."""
+        author = author_key(self._key, platform, user_id)
+        removed = await self.core.store.delete_author_fingerprints(author)
+        self.engines.remove_author(author)
+        return removed
+
+    # -- events -------------------------------------------------------------------------
+    def covered(self, room: Room) -> Policy | None:
+        """The policy that makes ``room`` confidential for leak purposes, if any."""
+        if room.is_private_chat:
+            return None
+        policy = self.core.policy_for(room)
+        return policy if policy is not None and policy.leaks.enabled else None
+
+    def _scans_private(self) -> bool:
+        return any(
+            p.leaks.enabled and p.leaks.scan_private_messages
+            for p in self.core.policies.current.policies
+        )
+
+    async def on_posted(self, event: MessagePosted, held: bool) -> list[Action]:
+        """``held``: the agreement gate removed the post, so nobody saw it."""
+        if event.author.is_bot or held:
+            return []
+        room = event.room
+        if room.is_private_chat and not self._scans_private():
+            return []
+        refs: list[tuple[str, MessageRef]] = []
+        if event.forward_of is not None:
+            refs.append(("forward", event.forward_of))
+        refs += [("link", ref) for ref in event.links]
+        if event.reply_to is not None:
+            refs.append(("reply", event.reply_to))
+        found = structural(refs, room, self.engines, self.covered)
+        if room.is_private_chat:
+            found = [s for s in found if s.policy.leaks.scan_private_messages]
+        author = author_key(self._key, event.author.platform, event.author.id)
+        found += await quotes(
+            event.text, room, author, self.engines, self.covered, room.is_private_chat
+        )
+        actions = await self._flag(room, event.message_id, event.author, found, event.at)
+        policy = self.covered(room)
+        if policy is not None:
+            await self._index(room, event.message_id, author, event.text, policy, event.at)
+        return actions
+
+    async def on_private(self, event: PrivateReply) -> list[Action]:
+        """A private message to the bot; checked only where a policy asks for it."""
+        if event.member.is_bot or not self._scans_private():
+            return []
+        author = author_key(self._key, event.member.platform, event.member.id)
+        found = await quotes(event.text, event.room, author, self.engines, self.covered, True)
+        message_id = f"private message at {event.at.isoformat(timespec='seconds')}"
+        return await self._flag(event.room, message_id, event.member, found, event.at)
+
+    async def on_edited(self, event: MessageEdited) -> list[Action]:
+        """Re-fingerprint an edited confidential message; re-check an edited copy."""
+        if event.author.is_bot:
+            return []
+        room = event.room
+        author = author_key(self._key, event.author.platform, event.author.id)
+        policy = self.covered(room)
+        if policy is not None:
+            await self._forget(room, event.message_id)
+            await self._index(room, event.message_id, author, event.text, policy, event.at)
+        if room.is_private_chat and not self._scans_private():
+            return []
+        found = await quotes(
+            event.text, room, author, self.engines, self.covered, room.is_private_chat
+        )
+        actions = await self._flag(
+            room, event.message_id, event.author, found, event.at, copy_state="edited"
+        )
+        await self.core.store.set_copy_state(
+            room.platform, room.id, event.message_id, "edited", event.at
+        )
+        return actions
+
+    async def on_deleted(self, event: MessageDeleted) -> list[Action]:
+        room = event.room
+        if self.covered(room) is not None:
+            await self._forget(room, event.message_id)
+        await self.core.store.set_copy_state(
+            room.platform, room.id, event.message_id, "deleted", event.at
+        )
+        return []
+
+    # -- fingerprints -----------------------------------------------------------------------
+    async def _index(
+        self, room: Room, message_id: str, author: bytes, text: str, policy: Policy, at: datetime
+    ) -> None:
+        spec = policy.leaks
+        fingerprints = self.engines.fingerprints_to_store(spec, text)
+        self.engines.remember(room)
+        if not fingerprints:
+            return
+        key, day, scheme = room_key(room), day_number(at), scheme_of(spec)
+        message = self.engines.message_hash(room.platform, room.id, message_id)
+        await self.core.store.add_fingerprints(
+            StoredFingerprint(value, scheme, key, policy.name, day, author, message)
+            for value in fingerprints.values
+        )
+        engine = self.engines.engines.get(scheme)
+        if engine is None:  # a policy reload added a scheme: build it (from the store)
+            await self.load()
+        else:
+            engine.index.add(fingerprints, key, day, author)
+
+    async def _forget(self, room: Room, message_id: str) -> None:
+        message = self.engines.message_hash(room.platform, room.id, message_id)
+        self.engines.stale += await self.core.store.delete_message_fingerprints(message)
+
+    # -- flags and what follows -------------------------------------------------------------
+    async def _flag(
+        self,
+        room: Room,
+        message_id: str,
+        poster: Member,
+        found: Iterable[Suspicion],
+        at: datetime,
+        copy_state: str | None = None,
+    ) -> list[Action]:
+        actions: list[Action] = []
+        for suspicion in strongest(found):
+            source = suspicion.source
+            draft = LeakFlag(
+                id=0,
+                platform=room.platform,
+                room_id=room.id,
+                room_name=room.label,
+                message_id=message_id,
+                source_platform=source.platform,
+                source_room_id=source.id,
+                source_room_name=source.label,
+                policy=suspicion.policy.name,
+                signal=suspicion.signal,
+                matched=len(suspicion.matched),
+                whole_message=suspicion.whole_message,
+                poster_id=poster.id,
+                status="open",
+                copy_state="posted",
+                created_at=at,
+                updated_at=at,
+                closed_by=None,
+            )
+            flag, new = await self.core.store.save_flag(draft, suspicion.matched, copy_state)
+            log.info(
+                "leak flag %d (%s) on %s, %s", flag.id, flag.signal, room.platform,
+                "new" if new else "updated",
+            )
+            if new:
+                actions += self._consequences(flag, room, poster, suspicion.policy)
+        return actions
+
+    def _consequences(
+        self, flag: LeakFlag, room: Room, poster: Member, policy: Policy
+    ) -> list[Action]:
+        todo = policy.leaks.actions
+        prefix = self.core.prefix(room.platform)
+        caps = self.core.caps(room.platform)
+        remove = (
+            (todo.delete_copy or todo.hold_for_review)
+            and caps.deletes
+            and not room.is_private_chat
+        )
+        source_label = flag.source_room_name or flag.source_room_id
+        actions: list[Action] = []
+        if remove:
+            actions.append(DeleteMessage(room, flag.message_id, poster))
+        if todo.alert:
+            text = texts.leak_alert(
+                flag.id,
+                source_label,
+                room.label,
+                flag.message_id,
+                poster.label,
+                flag.signal,
+                flag.matched,
+                flag.whole_message,
+                self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix,
+                remove,
+            )
+            actions += [
+                AlertModerators(ref.platform, ref.id or ref.alias or ref.name or "", text)
+                for ref in policy.alerts
+            ]
+            if not policy.alerts:
+                log.warning("policy %s has no alert room for leak flag %d", policy.name, flag.id)
+        if todo.remind_poster:
+            actions.append(
+                SendPrivate(
+                    poster,
+                    texts.leak_reminder(room.label, source_label, remove, prefix),
+                    idempotency_key=f"leak-{flag.id}",
+                )
+            )
+        return actions
