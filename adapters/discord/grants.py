@@ -46,8 +46,7 @@ def role_problems(guild: discord.Guild, role: discord.Role, where: str) -> list[
     if not me.guild_permissions.manage_roles:
         problems.append(
             f"the bot needs the Manage Roles permission (Server Settings > Roles > its role) "
-            f"to give members the role '{role.name}' that lets them post in {where}; "
-            + CONSEQUENCE
+            f"to give members the role '{role.name}' that lets them post in {where}; " + CONSEQUENCE
         )
     if guild.owner_id != me.id and me.top_role <= role:
         problems.append(

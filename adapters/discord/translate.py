@@ -262,9 +262,10 @@ def posting_overwrite(
     """
     pairs = dict(iter(current))
     if allowed:
-        if pairs.get("send_messages") is not False and pairs.get(
-            "send_messages_in_threads"
-        ) is not False:
+        if (
+            pairs.get("send_messages") is not False
+            and pairs.get("send_messages_in_threads") is not False
+        ):
             return False, current
         pairs.update(send_messages=None, send_messages_in_threads=None)
     else:
