@@ -8,8 +8,17 @@ of 5-40 words taken from confidential messages, lightly edited, pasted into them
 The naive baseline (``pip install rapidfuzz``) fuzzy-matches each message against stored
 history, as a bot without fingerprints would have to, keeping the plaintext.
 
+What is measured is what ships: the settings are a policy's ``LeaksSpec`` (its defaults
+unless overridden on the command line), turned into index and fingerprint settings by
+``bot.leaks_flow.engines`` and judged by ``bot.leaks_flow.detect.quotes``, the very
+function the bot calls: the index proposes rooms, the source room's policy confirms them
+(matches needed, its members' own words exempt). Only the SQLite store behind that
+confirmation is replaced by an in-memory one answering the same question, so the figures
+are the engine's, not the disk's; how often the store is asked is reported beside them.
+
     python benchmarks/leaks.py            # full run, a few minutes
     python benchmarks/leaks.py --quick    # same figures from a smaller run, under a minute
+    python benchmarks/leaks.py --k 8 --w 5 --min-matches 2   # a policy's own settings
 
 The last line printed is one JSON object with every headline figure.
 """
@@ -17,24 +26,25 @@ The last line printed is one JSON object with every headline figure.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
-from bot.leaks import (
-    Fingerprinter,
-    Fingerprints,
-    LeakIndex,
-    LeakParams,
-    author_key,
-    background_fingerprints,
-    normalize,
-)
+from bot.events import Room
+from bot.leaks import Fingerprints, LeakIndex, LeakParams, author_key, normalize
+from bot.leaks_flow.detect import Suspicion, quotes
+from bot.leaks_flow.engines import Engines, room_key, scheme_of, stored_params
+from bot.policy.model import LeaksSpec, Policy, ReminderSpec, RoomRef
+from bot.store.sqlite import Store, StoredFingerprint
 
 KEY = bytes(range(32))  # a fixed key keeps runs comparable; any 32 bytes would do
 PLATFORM = "chitchat"
@@ -73,10 +83,11 @@ class Sizes:
     stream: int
     naive_plain: int
     naive_quotes_per_length: int
+    sqlite_rows: int
 
 
-FULL = Sizes(86_000, 0, 2_000, 60_000, 300, 40)
-QUICK = Sizes(20_000, 25_000, 300, 12_000, 80, 12)
+FULL = Sizes(86_000, 0, 2_000, 60_000, 300, 40, 1_000_000)
+QUICK = Sizes(20_000, 25_000, 300, 12_000, 80, 12, 100_000)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -194,16 +205,93 @@ def eligible_counts(sources: Sequence[Message]) -> dict[int, int]:
     return {length: sum(1 for n in lengths if n >= length) for length in QUOTE_LENGTHS}
 
 
-# -- the engine -------------------------------------------------------------------------------
+# -- the bot's detection path ---------------------------------------------------------------
 
 
-class Engine:
-    """The fingerprint path as the bot will run it, with author keys cached like the bot's."""
+class MemoryStore:
+    """Stands in for ``bot.store.sqlite.Store`` where leak detection reads it.
 
-    def __init__(self, params: LeakParams) -> None:
-        self.fingerprinter = Fingerprinter(KEY, params)
-        self.background = background_fingerprints(self.fingerprinter)
-        self.params = params
+    The bot confirms every candidate room against its store; this answers the same query
+    (which of these fingerprints are stored for the room, optionally by someone other than
+    this author) from memory, so the benchmark measures the engine rather than the disk.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], dict[int, bytes | set[bytes]]] = {}
+        self.confirmations = 0
+        """How often a candidate room was confirmed: each is one SQLite query in the bot."""
+
+    def add(self, scheme: str, key: str, values: Iterable[int], author: bytes) -> None:
+        rows = self._rows.setdefault((scheme, key), {})
+        for value in values:
+            authors = rows.get(value)
+            if authors is None:
+                rows[value] = author
+            elif isinstance(authors, bytes):
+                if authors != author:
+                    rows[value] = {authors, author}
+            else:
+                authors.add(author)
+
+    async def stoplist(self) -> set[int]:
+        return set()
+
+    async def fingerprints(self, scheme: str | None = None) -> list[Any]:
+        return []
+
+    async def room_states(self) -> list[Any]:
+        return []
+
+    async def matching_fingerprints(
+        self, scheme: str, key: str, values: Iterable[int], not_author: bytes | None
+    ) -> set[int]:
+        self.confirmations += 1
+        rows = self._rows.get((scheme, key), {})
+        found: set[int] = set()
+        for value in values:
+            authors = rows.get(value)
+            if authors is None:
+                continue
+            if not_author is None or (
+                authors != not_author
+                if isinstance(authors, bytes)
+                else any(author != not_author for author in authors)
+            ):
+                found.add(value)
+        return found
+
+
+def make_policy(spec: LeaksSpec) -> Policy:
+    return Policy(
+        name="benchmark",
+        source="benchmarks/leaks.py",
+        rooms=(RoomRef(platform="console", name="benchmark"),),
+        reminder=ReminderSpec(text="What is said here stays here."),
+        leaks=spec,
+    )
+
+
+class Detector:
+    """One policy's leak detection, built and judged by the bot's own code.
+
+    ``Engines.load`` derives the index settings and background stop list from the policy,
+    confidential messages are stored as ``LeakWatch`` stores them, and every check is a call
+    of ``detect.quotes``. ``exempt`` chooses the own-words exemption per check, so one index
+    serves both the policy as configured and the comparison without the exemption.
+    """
+
+    def __init__(self, spec: LeaksSpec) -> None:
+        self.spec = spec
+        self.store = MemoryStore()
+        self.engines = Engines(KEY, self.store)  # type: ignore[arg-type]
+        self.policies = {
+            exempt: make_policy(spec.model_copy(update={"exempt_own_words": exempt}))
+            for exempt in (False, True)
+        }
+        asyncio.run(self.engines.load((self.policies[spec.exempt_own_words],)))
+        self.scheme = scheme_of(spec)
+        self.engine = self.engines.engines[self.scheme]
+        self.index: LeakIndex = self.engine.index
         self._authors: dict[str, bytes] = {}
 
     def author(self, name: str) -> bytes:
@@ -212,87 +300,194 @@ class Engine:
             key = self._authors[name] = author_key(KEY, PLATFORM, name)
         return key
 
-    def new_index(self) -> LeakIndex:
-        return LeakIndex(self.params, self.background)
-
-    def index_messages(self, index: LeakIndex, messages: Iterable[Message]) -> None:
-        fingerprints = self.fingerprinter.fingerprints
+    def index_messages(self, messages: Iterable[Message]) -> None:
+        """As ``LeakWatch._index``: store the message's fingerprints, then index them."""
         for message in messages:
-            index.add(fingerprints(message.text), message.room, message.day,
-                      self.author(message.author))
+            room = Room(PLATFORM, message.room)
+            fingerprints = self.engines.fingerprints_to_store(self.spec, message.text)
+            self.engines.remember(room)
+            if fingerprints:
+                self.add(fingerprints, room_key(room), message.day,
+                         self.author(message.author))
+
+    def add(self, fingerprints: Fingerprints, key: str, day: int, author: bytes) -> None:
+        self.store.add(self.scheme, key, fingerprints.values, author)
+        self.index.add(fingerprints, key, day, author)
+
+    def reset(self) -> None:
+        """An empty index and store under the same settings (for the speed runs)."""
+        self.store = MemoryStore()
+        self.engines.store = self.store  # type: ignore[assignment]
+        asyncio.run(self.engines.load((self.policies[self.spec.exempt_own_words],)))
+        self.engine = self.engines.engines[self.scheme]
+        self.index = self.engine.index
+
+    def checker(self, exempt: bool | None = None) -> Callable[[Probe], Any]:
+        """A coroutine function: the suspicions ``detect.quotes`` raises for a probe."""
+        policy = self.policies[self.spec.exempt_own_words if exempt is None else exempt]
+        engines = self.engines
+
+        def covered(_: Room) -> Policy:
+            return policy  # only confidential rooms are ever indexed
+
+        async def check(probe: Probe) -> list[Suspicion]:
+            author = author_key(KEY, PLATFORM, probe.author)  # per message, as on_posted does
+            return await quotes(probe.text, Room(PLATFORM, probe.room), author, engines,
+                                covered, False)
+
+        return check
+
+    def suspicions(
+        self, probes: Sequence[Probe], exempt: bool | None = None
+    ) -> list[list[Suspicion]]:
+        check = self.checker(exempt)
+
+        async def run() -> list[list[Suspicion]]:
+            return [await check(probe) for probe in probes]
+
+        return asyncio.run(run())
+
+    def flagged(self, probes: Sequence[Probe], exempt: bool | None = None) -> list[list[str]]:
+        """The source room ids flagged for each probe."""
+        return [[s.source.id for s in found] for found in self.suspicions(probes, exempt)]
 
 
-def fill_synthetic(index: LeakIndex, target: int, rng: random.Random) -> int:
+def fill_synthetic(detector: Detector, target: int, rng: random.Random) -> int:
     """Pad the index with random fingerprints (as from unrelated rooms) up to ``target``."""
+    index = detector.index
     added = 0
     day = 17_700
     while len(index) < target:
         batch = min(4, target - len(index))
         values = frozenset(rng.getrandbits(60) for _ in range(batch))
-        room = f"filler-{rng.randrange(5000)}"
-        index.add(Fingerprints(values, False, 20), room, day, bytes(16))
+        # Straight into the index, not the store: random values never become candidates,
+        # and keeping them out of the in-memory store keeps the RSS figure the index's.
+        index.add(Fingerprints(values, False, 20), f"{PLATFORM}:filler-{rng.randrange(5000)}",
+                  day, bytes(16))
         added += batch
     return added
 
 
-def flagged(engine: Engine, index: LeakIndex, probe: Probe, exempt_author: bool) -> list[str]:
-    matches = index.lookup(
-        engine.fingerprinter.fingerprints(probe.text),
-        exclude_room=probe.room,
-        exclude_author=engine.author(probe.author) if exempt_author else None,
-    )
-    return [match.room_key for match in matches]
+def outside_probes(messages: Iterable[Message]) -> list[Probe]:
+    return [Probe(message.room, message.author, message.text) for message in messages]
 
 
-def false_flags(
-    engine: Engine, index: LeakIndex, outside: Sequence[Message], exempt_author: bool
-) -> tuple[int, int]:
-    flags = 0
-    whole = 0
-    for message in outside:
-        probe = Probe(message.room, message.author, message.text)
-        if flagged(engine, index, probe, exempt_author):
-            flags += 1
-            whole += engine.fingerprinter.fingerprints(message.text).whole_message
-    return flags, whole
+def false_flags(flags: Sequence[Sequence[str]]) -> int:
+    return sum(1 for found in flags if found)
 
 
-def recall(engine: Engine, index: LeakIndex, probes: Sequence[Probe]) -> dict[str, float]:
+def recall(detector: Detector, probes: Sequence[Probe]) -> dict[str, float]:
     hits: dict[str, list[int]] = {}
-    for probe in probes:
-        hit = probe.source in flagged(engine, index, probe, exempt_author=True)
-        hits.setdefault(f"{probe.length}|{probe.edit}", [0, 0])
-        hits[f"{probe.length}|{probe.edit}"][0] += hit
-        hits[f"{probe.length}|{probe.edit}"][1] += 1
+    for probe, found in zip(probes, detector.flagged(probes), strict=True):
+        case = hits.setdefault(f"{probe.length}|{probe.edit}", [0, 0])
+        case[0] += probe.source in found
+        case[1] += 1
     return {case: found / total for case, (found, total) in hits.items()}
 
 
 def measure_speed(
-    engine: Engine, index: LeakIndex, stream: Sequence[Probe]
-) -> tuple[float, float, float, float]:
-    """(messages/s, p50 ms, p99 ms, max ms) for fingerprint + lookup, one message at a time."""
-    fingerprints = engine.fingerprinter.fingerprints
-    lookup = index.lookup
-    keyed = [(p.text, p.room, engine.author(p.author)) for p in stream]
-    for text, room, author in keyed[:2000]:  # warm the caches (char map, regex, dict)
-        lookup(fingerprints(text), room, author)
-    start = time.perf_counter()
-    for text, room, author in keyed:
-        lookup(fingerprints(text), room, author)
-    elapsed = time.perf_counter() - start
+    detector: Detector, stream: Sequence[Probe]
+) -> tuple[float, float, float, float, float]:
+    """(messages/s, p50 ms, p99 ms, max ms, store confirmations per message) for the bot's
+    quote check (author key, fingerprints, index lookup, policy confirmation), one message
+    at a time."""
+    check = detector.checker()
     clock = time.perf_counter_ns
     latencies: list[int] = []
-    record = latencies.append
-    for text, room, author in keyed:
-        began = clock()
-        lookup(fingerprints(text), room, author)
-        record(clock() - began)
+
+    async def run() -> float:
+        for probe in stream[:2000]:  # warm the caches (char map, regex, dict)
+            await check(probe)
+        start = time.perf_counter()
+        for probe in stream:
+            await check(probe)
+        elapsed = time.perf_counter() - start
+        record = latencies.append
+        for probe in stream:
+            began = clock()
+            await check(probe)
+            record(clock() - began)
+        return elapsed
+
+    detector.store.confirmations = 0
+    elapsed = asyncio.run(run())
+    confirmations = detector.store.confirmations / (len(stream) * 2 + min(2000, len(stream)))
     latencies.sort()
 
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1e6
 
-    return len(keyed) / elapsed, pct(0.50), pct(0.99), latencies[-1] / 1e6
+    return len(stream) / elapsed, pct(0.50), pct(0.99), latencies[-1] / 1e6, confirmations
+
+
+def sqlite_speed(
+    spec: LeaksSpec, messages: Sequence[Message], size: int, stream: Sequence[Probe],
+    rng: random.Random,
+) -> tuple[float, float, float, float, float]:
+    """The same check with the bot's SQLite store behind it, as the bot starts and runs.
+
+    Rows go into a throw-away store (real messages, then random filler rows up to ``size``),
+    the index is loaded from the store as ``LeakWatch.start`` does, and every candidate room
+    is confirmed by a real query. Returns (load s, messages/s, p50, p99, max ms).
+    """
+    policy = make_policy(spec)
+    scheme = scheme_of(spec)
+
+    async def run() -> tuple[float, float, float, float, float]:
+        with tempfile.TemporaryDirectory() as folder:
+            store = await Store.open(Path(folder) / "bench.db", datetime.now(UTC))
+            try:
+                engines = Engines(KEY, store)
+                rows: list[StoredFingerprint] = []
+                for number, message in enumerate(messages):
+                    room = Room(PLATFORM, message.room)
+                    engines.remember(room)  # at start-up the bot knows them from room_states
+                    author = author_key(KEY, PLATFORM, message.author)
+                    ident = engines.message_hash(PLATFORM, message.room, str(number))
+                    rows += [
+                        StoredFingerprint(value, scheme, room_key(room), policy.name,
+                                          message.day, author, ident)
+                        for value in engines.fingerprints_to_store(spec, message.text).values
+                    ]
+                    if len(rows) >= size:
+                        break
+                while len(rows) < size:
+                    filler = f"{PLATFORM}:filler-{rng.randrange(5000)}"
+                    rows.append(StoredFingerprint(rng.getrandbits(60), scheme, filler,
+                                                  policy.name, 17_700, bytes(16), bytes(16)))
+                await store.add_fingerprints(rows)
+                del rows
+                began = time.perf_counter()
+                await engines.load((policy,))
+                load_s = time.perf_counter() - began
+
+                def covered(_: Room) -> Policy:
+                    return policy
+
+                async def check(probe: Probe) -> None:
+                    author = author_key(KEY, PLATFORM, probe.author)
+                    await quotes(probe.text, Room(PLATFORM, probe.room), author, engines,
+                                 covered, False)
+
+                for probe in stream[:2000]:
+                    await check(probe)
+                began = time.perf_counter()
+                for probe in stream:
+                    await check(probe)
+                rate = len(stream) / (time.perf_counter() - began)
+                latencies: list[int] = []
+                for probe in stream:
+                    start = time.perf_counter_ns()
+                    await check(probe)
+                    latencies.append(time.perf_counter_ns() - start)
+            finally:
+                await store.close()
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2] / 1e6
+        p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] / 1e6
+        return load_s, rate, p50, p99, latencies[-1] / 1e6
+
+    return asyncio.run(run())
 
 
 def rss_bytes() -> int:
@@ -335,132 +530,179 @@ def naive_matcher(history: Sequence[Message]) -> Callable[[str], set[str]]:
 
 
 def line(label: str, *cells: object) -> None:
-    print(f"  {label:<44}" + "".join(f"{cell!s:>14}" for cell in cells))
+    print(f"  {label:<50}" + "".join(f" {cell!s:>13}" for cell in cells))
+
+
+def describe(spec: LeaksSpec) -> str:
+    whole = f"whole from {spec.min_tokens_whole} words" if spec.whole_message else "no whole"
+    matches = "1 match" if spec.min_matches == 1 else f"{spec.min_matches} matches"
+    return f"k{spec.k} w{spec.w}, {matches}, {whole}"
+
+
+def spec_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LeaksSpec:
+    """The shipped ``LeaksSpec()`` with only the settings given on the command line changed."""
+    names = ("k", "w", "min_matches", "whole_message", "min_tokens_whole", "stop_rooms",
+             "exempt_own_words")
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if "min_tokens_whole" in overrides:
+        overrides.setdefault("whole_message", True)
+    try:
+        return LeaksSpec(**overrides)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="Without settings, the shipped policy defaults (LeaksSpec()) are measured.",
+    )
     parser.add_argument("--quick", action="store_true", help="smaller run, under a minute")
     parser.add_argument("--seed", type=int, default=20260515)
-    defaults = LeakParams()
-    parser.add_argument("--k", type=int, default=defaults.k)
-    parser.add_argument("--w", type=int, default=defaults.w)
-    parser.add_argument("--min-matches", type=int, default=defaults.min_matches)
-    parser.add_argument("--min-tokens-whole", type=int, default=defaults.min_tokens_whole)
-    parser.add_argument("--stop-rooms", type=int, default=defaults.stop_rooms)
+    parser.add_argument("--k", type=int, help="tokens per shingle")
+    parser.add_argument("--w", type=int, help="winnowing window, in shingles")
+    parser.add_argument("--min-matches", type=int, help="matching fingerprints for a flag")
+    parser.add_argument("--whole-message", action=argparse.BooleanOptionalAction,
+                        help="match messages shorter than k whole")
+    parser.add_argument("--min-tokens-whole", type=int,
+                        help="shortest message matched whole (implies --whole-message)")
+    parser.add_argument("--stop-rooms", type=int, help="rooms that make a fingerprint common")
+    parser.add_argument("--exempt-own-words", action=argparse.BooleanOptionalAction,
+                        help="a person repeating their own words is not flagged")
     args = parser.parse_args(argv)
+    spec = spec_from_args(parser, args)
+    shipped = spec == LeaksSpec()
     sizes = QUICK if args.quick else FULL
     rng = random.Random(args.seed)
-    params = LeakParams(
-        k=args.k, w=args.w, min_matches=args.min_matches,
-        min_tokens_whole=args.min_tokens_whole, stop_rooms=args.stop_rooms,
-    )
     began = time.perf_counter()
 
     rooms = load_rooms()
     total = sum(map(len, rooms))
     inside, outside = split_rooms(rooms, sizes.confidential, sizes.outside, rng)
     del rooms
-    engine = Engine(params)
+    detector = Detector(spec)
+    index = detector.index
+    stored = stored_params(spec)
     print(f"Leak detection benchmark ({'quick' if args.quick else 'full'}), chitchat dataset: "
-          f"{total:,} messages; k={params.k}, w={params.w}, min_matches={params.min_matches}, "
-          f"min_tokens_whole={params.min_tokens_whole}, stop_rooms={params.stop_rooms}, "
-          f"background phrases -> {len(engine.background)} hashes")
+          f"{total:,} messages")
+    print(f"  policy: {'shipped defaults' if shipped else 'overridden'}: k={spec.k}, w={spec.w}, "
+          f"min_matches={spec.min_matches}, whole_message={spec.whole_message} "
+          f"(min_tokens_whole={spec.min_tokens_whole}), stop_rooms={spec.stop_rooms}, "
+          f"exempt_own_words={spec.exempt_own_words}")
+    print(f"  as the bot runs it: index {index.params}; stored from "
+          f"{stored.min_tokens_whole} tokens; any shared run of {stored.guaranteed_run} words "
+          f"is caught; background phrases -> {len(index.background)} hashes")
     print(f"  confidential: {len(inside):,} messages in "
           f"{len({m.room for m in inside}):,} rooms; outside: {len(outside):,} messages")
 
     # Accuracy on the real confidential slice.
-    index = engine.new_index()
     start = time.perf_counter()
-    engine.index_messages(index, inside)
+    detector.index_messages(inside)
     add_rate = len(inside) / (time.perf_counter() - start)
     print(f"  indexed {len(index):,} fingerprints ({index.posting_count:,} postings) "
           f"at {add_rate:,.0f} messages/s")
 
-    flags, flags_whole = false_flags(engine, index, outside, exempt_author=False)
-    flags_exempt, _ = false_flags(engine, index, outside, exempt_author=True)
+    plain = outside_probes(outside)
+    by_exemption = {exempt: detector.suspicions(plain, exempt) for exempt in (False, True)}
+    configured = by_exemption[spec.exempt_own_words]
+    flags = false_flags(configured)
+    flags_whole = sum(1 for found in configured if any(s.whole_message for s in found))
     rate = flags / len(outside)
-    rate_exempt = flags_exempt / len(outside)
+    rate_exempt = false_flags(by_exemption[True]) / len(outside)
+    rate_not_exempt = false_flags(by_exemption[False]) / len(outside)
+    other = by_exemption[not spec.exempt_own_words]
+    del by_exemption
     quote_probes = make_quote_probes(inside, outside, sizes.quotes_per_case, rng)
-    recalls = recall(engine, index, quote_probes)
+    recalls = recall(detector, quote_probes)
     eligible = eligible_counts(inside)
 
-    print("\nAccuracy")
+    print("\nAccuracy (the policy's own decision, as the bot makes it)")
     line("false flags per outside message", f"{rate:.4%}", f"({flags} of {len(outside):,})")
     line("  of which short (whole-message) matches", flags_whole)
-    line("false flags, author's own words exempt", f"{rate_exempt:.4%}", f"({flags_exempt})")
+    line(f"  with own-words exemption {'off' if spec.exempt_own_words else 'on'} instead",
+         f"{false_flags(other) / len(outside):.4%}", f"({false_flags(other)})")
     line("recall by quote length (words)", "case+punct", "+changed word", "sources")
     for length in QUOTE_LENGTHS:
         line(f"  {length}", f"{recalls.get(f'{length}|case+punct', float('nan')):.2%}",
              f"{recalls.get(f'{length}|changed word', float('nan')):.2%}", eligible[length])
 
     # The same accuracy figures for other settings a policy may choose, for comparison.
+    first = LeakParams()  # the engine's own defaults, from before policies had any
+    alternative_specs = (
+        LeaksSpec(k=first.k, w=first.w, min_matches=first.min_matches, whole_message=True,
+                  min_tokens_whole=first.min_tokens_whole, stop_rooms=first.stop_rooms),
+        LeaksSpec(k=first.k, w=first.w),
+        LeaksSpec(whole_message=True),
+    )
     alternatives: dict[str, dict[str, float]] = {}
-    alternative_params = {
-        "k8 w5 min_matches=1, no whole-message": LeakParams(min_matches=1, min_tokens_whole=8),
-        "k11 w2 min_matches=1, no whole-message": LeakParams(
-            k=11, w=2, min_matches=1, min_tokens_whole=11
-        ),
-        "k8 w5 min_matches=2, whole-message from 6": LeakParams(min_tokens_whole=6),
-    }
-    print("\nOther settings (same data, same quotes)")
-    line("", "false flags", "author exempt", "recall 12w", "recall 20w")
-    for label, other in alternative_params.items():
-        other_engine = Engine(other)
-        other_index = other_engine.new_index()
-        other_engine.index_messages(other_index, inside)
-        other_ff = false_flags(other_engine, other_index, outside, exempt_author=False)[0]
-        other_ffa = false_flags(other_engine, other_index, outside, exempt_author=True)[0]
-        other_recall = recall(other_engine, other_index, quote_probes)
+    print("\nOther settings (same data, same quotes; the rest as shipped)")
+    line("", "false flags", "no exemption", "recall 12w", "recall 20w")
+    for alternative in alternative_specs:
+        label = describe(alternative)
+        other_detector = Detector(alternative)
+        other_detector.index_messages(inside)
+        other_ff = false_flags(other_detector.suspicions(plain)) / len(outside)
+        other_fo = false_flags(other_detector.suspicions(plain, exempt=False)) / len(outside)
+        other_recall = recall(other_detector, quote_probes)
         alternatives[label] = {
-            "false_flag_rate": round(other_ff / len(outside), 6),
-            "false_flag_rate_author_exempt": round(other_ffa / len(outside), 6),
+            "false_flag_rate": round(other_ff, 6),
+            "false_flag_rate_no_exemption": round(other_fo, 6),
             "recall_12_words": round(other_recall.get("12|case+punct", 0.0), 4),
             "recall_20_words": round(other_recall.get("20|case+punct", 0.0), 4),
         }
-        line(label, f"{other_ff / len(outside):.4%}", f"{other_ffa / len(outside):.4%}",
+        line(label, f"{other_ff:.4%}", f"{other_fo:.4%}",
              f"{other_recall.get('12|case+punct', 0.0):.2%}",
              f"{other_recall.get('20|case+punct', 0.0):.2%}")
-        del other_index
+        del other_detector
 
     # Speed and latency at three index sizes.
-    print("\nSpeed: fingerprint + lookup per outside message (one core)")
-    line("stored fingerprints", "messages/s", "p50 ms", "p99 ms", "max ms")
-    plain = [Probe(m.room, m.author, m.text) for m in rng.sample(outside, min(len(outside),
-                                                                              sizes.stream))]
-    stream = plain + rng.sample(quote_probes, min(len(quote_probes), sizes.stream // 10))
+    print("\nSpeed: the bot's quote check per outside message (one core)")
+    line("stored fingerprints", "messages/s", "p50 ms", "p99 ms", "max ms", "confirm/msg")
+    sample = rng.sample(outside, min(len(outside), sizes.stream))
+    stream = outside_probes(sample) + rng.sample(
+        quote_probes, min(len(quote_probes), sizes.stream // 10)
+    )
     rng.shuffle(stream)
-    speed: dict[int, tuple[float, float, float, float]] = {}
+    speed: dict[int, tuple[float, float, float, float, float]] = {}
     bytes_per_fp = rss_per_fp = 0.0
     for size in INDEX_SIZES:
-        del index
+        detector.reset()
+        index = detector.index
         gc.collect()
         rss_before = rss_bytes()
-        index = engine.new_index()
         real = 0
         for message in inside:
             if len(index) >= size:
                 break
-            engine.index_messages(index, (message,))
+            detector.index_messages((message,))
             real += 1
-        synthetic = fill_synthetic(index, size, rng)
-        speed[size] = measure_speed(engine, index, stream)
-        msgs, p50, p99, worst = speed[size]
+        synthetic = fill_synthetic(detector, size, rng)
+        speed[size] = measure_speed(detector, stream)
+        msgs, p50, p99, worst, confirms = speed[size]
         line(f"{len(index):>9,} ({real:,} real msgs + {synthetic:,} synthetic)",
-             f"{msgs:,.0f}", f"{p50:.3f}", f"{p99:.3f}", f"{worst:.2f}")
+             f"{msgs:,.0f}", f"{p50:.3f}", f"{p99:.3f}", f"{worst:.2f}", f"{confirms:.3f}")
         if size == INDEX_SIZES[-1]:
             bytes_per_fp = index.approximate_bytes() / len(index)
             rss_per_fp = (rss_bytes() - rss_before) / len(index)
     line("memory per stored fingerprint at 1M", f"{bytes_per_fp:.0f} B",
          f"(RSS {rss_per_fp:.0f} B)")
-    del index
+    print(f"  ({len(stream) - len(sample):,} of the {len(stream):,} messages carry a quote; "
+          "confirm/msg = store queries per message, SQLite in the bot, memory here)")
+    detector.reset()
+    gc.collect()
+    load_s, sqlite_rate, sqlite_p50, sqlite_p99, sqlite_max = sqlite_speed(
+        spec, inside, sizes.sqlite_rows, stream, rng
+    )
+    line(f"with the SQLite store, {sizes.sqlite_rows:,} rows", f"{sqlite_rate:,.0f}",
+         f"{sqlite_p50:.3f}", f"{sqlite_p99:.3f}", f"{sqlite_max:.2f}")
+    line("  index loaded from the store at start-up", f"{load_s:.1f} s")
 
     # The naive baseline against the same history, same probes, same process.
     history = inside[:NAIVE_HISTORY]
     naive = naive_matcher(history)
-    small = engine.new_index()
-    engine.index_messages(small, history)
-    naive_plain = [Probe(m.room, m.author, m.text) for m in rng.sample(outside, sizes.naive_plain)]
+    small = Detector(spec)
+    small.index_messages(history)
+    naive_plain = outside_probes(rng.sample(outside, sizes.naive_plain))
     naive_quotes = [
         probe
         for probe in make_quote_probes(history, outside, sizes.naive_quotes_per_length, rng)
@@ -470,8 +712,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     naive_found = [naive(probe.text) for probe in probes]
     naive_rate = len(probes) / (time.perf_counter() - start)
-    ours_rate = measure_speed(engine, small, probes * max(1, 5000 // len(probes)))[0]
-    ours_found = [set(flagged(engine, small, probe, exempt_author=False)) for probe in probes]
+    ours_rate = measure_speed(small, probes * max(1, 5000 // len(probes)))[0]
+    ours_found = [set(found) for found in small.flagged(probes)]
 
     def naive_stats(found: list[set[str]]) -> tuple[float, float]:
         plain_flags = sum(bool(f) for f in found[: len(naive_plain)]) / len(naive_plain)
@@ -496,6 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result = {
         "mode": "quick" if args.quick else "full",
+        "shipped_defaults": shipped,
         "confidential_messages": len(inside),
         "outside_messages": len(outside),
         "msgs_per_s_10k": round(speed[INDEX_SIZES[0]][0]),
@@ -505,6 +748,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "p99_ms_10k": round(speed[INDEX_SIZES[0]][2], 4),
         "p99_ms_100k": round(speed[INDEX_SIZES[1]][2], 4),
         "p99_ms_1m": round(speed[INDEX_SIZES[2]][2], 4),
+        "max_ms_1m": round(speed[INDEX_SIZES[2]][3], 4),
+        "store_confirmations_per_msg_1m": round(speed[INDEX_SIZES[2]][4], 4),
+        "sqlite_rows": sizes.sqlite_rows,
+        "sqlite_msgs_per_s": round(sqlite_rate),
+        "sqlite_p50_ms": round(sqlite_p50, 4),
+        "sqlite_p99_ms": round(sqlite_p99, 4),
+        "sqlite_max_ms": round(sqlite_max, 4),
+        "index_load_s": round(load_s, 2),
         "bytes_per_fingerprint": round(bytes_per_fp, 1),
         "naive_msgs_per_s_10k": round(naive_rate, 2),
         "speedup_vs_naive_10k": round(speedup, 1),
@@ -512,13 +763,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "naive_recall_12plus_words": round(naive_recall, 4),
         "false_flag_rate": round(rate, 6),
         "false_flag_rate_author_exempt": round(rate_exempt, 6),
+        "false_flag_rate_no_exemption": round(rate_not_exempt, 6),
+        "false_flags_whole_message": flags_whole,
         **{f"recall_{n}_words": round(recalls.get(f"{n}|case+punct", 0.0), 4)
            for n in QUOTE_LENGTHS},
         **{f"recall_{n}_words_changed_word": round(recalls.get(f"{n}|changed word", 0.0), 4)
            for n in QUOTE_LENGTHS},
-        "params": {"k": params.k, "w": params.w, "min_matches": params.min_matches,
-                   "min_tokens_whole": params.min_tokens_whole,
-                   "stop_rooms": params.stop_rooms},
+        "params": {
+            **spec.model_dump(include={"k", "w", "min_matches", "whole_message",
+                                       "min_tokens_whole", "stop_rooms", "exempt_own_words"}),
+            "index": {"k": index.params.k, "w": index.params.w,
+                      "min_matches": index.params.min_matches,
+                      "min_tokens_whole": index.params.min_tokens_whole,
+                      "stop_rooms": index.params.stop_rooms},
+        },
         "alternatives": alternatives,
     }
     print(json.dumps(result))
