@@ -116,8 +116,9 @@ class ConsoleAdapter:
                 await self._post_to_room(action)
             case ReplyToInvoker(room=room, member=member, text=text):
                 self._print(f"[only {member.id} sees, #{room.label}]", text)
-            case AlertModerators(room_selector=target, text=text):
-                self._print(f"[alert → #{target}]", text)
+            case AlertModerators(room_selector=target):
+                # no links on a console: the references print as ids
+                self._print(f"[alert → #{target}]", action.with_links(lambda _: None))
             case DeleteMessage(room=room, author=author):
                 who = f"{author.id}'s" if author else "a"
                 self._print(f"[#{room.label}]", f"({who} message was hidden from the room)")

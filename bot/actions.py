@@ -7,9 +7,10 @@ adapter can find out that the platform refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.events import Member, Room
+from bot.events import Member, MessageRef, Room
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +124,39 @@ class CheckGrant:
 
 @dataclass(frozen=True, slots=True)
 class AlertModerators:
-    """A note to a moderators' room. It must never quote a member's message."""
+    """A note to a moderators' room. It must never quote a member's message.
+
+    Where it is about a message (a suspected leak), it says so as references rather than
+    URLs: the core knows ids, and only the adapter knows how its platform links to them (a
+    Discord jump link needs the server, a Matrix permalink the room id). A moderator with
+    access follows the link; the alert itself never needs the text.
+    """
 
     platform: str
     room_selector: str  # the policy's alert room: id, alias or name, resolved by the adapter
     text: str
+    about: MessageRef | None = None  # the message the alert is about (the suspected copy)
+    # The confidential room it seems to come from; with the message where the platform
+    # named one (a forward, a link, a reply).
+    source_room: MessageRef | None = None
+
+    def with_links(self, link: Callable[[MessageRef], str | None]) -> str:
+        """The text with a line per reference under its first line (what happened, then
+        where); ``link`` is the adapter's renderer and gives None for what it cannot link
+        (another platform's message), which is shown as ids."""
+        head, *rest = self.text.split("\n")
+        refs = [
+            f"{label}: {link(ref) or describe_ref(ref)}"
+            for label, ref in (("Copy", self.about), ("Source", self.source_room))
+            if ref is not None
+        ]
+        return "\n".join([head, *refs, *rest])
+
+
+def describe_ref(ref: MessageRef) -> str:
+    """Ids in words, for the console and for a reference into another platform."""
+    where = f"{ref.platform} room {ref.room_id}"
+    return f"{where}, message {ref.message_id}" if ref.message_id else where
 
 
 @dataclass(frozen=True, slots=True)

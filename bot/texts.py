@@ -182,7 +182,8 @@ def leak_alert(
     prefix: str,
     removed: bool,
 ) -> str:
-    """The moderators' alert: a jump target (message id until adapters render links)."""
+    """The moderators' alert: what, where and how sure, never what was said. The adapter
+    adds links to the copy and the source room (AlertModerators.with_links)."""
     lines = [
         f"Possible leak from {source_label} (flag {flag_id}): {_HOW.get(signal, signal)}, "
         f"in {room_label}, message {message_id}, posted by {poster}.",

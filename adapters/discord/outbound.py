@@ -29,7 +29,7 @@ from bot.actions import (
     SetPostingAllowed,
 )
 from bot.clock import Clock, SystemClock
-from bot.events import AdapterStatus, BotPosted, Event, Member, Room
+from bot.events import AdapterStatus, BotPosted, Event, Member, MessageRef, Room
 
 from .components import build_view
 from .grants import CONSEQUENCE, grant_problems
@@ -38,6 +38,7 @@ from .translate import (
     PLATFORM,
     REFUSED_PRIVATE_CODES,
     is_thread,
+    jump_link,
     nonce_for,
     posting_overwrite,
     snowflake,
@@ -101,8 +102,8 @@ class Outbound:
                 await self.set_role(room, member, allowed, _snowflake(grant, "role"))
             case CheckGrant(room=room, grant=grant):
                 await self.check_grant(room, _snowflake(grant, "role"))
-            case AlertModerators(room_selector=selector, text=text):
-                await self.alert(selector, text)
+            case AlertModerators(room_selector=selector):
+                await self.alert(selector, action.with_links(self._jump_link))
             case _:
                 raise ActionNotSupported(f"Discord has no {type(action).__name__}")
         if key is not None:
@@ -244,6 +245,16 @@ class Outbound:
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {selector!r} for moderator alerts")
         await self._send(channel, text)
+
+    def _jump_link(self, ref: MessageRef) -> str | None:
+        """A jump link needs the server, which only the channel knows; a channel this
+        client does not see (or another platform's room) gets no link, only ids."""
+        channel_id = snowflake(ref.room_id) if ref.platform == PLATFORM else None
+        channel = self.client.get_channel(channel_id) if channel_id is not None else None
+        if channel is None:
+            return None
+        guild = getattr(channel, "guild", None)
+        return jump_link(guild.id if guild is not None else None, channel.id, ref.message_id)
 
     async def _send(
         self,

@@ -245,6 +245,13 @@ def nonce_for(key: str | None, part: int = 0) -> str | None:
     return digest[:MAX_NONCE]
 
 
+def jump_link(guild_id: int | None, channel_id: int, message_id: str | None = None) -> str:
+    """What Discord's "Copy Message Link" gives (``@me`` for a private chat): moderators
+    follow it to the message, so an alert never needs to quote it."""
+    link = f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}"
+    return f"{link}/{message_id}" if message_id else link
+
+
 def snowflake(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 

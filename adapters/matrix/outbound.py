@@ -120,7 +120,8 @@ class MatrixOutbound:
 
     async def _alert(self, action: AlertModerators) -> None:
         room_id = await self._resolve_selector(action.room_selector)
-        await self._send(room_id, action.text)
+        via = self.user_id.partition(":")[2] or None
+        await self._send(room_id, action.with_links(lambda ref: translate.alert_link(ref, via)))
 
     async def _delete(self, action: DeleteMessage) -> None:
         response = await self.client.room_redact(

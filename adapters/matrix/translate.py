@@ -183,7 +183,20 @@ def message_event(
     )
 
 
-def permalink(room_id: str, event_id: str | None = None) -> str:
-    """A matrix.to link for alerts: moderators follow it, the alert never quotes the text."""
+def permalink(room_id: str, event_id: str | None = None, via: str | None = None) -> str:
+    """A matrix.to link for alerts: moderators follow it, the alert never quotes the text.
+
+    ``via`` names a server in the room, which a room id (unlike an alias) needs for a
+    client on another server to find it.
+    """
     link = f"https://matrix.to/#/{room_id}"
-    return f"{link}/{event_id}" if event_id else link
+    link = f"{link}/{event_id}" if event_id else link
+    return f"{link}?via={via}" if via and room_id.startswith("!") else link
+
+
+def alert_link(ref: MessageRef, via: str | None = None) -> str | None:
+    """The permalink of a Matrix reference in an alert; None for another platform's, which
+    the alert then shows as ids."""
+    if ref.platform != PLATFORM:
+        return None
+    return permalink(ref.room_id, ref.message_id, via)

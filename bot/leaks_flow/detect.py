@@ -26,6 +26,8 @@ class Suspicion:
     matched: frozenset[int] = frozenset()
     """The confirmed matching fingerprints of a quote (empty for structural signals)."""
     whole_message: bool = False
+    ref: MessageRef | None = None
+    """The confidential message a structural signal points at, for the alert's link."""
 
 
 PolicyOf = Callable[[Room], Policy | None]
@@ -40,11 +42,11 @@ def structural(
     for signal, ref in refs:
         key = f"{ref.platform}:{ref.room_id}"
         source = engines.room_for(key)
-        if key == own or (source.parent_id is not None and room_key(source) == own):
-            continue  # a reply or link inside the room itself
+        if key == own or room_key(source) == own:
+            continue  # a reply or link inside the room itself (or by its alias)
         policy = covered(source)
         if policy is not None:
-            found.append(Suspicion(source, policy, signal))
+            found.append(Suspicion(source, policy, signal, ref=ref))
     return found
 
 

@@ -156,6 +156,11 @@ class Engines:
         if known is not None:
             return known
         platform, _, room_id = key.partition(":")
+        # A link may name a room by an alias (a Matrix permalink to #room:server): the
+        # confidential room it stands for is one whose messages carried that alias.
+        for room in self.rooms.values():
+            if room.platform == platform and room_id in room.aliases:
+                return room
         return Room(platform, room_id)
 
     def add_stopped(self, values: set[int]) -> None:

@@ -231,12 +231,13 @@ class LeakWatch:
                 "new" if new else "updated",
             )
             if new:
-                actions += self._consequences(flag, room, poster, suspicion.policy)
+                actions += self._consequences(flag, room, poster, suspicion)
         return actions
 
     def _consequences(
-        self, flag: LeakFlag, room: Room, poster: Member, policy: Policy
+        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion
     ) -> list[Action]:
+        policy = suspicion.policy
         todo = policy.leaks.actions
         prefix = self.core.prefix(room.platform)
         caps = self.core.caps(room.platform)
@@ -262,8 +263,11 @@ class LeakWatch:
                 self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix,
                 remove,
             )
+            about, source_ref = alert_refs(flag, room, suspicion)
             actions += [
-                AlertModerators(ref.platform, ref.id or ref.alias or ref.name or "", text)
+                AlertModerators(
+                    ref.platform, ref.id or ref.alias or ref.name or "", text, about, source_ref
+                )
                 for ref in policy.alerts
             ]
             if not policy.alerts:
@@ -277,3 +281,19 @@ class LeakWatch:
                 )
             )
         return actions
+
+
+def alert_refs(
+    flag: LeakFlag, room: Room, suspicion: Suspicion
+) -> tuple[MessageRef | None, MessageRef]:
+    """Where the copy is and where it came from, for the alert's links.
+
+    A copy in a private chat with the bot gets no link: moderators cannot open someone
+    else's private chat, and its "id" is only a time. The source is the exact message
+    when a forward, link or reply names it, else the confidential room.
+    """
+    about = None if room.is_private_chat else MessageRef(room.platform, room.id, flag.message_id)
+    ref = suspicion.ref
+    if ref is not None and ref.platform == flag.source_platform and ref.message_id:
+        return about, ref
+    return about, MessageRef(flag.source_platform, flag.source_room_id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nio import (
     AsyncClient,
@@ -250,3 +251,49 @@ async def create_world(
     return BotWorld(
         synapse, tmp, bot_id, bot_password, mod, support.room_id, mods.room_id, config_path
     )
+
+
+# -- more rooms and bounded waits on the bot's own state (leak flagging scenarios) -----------
+
+
+async def add_room(world: BotWorld, name: str, *, encrypted: bool = False) -> str:
+    """Another room the moderator creates, anyone may join, and the bot is invited to (it
+    accepts only if a policy names the room)."""
+    created = await world.mod.room_create(
+        visibility=RoomVisibility.private,
+        preset=RoomPreset.public_chat,
+        name=name,
+        invite=[world.bot_id],
+        initial_state=[ENCRYPTION_STATE] if encrypted else [],
+    )
+    assert isinstance(created, RoomCreateResponse), created
+    return created.room_id
+
+
+def write_policy(world: BotWorld, name: str, text: str) -> None:
+    """A further policy file, read when the bot (re)starts."""
+    (world.tmp / "policies" / f"{name}.yaml").write_text(text)
+
+
+async def send(client: AsyncClient, room_id: str, content: dict[str, Any]) -> str:
+    """Send any m.room.message content (a reply, HTML) and return the event id."""
+    await wait_until([client], lambda: room_id in client.rooms, f"{room_id} known to the client")
+    response = await client.room_send(
+        room_id, "m.room.message", content, ignore_unverified_devices=True
+    )
+    assert isinstance(response, RoomSendResponse), response
+    return response.event_id
+
+
+async def poll_until(
+    check: Callable[[], Awaitable[bool]], what: str, deadline_s: float = 20.0
+) -> None:
+    """Poll the bot's own state (its store) until ``check`` holds; bounded in time."""
+    deadline = time.monotonic() + deadline_s
+    for _ in range(int(deadline_s / 0.05) + 1):
+        if await check():
+            return
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not reached within {deadline_s} s")
