@@ -256,7 +256,9 @@ async def create_world(
 # -- more rooms and bounded waits on the bot's own state (leak flagging scenarios) -----------
 
 
-async def add_room(world: BotWorld, name: str, *, encrypted: bool = False) -> str:
+async def add_room(
+    world: BotWorld, name: str, *, encrypted: bool = False, bot_level: int = 0
+) -> str:
     """Another room the moderator creates, anyone may join, and the bot is invited to (it
     accepts only if a policy names the room)."""
     created = await world.mod.room_create(
@@ -265,6 +267,7 @@ async def add_room(world: BotWorld, name: str, *, encrypted: bool = False) -> st
         name=name,
         invite=[world.bot_id],
         initial_state=[ENCRYPTION_STATE] if encrypted else [],
+        power_level_override={"users": {world.bot_id: bot_level}} if bot_level else None,
     )
     assert isinstance(created, RoomCreateResponse), created
     return created.room_id

@@ -319,3 +319,45 @@ async def test_a_permalink_by_the_circles_alias_is_flagged_but_not_inside_it(
     assert leaks.world.app is not None
     [flag] = await leaks.world.app.store.open_flags()
     assert (flag.source_room_id, flag.message_id) == (circle, copy)
+
+
+async def test_delete_copy_redacts_the_quote_and_keeps_the_flag(
+    synapse: LocalSynapse,
+    tmp_path: Path,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    """With delete_copy the copy is redacted where the bot may (it has power level 50 in the
+    lobby here); the flag stays for the moderators, who still get the alert."""
+    circle = CIRCLE + "leaks:\n  actions:\n    delete_copy: true\n"
+    world = await create_world(synapse, tmp_path, matrix_client, policy=circle)
+    lobby = await add_room(world, "Lobby", bot_level=50)
+    write_policy(world, "lobby", LOBBY.format(lobby=lobby))
+    mod_notices = watch(world.mod)
+    await world.start_bot()
+    try:
+        await wait_until(
+            [world.mod],
+            lambda: world.bot_joined() and world.bot_joined(lobby),
+            "the bot joined the circle and the lobby",
+        )
+        alice = await matrix_client("alice")
+        bob = await matrix_client("bob")
+        await join(alice, world.room_id)
+        await join(bob, world.room_id, lobby)
+        leaks = LeakWorld(world, lobby, alice, bob, mod_notices)
+        await share(leaks, alice)
+        copy = await text(bob, lobby, QUOTE)
+        [alert] = await leaks.wait_alerts(1)
+        assert all(word not in alert for word in WORDS)
+
+        async def redacted() -> bool:
+            got = await bob.room_get_event(lobby, copy)
+            source = getattr(getattr(got, "event", None), "source", {}) or {}
+            return bool((source.get("unsigned") or {}).get("redacted_because"))
+
+        await poll_until(redacted, "the copy redacted by the bot")
+        assert world.app is not None
+        [flag] = await world.app.store.open_flags()
+        assert flag.message_id == copy
+    finally:
+        await world.stop_bot()
