@@ -198,9 +198,15 @@ def leak_alert(
     return "\n".join(lines)
 
 
-def leak_reminder(room_label: str, source_label: str, removed: bool, prefix: str) -> str:
+def leak_reminder(
+    room_label: str, source_label: str, removed: bool, prefix: str, held: bool = False
+) -> str:
     """To the poster, privately, once per flag; it names rooms, never the message."""
     done = " It was removed." if removed else " Please remove it if it does."
+    if held and removed:
+        done = (
+            " It was taken down until a moderator has looked at it; you will hear what they decide."
+        )
     return (
         f"Your message in {room_label} seems to repeat something from {source_label}, a "
         f"confidential room.{done} What is shared there stays there. If it does not, you need "
@@ -262,3 +268,18 @@ def audit_log(entries: list[tuple[str, str, str, str, str]]) -> str:
         for at, platform, actor, action, detail in entries
     ]
     return "\n".join(lines)
+
+
+def leak_review_outcome(room_label: str, harmless: bool) -> str:
+    """To the poster of a held copy, once a moderator decided. Still no message text."""
+    if harmless:
+        return (
+            f"A moderator looked at your message in {room_label} that was held for review and "
+            "found nothing confidential in it. Confidant kept no copy, so please post it again "
+            "if you still want to."
+        )
+    return (
+        f"A moderator looked at your message in {room_label} that was held for review; it "
+        "stays removed because it seemed to repeat a confidential room. Thank you for "
+        "keeping what is shared there where it was shared."
+    )

@@ -20,6 +20,11 @@ from tests.leak_rig import (
 )
 
 LOBBY = Room("console", "lobby", "lobby")
+OTHER_SHARED = (
+    "my job interview went badly because I could not stop shaking and I think everyone in "
+    "the room could see it"
+)
+OTHER_QUOTE = "apparently the job interview went badly because I could not stop shaking and I think"
 RECOVERY = Room("console", "recovery", "recovery")
 
 
@@ -99,10 +104,10 @@ async def test_structural_signals_point_into_a_confidential_room(tmp_path: Path)
             [alert] = [a for a in actions if isinstance(a, AlertModerators)]
             assert (alert.platform, alert.room_selector) == ("console", "mods")
             assert "certain" in alert.text and f"message {event.message_id}" in alert.text
-            assert [f.signal for f in await rig.app.store.flags_for_copy("console", "lobby",
-                                                                         event.message_id)] == [
-                signal
-            ]
+            assert [
+                f.signal
+                for f in await rig.app.store.flags_for_copy("console", "lobby", event.message_id)
+            ] == [signal]
             assert any(isinstance(a, SendPrivate) for a in actions)
 
 
@@ -270,3 +275,36 @@ async def test_leaks_can_be_switched_off(tmp_path: Path) -> None:
         assert await rig.app.store.fingerprints() == []
         assert alerts(await quote_in_lobby(rig)) == []
         assert LEAK_POLICY in policy_with("enabled: false")
+
+
+async def test_hold_for_review_takes_the_copy_down_and_tells_the_poster_the_outcome(
+    tmp_path: Path,
+) -> None:
+    policy = policy_with("actions:\n  hold_for_review: true")
+    async with leak_rig(tmp_path, policy) as rig:
+        await share(rig)
+        out = await quote_in_lobby(rig)
+        assert "[#lobby] (bob's message was hidden from the room)" in out
+        assert "taken down until a moderator has looked at it" in out
+        assert all(word not in out for word in SHARED_WORDS)
+        [first] = await rig.app.store.open_flags()
+        reviewed = await rig.say(":room lobby", f"mod: /flag false-positive {first.id}")
+        assert "[private → bob] A moderator looked at your message in lobby" in reviewed
+        assert "found nothing confidential" in reviewed
+        # (the false positive stopped those words) another share, quoted: kept down this time
+        await share(rig, OTHER_SHARED, who="carol")
+        await quote_in_lobby(rig, OTHER_QUOTE, who="dave")
+        [second] = await rig.app.store.open_flags()
+        kept = await rig.say(":room lobby", f"mod: /flag resolve {second.id}")
+        assert "[private → dave] A moderator looked at your message in lobby" in kept
+        assert "stays removed" in kept
+        assert all(word not in reviewed + kept for word in (*SHARED_WORDS, "interview"))
+
+
+async def test_without_hold_a_review_sends_the_poster_nothing(tmp_path: Path) -> None:
+    async with leak_rig(tmp_path) as rig:
+        await share(rig)
+        await quote_in_lobby(rig)
+        [flag] = await rig.app.store.open_flags()
+        out = await rig.say(":room lobby", f"mod: /flag resolve {flag.id}")
+        assert "[private → bob]" not in out

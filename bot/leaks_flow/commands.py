@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import texts
-from bot.actions import Action
-from bot.events import CommandInvoked
+from bot.actions import Action, SendPrivate
+from bot.events import CommandInvoked, Member
 from bot.store.sqlite import LeakFlag
 
 if TYPE_CHECKING:
@@ -65,10 +65,11 @@ async def cmd_flag(
     if flag is None or flag.status != "open" or not _moderates(core, event, flag):
         return [core.reply(event, texts.leak_flag_missing(flag_id))]
     by = f"{event.invoker.platform}:{event.invoker.id}"
+    outcome = _review_outcome(core, flag, harmless=action != "resolve")
     if action == "resolve":
         await core.store.close_flag(flag_id, "resolved", by, event.at)
         await _audit(core, event, "flag resolve", f"flag {flag_id}")
-        return [core.reply(event, texts.leak_flag_resolved(flag_id))]
+        return [*outcome, core.reply(event, texts.leak_flag_resolved(flag_id))]
     stopped = await core.store.flag_fingerprints(flag_id)
     await core.store.add_to_stoplist(stopped, event.at)
     watch.engines.add_stopped(stopped)
@@ -76,7 +77,19 @@ async def cmd_flag(
     await _audit(
         core, event, "flag false-positive", f"flag {flag_id}, {len(stopped)} fingerprints stopped"
     )
-    return [core.reply(event, texts.leak_flag_false_positive(flag_id, len(stopped)))]
+    return [*outcome, core.reply(event, texts.leak_flag_false_positive(flag_id, len(stopped)))]
+
+
+def _review_outcome(core: Core, flag: LeakFlag, harmless: bool) -> list[Action]:
+    """A copy held for review was taken down with a promise: its poster hears the outcome."""
+    policy = core.policies.current.by_name(flag.policy)
+    if policy is None or not policy.leaks.actions.hold_for_review:
+        return []
+    if not core.caps(flag.platform).deletes:
+        return []  # nothing was held: the platform could not take it down
+    poster = Member(flag.platform, flag.poster_id)
+    text = texts.leak_review_outcome(flag.room_name or flag.room_id, harmless)
+    return [SendPrivate(poster, text, idempotency_key=f"leak-review-{flag.id}")]
 
 
 async def cmd_audit(

@@ -74,9 +74,7 @@ class Engines:
     _signature: frozenset[tuple[str, int, int]] = frozenset()
 
     def __post_init__(self) -> None:
-        self._message_base = hashlib.blake2b(
-            key=self.key, digest_size=16, person=_MESSAGE_PERSON
-        )
+        self._message_base = hashlib.blake2b(key=self.key, digest_size=16, person=_MESSAGE_PERSON)
 
     def message_hash(self, platform: str, room_id: str, message_id: str) -> bytes:
         """A keyed stand-in for a message id, so an edit or delete finds its fingerprints."""

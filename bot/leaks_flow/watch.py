@@ -69,9 +69,7 @@ class LeakWatch:
         today = day_number(self.core.clock.now())
         policies = self.core.policies.current.policies
         cutoffs = {p.name: today - p.leaks.retention_days for p in policies}
-        removed = await self.core.store.purge_fingerprints(
-            cutoffs, today - DEFAULT_RETENTION_DAYS
-        )
+        removed = await self.core.store.purge_fingerprints(cutoffs, today - DEFAULT_RETENTION_DAYS)
         self._purged_day = today
         if force_load or removed or self.engines.stale or self.engines.needs_load(policies):
             await self.load()
@@ -227,7 +225,10 @@ class LeakWatch:
             )
             flag, new = await self.core.store.save_flag(draft, suspicion.matched, copy_state)
             log.info(
-                "leak flag %d (%s) on %s, %s", flag.id, flag.signal, room.platform,
+                "leak flag %d (%s) on %s, %s",
+                flag.id,
+                flag.signal,
+                room.platform,
                 "new" if new else "updated",
             )
             if new:
@@ -242,9 +243,7 @@ class LeakWatch:
         prefix = self.core.prefix(room.platform)
         caps = self.core.caps(room.platform)
         remove = (
-            (todo.delete_copy or todo.hold_for_review)
-            and caps.deletes
-            and not room.is_private_chat
+            (todo.delete_copy or todo.hold_for_review) and caps.deletes and not room.is_private_chat
         )
         source_label = flag.source_room_name or flag.source_room_id
         actions: list[Action] = []
@@ -276,7 +275,9 @@ class LeakWatch:
             actions.append(
                 SendPrivate(
                     poster,
-                    texts.leak_reminder(room.label, source_label, remove, prefix),
+                    texts.leak_reminder(
+                        room.label, source_label, remove, prefix, held=todo.hold_for_review
+                    ),
                     idempotency_key=f"leak-{flag.id}",
                 )
             )

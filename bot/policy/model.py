@@ -243,8 +243,9 @@ class LeakActionsSpec(_Frozen):
     alert: bool = True
     remind_poster: bool = True
     delete_copy: bool = False
-    # Hide the copy until a moderator has looked (where the bot may delete); the bot keeps
-    # no text, so the poster re-posts if the moderator finds it harmless.
+    # Take the copy down until a moderator has looked (where the bot may delete) and tell the
+    # poster the outcome when the flag is closed; the bot keeps no text, so the poster
+    # re-posts if the moderator finds it harmless.
     hold_for_review: bool = False
 
 
