@@ -97,7 +97,10 @@ async def test_a_forward_is_flagged_with_jump_links_and_no_snapshot_text(
     assert_no_words(alert)
     [flag] = await rig.app.store.open_flags()
     assert (flag.signal, flag.room_id, flag.source_room_id, flag.poster_id) == (
-        "forward", str(scene.lobby.id), str(scene.circle.id), str(bob.id),
+        "forward",
+        str(scene.lobby.id),
+        str(scene.circle.id),
+        str(bob.id),
     )
     # the poster is reminded privately, without the words either
     dm = fake.world.open_dm(bob)
@@ -220,3 +223,30 @@ async def test_flags_are_shown_ephemerally_to_moderators_only(
     assert await run("flag", scene.mod, action="resolve", id=1) == "Flag 1 is resolved."
     assert await rig.app.store.open_flags() == []
     assert await run("flags", scene.mod) == "No open leak flags."
+
+
+async def test_hold_for_review_takes_the_copy_down_and_reports_the_outcome(
+    fake: FakeDiscord,
+    adapter_scene: AdapterScene,
+    start_app: Callable[..., Any],
+    bob: FakeUser,
+) -> None:
+    scene = adapter_scene
+    rig = await start_app(policy=LEAK_POLICY + "leaks:\n  actions:\n    hold_for_review: true\n")
+    original = await share(fake, scene, rig)
+    mark = fake.requests.mark()
+    forward = await fake.events.forward(original, into=scene.lobby, author=bob)
+    await fake.wait_for_call(
+        "DELETE", f"/channels/{scene.lobby.id}/messages/{forward.id}", since=mark
+    )
+    dm = fake.world.open_dm(bob)
+    [held] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert "taken down until a moderator has looked at it" in held.json["content"]
+    mark = fake.requests.mark()
+    interaction = await fake.events.slash_command(
+        "flag", user=scene.mod, channel=scene.mods, options={"action": "false-positive", "id": 1}
+    )
+    await fake.wait_for_call("POST", f"/interactions/{interaction.id}/{interaction.token}/callback")
+    [outcome] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert "found nothing confidential" in outcome.json["content"]
+    assert_no_words(held.json["content"] + outcome.json["content"])

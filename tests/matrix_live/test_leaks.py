@@ -361,3 +361,44 @@ async def test_delete_copy_redacts_the_quote_and_keeps_the_flag(
         assert flag.message_id == copy
     finally:
         await world.stop_bot()
+
+
+async def test_hold_for_review_redacts_and_tells_the_poster_the_outcome(
+    synapse: LocalSynapse,
+    tmp_path: Path,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    circle = CIRCLE + "leaks:\n  actions:\n    hold_for_review: true\n"
+    world = await create_world(synapse, tmp_path, matrix_client, policy=circle)
+    lobby = await add_room(world, "Lobby", bot_level=50)
+    write_policy(world, "lobby", LOBBY.format(lobby=lobby))
+    mod_notices = watch(world.mod)
+    await world.start_bot()
+    try:
+        await wait_until(
+            [world.mod],
+            lambda: world.bot_joined() and world.bot_joined(lobby),
+            "the bot joined the circle and the lobby",
+        )
+        alice = await matrix_client("alice")
+        bob = await matrix_client("bob")
+        bob_notices = watch(bob)
+        await join(alice, world.room_id)
+        await join(bob, world.room_id, lobby)
+        leaks = LeakWorld(world, lobby, alice, bob, mod_notices)
+        await share(leaks, alice)
+        await text(bob, lobby, QUOTE)
+        await leaks.wait_alerts(1)
+        await wait_until(
+            [bob], lambda: bool(bob_notices.containing("taken down until")), "bob told it is held"
+        )
+        await say(world.mod, world.mods_room, "!flag resolve 1")
+        await wait_until(
+            [bob, world.mod],
+            lambda: bool(bob_notices.containing("stays removed")),
+            "bob told the outcome",
+        )
+        for _, body in bob_notices.seen:
+            assert all(word not in body for word in WORDS)
+    finally:
+        await world.stop_bot()
