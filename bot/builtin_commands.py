@@ -40,6 +40,28 @@ AUDIT = CommandSpec(
     (Param("limit", "how many entries (default 20)", kind=int, required=False),),
 )
 
+# Check-ins: "/checkin" alone starts one (see GROUP_DEFAULTS): a group cannot also be a
+# command of its own on Discord, so the text platforms map the bare word to "checkin start".
+CHECKIN_START = CommandSpec("checkin start", "start a private check-in")
+CHECKIN_HISTORY = CommandSpec("checkin history", "your own recent check-ins, privately")
+CHECKIN_STATS = CommandSpec(
+    "checkin stats", "check-in counts per week (never answers)", Permission.MODERATOR
+)
+CLAIM = CommandSpec(
+    "claim",
+    "peer supporters: take a contact request so only one of you answers",
+    params=(Param("id", "the request's number", kind=int),),
+)
+MYDATA = CommandSpec("mydata", "get a copy of everything Confidant holds about you")
+FORGETME = CommandSpec(
+    "forgetme",
+    "erase everything Confidant holds about you",
+    params=(Param("confirm", "say confirm to go ahead", required=False, choices=("confirm",)),),
+)
+
+# A bare group word typed on a text platform runs this command of the group.
+GROUP_DEFAULTS = {"checkin": CHECKIN_START.name}
+
 BUILTIN_COMMANDS = (
     RULES,
     AGREE,
@@ -50,4 +72,10 @@ BUILTIN_COMMANDS = (
     FLAGS,
     FLAG,
     AUDIT,
+    CHECKIN_START,
+    CHECKIN_HISTORY,
+    CHECKIN_STATS,
+    CLAIM,
+    MYDATA,
+    FORGETME,
 )

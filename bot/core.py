@@ -27,13 +27,23 @@ from bot.builtin_commands import (
     AGREE,
     AGREEMENTS,
     AUDIT,
+    CHECKIN_HISTORY,
+    CHECKIN_START,
+    CHECKIN_STATS,
+    CLAIM,
     FLAG,
     FLAGS,
+    FORGETME,
+    GROUP_DEFAULTS,
     HELP,
+    MYDATA,
     POLICY_RELOAD,
     POLICY_SHOW,
     RULES,
 )
+from bot.checkins import CHECKIN_CHOICE, Checkins
+from bot.checkins import commands as checkin_commands
+from bot.checkins import rights as checkin_rights
 from bot.clock import Clock
 from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
@@ -77,7 +87,8 @@ class Core:
     registry: Registry
     capabilities: Mapping[str, Capabilities]
     _console_moderators: set[tuple[str, str]] = field(default_factory=set)
-    # The deployment key (App.key); without one the core runs without leak flagging.
+    # The deployment key (App.key); without one the core runs without leak flagging and
+    # without check-ins (their answers are sealed with a key derived from it).
     leak_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +133,22 @@ class Core:
             ):
                 if self.registry.get(spec.name) is not None:
                     self.add_command(spec.name, partial(handler, leaks))
+        self.checkins: Checkins | None = None
+        if self.leak_key is not None:
+            self.checkins = Checkins(self, self.leak_key)
+            checkins = self.checkins
+            checkin_handlers: tuple[tuple[str, Callable[..., Awaitable[list[Action]]]], ...] = (
+                (CHECKIN_START.name, lambda event, _: checkins.start(event)),
+                (CHECKIN_HISTORY.name, partial(checkin_commands.cmd_history, checkins)),
+                (CHECKIN_STATS.name, partial(checkin_commands.cmd_stats, checkins)),
+                (CLAIM.name, partial(checkin_commands.cmd_claim, checkins)),
+                (MYDATA.name, partial(checkin_rights.cmd_mydata, checkins)),
+                (FORGETME.name, partial(checkin_rights.cmd_forgetme, checkins)),
+            )
+            for name, checkin_handler in checkin_handlers:
+                if self.registry.get(name) is not None:
+                    self.add_command(name, checkin_handler)
+            self.add_choice(CHECKIN_CHOICE, checkins.on_choice)
 
     def add_command(self, name: str, handler: CommandHandler) -> None:
         """Later features attach handlers to commands they registered."""
@@ -149,6 +176,8 @@ class Core:
         if self.leaks is not None:
             await self.leaks.start()
         actions = await reminding.resend_pending(self)
+        if self.checkins is not None:
+            actions += await self.checkins.startup()
         for policy in self.policies.current.policies:
             actions += await reminding.reask_changed(self, policy)
         return actions
@@ -162,6 +191,8 @@ class Core:
         actions = await reminding.resend_pending(
             self, older_than=now - reminding.PENDING_RETRY_AFTER
         )
+        if self.checkins is not None:
+            actions += await self.checkins.tick()
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None
@@ -253,7 +284,9 @@ class Core:
     async def _on_command(self, event: CommandInvoked) -> list[Action]:
         if event.invoker.is_bot:
             return []
-        spec = self.registry.get(event.name)
+        spec = self.registry.get(event.name) or self.registry.get(
+            GROUP_DEFAULTS.get(event.name, "")
+        )
         prefix = self.prefix(event.room.platform)
         if spec is None:
             return [self.reply(event, texts.unknown_command(event.name, prefix))]
@@ -297,6 +330,12 @@ class Core:
         return actions
 
     async def _on_private_reply(self, event: PrivateReply) -> list[Action]:
+        """A check-in waiting for the member takes the reply; it is an answer only the
+        member sees, so it is not scanned for leaks."""
+        if self.checkins is not None and not event.member.is_bot:
+            answered = await self.checkins.on_private(event)
+            if answered is not None:
+                return answered
         return await self.leaks.on_private(event) if self.leaks is not None else []
 
     # -- other events ------------------------------------------------------------------------

@@ -274,7 +274,7 @@ def registry_with_extras() -> Registry:
     registry = build_registry()
     registry.register(
         CommandSpec(
-            "checkin",
+            "mood",
             "say how you are",
             params=(
                 Param("mood", "one word", choices=("good", "bad")),
@@ -297,14 +297,18 @@ def test_the_registry_becomes_slash_commands_and_groups() -> None:
         "agreements",
         "audit",
         "checkin",
+        "claim",
         "flag",
         "flags",
+        "forgetme",
         "help",
+        "mood",
+        "mydata",
         "policy",
         "room",
         "rules",
     ]
-    checkin = commands["checkin"]
+    checkin = commands["mood"]
     options = {o["name"]: o for o in checkin["options"]}
     assert options["mood"]["choices"] == [
         {"name": "good", "value": "good"},
@@ -328,7 +332,7 @@ async def test_a_generated_command_hands_its_spec_and_values_to_the_adapter() ->
         calls.append((spec.name, dict(values)))
 
     commands = {c.name: c for c in build_commands(registry_with_extras(), invoke)}
-    checkin = commands["checkin"]
+    checkin = commands["mood"]
     assert isinstance(checkin, app_commands.Command)
     await checkin.callback(object(), mood="good", minutes=5, note=None)  # type: ignore[call-arg]
     group = commands["policy"]
@@ -337,7 +341,7 @@ async def test_a_generated_command_hands_its_spec_and_values_to_the_adapter() ->
     assert isinstance(show, app_commands.Command)
     await show.callback(object(), name="circle")  # type: ignore[call-arg]
     assert calls == [
-        ("checkin", {"mood": "good", "minutes": 5, "note": None}),
+        ("mood", {"mood": "good", "minutes": 5, "note": None}),
         ("policy show", {"name": "circle"}),
     ]
 

@@ -283,6 +283,176 @@ class LeaksSpec(_Frozen):
         return self
 
 
+_QUESTION_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class QuestionSpec(_Frozen):
+    """One check-in question. Every question may be skipped: none is ever required."""
+
+    id: str
+    prompt: str
+    kind: Literal["scale", "choice", "yesno", "text"]
+    min: int = 1
+    max: int = 5
+    labels: tuple[str, ...] = ()  # one per step of a scale, lowest first
+    options: tuple[str, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _QUESTION_ID_RE.match(value):
+            raise problem(
+                f"the question id '{value}' may only use lowercase letters, digits and '_', "
+                "starting with a letter"
+            )
+        return value
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_present(cls, value: str) -> str:
+        if not value.strip():
+            raise problem("the question's prompt is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Self:
+        if self.kind == "scale":
+            if not self.min < self.max or self.max - self.min > 10:
+                raise problem(
+                    f"a scale needs 'min' below 'max' and at most 11 steps, got "
+                    f"{self.min} to {self.max}"
+                )
+            steps = self.max - self.min + 1
+            if self.labels and len(self.labels) != steps:
+                raise problem(
+                    f"a scale from {self.min} to {self.max} needs {steps} 'labels' (one per "
+                    f"step), got {len(self.labels)}"
+                )
+        elif self.labels:
+            raise problem(f"'labels' are only for 'kind: scale', not '{self.kind}'")
+        if self.kind == "choice":
+            if len(self.options) < 2 or len(set(self.options)) != len(self.options):
+                raise problem("a choice question needs at least two different 'options'")
+        elif self.options:
+            raise problem(f"'options' are only for 'kind: choice', not '{self.kind}'")
+        return self
+
+
+class ThresholdSpec(_Frozen):
+    """An answer that shows the crisis resources, e.g. ``{question: mood, at_most: 1}``."""
+
+    question: str
+    at_most: int | None = None
+    at_least: int | None = None
+    equals: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        given = [k for k in ("at_most", "at_least", "equals") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise problem("a threshold needs exactly one of 'at_most', 'at_least' or 'equals'")
+        return self
+
+
+class ResourceSpec(_Frozen):
+    """A crisis line or service of the community's region: shown as written here."""
+
+    name: str
+    number: str | None = None
+    link: str | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.number is None and self.link is None:
+            raise problem(f"the resource '{self.name}' needs a 'number' or a 'link'")
+        return self
+
+
+class CrisisSpec(_Frozen):
+    """What shows the resources at once: keywords (per language) in written answers, and
+    answer thresholds."""
+
+    keywords: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    thresholds: tuple[ThresholdSpec, ...] = ()
+    resources: tuple[ResourceSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _resources_when_triggered(self) -> Self:
+        if (self.keywords or self.thresholds) and not self.resources:
+            raise problem("'crisis' has keywords or thresholds but no 'resources' to show")
+        return self
+
+
+class CheckinsSpec(_Frozen):
+    """Private check-ins: off unless a policy has this section.
+
+    Nothing here is ever shown in a room: answers stay with the member, and a peer
+    supporter hears of a member only when the member says yes (or, where ``duty_to_warn``
+    is set, when that rule applies and the member is told so).
+    """
+
+    enabled: bool = True
+    intro: str
+    retention_days: int = Field(default=180, ge=1, le=3650)
+    timeout_minutes: float = Field(default=30, gt=0, le=1440)
+    questions: tuple[QuestionSpec, ...]
+    crisis: CrisisSpec = CrisisSpec()
+    supporters: tuple[UserRef, ...] = ()
+    supporters_room: RoomRef | None = None
+    duty_to_warn: str | None = None
+
+    @field_validator("intro")
+    @classmethod
+    def _intro_present(cls, value: str) -> str:
+        if not value.strip():
+            raise problem("the check-in intro is empty")
+        if len(value) > MAX_REMINDER_CHARS:
+            raise problem(f"the check-in intro is too long (at most {MAX_REMINDER_CHARS})")
+        return value
+
+    @field_validator("questions")
+    @classmethod
+    def _questions_unique(cls, value: tuple[QuestionSpec, ...]) -> tuple[QuestionSpec, ...]:
+        if not value:
+            raise problem("'questions' is empty; list at least one question")
+        ids = [q.id for q in value]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise problem(f"the question id '{repeated[0]}' is used twice")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        by_id = {q.id: q for q in self.questions}
+        for threshold in self.crisis.thresholds:
+            question = by_id.get(threshold.question)
+            if question is None:
+                raise problem(
+                    f"the crisis threshold names the question '{threshold.question}', which "
+                    "is not under 'questions'"
+                )
+            numeric = threshold.equals is None
+            if numeric != (question.kind == "scale"):
+                raise problem(
+                    f"use 'at_most'/'at_least' for scale questions and 'equals' otherwise "
+                    f"(question '{question.id}' is '{question.kind}')"
+                )
+        if (self.supporters_room is None) != (not self.supporters):
+            raise problem("'supporters' and 'supporters_room' go together: give both or neither")
+        if self.duty_to_warn is not None and self.supporters_room is None:
+            raise problem("'duty_to_warn' needs 'supporters' and a 'supporters_room' to tell")
+        return self
+
+    @property
+    def intro_hash(self) -> str:
+        """A changed intro (or duty-to-warn rule) asks for consent again."""
+        text = normalise_text(self.intro) + "\x1f" + (self.duty_to_warn or "")
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def is_supporter(self, platform: str, user_id: str) -> bool:
+        return any(s.platform == platform and s.user == user_id for s in self.supporters)
+
+
 class Policy(_Frozen):
     """Everything Confidant does in a set of rooms. One file holds one policy."""
 
@@ -293,6 +463,7 @@ class Policy(_Frozen):
     alerts: tuple[RoomRef, ...] = ()
     reminder: ReminderSpec
     leaks: LeaksSpec = LeaksSpec()
+    checkins: CheckinsSpec | None = None
 
     @field_validator("rooms")
     @classmethod

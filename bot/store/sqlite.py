@@ -97,6 +97,45 @@ class LeakFlag:
     closed_by: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    """One check-in's progress; its answers are separate rows, sealed."""
+
+    id: int
+    platform: str
+    member_id: str
+    policy: str
+    status: str
+    step: int
+    awaiting: str
+    crisis_shown: bool
+    asked_contact: bool
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SealedAnswer:
+    question_id: str
+    skipped: bool
+    sealed: bytes | None
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    id: int
+    checkin_id: int | None
+    platform: str
+    member_id: str
+    policy: str
+    reason: str
+    shared: bool
+    created_at: datetime
+    claimed_by: str | None
+
+
 _CHUNK = 500  # fingerprints per IN (...) list, well under SQLite's variable limit
 
 
@@ -529,6 +568,13 @@ class Store:
         await self._db.commit()
         return cur.rowcount
 
+    async def count_author_fingerprints(self, author: bytes) -> int:
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM fingerprints WHERE author = ?", (author,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def purge_fingerprints(self, cutoffs: dict[str, int], default_cutoff: int) -> int:
         """Retention: drop rows older than their policy's cutoff day (``default_cutoff`` for
         policies no longer loaded)."""
@@ -657,6 +703,303 @@ class Store:
             (*params, limit),
         ) as cur:
             return [_flag_row(row) for row in await cur.fetchall()]
+
+
+    # -- check-ins --------------------------------------------------------------------
+    async def checkin_consent(self, platform: str, member_id: str, policy: str) -> str | None:
+        """The intro hash the member agreed to for ``policy``, if any."""
+        async with self._db.execute(
+            "SELECT intro_hash FROM checkin_consents WHERE platform = ? AND member_id = ?"
+            " AND policy = ?",
+            (platform, member_id, policy),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def record_checkin_consent(
+        self, platform: str, member_id: str, policy: str, intro_hash: str, at: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO checkin_consents (platform, member_id, policy, intro_hash, agreed_at)"
+            " VALUES (?,?,?,?,?) ON CONFLICT (platform, member_id, policy) DO UPDATE SET"
+            " intro_hash = excluded.intro_hash, agreed_at = excluded.agreed_at",
+            (platform, member_id, policy, intro_hash, _iso(at)),
+        )
+        await self._db.commit()
+
+    async def start_checkin(
+        self, platform: str, member_id: str, policy: str, at: datetime
+    ) -> Checkin:
+        cur = await self._db.execute(
+            "INSERT INTO checkins (platform, member_id, policy, started_at, updated_at)"
+            " VALUES (?,?,?,?,?)",
+            (platform, member_id, policy, _iso(at), _iso(at)),
+        )
+        await self._db.commit()
+        assert cur.lastrowid is not None
+        found = await self.checkin(cur.lastrowid)
+        assert found is not None
+        return found
+
+    async def checkin(self, checkin_id: int) -> Checkin | None:
+        found = await self._checkins_where("id = ?", (checkin_id,))
+        return found[0] if found else None
+
+    async def open_checkin(self, platform: str, member_id: str) -> Checkin | None:
+        found = await self._checkins_where(
+            "platform = ? AND member_id = ? AND status = 'open'", (platform, member_id)
+        )
+        return found[0] if found else None
+
+    async def open_checkins(self) -> list[Checkin]:
+        return await self._checkins_where("status = 'open'", ())
+
+    async def member_checkins(self, platform: str, member_id: str, limit: int) -> list[Checkin]:
+        """Newest first."""
+        return await self._checkins_where(
+            "platform = ? AND member_id = ?", (platform, member_id), limit
+        )
+
+    async def checkins_of_policies(self, policies: Sequence[str]) -> list[Checkin]:
+        marks = ",".join("?" * len(policies))
+        return await self._checkins_where(f"policy IN ({marks})", tuple(policies), 100_000)
+
+    async def save_answer(
+        self,
+        checkin_id: int,
+        question_id: str,
+        sealed: bytes | None,
+        at: datetime,
+        next_step: int,
+    ) -> None:
+        """One answer (``sealed`` None: skipped) and the step after it, in one commit, so a
+        crash never loses an answer nor asks a question twice."""
+        await self._db.execute(
+            "INSERT INTO checkin_answers (checkin_id, question_id, skipped, sealed, answered_at)"
+            " VALUES (?,?,?,?,?) ON CONFLICT (checkin_id, question_id) DO UPDATE SET"
+            " skipped = excluded.skipped, sealed = excluded.sealed,"
+            " answered_at = excluded.answered_at",
+            (checkin_id, question_id, int(sealed is None), sealed, _iso(at)),
+        )
+        await self._db.execute(
+            "UPDATE checkins SET step = ?, updated_at = ? WHERE id = ?",
+            (next_step, _iso(at), checkin_id),
+        )
+        await self._db.commit()
+
+    async def update_checkin(
+        self,
+        checkin_id: int,
+        at: datetime,
+        *,
+        awaiting: str | None = None,
+        crisis_shown: bool | None = None,
+        asked_contact: bool | None = None,
+    ) -> None:
+        await self._db.execute(
+            "UPDATE checkins SET updated_at = ?, awaiting = COALESCE(?, awaiting),"
+            " crisis_shown = COALESCE(?, crisis_shown),"
+            " asked_contact = COALESCE(?, asked_contact) WHERE id = ?",
+            (
+                _iso(at),
+                awaiting,
+                None if crisis_shown is None else int(crisis_shown),
+                None if asked_contact is None else int(asked_contact),
+                checkin_id,
+            ),
+        )
+        await self._db.commit()
+
+    async def end_checkin(self, checkin_id: int, status: str, at: datetime) -> bool:
+        """Close an open check-in; False when it was closed already (by a timeout, say)."""
+        cur = await self._db.execute(
+            "UPDATE checkins SET status = ?, ended_at = ?, updated_at = ? WHERE id = ?"
+            " AND status = 'open'",
+            (status, _iso(at), _iso(at), checkin_id),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def checkin_answers(self, checkin_id: int) -> list[SealedAnswer]:
+        async with self._db.execute(
+            "SELECT question_id, skipped, sealed, answered_at FROM checkin_answers"
+            " WHERE checkin_id = ? ORDER BY answered_at, rowid",
+            (checkin_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            SealedAnswer(str(q), bool(k), None if b is None else bytes(b),
+                         datetime.fromisoformat(str(t)))
+            for q, k, b, t in rows
+        ]
+
+    async def purge_checkins(self, policy: str, before: datetime) -> int:
+        """Retention: check-ins started before ``before`` go, with their answers."""
+        cur = await self._db.execute(
+            "DELETE FROM checkins WHERE policy = ? AND started_at < ? AND status != 'open'",
+            (policy, _iso(before)),
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+    async def _checkins_where(
+        self, where: str, params: tuple[object, ...], limit: int = 1000
+    ) -> list[Checkin]:
+        async with self._db.execute(
+            "SELECT id, platform, member_id, policy, status, step, awaiting, crisis_shown,"
+            " asked_contact, started_at, updated_at, ended_at FROM checkins"
+            f" WHERE {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Checkin(
+                int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), str(r[6]),
+                bool(r[7]), bool(r[8]), datetime.fromisoformat(str(r[9])),
+                datetime.fromisoformat(str(r[10])),
+                None if r[11] is None else datetime.fromisoformat(str(r[11])),
+            )
+            for r in rows
+        ]
+
+    # -- escalations to peer supporters ------------------------------------------------
+    async def add_escalation(
+        self,
+        checkin_id: int | None,
+        platform: str,
+        member_id: str,
+        policy: str,
+        reason: str,
+        shared: bool,
+        at: datetime,
+    ) -> int:
+        cur = await self._db.execute(
+            "INSERT INTO checkin_escalations (checkin_id, platform, member_id, policy, reason,"
+            " shared, created_at) VALUES (?,?,?,?,?,?,?)",
+            (checkin_id, platform, member_id, policy, reason, int(shared), _iso(at)),
+        )
+        await self._db.commit()
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def escalation(self, escalation_id: int) -> Escalation | None:
+        found = await self._escalations_where("id = ?", (escalation_id,))
+        return found[0] if found else None
+
+    async def member_escalations(self, platform: str, member_id: str) -> list[Escalation]:
+        return await self._escalations_where(
+            "platform = ? AND member_id = ?", (platform, member_id)
+        )
+
+    async def escalations_of_policies(self, policies: Sequence[str]) -> list[Escalation]:
+        marks = ",".join("?" * len(policies))
+        return await self._escalations_where(f"policy IN ({marks})", tuple(policies))
+
+    async def claim_escalation(self, escalation_id: int, by: str, at: datetime) -> bool:
+        """Exactly one supporter wins: the UPDATE only matches while nobody has claimed."""
+        cur = await self._db.execute(
+            "UPDATE checkin_escalations SET claimed_by = ?, claimed_at = ? WHERE id = ?"
+            " AND claimed_by IS NULL",
+            (by, _iso(at), escalation_id),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def _escalations_where(
+        self, where: str, params: tuple[object, ...]
+    ) -> list[Escalation]:
+        async with self._db.execute(
+            "SELECT id, checkin_id, platform, member_id, policy, reason, shared, created_at,"
+            f" claimed_by FROM checkin_escalations WHERE {where} ORDER BY id",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Escalation(
+                int(r[0]), None if r[1] is None else int(r[1]), str(r[2]), str(r[3]),
+                str(r[4]), str(r[5]), bool(r[6]), datetime.fromisoformat(str(r[7])), r[8],
+            )
+            for r in rows
+        ]
+
+    # -- a member's data: export and erase ---------------------------------------------
+    async def member_records(self, platform: str, member_id: str) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+        """Every plain row that names the member (check-ins are exported by the caller,
+        which can unseal them)."""
+        queries = {
+            "memberships": (
+                "SELECT room_id, joined_at, left_at FROM memberships"
+                " WHERE platform = ? AND member_id = ?"
+            ),
+            "reminders": (
+                "SELECT room_id, room_name, policy, text_hash, created_at, delivered_at, channel"
+                " FROM reminders WHERE platform = ? AND member_id = ?"
+            ),
+            "agreements": (
+                "SELECT policy, text_hash, agreed_at FROM agreements"
+                " WHERE platform = ? AND member_id = ?"
+            ),
+            "checkin_consents": (
+                "SELECT policy, intro_hash, agreed_at FROM checkin_consents"
+                " WHERE platform = ? AND member_id = ?"
+            ),
+            "leak_flags_as_poster": (
+                "SELECT id FROM leak_flags WHERE platform = ? AND poster_id = ?"
+            ),
+            "audit_log": (
+                "SELECT at, action, detail FROM audit_log WHERE platform = ? AND actor_id = ?"
+            ),
+        }
+        found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+        for name, sql in queries.items():
+            async with self._db.execute(sql + " ORDER BY 1", (platform, member_id)) as cur:
+                columns = [d[0] for d in cur.description]
+                found[name] = [dict(zip(columns, row, strict=True)) for row in await cur.fetchall()]
+        return found
+
+    async def erase_member(self, platform: str, member_id: str) -> dict[str, int]:
+        """Everything that names the member, in one transaction. Leak flags about a copy
+        they posted stay for the moderators with the poster blanked; rows they wrote as a
+        moderator or supporter keep the action but not their name."""
+        gone = "(erased)"
+        statements = {
+            "checkins": "DELETE FROM checkins WHERE platform = ? AND member_id = ?",
+            "checkin_escalations": (
+                "DELETE FROM checkin_escalations WHERE platform = ? AND member_id = ?"
+            ),
+            "checkin_consents": "DELETE FROM checkin_consents WHERE platform = ? AND member_id = ?",
+            "memberships": "DELETE FROM memberships WHERE platform = ? AND member_id = ?",
+            "reminders": "DELETE FROM reminders WHERE platform = ? AND member_id = ?",
+            "agreements": "DELETE FROM agreements WHERE platform = ? AND member_id = ?",
+            "audit_log": "DELETE FROM audit_log WHERE platform = ? AND actor_id = ?",
+            "leak_flags": (
+                f"UPDATE leak_flags SET poster_id = '{gone}' WHERE platform = ? AND poster_id = ?"
+            ),
+        }
+        counts: dict[str, int] = {}
+        try:
+            for name, sql in statements.items():
+                cur = await self._db.execute(sql, (platform, member_id))
+                counts[name] = cur.rowcount
+            await self._db.execute(
+                f"UPDATE checkin_escalations SET claimed_by = '{gone}' WHERE claimed_by = ?",
+                (f"{platform}:{member_id}",),
+            )
+            await self._db.execute(
+                f"UPDATE leak_flags SET closed_by = '{gone}' WHERE closed_by = ?",
+                (f"{platform}:{member_id}",),
+            )
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        return counts
+
+    async def table_names(self) -> list[str]:
+        async with self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
 
     # -- audit ------------------------------------------------------------------------
     async def audit(

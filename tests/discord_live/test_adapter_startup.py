@@ -36,9 +36,13 @@ async def test_start_syncs_the_registry_as_guild_commands(
         "agree",
         "agreements",
         "audit",
+        "checkin",
+        "claim",
         "flag",
         "flags",
+        "forgetme",
         "help",
+        "mydata",
         "policy",
         "rules",
     ]

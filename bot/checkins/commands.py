@@ -1,0 +1,148 @@
+"""The check-in commands besides /checkin itself: a member's history, the moderators'
+aggregates, and a supporter's /claim.
+
+Moderators see counts only; a name appears in their view only for a member who asked a
+peer supporter for contact, because that member chose to be known.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from bot.actions import Action, AlertModerators, SendPrivate
+from bot.checkins import questions as q
+from bot.checkins import words
+from bot.checkins.flow import member_label
+from bot.events import CommandInvoked, Member
+from bot.store.sqlite import Checkin
+
+if TYPE_CHECKING:
+    from bot.checkins.flow import Checkins
+
+HISTORY_SHOWN = 10
+STATS_WEEKS = 8
+Args = dict[str, str | int | None]
+
+
+def privately(checkins: Checkins, event: CommandInvoked, text: str) -> list[Action]:
+    """A member's own data goes to the private chat; in a room only a pointer to it."""
+    actions: list[Action] = [SendPrivate(event.invoker, text)]
+    if not event.room.is_private_chat:
+        actions.insert(0, checkins.core.reply(event, "Sent to you privately."))
+    return actions
+
+
+async def cmd_history(checkins: Checkins, event: CommandInvoked, _: Args) -> list[Action]:
+    member = event.invoker
+    recent = await checkins.core.store.member_checkins(member.platform, member.id, HISTORY_SHOWN)
+    if not recent:
+        return privately(checkins, event, "You have no check-ins yet.")
+    lines = ["Your recent check-ins, newest first:"]
+    for checkin in recent:
+        spec = checkins.spec(checkin.policy)
+        when = checkin.started_at.strftime("%Y-%m-%d %H:%M UTC")
+        status = checkin.status.replace("_", " ")
+        answers = await checkins.answer_lines(checkin, spec)
+        lines.append(f"  {when} ({status}): " + ("; ".join(answers) or "no answers"))
+    trend = await _mood_trend(checkins, list(reversed(recent)))
+    if trend:
+        lines += ["", f"Mood, oldest to newest: {trend}"]
+    return privately(checkins, event, "\n".join(lines))
+
+
+async def _mood_trend(checkins: Checkins, oldest_first: list[Checkin]) -> str:
+    """The first scale question of each check-in's policy is its mood."""
+    values: list[int | None] = []
+    low = high = None
+    for checkin in oldest_first:
+        spec = checkins.spec(checkin.policy)
+        scale = next((x for x in spec.questions if x.kind == "scale"), None) if spec else None
+        if scale is None:
+            continue
+        low, high = scale.min, scale.max
+        found: int | None = None
+        for row in await checkins.core.store.checkin_answers(checkin.id):
+            if row.question_id == scale.id and row.sealed is not None:
+                value = checkins.sealer.open(checkin.id, row.question_id, row.sealed)
+                found = value if isinstance(value, int) else None
+        values.append(found)
+    if low is None or high is None or not values:
+        return ""
+    return q.sparkline(values, low, high)
+
+
+def _week(checkin: Checkin) -> str:
+    year, week, _ = checkin.started_at.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def cmd_stats(checkins: Checkins, event: CommandInvoked, _: Args) -> list[Action]:
+    """Counts per ISO week for the policies the moderator moderates; never an answer."""
+    core = checkins.core
+    room_policy = core.policy_for(event.room)
+    policies = [
+        p.name
+        for p in core.policies.current.policies
+        if p.checkins is not None
+        and core.is_moderator(event.invoker, p)
+        and (room_policy is None or p.name == room_policy.name)
+    ]
+    if not policies:
+        return [core.reply(event, "No check-ins are set up in policies you moderate.")]
+    rows = await core.store.checkins_of_policies(policies)
+    total, complete, contact = Counter[str](), Counter[str](), Counter[str]()
+    for checkin in rows:
+        week = _week(checkin)
+        total[week] += 1
+        complete[week] += checkin.status == "complete"
+        contact[week] += checkin.asked_contact
+    lines = [f"Check-ins ({', '.join(policies)}), by week:"]
+    for week in sorted(total, reverse=True)[:STATS_WEEKS]:
+        lines.append(
+            f"  {week}: {total[week]} check-ins, {complete[week]} finished, "
+            f"{contact[week]} asked for contact"
+        )
+    if not total:
+        lines.append("  none yet")
+    requests = await core.store.escalations_of_policies(policies)
+    waiting = [r for r in requests if r.claimed_by is None]
+    if waiting:
+        lines.append("Contact requests not yet claimed (these members asked to be contacted):")
+        lines += [f"  {r.id}: {member_label(r.platform, r.member_id)}" for r in waiting]
+    await core.store.audit(
+        event.invoker.platform, event.invoker.id, "checkin stats", f"{len(rows)} counted", event.at
+    )
+    return [core.reply(event, "\n".join(lines))]
+
+
+async def cmd_claim(checkins: Checkins, event: CommandInvoked, args: Args) -> list[Action]:
+    core, who = checkins.core, event.invoker
+    prefix = core.prefix(event.room.platform)
+    supports = [
+        p for p in core.policies.current.policies
+        if p.checkins is not None and p.checkins.is_supporter(who.platform, who.id)
+    ]
+    if not supports:
+        return [core.reply(event, words.supporters_only(prefix))]
+    request_id = int(args["id"] or 0)
+    request = await core.store.escalation(request_id)
+    if request is None or request.policy not in {p.name for p in supports}:
+        return [core.reply(event, words.claim_missing(request_id))]
+    by = f"{who.platform}:{who.id}"
+    if not await core.store.claim_escalation(request_id, by, event.at):
+        fresh = await core.store.escalation(request_id)
+        holder = fresh.claimed_by if fresh and fresh.claimed_by else "someone"
+        return [core.reply(event, words.claim_lost(request_id, holder))]
+    await core.store.audit(who.platform, who.id, "claim", f"contact request {request_id}", event.at)
+    spec = checkins.spec(request.policy)
+    member = Member(request.platform, request.member_id)
+    actions: list[Action] = [
+        core.reply(event, words.claim_won(request_id, member_label(member.platform, member.id))),
+        SendPrivate(member, words.supporter_coming(member_label(who.platform, who.id))),
+    ]
+    room = spec.supporters_room if spec else None
+    if room is not None:
+        target = room.id or room.alias or room.name or ""
+        actions.append(AlertModerators(room.platform, target, words.claimed_by(request_id, by)))
+    return actions

@@ -1,0 +1,109 @@
+"""A member's data rights: /mydata exports everything Confidant holds about them, and
+/forgetme erases it after a confirmation.
+
+Both are written to the audit log without content. The erase also removes the member's
+own earlier audit rows (they name the member), so its record names nobody.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from bot.actions import Action
+from bot.checkins import questions as q
+from bot.checkins.commands import Args, privately
+from bot.events import CommandInvoked
+from bot.leaks import author_key
+
+if TYPE_CHECKING:
+    from bot.checkins.flow import Checkins
+
+EXPORT_CHECKINS = 100_000
+
+
+async def export(checkins: Checkins, platform: str, member_id: str) -> dict[str, Any]:
+    """Everything about one member, check-in answers opened for them; nobody else's rows."""
+    core = checkins.core
+    data: dict[str, Any] = {"member": {"platform": platform, "id": member_id}}
+    data.update(await core.store.member_records(platform, member_id))
+    data["leak_flags_as_poster"] = [row["id"] for row in data.pop("leak_flags_as_poster")]
+    items = []
+    for checkin in await core.store.member_checkins(platform, member_id, EXPORT_CHECKINS):
+        spec = checkins.spec(checkin.policy)
+        by_id = {question.id: question for question in spec.questions} if spec else {}
+        answers = []
+        for row in await core.store.checkin_answers(checkin.id):
+            entry: dict[str, Any] = {"question": row.question_id}
+            question = by_id.get(row.question_id)
+            if question is not None:
+                entry["prompt"] = question.prompt
+            if row.sealed is None:
+                entry["skipped"] = True
+            else:
+                answer = checkins.sealer.open(checkin.id, row.question_id, row.sealed)
+                entry["answer"] = q.shown(question, answer) if question else answer
+            entry["at"] = row.answered_at.isoformat()
+            answers.append(entry)
+        items.append(
+            {
+                "id": checkin.id,
+                "policy": checkin.policy,
+                "status": checkin.status,
+                "started_at": checkin.started_at.isoformat(),
+                "ended_at": checkin.ended_at.isoformat() if checkin.ended_at else None,
+                "asked_for_contact": checkin.asked_contact,
+                "answers": answers,
+            }
+        )
+    data["checkins"] = items
+    data["contact_requests"] = [
+        {
+            "id": r.id,
+            "reason": r.reason,
+            "answers_shared": r.shared,
+            "created_at": r.created_at.isoformat(),
+            "claimed": r.claimed_by is not None,
+        }
+        for r in await core.store.member_escalations(platform, member_id)
+    ]
+    key = core.leak_key
+    data["fingerprints_linked"] = (
+        await core.store.count_author_fingerprints(author_key(key, platform, member_id))
+        if key is not None
+        else 0
+    )
+    return data
+
+
+async def cmd_mydata(checkins: Checkins, event: CommandInvoked, _: Args) -> list[Action]:
+    who = event.invoker
+    data = await export(checkins, who.platform, who.id)
+    text = "Everything Confidant holds about you (JSON):\n" + json.dumps(
+        data, indent=2, ensure_ascii=False, sort_keys=True
+    )
+    await checkins.core.store.audit(who.platform, who.id, "mydata", "export sent", event.at)
+    return privately(checkins, event, text)
+
+
+async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) -> list[Action]:
+    core, who = checkins.core, event.invoker
+    prefix = core.prefix(event.room.platform)
+    if args.get("confirm") != "confirm":
+        return [
+            core.reply(
+                event,
+                "This erases everything Confidant holds about you: check-ins and their "
+                "answers, contact requests, agreements and reminders (you will be asked to "
+                "agree again), and the fingerprints of what you wrote in confidential rooms. "
+                f"It cannot be undone. To go ahead, send {prefix}forgetme confirm",
+            )
+        ]
+    counts = await core.store.erase_member(who.platform, who.id)
+    fingerprints = 0
+    if core.leaks is not None:
+        fingerprints = await core.leaks.erase_member(who.platform, who.id)
+    checkins.forget(who.platform, who.id)
+    rows = sum(counts.values()) + fingerprints
+    await core.store.audit(who.platform, "(erased member)", "forgetme", f"{rows} rows", event.at)
+    return [core.reply(event, "Done: everything Confidant held about you is erased.")]

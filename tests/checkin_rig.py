@@ -1,0 +1,110 @@
+"""Shared pieces of the check-in tests: a policy with check-ins, a rig, output helpers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.clock import FakeClock
+from tests.conftest import ConsoleRig, make_config, start_rig, write_policy
+
+CHECKIN_POLICY = """\
+name: circle
+rooms:
+  - platform: console
+    name: recovery
+moderators:
+  - platform: console
+    user: mod
+alerts:
+  - platform: console
+    name: mods
+reminder:
+  text: What is shared here stays here.
+checkins:
+  intro: >-
+    Check-ins are private. Confidant records your answers, encrypted, and only you can
+    read them. Moderators see counts only. A peer supporter hears from you only if you say yes.
+  retention_days: 90
+  timeout_minutes: 20
+  questions:
+    - id: mood
+      prompt: How is your mood today?
+      kind: scale
+      min: 1
+      max: 5
+      labels: [very low, low, okay, good, very good]
+    - id: slept
+      prompt: Did you sleep well?
+      kind: yesno
+    - id: support
+      prompt: What helped most this week?
+      kind: choice
+      options: [meeting, sponsor, friends, nothing]
+    - id: note
+      prompt: Anything you want to note for yourself?
+      kind: text
+  crisis:
+    keywords:
+      en: [hopeless, end it]
+      de: [hoffnungslos]
+    thresholds:
+      - question: mood
+        at_most: 1
+    resources:
+      - name: Samaritans
+        number: "116 123"
+        link: https://www.samaritans.org
+  supporters:
+    - platform: console
+      user: sam
+    - platform: console
+      user: sue
+  supporters_room:
+    platform: console
+    name: supporters
+"""
+
+
+@asynccontextmanager
+async def checkin_rig(
+    tmp: Path, policy: str = CHECKIN_POLICY, clock: FakeClock | None = None
+) -> AsyncIterator[ConsoleRig]:
+    if not (tmp / "policies").exists():
+        write_policy(tmp / "policies", policy)
+    rig = await start_rig(make_config(tmp), clock)
+    try:
+        yield rig
+    finally:
+        await rig.app.close()
+
+
+def dm(who: str, *texts: str) -> list[str]:
+    """Console lines for ``who`` writing privately to the bot."""
+    return [f":dm {who} {text}" for text in texts]
+
+
+def private_to(who: str, output: str) -> str:
+    """Only the bot's private messages to ``who`` (with continuation lines)."""
+    kept: list[str] = []
+    keep = False
+    for line in output.splitlines():
+        if line.startswith("["):
+            keep = line.startswith(f"[private → {who}]")
+        if keep:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def alerts_to(room: str, output: str) -> list[str]:
+    found: list[str] = []
+    keep = False
+    for line in output.splitlines():
+        if line.startswith("["):
+            keep = line.startswith(f"[alert → #{room}]")
+            if keep:
+                found.append(line)
+        elif keep and found:
+            found[-1] += "\n" + line
+    return found
