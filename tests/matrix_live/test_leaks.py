@@ -121,10 +121,11 @@ async def open_world(
     *,
     circle: str = CIRCLE,
     encrypted: bool = False,
+    lobby_bot_level: int = 0,
 ) -> tuple[BotWorld, str]:
     """The circle, the moderators' room and a lobby, with the bot in all three."""
     world = await create_world(synapse, tmp, matrix_client, policy=circle, encrypted=encrypted)
-    lobby = await add_room(world, "Lobby")
+    lobby = await add_room(world, "Lobby", bot_level=lobby_bot_level)
     write_policy(world, "lobby", LOBBY.format(lobby=lobby))
     await world.start_bot()
     await wait_until(
@@ -143,13 +144,18 @@ async def leaks(
 ) -> AsyncIterator[LeakWorld]:
     world, lobby = await open_world(synapse, tmp_path, matrix_client)
     try:
-        alice = await matrix_client("alice")
-        bob = await matrix_client("bob")
-        await join(alice, world.room_id)
-        await join(bob, world.room_id, lobby)
-        yield LeakWorld(world, lobby, alice, bob, watch(world.mod))
+        yield await with_members(world, lobby, matrix_client)
     finally:
         await world.stop_bot()
+
+
+async def with_members(world: BotWorld, lobby: str, matrix_client) -> LeakWorld:  # type: ignore[no-untyped-def]
+    """alice shares in the circle; bob is in the circle and the lobby."""
+    alice = await matrix_client("alice")
+    bob = await matrix_client("bob")
+    await join(alice, world.room_id)
+    await join(bob, world.room_id, lobby)
+    return LeakWorld(world, lobby, alice, bob, watch(world.mod))
 
 
 async def test_a_quote_in_another_room_alerts_with_a_permalink_and_no_words(
@@ -329,22 +335,12 @@ async def test_delete_copy_redacts_the_quote_and_keeps_the_flag(
     """With delete_copy the copy is redacted where the bot may (it has power level 50 in the
     lobby here); the flag stays for the moderators, who still get the alert."""
     circle = CIRCLE + "leaks:\n  actions:\n    delete_copy: true\n"
-    world = await create_world(synapse, tmp_path, matrix_client, policy=circle)
-    lobby = await add_room(world, "Lobby", bot_level=50)
-    write_policy(world, "lobby", LOBBY.format(lobby=lobby))
-    mod_notices = watch(world.mod)
-    await world.start_bot()
+    world, lobby = await open_world(
+        synapse, tmp_path, matrix_client, circle=circle, lobby_bot_level=50
+    )
     try:
-        await wait_until(
-            [world.mod],
-            lambda: world.bot_joined() and world.bot_joined(lobby),
-            "the bot joined the circle and the lobby",
-        )
-        alice = await matrix_client("alice")
-        bob = await matrix_client("bob")
-        await join(alice, world.room_id)
-        await join(bob, world.room_id, lobby)
-        leaks = LeakWorld(world, lobby, alice, bob, mod_notices)
+        leaks = await with_members(world, lobby, matrix_client)
+        alice, bob = leaks.alice, leaks.bob
         await share(leaks, alice)
         copy = await text(bob, lobby, QUOTE)
         [alert] = await leaks.wait_alerts(1)
@@ -369,23 +365,13 @@ async def test_hold_for_review_redacts_and_tells_the_poster_the_outcome(
     matrix_client,  # type: ignore[no-untyped-def]
 ) -> None:
     circle = CIRCLE + "leaks:\n  actions:\n    hold_for_review: true\n"
-    world = await create_world(synapse, tmp_path, matrix_client, policy=circle)
-    lobby = await add_room(world, "Lobby", bot_level=50)
-    write_policy(world, "lobby", LOBBY.format(lobby=lobby))
-    mod_notices = watch(world.mod)
-    await world.start_bot()
+    world, lobby = await open_world(
+        synapse, tmp_path, matrix_client, circle=circle, lobby_bot_level=50
+    )
     try:
-        await wait_until(
-            [world.mod],
-            lambda: world.bot_joined() and world.bot_joined(lobby),
-            "the bot joined the circle and the lobby",
-        )
-        alice = await matrix_client("alice")
-        bob = await matrix_client("bob")
+        leaks = await with_members(world, lobby, matrix_client)
+        alice, bob = leaks.alice, leaks.bob
         bob_notices = watch(bob)
-        await join(alice, world.room_id)
-        await join(bob, world.room_id, lobby)
-        leaks = LeakWorld(world, lobby, alice, bob, mod_notices)
         await share(leaks, alice)
         await text(bob, lobby, QUOTE)
         await leaks.wait_alerts(1)
