@@ -47,6 +47,23 @@ CHECKIN_HISTORY = CommandSpec("checkin history", "your own recent check-ins, pri
 CHECKIN_STATS = CommandSpec(
     "checkin stats", "check-in counts per week (never answers)", Permission.MODERATOR
 )
+CHECKIN_SCHEDULE = CommandSpec(
+    "checkin schedule",
+    "a recurring private check-in at a local time (e.g. mon,thu 09:00 Europe/Berlin)",
+    params=(
+        Param("days", "days, e.g. mon,thu or weekdays or daily"),
+        Param("time", "local time, e.g. 09:00"),
+        Param("zone", "your time zone, e.g. Europe/Berlin"),
+    ),
+)
+CHECKIN_SNOOZE = CommandSpec(
+    "checkin snooze",
+    "hold your scheduled check-ins for some hours",
+    params=(Param("hours", "how many hours", kind=int),),
+)
+CHECKIN_PAUSE = CommandSpec("checkin pause", "pause your scheduled check-ins")
+CHECKIN_RESUME = CommandSpec("checkin resume", "resume your paused scheduled check-ins")
+CHECKIN_STOP = CommandSpec("checkin stop", "remove your check-in schedule")
 CLAIM = CommandSpec(
     "claim",
     "peer supporters: take a contact request so only one of you answers",
@@ -75,6 +92,11 @@ BUILTIN_COMMANDS = (
     CHECKIN_START,
     CHECKIN_HISTORY,
     CHECKIN_STATS,
+    CHECKIN_SCHEDULE,
+    CHECKIN_SNOOZE,
+    CHECKIN_PAUSE,
+    CHECKIN_RESUME,
+    CHECKIN_STOP,
     CLAIM,
     MYDATA,
     FORGETME,

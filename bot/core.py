@@ -28,8 +28,13 @@ from bot.builtin_commands import (
     AGREEMENTS,
     AUDIT,
     CHECKIN_HISTORY,
+    CHECKIN_PAUSE,
+    CHECKIN_RESUME,
+    CHECKIN_SCHEDULE,
+    CHECKIN_SNOOZE,
     CHECKIN_START,
     CHECKIN_STATS,
+    CHECKIN_STOP,
     CLAIM,
     FLAG,
     FLAGS,
@@ -44,6 +49,7 @@ from bot.builtin_commands import (
 from bot.checkins import CHECKIN_CHOICE, Checkins
 from bot.checkins import commands as checkin_commands
 from bot.checkins import rights as checkin_rights
+from bot.checkins.recurring import Recurring
 from bot.clock import Clock
 from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
@@ -134,9 +140,11 @@ class Core:
                 if self.registry.get(spec.name) is not None:
                     self.add_command(spec.name, partial(handler, leaks))
         self.checkins: Checkins | None = None
+        self.recurring: Recurring | None = None
         if self.leak_key is not None:
             self.checkins = Checkins(self, self.leak_key)
             checkins = self.checkins
+            recurring = self.recurring = Recurring(checkins)
             checkin_handlers: tuple[tuple[str, Callable[..., Awaitable[list[Action]]]], ...] = (
                 (CHECKIN_START.name, lambda event, _: checkins.start(event)),
                 (CHECKIN_HISTORY.name, partial(checkin_commands.cmd_history, checkins)),
@@ -144,6 +152,11 @@ class Core:
                 (CLAIM.name, partial(checkin_commands.cmd_claim, checkins)),
                 (MYDATA.name, partial(checkin_rights.cmd_mydata, checkins)),
                 (FORGETME.name, partial(checkin_rights.cmd_forgetme, checkins)),
+                (CHECKIN_SCHEDULE.name, recurring.cmd_schedule),
+                (CHECKIN_SNOOZE.name, recurring.cmd_snooze),
+                (CHECKIN_PAUSE.name, recurring.cmd_pause),
+                (CHECKIN_RESUME.name, recurring.cmd_resume),
+                (CHECKIN_STOP.name, recurring.cmd_stop),
             )
             for name, checkin_handler in checkin_handlers:
                 if self.registry.get(name) is not None:
@@ -178,6 +191,8 @@ class Core:
         actions = await reminding.resend_pending(self)
         if self.checkins is not None:
             actions += await self.checkins.startup()
+        if self.recurring is not None:  # scheduled check-ins missed while down
+            actions += await self.recurring.startup()
         for policy in self.policies.current.policies:
             actions += await reminding.reask_changed(self, policy)
         return actions
@@ -193,6 +208,8 @@ class Core:
         )
         if self.checkins is not None:
             actions += await self.checkins.tick()
+        if self.recurring is not None:  # scheduled check-ins whose local time came
+            actions += await self.recurring.tick()
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None

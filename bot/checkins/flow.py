@@ -119,6 +119,20 @@ class Checkins:
                                         ("agree", "decline"))]
         return actions + await self._begin(member, policy.name, spec, event.at, room)
 
+    async def start_scheduled(self, member: Member, policy: str, at: datetime) -> list[Action]:
+        """A schedule's check-in, as /checkin from the private chat would start it; one the
+        member has open already is left alone rather than interrupted."""
+        spec = self.spec(policy)
+        if spec is None or await self._current(member, at) is not None:
+            return []
+        prefix = self.core.prefix(member.platform)
+        actions: list[Action] = [SendPrivate(member, words.scheduled_start())]
+        consent = await self.core.store.checkin_consent(member.platform, member.id, policy)
+        if consent != spec.intro_hash:
+            self._consent_pending[(member.platform, member.id)] = policy
+            return [*actions, self._say(member, words.intro(spec, prefix))]
+        return actions + await self._begin(member, policy, spec, at, None)
+
     async def _begin(
         self, member: Member, policy: str, spec: CheckinsSpec, at: datetime, room: Room | None
     ) -> list[Action]:

@@ -94,9 +94,10 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
             core.reply(
                 event,
                 "This erases everything Confidant holds about you: check-ins and their "
-                "answers, contact requests, agreements and reminders (you will be asked to "
-                "agree again), and the fingerprints of what you wrote in confidential rooms. "
-                f"It cannot be undone. To go ahead, send {prefix}forgetme confirm",
+                "answers, your check-in schedule, contact requests, agreements and reminders "
+                "(you will be asked to agree again), and the fingerprints of what you wrote "
+                "in confidential rooms. It cannot be undone. To go ahead, send "
+                f"{prefix}forgetme confirm",
             )
         ]
     counts = await core.store.erase_member(who.platform, who.id)

@@ -173,3 +173,48 @@ def supporter_coming(who: str) -> str:
 
 def supporters_only(prefix: str) -> str:
     return f"Only peer supporters can use {prefix}claim."
+
+
+# -- recurring check-ins --------------------------------------------------------------------
+def scheduled_start() -> str:
+    return "Time for your scheduled check-in."
+
+
+def schedule_set(days: str, at: str, zone: str, prefix: str) -> str:
+    return (
+        f"Your check-in is scheduled: {days} at {at} ({zone}), privately here. Change it with "
+        f"{prefix}checkin schedule, hold it with {prefix}checkin snooze or "
+        f"{prefix}checkin pause, remove it with {prefix}checkin stop."
+    )
+
+
+def schedule_refused(reason: str, prefix: str) -> str:
+    return (
+        f"I could not set that schedule: {reason}. For example: "
+        f"{prefix}checkin schedule mon,thu 09:00 Europe/Berlin"
+    )
+
+
+def no_schedule(prefix: str) -> str:
+    return f"You have no check-in schedule. Set one with {prefix}checkin schedule."
+
+
+def snoozed(hours: int) -> str:
+    unit = "hour" if hours == 1 else "hours"
+    return f"Snoozed: no scheduled check-in for the next {hours} {unit}."
+
+
+def snooze_range(most: int) -> str:
+    return f"Snooze for 1 to {most} hours."
+
+
+def schedule_paused(prefix: str) -> str:
+    return f"Scheduled check-ins are paused. {prefix}checkin resume starts them again."
+
+
+def schedule_resumed(when: str) -> str:
+    return f"Scheduled check-ins are on again; the next one is {when}."
+
+
+def schedule_removed() -> str:
+    return "Your check-in schedule is removed. Nothing more will be sent on a schedule."

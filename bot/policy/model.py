@@ -400,6 +400,8 @@ class CheckinsSpec(_Frozen):
     supporters: tuple[UserRef, ...] = ()
     supporters_room: RoomRef | None = None
     duty_to_warn: str | None = None
+    # A scheduled check-in missed while Confidant was down: sent once on return, or skipped.
+    missed: Literal["once", "skip"] = "once"
 
     @field_validator("intro")
     @classmethod

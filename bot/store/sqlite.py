@@ -21,6 +21,14 @@ def _iso(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
 
 
+def _opt_iso(at: datetime | None) -> str | None:
+    return None if at is None else _iso(at)
+
+
+def _opt_dt(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
 @dataclass(frozen=True, slots=True)
 class PendingReminder:
     key: str
@@ -121,6 +129,23 @@ class SealedAnswer:
     skipped: bool
     sealed: bytes | None
     answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinSchedule:
+    """A member's recurring check-in as stored: wall-clock ``local_time`` (HH:MM) in
+    ``zone``; ``last_fired`` None until the first one was sent."""
+
+    platform: str
+    member_id: str
+    policy: str
+    days: frozenset[int]
+    local_time: str
+    zone: str
+    paused: bool
+    snoozed_until: datetime | None
+    last_fired: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -862,6 +887,84 @@ class Store:
             for r in rows
         ]
 
+    # -- recurring check-in schedules ---------------------------------------------------
+    async def save_checkin_schedule(self, schedule: CheckinSchedule) -> None:
+        """Set (or replace) the member's one schedule; a replaced one starts afresh."""
+        s = schedule
+        await self._db.execute(
+            "INSERT INTO checkin_schedules (platform, member_id, policy, days, local_time, zone,"
+            " paused, snoozed_until, last_fired, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (platform, member_id) DO UPDATE SET policy = excluded.policy,"
+            " days = excluded.days, local_time = excluded.local_time, zone = excluded.zone,"
+            " paused = excluded.paused, snoozed_until = excluded.snoozed_until,"
+            " last_fired = excluded.last_fired, created_at = excluded.created_at",
+            (
+                s.platform, s.member_id, s.policy, ",".join(str(d) for d in sorted(s.days)),
+                s.local_time, s.zone, int(s.paused), _opt_iso(s.snoozed_until),
+                _opt_iso(s.last_fired), _iso(s.created_at),
+            ),
+        )
+        await self._db.commit()
+
+    async def checkin_schedule(self, platform: str, member_id: str) -> CheckinSchedule | None:
+        found = await self._schedules_where(
+            "platform = ? AND member_id = ?", (platform, member_id)
+        )
+        return found[0] if found else None
+
+    async def checkin_schedules(self) -> list[CheckinSchedule]:
+        return await self._schedules_where("1 = 1", ())
+
+    async def update_checkin_schedule(
+        self,
+        platform: str,
+        member_id: str,
+        *,
+        paused: bool | None = None,
+        snoozed_until: datetime | None = None,
+        clear_snooze: bool = False,
+        last_fired: datetime | None = None,
+    ) -> bool:
+        """Change one schedule; False when the member has none."""
+        cur = await self._db.execute(
+            "UPDATE checkin_schedules SET paused = COALESCE(?, paused),"
+            " snoozed_until = CASE WHEN ? THEN NULL ELSE COALESCE(?, snoozed_until) END,"
+            " last_fired = COALESCE(?, last_fired) WHERE platform = ? AND member_id = ?",
+            (
+                None if paused is None else int(paused), int(clear_snooze),
+                _opt_iso(snoozed_until), _opt_iso(last_fired), platform, member_id,
+            ),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def delete_checkin_schedule(self, platform: str, member_id: str) -> bool:
+        cur = await self._db.execute(
+            "DELETE FROM checkin_schedules WHERE platform = ? AND member_id = ?",
+            (platform, member_id),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def _schedules_where(
+        self, where: str, params: tuple[object, ...]
+    ) -> list[CheckinSchedule]:
+        async with self._db.execute(
+            "SELECT platform, member_id, policy, days, local_time, zone, paused, snoozed_until,"
+            f" last_fired, created_at FROM checkin_schedules WHERE {where}"
+            " ORDER BY platform, member_id",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            CheckinSchedule(
+                str(r[0]), str(r[1]), str(r[2]),
+                frozenset(int(d) for d in str(r[3]).split(",") if d), str(r[4]), str(r[5]),
+                bool(r[6]), _opt_dt(r[7]), _opt_dt(r[8]), datetime.fromisoformat(str(r[9])),
+            )
+            for r in rows
+        ]
+
     # -- escalations to peer supporters ------------------------------------------------
     async def add_escalation(
         self,
@@ -943,6 +1046,10 @@ class Store:
                 "SELECT policy, intro_hash, agreed_at FROM checkin_consents"
                 " WHERE platform = ? AND member_id = ?"
             ),
+            "checkin_schedules": (
+                "SELECT policy, days, local_time, zone, paused, snoozed_until, last_fired,"
+                " created_at FROM checkin_schedules WHERE platform = ? AND member_id = ?"
+            ),
             "leak_flags_as_poster": (
                 "SELECT id FROM leak_flags WHERE platform = ? AND poster_id = ?"
             ),
@@ -968,6 +1075,9 @@ class Store:
                 "DELETE FROM checkin_escalations WHERE platform = ? AND member_id = ?"
             ),
             "checkin_consents": "DELETE FROM checkin_consents WHERE platform = ? AND member_id = ?",
+            "checkin_schedules": (
+                "DELETE FROM checkin_schedules WHERE platform = ? AND member_id = ?"
+            ),
             "memberships": "DELETE FROM memberships WHERE platform = ? AND member_id = ?",
             "reminders": "DELETE FROM reminders WHERE platform = ? AND member_id = ?",
             "agreements": "DELETE FROM agreements WHERE platform = ? AND member_id = ?",
