@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from bot.clock import FakeClock
-from tests.conftest import ConsoleRig, make_config, start_rig, write_policy
+from tests.conftest import ConsoleRig, policy_rig
 
 CHECKIN_POLICY = """\
 name: circle
@@ -67,17 +66,10 @@ checkins:
 """
 
 
-@asynccontextmanager
-async def checkin_rig(
+def checkin_rig(
     tmp: Path, policy: str = CHECKIN_POLICY, clock: FakeClock | None = None
-) -> AsyncIterator[ConsoleRig]:
-    if not (tmp / "policies").exists():
-        write_policy(tmp / "policies", policy)
-    rig = await start_rig(make_config(tmp), clock)
-    try:
-        yield rig
-    finally:
-        await rig.app.close()
+) -> AbstractAsyncContextManager[ConsoleRig]:
+    return policy_rig(tmp, policy, clock)
 
 
 def dm(who: str, *texts: str) -> list[str]:

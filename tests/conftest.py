@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,9 +71,6 @@ class ConsoleRig:
         return self.out.getvalue()[start:]
 
 
-RigFactory = Callable[..., "AsyncIterator[ConsoleRig]"]
-
-
 @pytest.fixture
 def tmp_config(tmp_path: Path) -> Config:
     write_policy(tmp_path / "policies")
@@ -98,6 +96,20 @@ async def start_rig(config: Config, clock: FakeClock | None = None) -> ConsoleRi
     )
     await app.start()
     return ConsoleRig(app, holder[0], out, clock)
+
+
+@asynccontextmanager
+async def policy_rig(
+    tmp: Path, policy: str, clock: FakeClock | None = None
+) -> AsyncIterator[ConsoleRig]:
+    """A console app on ``policy`` in ``tmp``; an existing policy folder (a restart) is kept."""
+    if not (tmp / "policies").exists():
+        write_policy(tmp / "policies", policy)
+    started = await start_rig(make_config(tmp), clock)
+    try:
+        yield started
+    finally:
+        await started.app.close()
 
 
 @pytest.fixture

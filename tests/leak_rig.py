@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from bot.clock import FakeClock
-from tests.conftest import ConsoleRig, make_config, start_rig, write_policy
+from tests.conftest import ConsoleRig, policy_rig
 
 LEAK_POLICY = """\
 name: circle
@@ -41,17 +40,10 @@ def policy_with(extra_leaks: str = "", text: str = LEAK_POLICY) -> str:
     return text + "".join(f"  {line}\n" for line in extra_leaks.splitlines() if line)
 
 
-@asynccontextmanager
-async def leak_rig(
+def leak_rig(
     tmp: Path, policy: str = LEAK_POLICY, clock: FakeClock | None = None
-) -> AsyncIterator[ConsoleRig]:
-    if not (tmp / "policies").exists():
-        write_policy(tmp / "policies", policy)
-    rig = await start_rig(make_config(tmp), clock)
-    try:
-        yield rig
-    finally:
-        await rig.app.close()
+) -> AbstractAsyncContextManager[ConsoleRig]:
+    return policy_rig(tmp, policy, clock)
 
 
 def alerts(output: str) -> list[str]:
