@@ -8,7 +8,28 @@ from pathlib import Path
 from bot.clock import FakeClock
 from tests.conftest import ConsoleRig, policy_rig
 
-CHECKIN_POLICY = """\
+QUESTIONS = """\
+  questions:
+    - id: mood
+      prompt: How is your mood today?
+      kind: scale
+      min: 1
+      max: 5
+      labels: [very low, low, okay, good, very good]
+    - id: slept
+      prompt: Did you sleep well?
+      kind: yesno
+    - id: support
+      prompt: What helped most this week?
+      kind: choice
+      options: [meeting, sponsor, friends, nothing]
+    - id: note
+      prompt: Anything you want to note for yourself?
+      kind: text
+"""  # the check-in questions every check-in test asks (one of each kind)
+
+CHECKIN_POLICY = (
+    """\
 name: circle
 rooms:
   - platform: console
@@ -27,24 +48,9 @@ checkins:
     read them. Moderators see counts only. A peer supporter hears from you only if you say yes.
   retention_days: 90
   timeout_minutes: 20
-  questions:
-    - id: mood
-      prompt: How is your mood today?
-      kind: scale
-      min: 1
-      max: 5
-      labels: [very low, low, okay, good, very good]
-    - id: slept
-      prompt: Did you sleep well?
-      kind: yesno
-    - id: support
-      prompt: What helped most this week?
-      kind: choice
-      options: [meeting, sponsor, friends, nothing]
-    - id: note
-      prompt: Anything you want to note for yourself?
-      kind: text
-  crisis:
+"""
+    + QUESTIONS
+    + """  crisis:
     keywords:
       en: [hopeless, end it]
       de: [hoffnungslos]
@@ -64,6 +70,7 @@ checkins:
     platform: console
     name: supporters
 """
+)
 
 
 def checkin_rig(

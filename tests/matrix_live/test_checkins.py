@@ -15,10 +15,12 @@ import pytest
 from nio import AsyncClient, JoinResponse, RoomSendResponse
 
 from adapters.matrix.homeserver import LocalSynapse
+from tests.checkin_rig import QUESTIONS
 from tests.matrix_live.conftest import sync_once
 from tests.matrix_live.rig import BotWorld, Notices, create_world, say, wait_until, watch
 
-CHECKIN_POLICY = """\
+CHECKIN_POLICY = (
+    """\
 name: circle
 rooms:
   - platform: matrix
@@ -38,24 +40,9 @@ checkins:
     read them. Moderators see counts only.
   retention_days: 90
   timeout_minutes: 20
-  questions:
-    - id: mood
-      prompt: How is your mood today?
-      kind: scale
-      min: 1
-      max: 5
-      labels: [very low, low, okay, good, very good]
-    - id: slept
-      prompt: Did you sleep well?
-      kind: yesno
-    - id: support
-      prompt: What helped most this week?
-      kind: choice
-      options: [meeting, sponsor, friends, nothing]
-    - id: note
-      prompt: Anything you want to note for yourself?
-      kind: text
-  crisis:
+"""
+    + QUESTIONS
+    + """  crisis:
     keywords:
       en: [hopeless]
     resources:
@@ -69,6 +56,7 @@ checkins:
     platform: matrix
     id: "{mods_room}"
 """
+)
 
 CANARY = "walked-by-the-lake-7f3c"
 
@@ -119,8 +107,10 @@ async def open_checkin_from_room(world: BotWorld, client: AsyncClient) -> tuple[
     assert isinstance(sent, RoomSendResponse), sent
     await wait_until(
         [client],
-        lambda: bool(notices.containing("agree or decline"))
-        and bool(notices.containing("continues in our private chat")),
+        lambda: (
+            bool(notices.containing("agree or decline"))
+            and bool(notices.containing("continues in our private chat"))
+        ),
         "the check-in intro in the private chat",
     )
     dm = private_room(world, notices, "agree or decline")
