@@ -15,25 +15,12 @@ from bot.events import MessagePosted
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.state import FakeChannel, FakeMessage, FakeUser
 
-from .conftest import AdapterScene
+from .conftest import ADAPTER_POLICY, AdapterScene
 
 # The circle's policy without the agreement gate: these tests are about what members post.
-LEAK_POLICY = """\
-name: circle
-rooms:
-  - platform: discord
-    name: circle
-  - platform: discord
-    id: "{inner_id}"
-moderators:
-  - platform: discord
-    user: "{mod_id}"
-alerts:
-  - platform: discord
-    name: mods
-reminder:
-  text: What is shared here stays here.
-"""
+GATE = "  delivery: private\n  require_agreement: true\n"
+assert GATE in ADAPTER_POLICY
+LEAK_POLICY = ADAPTER_POLICY.replace(GATE, "")
 DELETE_POLICY = LEAK_POLICY + "leaks:\n  actions:\n    delete_copy: true\n"
 
 SHARED = (
