@@ -41,6 +41,17 @@ async def share(fake: FakeDiscord, scene: AdapterScene, rig: Any, text: str = SH
     return message
 
 
+async def share_and_forward(
+    fake: FakeDiscord, scene: AdapterScene, rig: Any, forwarder: FakeUser
+) -> tuple[Any, Any, int]:
+    """Alice shares in #circle; the forwarder forwards it to #lobby. Requests made from the
+    forward on are after the returned mark."""
+    original = await share(fake, scene, rig)
+    mark = fake.requests.mark()
+    forward = await fake.events.forward(original, into=scene.lobby, author=forwarder)
+    return original, forward, mark
+
+
 async def alert_in_mods(fake: FakeDiscord, scene: AdapterScene, since: int) -> str:
     [alert] = await fake.wait_for_call("POST", f"/channels/{scene.mods.id}/messages", since=since)
     return str(alert.json["content"])
@@ -74,9 +85,7 @@ async def test_a_forward_is_flagged_with_jump_links_and_no_snapshot_text(
     caplog.set_level(logging.DEBUG)
     scene = adapter_scene
     rig = await start_app(policy=LEAK_POLICY)
-    original = await share(fake, scene, rig)
-    mark = fake.requests.mark()
-    forward = await fake.events.forward(original, into=scene.lobby, author=bob)
+    original, forward, mark = await share_and_forward(fake, scene, rig, bob)
     alert = await alert_in_mods(fake, scene, mark)
     assert alert.startswith("Possible leak from circle (flag 1): a forward of a message from it")
     assert f"Copy: {jump(scene, scene.lobby, forward)}" in alert
@@ -140,9 +149,7 @@ async def test_delete_copy_removes_the_forward(
 ) -> None:
     scene = adapter_scene
     rig = await start_app(policy=DELETE_POLICY)
-    original = await share(fake, scene, rig)
-    mark = fake.requests.mark()
-    forward = await fake.events.forward(original, into=scene.lobby, author=bob)
+    original, forward, mark = await share_and_forward(fake, scene, rig, bob)
     [deleted] = await fake.wait_for_call(
         "DELETE", f"/channels/{scene.lobby.id}/messages/{forward.id}", since=mark
     )
@@ -187,9 +194,7 @@ async def test_flags_are_shown_ephemerally_to_moderators_only(
 ) -> None:
     scene = adapter_scene
     rig = await start_app(policy=LEAK_POLICY)
-    original = await share(fake, scene, rig)
-    mark = fake.requests.mark()
-    forward = await fake.events.forward(original, into=scene.lobby, author=bob)
+    _, forward, mark = await share_and_forward(fake, scene, rig, bob)
     await alert_in_mods(fake, scene, mark)
 
     async def run(name: str, user: FakeUser, **options: Any) -> str:
@@ -220,9 +225,7 @@ async def test_hold_for_review_takes_the_copy_down_and_reports_the_outcome(
 ) -> None:
     scene = adapter_scene
     rig = await start_app(policy=LEAK_POLICY + "leaks:\n  actions:\n    hold_for_review: true\n")
-    original = await share(fake, scene, rig)
-    mark = fake.requests.mark()
-    forward = await fake.events.forward(original, into=scene.lobby, author=bob)
+    _, forward, mark = await share_and_forward(fake, scene, rig, bob)
     await fake.wait_for_call(
         "DELETE", f"/channels/{scene.lobby.id}/messages/{forward.id}", since=mark
     )
