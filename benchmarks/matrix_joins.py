@@ -18,9 +18,12 @@ Definition of "join → reminder latency":
 Both timestamps come from the same homeserver clock and are read through the admin API, so no
 client sync or polling delay is counted. It covers: the bot's sync noticing the join, the
 core (which sends the reminder first and restricts posting with m.room.power_levels after
-it), creating the encrypted private chat, saving m.direct, waiting for the sync that shows
-the new room, sharing the Megolm key with the member's device, and sending. A breakdown
-column splits it at the private chat's m.room.create event.
+it), getting a private chat (a spare encrypted chat made ahead, see
+adapters/matrix/spare_chats.py, or, when none is left, creating one and waiting for the sync
+that shows it), inviting the member, sharing the Megolm key with the member's device, and
+sending. The reminder is sent only after the invite exists, so the member can never be
+waiting for an invite to a reminder already counted as sent. Breakdown rows: when the core
+got the join (this machine's clock, which is the homeserver's), and the invite's timestamp.
 
 Sequential phase: ``--joins`` members (after 3 unmeasured warm-up joins) join one at a time;
 each waits until its reminder exists on the server (and checks the gate lowered its level)
@@ -83,10 +86,12 @@ from nio import (
 from adapters.matrix.client import MatrixAdapter
 from adapters.matrix.e2e import keep_keys
 from adapters.matrix.homeserver import LocalSynapse
+from bot.actions import SendPrivate
 from bot.app import App
 from bot.clock import Clock
 from bot.commands import Registry
 from bot.config import load_config
+from bot.events import MemberJoined
 
 REMINDER = "What is shared in the circle stays in the circle."
 POLICY = """\
@@ -189,8 +194,10 @@ class WarningCounter(logging.Handler):
 class Trace:
     """Read-only instrumentation of the bot's nio client, to say where the time goes.
 
-    It wraps ``AsyncClient.send`` (every HTTP request) and ``room_send`` (to record what nio
-    knew about a private chat when the reminder was encrypted); behaviour is unchanged.
+    It wraps ``AsyncClient.send`` (every HTTP request), ``room_send`` (to record what nio
+    knew about a private chat when the reminder was encrypted) and the adapter's event sink
+    (when the core got each join, on this machine's clock, which is the homeserver's too);
+    behaviour is unchanged.
     """
 
     _ID = re.compile(r"^(%21|%40|%24|%23|[!@$#]).*")
@@ -201,6 +208,8 @@ class Trace:
         self.private_sends = 0
         self.sent_unencrypted = 0
         self.sent_without_member = 0
+        self.join_seen_ms: dict[str, float] = {}  # member → when the core got the join
+        self.handed_ms: dict[str, float] = {}  # member → when the core asked to remind them
 
     def endpoint(self, method: str, path: str) -> str:
         parts = path.split("?", 1)[0].split("/")
@@ -226,12 +235,29 @@ class Trace:
 
         async def traced_room_send(room_id: str, *args: Any, **kwargs: Any) -> Any:
             room = client.rooms.get(room_id)
-            if room is not None and adapter._is_direct_room(room_id):
+            if room is not None and adapter.chats.is_private(room_id):
                 self.private_sends += 1
                 self.sent_unencrypted += not room.encrypted
                 self.sent_without_member += len(set(room.users) - {adapter.user_id}) == 0
             return await room_send(room_id, *args, **kwargs)
 
+        sink = adapter._sink
+        assert sink is not None
+
+        async def timed_sink(event: Any) -> None:
+            if isinstance(event, MemberJoined):
+                self.join_seen_ms.setdefault(event.member.id, time.time() * 1000)
+            await sink(event)
+
+        adapter._sink = timed_sink
+        perform = adapter.perform
+
+        async def timed_perform(action: Any) -> None:
+            if isinstance(action, SendPrivate):
+                self.handed_ms.setdefault(action.member.id, time.time() * 1000)
+            await perform(action)
+
+        adapter.perform = timed_perform  # type: ignore[method-assign]
         client.send = timed_send  # type: ignore[method-assign]
         client.room_send = traced_room_send  # type: ignore[method-assign]
 
@@ -292,19 +318,25 @@ class Admin:
         return list(body.get("chunk", []))
 
     async def join_ts(self, room_id: str, user_id: str) -> int | None:
+        return await self.membership_ts(room_id, user_id, "join", sender=user_id)
+
+    async def membership_ts(
+        self, room_id: str, user_id: str, membership: str, sender: str
+    ) -> int | None:
+        """When ``user_id`` first got ``membership`` in the room, by an event of ``sender``."""
         events = await self.events(
             room_id,
-            event_filter={"types": ["m.room.member"], "senders": [user_id]},
+            event_filter={"types": ["m.room.member"], "senders": [sender]},
             direction="b",
             limit=10,
         )
-        joins = [
+        matching = [
             e["origin_server_ts"]
             for e in events
             if e.get("state_key") == user_id
-            and (e.get("content") or {}).get("membership") == "join"
+            and (e.get("content") or {}).get("membership") == membership
         ]
-        return min(joins) if joins else None
+        return min(matching) if matching else None
 
     async def bot_messages(self, room_id: str, bot_id: str) -> list[dict[str, Any]]:
         return await self.events(
@@ -503,7 +535,9 @@ async def start_bot(world: World) -> None:
 class Sample:
     total_ms: float
     to_levels_ms: float | None
-    to_private_chat_ms: float | None
+    to_noticed_ms: float | None
+    to_handed_ms: float | None
+    to_invited_ms: float | None
     gate_applied: bool
 
 
@@ -540,7 +574,9 @@ async def measure_one(world: World, member: Member, deadline_s: float = 60.0) ->
     joined = await admin.join_ts(world.room_id, member.user_id)
     if joined is None:
         raise RuntimeError("the member's join event is missing on the server")
-    created = await admin.first_ts(dm, "m.room.create")
+    invited = await admin.membership_ts(dm, member.user_id, "invite", sender=world.bot_id)
+    noticed = world.trace.join_seen_ms.get(member.user_id)
+    handed = world.trace.handed_ms.get(member.user_id)
     levels = await admin.events(
         world.room_id,
         event_filter={"types": ["m.room.power_levels"], "senders": [world.bot_id]},
@@ -561,7 +597,9 @@ async def measure_one(world: World, member: Member, deadline_s: float = 60.0) ->
     return Sample(
         total_ms=float(sent - joined),
         to_levels_ms=None if level_ts is None else float(level_ts - joined),
-        to_private_chat_ms=None if created is None else float(created - joined),
+        to_noticed_ms=None if noticed is None else round(noticed - joined, 1),
+        to_handed_ms=None if handed is None else round(handed - joined, 1),
+        to_invited_ms=None if invited is None else float(invited - joined),
         gate_applied=gate_applied,
     )
 
@@ -739,7 +777,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         totals = [s.total_ms for s in samples]
         levels = [s.to_levels_ms for s in samples if s.to_levels_ms is not None]
-        chats = [s.to_private_chat_ms for s in samples if s.to_private_chat_ms is not None]
+        noticed = [s.to_noticed_ms for s in samples if s.to_noticed_ms is not None]
+        handed = [s.to_handed_ms for s in samples if s.to_handed_ms is not None]
+        invited = [s.to_invited_ms for s in samples if s.to_invited_ms is not None]
         print("burst:", flush=True)
         burst = await run_burst(
             world, members[WARMUP_JOINS + args.joins :], settle_deadline_s=120 + 3 * args.burst
@@ -752,7 +792,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "join_max_ms": round(max(totals), 1),
             "join_mean_ms": round(statistics.fmean(totals), 1),
             "join_to_levels_p50_ms": round(percentile(levels, 50), 1) if levels else None,
-            "join_to_private_chat_p50_ms": round(percentile(chats, 50), 1) if chats else None,
+            "join_to_noticed_p50_ms": round(percentile(noticed, 50), 1) if noticed else None,
+            "join_to_handed_p50_ms": round(percentile(handed, 50), 1) if handed else None,
+            "join_to_invited_p50_ms": round(percentile(invited, 50), 1) if invited else None,
             "gate_applied": sum(s.gate_applied for s in samples),
             "sequential_reminded_once": sum(c.once for c in seq_checks),
             "sequential_undecryptable": sum(1 for c in seq_checks if c.undecryptable),
@@ -800,7 +842,9 @@ def report(figures: dict[str, Any]) -> None:
                 ("max", fmt_ms(figures["join_max_ms"])),
                 ("mean", fmt_ms(figures["join_mean_ms"])),
                 ("p50 join → power levels lowered", fmt_ms(figures["join_to_levels_p50_ms"])),
-                ("p50 join → private chat created", fmt_ms(figures["join_to_private_chat_p50_ms"])),
+                ("p50 join → the bot has it", fmt_ms(figures["join_to_noticed_p50_ms"])),
+                ("p50 join → the core asks to remind", fmt_ms(figures["join_to_handed_p50_ms"])),
+                ("p50 join → invited to private chat", fmt_ms(figures["join_to_invited_p50_ms"])),
                 ("gate applied", f"{figures['gate_applied']}/{figures['joins']}"),
                 (
                     "reminded once, decrypted",

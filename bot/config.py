@@ -113,6 +113,9 @@ class MatrixConfig(_Frozen):
     store_dir: Path = Field(default=Path("matrix-store"), validate_default=True)
     command_prefix: str = "!"
     allowed_servers: tuple[str, ...] = ()
+    # Encrypted private chats made ahead of need: a newcomer's reminder then skips the
+    # homeserver's slow room creation. 0 turns it off.
+    spare_private_chats: int = Field(default=2, ge=0, le=50)
 
     _store_dir = field_validator("store_dir", mode="before")(_resolve_path)
     _secrets = field_validator("password", "access_token")(_require_secret)

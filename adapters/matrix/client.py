@@ -42,6 +42,7 @@ from adapters.matrix.e2e import keep_keys
 from adapters.matrix.outbound import MatrixError, MatrixOutbound
 from adapters.matrix.powers import powers_of
 from adapters.matrix.session import PendingInvite, SessionState
+from adapters.matrix.spare_chats import SpareChats
 from bot.actions import (
     Action,
 )
@@ -134,6 +135,7 @@ class MatrixAdapter:
         self._first_sync_done = asyncio.Event()
         self._keys_lock = asyncio.Lock()
         self.chats: PrivateChats  # made in start(), with the client
+        self.spares: SpareChats
         self.outbound: MatrixOutbound
         self._lanes = asyncio.Semaphore(16)  # members handled at once
         self._seen_events: OrderedDict[str, None] = OrderedDict()
@@ -181,14 +183,28 @@ class MatrixAdapter:
             self._note_pending_invite,
         )
         await self.chats.load()
+        self.spares = SpareChats(
+            self.client,
+            self.user_id,
+            self.encryption,
+            self.config.spare_private_chats,
+            self._wait_for_room,
+            self.state.spare_chats,
+            lambda: self.state.save(self.session_path),
+            self._share_room_key,
+        )
+        self.chats.spares = self.spares
         self._tasks = [
             asyncio.create_task(self._sync_loop(), name="matrix-sync"),
             asyncio.create_task(self._dispatch_loop(), name="matrix-dispatch"),
             asyncio.create_task(self._invite_watch_loop(), name="matrix-invites"),
         ]
         await asyncio.wait_for(self._first_sync_done.wait(), timeout=120)
+        self.spares.refill_soon()
 
     async def stop(self) -> None:
+        if self.client is not None:
+            await self.spares.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -276,6 +292,11 @@ class MatrixAdapter:
                 if checked is not None:
                     batch.events.insert(0, checked)
             await self._queue.put(batch)
+            # after handing the batch over: sends query the keys they need themselves
+            try:
+                await self._keep_keys()
+            except Exception:
+                log.exception("matrix: end-to-end key upkeep failed; retrying next sync")
             since = response.next_batch
             first = False
             async with self._synced:
@@ -305,6 +326,15 @@ class MatrixAdapter:
         async with self._keys_lock:  # also waits for a query the syncer has in flight
             if client.should_query_keys:
                 await client.keys_query()
+
+    async def _share_room_key(self, room_id: str) -> None:
+        """Share the room's Megolm key with everyone nio counts in it, ahead of a send."""
+        client = self.client
+        if client is None or not self.encryption or client.olm is None:
+            return
+        await self._know_member_devices(room_id)
+        if client.olm.should_share_group_session(room_id) and room_id not in client.sharing_session:
+            await client.share_group_session(room_id, ignore_unverified_devices=True)
 
     async def _dispatch_loop(self) -> None:
         """Events of one member stay in order; different members are handled side by side

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from nio import AsyncClient, RoomCreateResponse, RoomPreset
 from nio.api import Api
@@ -27,6 +28,9 @@ ENCRYPTION_STATE = {
 
 WaitForRoom = Callable[[str, str | None], Awaitable[None]]
 
+if TYPE_CHECKING:
+    from adapters.matrix.spare_chats import SpareChats
+
 
 class PrivateChats:
     def __init__(
@@ -41,6 +45,7 @@ class PrivateChats:
         self.dirty = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
+        self.spares: SpareChats | None = None  # set by the adapter once it can make them
 
     def is_private(self, room_id: str) -> bool:
         return any(room_id in rooms for rooms in self.by_member.values())
@@ -109,6 +114,12 @@ class PrivateChats:
             found = self.usable(member_id)
             if found is not None:
                 return found
+            spare = await self.spares.hand_over(member_id) if self.spares is not None else None
+            if spare is not None:
+                log.debug("matrix: private chat %s (made ahead) for %s", spare, member_id)
+                self.opened.add(spare)
+                self.remember(member_id, spare)  # saved after the message, not before it
+                return spare, False
             created = await self.client.room_create(
                 is_direct=True,
                 preset=RoomPreset.trusted_private_chat,

@@ -33,6 +33,7 @@ class SessionState:
     next_batch: str = ""
     last_seen_ts: int = 0  # newest origin_server_ts handled, in ms
     pending_invites: list[PendingInvite] = field(default_factory=list)
+    spare_chats: list[str] = field(default_factory=list)  # room ids, see spare_chats.py
 
     @classmethod
     def load(cls, path: Path) -> SessionState:

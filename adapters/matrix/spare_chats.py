@@ -1,0 +1,142 @@
+"""Encrypted private chats made ahead of need, so a newcomer's reminder does not wait for one.
+
+Creating an encrypted room is the slowest thing a reminder does on Synapse (a quarter of a
+second, most of the join → reminder time, and more under load), and a sync must show the new
+room before a message can be encrypted in it. A spare chat has already paid both: the bot
+sits in it alone, nio knows it as encrypted and its member list as complete. Handing one to a
+member is a single invite, sent while the room key is shared with the member's devices. The
+spares are remembered in the session file, so a restart reuses them instead of leaving empty
+rooms behind; one that is no longer usable is dropped. A burst that empties the spares falls
+back to creating chats as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from nio import (
+    AsyncClient,
+    JoinedMembersResponse,
+    RoomCreateResponse,
+    RoomPreset,
+    RoomPutStateResponse,
+)
+from nio.rooms import MatrixRoom
+
+from adapters.matrix.direct import ENCRYPTION_STATE, WaitForRoom
+
+log = logging.getLogger("confidant.matrix")
+
+
+class SpareChats:
+    def __init__(
+        self,
+        client: AsyncClient,
+        user_id: str,
+        encryption: bool,
+        size: int,
+        wait_for_room: WaitForRoom,
+        remembered: list[str],
+        save: Callable[[], None],
+        share_room_key: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.client = client
+        self.user_id = user_id
+        self.encryption = encryption
+        self.size = size
+        self.wait_for_room = wait_for_room
+        self.rooms = remembered  # the session state's own list: saving it saves the spares
+        self.save = save
+        self.share_room_key = share_room_key
+        self._filling: asyncio.Task[None] | None = None
+
+    async def hand_over(self, member_id: str) -> str | None:
+        """A spare chat with the member invited (marked direct, as room_create would mark
+        it), or None when there is none to give. The invite goes into nio's view of the room
+        at once, so the room key is shared with the member's devices while the invite is on
+        its way instead of after a sync has shown it."""
+        room_id = self.take()
+        if room_id is None:
+            return None
+        room = self.client.rooms[room_id]
+        room.add_member(member_id, None, None, invited=True)
+        invited, shared = await asyncio.gather(
+            self.client.room_put_state(
+                room_id,
+                "m.room.member",
+                {"membership": "invite", "is_direct": True},
+                state_key=member_id,
+            ),
+            self.share_room_key(room_id),
+            return_exceptions=True,
+        )
+        for outcome in (invited, shared):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: stopping
+        if isinstance(shared, Exception):  # the send shares the key itself
+            log.warning("matrix: sharing a room key ahead failed (%s)", type(shared).__name__)
+        if isinstance(invited, RoomPutStateResponse):
+            return room_id
+        room.remove_member(member_id)
+        log.warning("matrix: inviting into a spare private chat failed; making a new one")
+        return None
+
+    def take(self) -> str | None:
+        """A spare chat that is still only the bot's and known as encrypted, or None."""
+        while self.rooms:
+            room_id = self.rooms.pop(0)
+            self.save()
+            room = self.client.rooms.get(room_id)
+            if room is not None and self._still_spare(room):
+                self.refill_soon()
+                return room_id
+            log.info("matrix: spare private chat %s is no longer usable; dropped", room_id)
+        self.refill_soon()
+        return None
+
+    def refill_soon(self) -> None:
+        """Top the spares up in the background: one filler at a time, never on the send path."""
+        if self.size and (self._filling is None or self._filling.done()):
+            self._filling = asyncio.create_task(self._fill(), name="matrix-spare-chats")
+
+    async def stop(self) -> None:
+        if self._filling is not None:
+            self._filling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._filling
+
+    async def _fill(self) -> None:
+        try:
+            while len(self.rooms) < self.size:
+                room_id = await self._create()
+                if room_id is None:
+                    return  # the next take() tries again; a reminder never waits for this
+                self.rooms.append(room_id)
+                self.save()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("matrix: making a spare private chat failed")
+
+    async def _create(self) -> str | None:
+        created = await self.client.room_create(
+            preset=RoomPreset.private_chat,
+            initial_state=[ENCRYPTION_STATE] if self.encryption else [],
+        )
+        if not isinstance(created, RoomCreateResponse):
+            log.warning("matrix: could not make a spare private chat (%s)", created.status_code)
+            return None
+        await self.wait_for_room(created.room_id, None)
+        # Marks the member list complete, so the first send does not fetch it.
+        members = await self.client.joined_members(created.room_id)
+        if not isinstance(members, JoinedMembersResponse):
+            return None
+        log.debug("matrix: spare private chat %s ready", created.room_id)
+        return created.room_id
+
+    def _still_spare(self, room: MatrixRoom) -> bool:
+        encrypted_as_made = room.encrypted or not self.encryption
+        return encrypted_as_made and set(room.users) == {self.user_id}
