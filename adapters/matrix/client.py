@@ -67,6 +67,12 @@ log = logging.getLogger("confidant.matrix")
 
 PLATFORM = translate.PLATFORM
 MAX_BACKOFF_S = 2.0  # a homeserver that comes back is noticed within this (target: 5 s)
+# The bot reads no presence, typing or read receipts: leaving them out of its syncs spares the
+# homeserver and the bot a wake-up for every one of them in a busy room.
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "room": {"ephemeral": {"types": []}},
+}
 
 
 # Library loggers that write whole payloads (unencrypted members' messages) or key
@@ -259,6 +265,7 @@ class MatrixAdapter:
                     timeout=0 if first else self.sync_timeout_ms,
                     since=since,
                     full_state=True if first and since else None,
+                    sync_filter=SYNC_FILTER,
                 )
             except asyncio.CancelledError:
                 raise
@@ -278,10 +285,6 @@ class MatrixAdapter:
                 log.info("matrix: connected to %s", self.config.homeserver)
             self.connected = True
             backoff = 0.25
-            try:
-                await self._keep_keys()
-            except Exception:
-                log.exception("matrix: end-to-end key upkeep failed; retrying next sync")
             if first:
                 self._known_rooms.update(response.rooms.join)
             batch = self._translate_sync(response, handle_timeline=bool(since))
