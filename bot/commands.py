@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+MAX_INT = 2**63 - 1  # SQLite's largest integer
+
 
 class Permission(Enum):
     MEMBER = "member"
@@ -164,7 +166,10 @@ def _convert(spec: CommandSpec, param: Param, raw: str | None) -> str | int | No
         raise UsageError(f"<{param.name}> must be one of: {allowed}")
     if param.kind is int:
         try:
-            return int(raw)
+            number = int(raw)
         except ValueError:
             raise UsageError(f"<{param.name}> must be a whole number") from None
+        if abs(number) > MAX_INT:  # no id or count is larger; SQLite could not even look it up
+            raise UsageError(f"<{param.name}> is too large")
+        return number
     return raw.lower() if param.choices else raw

@@ -81,10 +81,16 @@ def _resolve_path(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, str):
         if not value.strip():
             raise problem("must not be empty")
+        if "\0" in value:  # no file system accepts it; opening the file would fail later
+            raise problem("a file path cannot contain the NUL character")
         value = Path(value)
     if isinstance(value, Path):
         base = Path((info.context or {}).get("base_dir") or Path.cwd())
-        return Path(os.path.normpath(base / value.expanduser()))
+        try:
+            expanded = value.expanduser()
+        except RuntimeError:  # "~name" of a user this machine does not have
+            raise problem(f"cannot find the home folder that '{value.parts[0]}' names") from None
+        return Path(os.path.normpath(base / expanded))
     return value
 
 

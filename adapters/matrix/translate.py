@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from bot.events import (
     Member,
@@ -27,6 +27,9 @@ PLATFORM = "matrix"
 # A permalink, a matrix: URI, or an HTML href carrying either; captured loosely then parsed.
 _FALLBACK_HEAD = re.compile(r"^> (\* )?<@[^>\s]+>")
 _MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL | re.IGNORECASE)
+# Punctuation a sentence puts after a link, smart quotes and CJK brackets included (phones
+# type "”"): never the end of an id.
+_TRAILING = ".,;:!?\u201d\u2019\u00bb\u203a\u300d\u300f\uff09\u3011\u3009\u300b"
 _LINK = re.compile(r"(https?://matrix\.to/#/[^\s<>\"')\]]+|matrix:[^\s<>\"')\]]+)", re.IGNORECASE)
 
 
@@ -103,7 +106,7 @@ def parse_links(text: str) -> tuple[MessageRef, ...]:
 
 
 def parse_link(link: str) -> MessageRef | None:
-    link = link.rstrip(".,;:!?")
+    link = link.rstrip(_TRAILING)
     if link.lower().startswith("matrix:"):
         return _parse_matrix_uri(link[len("matrix:") :])
     fragment = urlsplit(link).fragment  # "/!room:server/$event?via=..."
@@ -189,9 +192,15 @@ def permalink(room_id: str, event_id: str | None = None, via: str | None = None)
     ``via`` names a server in the room, which a room id (unlike an alias) needs for a
     client on another server to find it.
     """
-    link = f"https://matrix.to/#/{room_id}"
-    link = f"{link}/{event_id}" if event_id else link
+    link = f"https://matrix.to/#/{_link_part(room_id)}"
+    link = f"{link}/{_link_part(event_id)}" if event_id else link
     return f"{link}?via={via}" if via and room_id.startswith("!") else link
+
+
+def _link_part(identifier: str) -> str:
+    """Percent-encode what would end the part early: room version 3 event ids are standard
+    base64 and may hold '/', which would otherwise split the event id in two."""
+    return quote(identifier, safe="!#$:@=+,;")
 
 
 def alert_link(ref: MessageRef, via: str | None = None) -> str | None:

@@ -12,9 +12,17 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.policy.conflicts import find_conflicts
@@ -174,7 +182,7 @@ class UserRef(_Frozen):
 class RepeatSpec(_Frozen):
     """Periodic re-reminder in the room, so newcomers and long-time members both see it."""
 
-    every_days: int | None = Field(default=None, ge=1)
+    every_days: int | None = Field(default=None, ge=1, le=3650)  # beyond: a timer overflow
     every_messages: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
@@ -368,11 +376,20 @@ class ResourceSpec(_Frozen):
         return self
 
 
+def _keyword_present(value: str) -> str:
+    if not value.strip():
+        raise problem("a crisis keyword is empty; it would match almost every answer")
+    return value
+
+
+Keyword = Annotated[str, AfterValidator(_keyword_present)]
+
+
 class CrisisSpec(_Frozen):
     """What shows the resources at once: keywords (per language) in written answers, and
     answer thresholds."""
 
-    keywords: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    keywords: dict[str, tuple[Keyword, ...]] = Field(default_factory=dict)
     thresholds: tuple[ThresholdSpec, ...] = ()
     resources: tuple[ResourceSpec, ...] = ()
 

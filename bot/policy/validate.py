@@ -180,6 +180,11 @@ def _unknown_key(key: str, model: type[BaseModel], parent: Loc, hidden: set[str]
     allowed = [] if owner is None else [k for k in owner.model_fields if k not in hidden]
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     suffix = f" (did you mean '{close[0]}'?)" if close else ""
+    if not key.isprintable():
+        # A byte-order mark or zero-width space pasted into a key looks like the right
+        # key; shown as is, the message would read "unknown key 'name' (did you mean 'name'?)".
+        key = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in key)
+        suffix += "; it holds an invisible character, retype it"
     return f"unknown key '{key}'{suffix}"
 
 

@@ -31,6 +31,8 @@ from yaml.scanner import Scanner
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 50
+MAX_INT = 2**63 - 1
+_MAX_DIGITS = 30  # more significant digits than MAX_INT has in any base we read
 
 Loc = tuple[str | int, ...]
 
@@ -226,6 +228,14 @@ def decode(raw: str | bytes) -> str | Problem:
     if isinstance(raw, str):
         if len(raw) > MAX_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_BYTES:
             return Problem(START, "file is larger than 1 MiB")
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no file on disk can hold one
+            return Problem(
+                _text_pos(raw, exc.start),
+                f"the invalid character #x{ord(raw[exc.start]):04x} (half of a UTF-16 pair) "
+                "is not allowed; delete it",
+            )
         return raw.removeprefix("\ufeff")
     if len(raw) > MAX_BYTES:
         return Problem(START, "file is larger than 1 MiB")
@@ -306,8 +316,37 @@ def _short_tag(tag: str) -> str:
     return tag.replace("tag:yaml.org,2002:", "!!")
 
 
+def _bounded(digits: str, base: int) -> int:
+    """A whole number that fits the 64-bit integers SQLite stores.
+
+    No setting needs more, and a bigger one is refused here rather than deep inside a
+    timer or a database call (or Python's own limit on converting long numbers to text).
+    """
+    significant = digits.lstrip("+-").lstrip("0")
+    number = int(digits, base) if len(significant) <= _MAX_DIGITS else None
+    if number is None or abs(number) > MAX_INT:
+        raise ValueError(
+            f"this number is too big (at most {MAX_INT} either side of zero); "
+            "if it is an id or text, put it in quotes"
+        )
+    return number
+
+
+def _check_characters(value: str) -> None:
+    """Refuse a lone surrogate (from a ``"\\ud800"`` escape, or an environment variable
+    holding bytes that are not UTF-8): no message, database or log line can carry one."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        raise ValueError(
+            f"this text holds the invalid character #x{code:04x} (half of a UTF-16 pair); remove it"
+        ) from None
+
+
 def _construct_scalar(tag: str, value: str) -> Any:
     """Turn a resolved scalar into a Python value; ValueError explains explicit-tag misuse."""
+    _check_characters(value)
     if tag == _STR:
         return value
     if tag == _NULL:
@@ -318,11 +357,11 @@ def _construct_scalar(tag: str, value: str) -> Any:
         raise ValueError(f"expected true or false, got '{value}'")
     if tag == _INT:
         if _DEC_RE.match(value):
-            return int(value, 10)
+            return _bounded(value, 10)
         if _HEX_RE.match(value):
-            return int(value[2:], 16)
+            return _bounded(value[2:], 16)
         if _OCT_RE.match(value):
-            return int(value[2:], 8)
+            return _bounded(value[2:], 8)
         raise ValueError(f"expected a whole number, got '{value}'")
     if tag == _FLOAT:
         if not _FLOAT_RE.match(value) and not _INT_RE.match(value):
@@ -330,9 +369,11 @@ def _construct_scalar(tag: str, value: str) -> Any:
         lowered = value.lower()
         if lowered.endswith(".inf"):
             return -math.inf if lowered.startswith("-") else math.inf
-        if lowered == ".nan":
-            return math.nan
-        return float(int(value, 0)) if value.startswith(("0x", "0o")) else float(value)
+        if lowered == ".nan":  # compares false with every limit, so no range check stops it
+            raise ValueError("'.nan' (not a number) fits no setting; write a number, or quote text")
+        if value.startswith(("0x", "0o")):
+            return float(_bounded(value[2:], 16 if value.startswith("0x") else 8))
+        return float(value)
     raise ValueError(f"the YAML tag '{_short_tag(tag)}' is not supported here; remove it")
 
 
@@ -394,6 +435,7 @@ class _Builder:
         if isinstance(value, str) and self.string_hook is not None:
             try:
                 value = self.string_hook(value)
+                _check_characters(value)
             except ValueError as exc:
                 self._report(loc, pos, str(exc))
         return value
@@ -471,6 +513,12 @@ def _syntax_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if "quoted scalar" in context:
         quote = text.splitlines()[context_pos.line - 1][context_pos.column - 1 : context_pos.column]
         return Problem(context_pos, f"the quote {quote} opened here is never closed")
+    if "flow node" in context and "found '-'" in problem:
+        return Problem(
+            pos,
+            "a '- ' list item inside a '[' or '{' that is still open above; write a list "
+            "either as [a, b] or as '- ' lines, not both",
+        )
     if "flow sequence" in context:
         return Problem(context_pos, "the list opened here with '[' is not closed with ']'")
     if "flow mapping" in context:
@@ -485,6 +533,12 @@ def _syntax_problem(exc: yaml.YAMLError, text: str) -> Problem:
             pos,
             "a file may hold only one YAML document; remove this '---' and what follows, "
             "or move it to its own file",
+        )
+    if "expected '<document start>'" in problem:
+        return Problem(
+            pos,
+            "there is more after the end of the document ('...'); remove the '...' line, "
+            "or move what follows to its own file",
         )
     if "undefined alias" in problem:
         name = problem.split("'")[1] if "'" in problem else ""
