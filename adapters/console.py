@@ -68,6 +68,25 @@ def private_room(user: str) -> Room:
     return Room(PLATFORM, f"dm:{user}", f"private chat with {user}", is_private_chat=True)
 
 
+def private_text(action: SendPrivate) -> str:
+    """A private message as printed: choices in brackets as in a room post, and a file as a
+    block under a line naming it (a terminal has no attachments)."""
+    lines = [action.text]
+    if action.buttons:
+        lines.append("[buttons: " + ", ".join(b.label for b in action.buttons) + "]")
+    if action.select is not None:
+        lines.append("[select: " + ", ".join(o.label for o in action.select.options) + "]")
+    file = action.attachment
+    if file is not None:
+        lines.append(f"[file: {file.name}, {file.media_type}, {len(file.data)} bytes]")
+        try:
+            lines += file.data.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            lines.append("(binary content not shown)")
+        lines.append("[end of file]")
+    return "\n".join(lines)
+
+
 class ConsoleAdapter:
     platform = PLATFORM
     capabilities = Capabilities(
@@ -78,6 +97,7 @@ class ConsoleAdapter:
         private_messages=True,
         command_prefix="/",
     )
+    connected = True  # a terminal is always there (see bot.ports.is_connected)
 
     def __init__(
         self, registry: Registry, clock: Clock, out: TextIO | None = None, room: str = "recovery"
@@ -108,10 +128,10 @@ class ConsoleAdapter:
         if key is not None and key in self._performed_keys:
             return
         match action:
-            case SendPrivate(member=member, text=text):
+            case SendPrivate(member=member):
                 if member.id in self._dms_closed:
                     raise PrivateMessageRefused(member.id)
-                self._print(f"[private → {member.id}]", text)
+                self._print(f"[private → {member.id}]", private_text(action))
             case PostToRoom():
                 await self._post_to_room(action)
             case ReplyToInvoker(room=room, member=member, text=text):

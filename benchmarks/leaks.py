@@ -16,6 +16,13 @@ function the bot calls: the index proposes rooms, the source room's policy confi
 confirmation is replaced by an in-memory one answering the same question, so the figures
 are the engine's, not the disk's; how often the store is asked is reported beside them.
 
+The real store is measured too: 1M fingerprint rows (100,000 with --quick) are written
+with ``Store.add_fingerprints`` (the confidential messages' own, then filler shaped like
+messages), and the run reports the database's size once checkpointed (bytes per
+fingerprint, table and its indexes), the time and RSS growth of loading the index from it
+in a fresh process (what a restart costs), and the check with every candidate confirmed by
+a real query.
+
     python benchmarks/leaks.py            # full run, a few minutes
     python benchmarks/leaks.py --quick    # same figures from a smaller run, under a minute
     python benchmarks/leaks.py --k 8 --w 5 --min-matches 2   # a policy's own settings
@@ -29,11 +36,14 @@ import argparse
 import asyncio
 import gc
 import json
+import multiprocessing
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -53,6 +63,7 @@ INDEX_SIZES = (10_000, 100_000, 1_000_000)
 NAIVE_HISTORY = 10_000
 NAIVE_CUTOFF = 90
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+LOAD_TIMEOUT_S = 600  # the index load in its own process; a minute at 1M on a slow machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +247,10 @@ class MemoryStore:
     async def stoplist(self) -> set[int]:
         return set()
 
-    async def fingerprints(self, scheme: str | None = None) -> list[Any]:
-        return []
+    async def index_groups(self, scheme: str) -> AsyncIterator[list[Any]]:
+        """Nothing to load: the benchmark fills the index itself."""
+        return
+        yield
 
     async def room_states(self) -> list[Any]:
         return []
@@ -420,82 +433,194 @@ def measure_speed(
     return len(stream) / elapsed, pct(0.50), pct(0.99), latencies[-1] / 1e6, confirmations
 
 
-def sqlite_speed(
-    spec: LeaksSpec, messages: Sequence[Message], size: int, stream: Sequence[Probe],
-    rng: random.Random,
-) -> tuple[float, float, float, float, float]:
-    """The same check with the bot's SQLite store behind it, as the bot starts and runs.
+@dataclass(frozen=True, slots=True)
+class LoadFigures:
+    """Loading the index from the store as a freshly started bot does."""
 
-    Rows go into a throw-away store (real messages, then random filler rows up to ``size``),
-    the index is loaded from the store as ``LeakWatch.start`` does, and every candidate room
-    is confirmed by a real query. Returns (load s, messages/s, p50, p99, max ms).
-    """
+    seconds: float
+    cpu_seconds: float
+    """Processor time of the whole process (the store's reader thread included): steadier
+    than ``seconds`` on a machine shared with other work."""
+    postings: int
+    peak_growth: int
+    """Peak RSS during the load (VmHWM) above the RSS just before it."""
+    kept_growth: int
+    """RSS after the load above the RSS before it: the index, and what the load left."""
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteFigures:
+    rows: int
+    real_rows: int
+    disk_bytes: int
+    """Database file once checkpointed (closing the store folds the WAL in), less an empty
+    store's, so the figure is the fingerprints' own."""
+    load: LoadFigures
+    rate: float
+    p50: float
+    p99: float
+    worst: float
+
+
+def filler_rows(
+    scheme: str, policy: str, count: int, rng: random.Random
+) -> Iterator[StoredFingerprint]:
+    """Rows as from unrelated messages, shaped as the bot stores them: four fingerprints per
+    message sharing its room, day, author hash and message hash (as ``fill_synthetic`` pads
+    the in-memory index), rooms named like the corpus's, 2,000 authors, 90 days."""
+    authors = [rng.randbytes(16) for _ in range(2_000)]
+    rooms = [f"{PLATFORM}:{uuid.UUID(int=rng.getrandbits(128))}" for _ in range(5_000)]
+    written = 0
+    while written < count:
+        room, author, message = rng.choice(rooms), rng.choice(authors), rng.randbytes(16)
+        day = 17_700 - rng.randrange(90)
+        for _ in range(min(4, count - written)):
+            yield StoredFingerprint(rng.getrandbits(60), scheme, room, policy, day, author,
+                                    message)
+            written += 1
+
+
+async def fill_store(
+    path: Path, spec: LeaksSpec, messages: Sequence[Message], size: int, rng: random.Random
+) -> int:
+    """Write ``size`` fingerprint rows with ``Store.add_fingerprints`` (the confidential
+    messages' own, then filler) and close the store; returns how many rows are real."""
     policy = make_policy(spec)
     scheme = scheme_of(spec)
+    store = await Store.open(path, datetime.now(UTC))
+    try:
+        engines = Engines(KEY, store)
+        rows: list[StoredFingerprint] = []
+        for number, message in enumerate(messages):
+            room = Room(PLATFORM, message.room)
+            author = author_key(KEY, PLATFORM, message.author)
+            ident = engines.message_hash(PLATFORM, message.room, str(number))
+            rows += [
+                StoredFingerprint(value, scheme, room_key(room), policy.name, message.day,
+                                  author, ident)
+                for value in engines.fingerprints_to_store(spec, message.text).values
+            ]
+            if len(rows) >= size:
+                break
+        del rows[size:]
+        real = len(rows)
+        rows += filler_rows(scheme, policy.name, size - real, rng)
+        await store.add_fingerprints(rows)
+    finally:
+        await store.close()
+    return real
 
-    async def run() -> tuple[float, float, float, float, float]:
-        with tempfile.TemporaryDirectory() as folder:
-            store = await Store.open(Path(folder) / "bench.db", datetime.now(UTC))
-            try:
-                engines = Engines(KEY, store)
-                rows: list[StoredFingerprint] = []
-                for number, message in enumerate(messages):
-                    room = Room(PLATFORM, message.room)
-                    engines.remember(room)  # at start-up the bot knows them from room_states
-                    author = author_key(KEY, PLATFORM, message.author)
-                    ident = engines.message_hash(PLATFORM, message.room, str(number))
-                    rows += [
-                        StoredFingerprint(value, scheme, room_key(room), policy.name,
-                                          message.day, author, ident)
-                        for value in engines.fingerprints_to_store(spec, message.text).values
-                    ]
-                    if len(rows) >= size:
-                        break
-                while len(rows) < size:
-                    filler = f"{PLATFORM}:filler-{rng.randrange(5000)}"
-                    rows.append(StoredFingerprint(rng.getrandbits(60), scheme, filler,
-                                                  policy.name, 17_700, bytes(16), bytes(16)))
-                await store.add_fingerprints(rows)
-                del rows
-                began = time.perf_counter()
-                await engines.load((policy,))
-                load_s = time.perf_counter() - began
 
-                def covered(_: Room) -> Policy:
-                    return policy
+def file_bytes(path: Path) -> int:
+    """The database and its write-ahead log (absent once the last connection closed)."""
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
-                async def check(probe: Probe) -> None:
-                    author = author_key(KEY, PLATFORM, probe.author)
-                    await quotes(probe.text, Room(PLATFORM, probe.room), author, engines,
-                                 covered, False)
 
-                for probe in stream[:2000]:
-                    await check(probe)
-                began = time.perf_counter()
-                for probe in stream:
-                    await check(probe)
-                rate = len(stream) / (time.perf_counter() - began)
-                latencies: list[int] = []
-                for probe in stream:
-                    start = time.perf_counter_ns()
-                    await check(probe)
-                    latencies.append(time.perf_counter_ns() - start)
-            finally:
-                await store.close()
-        latencies.sort()
-        p50 = latencies[len(latencies) // 2] / 1e6
-        p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] / 1e6
-        return load_s, rate, p50, p99, latencies[-1] / 1e6
+async def empty_store_bytes(folder: Path) -> int:
+    path = folder / "empty.db"
+    store = await Store.open(path, datetime.now(UTC))
+    await store.close()
+    return file_bytes(path)
+
+
+def proc_status(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in bytes."""
+    with open("/proc/self/status") as status:
+        for entry in status:
+            if entry.startswith(field + ":"):
+                return int(entry.split()[1]) * 1024
+    return 0
+
+
+def rss_bytes() -> int:
+    return proc_status("VmRSS")
+
+
+def load_in_fresh_process(path: str, spec: dict[str, Any]) -> LoadFigures:
+    """``Engines.load`` as ``LeakWatch.start`` runs it, timed, in a process that has done
+    nothing else: its peak RSS is the load's, not left over from the benchmark's own work."""
+    policy = make_policy(LeaksSpec(**spec))
+
+    async def run() -> LoadFigures:
+        store = await Store.open(Path(path), datetime.now(UTC))
+        try:
+            engines = Engines(KEY, store)
+            gc.collect()
+            before = rss_bytes()
+            began, began_cpu = time.perf_counter(), time.process_time()
+            postings = await engines.load((policy,))
+            seconds = time.perf_counter() - began
+            cpu_seconds = time.process_time() - began_cpu
+            return LoadFigures(seconds, cpu_seconds, postings, proc_status("VmHWM") - before,
+                               rss_bytes() - before)
+        finally:
+            await store.close()
 
     return asyncio.run(run())
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+def measure_load(path: Path, spec: LeaksSpec) -> LoadFigures:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(load_in_fresh_process, str(path), spec.model_dump()).result(
+            timeout=LOAD_TIMEOUT_S
+        )
+
+
+def sqlite_speed(
+    spec: LeaksSpec, messages: Sequence[Message], size: int, stream: Sequence[Probe],
+    rng: random.Random,
+) -> SqliteFigures:
+    """The quote check with the bot's SQLite store behind it, as the bot starts and runs.
+
+    Rows go into a throw-away store through ``Store.add_fingerprints`` (real messages, then
+    filler up to ``size``); its size on disk is taken once closed; the index is loaded from
+    it as ``LeakWatch.start`` does, first in a fresh process (time and memory at start-up),
+    then here, and every candidate room is confirmed by a real query.
+    """
+    policy = make_policy(spec)
+
+    async def run(path: Path) -> tuple[float, list[int]]:
+        store = await Store.open(path, datetime.now(UTC))
+        try:
+            engines = Engines(KEY, store)
+            await engines.load((policy,))
+            for message in messages:  # at start-up the bot knows them from room_states
+                engines.remember(Room(PLATFORM, message.room))
+
+            def covered(_: Room) -> Policy:
+                return policy
+
+            async def check(probe: Probe) -> None:
+                author = author_key(KEY, PLATFORM, probe.author)
+                await quotes(probe.text, Room(PLATFORM, probe.room), author, engines,
+                             covered, False)
+
+            for probe in stream[:2000]:
+                await check(probe)
+            began = time.perf_counter()
+            for probe in stream:
+                await check(probe)
+            rate = len(stream) / (time.perf_counter() - began)
+            latencies: list[int] = []
+            for probe in stream:
+                start = time.perf_counter_ns()
+                await check(probe)
+                latencies.append(time.perf_counter_ns() - start)
+        finally:
+            await store.close()
+        return rate, sorted(latencies)
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        real = asyncio.run(fill_store(path, spec, messages, size, rng))
+        disk = file_bytes(path) - asyncio.run(empty_store_bytes(Path(folder)))
+        load = measure_load(path, spec)
+        rate, latencies = asyncio.run(run(path))
+    p50 = latencies[len(latencies) // 2] / 1e6
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] / 1e6
+    return SqliteFigures(size, real, disk, load, rate, p50, p99, latencies[-1] / 1e6)
 
 
 # -- the naive baseline ---------------------------------------------------------------------
@@ -690,12 +815,21 @@ def main(argv: Sequence[str] | None = None) -> int:
           "confirm/msg = store queries per message, SQLite in the bot, memory here)")
     detector.reset()
     gc.collect()
-    load_s, sqlite_rate, sqlite_p50, sqlite_p99, sqlite_max = sqlite_speed(
-        spec, inside, sizes.sqlite_rows, stream, rng
-    )
-    line(f"with the SQLite store, {sizes.sqlite_rows:,} rows", f"{sqlite_rate:,.0f}",
-         f"{sqlite_p50:.3f}", f"{sqlite_p99:.3f}", f"{sqlite_max:.2f}")
-    line("  index loaded from the store at start-up", f"{load_s:.1f} s")
+    sqlite = sqlite_speed(spec, inside, sizes.sqlite_rows, stream, rng)
+    load = sqlite.load
+    line(f"with the SQLite store, {sqlite.rows:,} rows", f"{sqlite.rate:,.0f}",
+         f"{sqlite.p50:.3f}", f"{sqlite.p99:.3f}", f"{sqlite.worst:.2f}")
+
+    # What those rows cost at rest and at start-up.
+    db_per_fp = sqlite.disk_bytes / sqlite.rows
+    print(f"\nStart-up and disk: the SQLite store with {sqlite.rows:,} fingerprints "
+          f"({sqlite.real_rows:,} from the confidential messages, the rest message-shaped filler)")
+    line(f"index load at start-up ({load.postings:,} postings)",
+         f"{load.seconds:.2f} s", f"CPU {load.cpu_seconds:.2f} s")
+    line("  RSS growth during the load: peak, kept", f"{load.peak_growth / 1e6:.0f} MB",
+         f"{load.kept_growth / 1e6:.0f} MB")
+    line("disk per stored fingerprint (row + 4 indexes)", f"{db_per_fp:.0f} B",
+         f"{db_per_fp:.0f} MB/1M")
 
     # The naive baseline against the same history, same probes, same process.
     history = inside[:NAIVE_HISTORY]
@@ -750,12 +884,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "p99_ms_1m": round(speed[INDEX_SIZES[2]][2], 4),
         "max_ms_1m": round(speed[INDEX_SIZES[2]][3], 4),
         "store_confirmations_per_msg_1m": round(speed[INDEX_SIZES[2]][4], 4),
-        "sqlite_rows": sizes.sqlite_rows,
-        "sqlite_msgs_per_s": round(sqlite_rate),
-        "sqlite_p50_ms": round(sqlite_p50, 4),
-        "sqlite_p99_ms": round(sqlite_p99, 4),
-        "sqlite_max_ms": round(sqlite_max, 4),
-        "index_load_s": round(load_s, 2),
+        "sqlite_rows": sqlite.rows,
+        "sqlite_msgs_per_s": round(sqlite.rate),
+        "sqlite_p50_ms": round(sqlite.p50, 4),
+        "sqlite_p99_ms": round(sqlite.p99, 4),
+        "sqlite_max_ms": round(sqlite.worst, 4),
+        "index_load_s": round(load.seconds, 2),
+        "index_load_s_1m": round(load.seconds, 2) if sqlite.rows == 1_000_000 else None,
+        "index_load_cpu_s": round(load.cpu_seconds, 2),
+        "index_load_peak_rss_growth_mb": round(load.peak_growth / 1e6, 1),
+        "index_load_rss_kept_mb": round(load.kept_growth / 1e6, 1),
+        "db_bytes": sqlite.disk_bytes,
+        "db_bytes_per_fingerprint": round(db_per_fp, 1),
+        "db_mb_per_1m_fingerprints": round(db_per_fp, 1),  # MB of 10^6 bytes, as above
         "bytes_per_fingerprint": round(bytes_per_fp, 1),
         "naive_msgs_per_s_10k": round(naive_rate, 2),
         "speedup_vs_naive_10k": round(speedup, 1),

@@ -8,7 +8,7 @@ adapter can find out that the platform refused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.events import Member, MessageRef, Room
 
@@ -68,8 +68,27 @@ class PostToRoom:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that goes with a private message: a member's own data export, for instance.
+
+    The bytes are the member's data, so they are left out of the repr: an action that ends
+    up in a log line or an error message never carries them along.
+    """
+
+    name: str
+    media_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SendPrivate:
-    """Write to a member privately; if the platform refuses, perform ``fallback`` instead."""
+    """Write to a member privately; if the platform refuses, perform ``fallback`` instead.
+
+    It may offer the same choices a room post can (a check-in's consent and answers reach
+    the member's private chat however the conversation began), and carry one file. An
+    adapter without buttons shows them as text (the core's text lists the choices anyway);
+    one without files sends the file's content as a block of text.
+    """
 
     member: Member
     text: str
@@ -78,6 +97,13 @@ class SendPrivate:
     # Where a private conversation must first be accepted (Matrix invites), how long to
     # wait before reporting PrivateMessageUnread so the core can fall back.
     unread_timeout_s: float | None = None
+    buttons: tuple[Button, ...] = ()
+    select: Select | None = None
+    attachment: Attachment | None = None
+
+    @property
+    def has_choices(self) -> bool:
+        return bool(self.buttons) or self.select is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import redact
 from bot.builtin_commands import BUILTIN_COMMANDS
 from bot.clock import Clock, SystemClock
 from bot.commands import Registry
 from bot.config import Config
 from bot.core import Core
 from bot.keys import load_or_create_key
+from bot.metrics import Metrics, NoMetrics
 from bot.policy_holder import PolicyHolder
 from bot.ports import Adapter
 from bot.runtime import Runtime
@@ -42,11 +44,14 @@ class App:
         display_root: Path | None = None,
         tick_seconds: float = 60.0,
         policy_poll_seconds: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> App:
         """Load everything that can fail on bad input before connecting anywhere."""
         clock = clock or SystemClock()
+        metrics = metrics or NoMetrics()
         policies = PolicyHolder.load(config.policy_dir, display_root)
         key = load_or_create_key(config.key_file)
+        redact.protect(key, *redact.config_secrets(config))  # out of every log line from now
         registry = build_registry()
         adapters = list(make_adapters(registry, clock))
         store = await Store.open(config.database, clock.now())
@@ -57,12 +62,14 @@ class App:
             registry=registry,
             capabilities={a.platform: a.capabilities for a in adapters},
             leak_key=key,
+            metrics=metrics,
         )
         runtime = Runtime(
             core,
             {a.platform: a for a in adapters},
             tick_seconds=tick_seconds,
             policy_poll_seconds=policy_poll_seconds,
+            metrics=metrics,
         )
         return cls(config, store, core, runtime, key)
 

@@ -1,4 +1,4 @@
-"""The ``confidant`` command: run, console, check."""
+"""The ``confidant`` command: run, console, check, backup, restore, migrate."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from bot import logs
 from bot.config import Config, default_config, load_config
 from bot.keys import KeyFileError
+from bot.maintenance import add_commands as add_maintenance_commands
 from bot.policy import PolicyLoadError, load_policy_dir
 from bot.store.migrate import SchemaTooNew
 
@@ -88,7 +89,7 @@ async def _console(config: Config, script: str | None, banner: str | None) -> in
 
 def cmd_console(args: argparse.Namespace) -> int:
     config = _load(args.config)
-    logs.configure("WARNING" if args.config is None else config.log_level)
+    logs.configure("WARNING" if args.config is None else config.log_level, fmt=config.log_format)
     banner = CONSOLE_EXPLAINED.format(state=state_dir()) if args.config is None else None
     return asyncio.run(_console(config, args.script, banner))
 
@@ -115,14 +116,22 @@ async def run_until_stopped(config: Config, banner: str | None = None) -> int:
     """Run every configured adapter until SIGINT/SIGTERM (or, console only, end of input)."""
     from adapters.console import ConsoleAdapter, run_lines
     from bot.app import App
+    from ops.status_server import status_for  # aiohttp: imported here, never by the core
 
-    app = await App.create(config, lambda registry, clock: build_adapters(config, registry, clock))
+    status = status_for(config.status)
+    app = await App.create(
+        config,
+        lambda registry, clock: build_adapters(config, registry, clock),
+        metrics=status.metrics if status else None,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     reader: asyncio.Task[None] | None = None
     try:
+        if status is not None:  # up before the adapters connect: it answers 503 until then
+            await status.start(lambda: app.runtime.adapters)
         await app.start()
         if banner:
             print(banner, flush=True)
@@ -142,6 +151,8 @@ async def run_until_stopped(config: Config, banner: str | None = None) -> int:
         if reader is not None:
             reader.cancel()
         await app.close()
+        if status is not None:
+            await status.stop()
     return 0
 
 
@@ -161,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         logs.configure("WARNING")
         return asyncio.run(_run_embedded(state_dir()))
     config = _load(args.config)
-    logs.configure(config.log_level)
+    logs.configure(config.log_level, fmt=config.log_format)
     return asyncio.run(run_until_stopped(config))
 
 
@@ -180,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = sub.add_parser("check", help="validate the config and policies")
     check.add_argument("--config", help="path to config.yaml")
     check.set_defaults(func=cmd_check)
+    add_maintenance_commands(sub, _load)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

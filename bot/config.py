@@ -33,6 +33,7 @@ from bot.policy.validate import validate_document
 from bot.policy.yamlpos import parse_yaml
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["logfmt", "json"]
 
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
 SECRET_KEYS = frozenset({"password", "access_token", "token"})
@@ -195,6 +196,31 @@ class AdaptersConfig(_Frozen):
         return self
 
 
+class StatusConfig(_Frozen):
+    """The /healthz and /metrics endpoint. On by default, on loopback only: it says which
+    platforms are connected and how many events went through, which is nobody else's business
+    (it never carries ids or text)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:9464"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535 or " " in host:
+            raise problem(f"'{value}' is not an address to listen on; write it like 127.0.0.1:9464")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class Config(_Frozen):
     """Resolved settings: every path is absolute, every secret is a SecretStr."""
 
@@ -202,10 +228,18 @@ class Config(_Frozen):
     key_file: Path = Field(default=Path("confidant.key"), validate_default=True)
     policy_dir: Path = Field(default=Path("policies"), validate_default=True)
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "logfmt"
     adapters: AdaptersConfig
+    status: StatusConfig = StatusConfig()
     source: str
 
     _paths = field_validator("database", "key_file", "policy_dir", mode="before")(_resolve_path)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_default(cls, value: Any) -> Any:
+        """``status:`` left empty means the defaults, like leaving it out."""
+        return StatusConfig() if value is None else value
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:

@@ -74,12 +74,16 @@ from bot.events import (
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
 from bot.leaks_flow import LeakWatch
 from bot.leaks_flow import commands as leak_commands
+from bot.logs import fields
+from bot.metrics import Metrics, NoMetrics
 from bot.policy import Policy
 from bot.policy_holder import PolicyHolder, ReloadResult
 from bot.ports import Capabilities
 from bot.store import Store
 
 log = logging.getLogger("confidant.core")
+
+REPLY_MEMORY = timedelta(days=1)  # a replayed private message comes within minutes
 
 CommandHandler = Callable[[CommandInvoked, dict[str, str | int | None]], Awaitable[list[Action]]]
 ChoiceHandler = Callable[[ChoiceMade], Awaitable[list[Action]]]
@@ -96,6 +100,7 @@ class Core:
     # The deployment key (App.key); without one the core runs without leak flagging and
     # without check-ins (their answers are sealed with a key derived from it).
     leak_key: bytes | None = field(default=None, repr=False)
+    metrics: Metrics = field(default_factory=NoMetrics)  # counts only (see bot/metrics.py)
 
     def __post_init__(self) -> None:
         self._event_handlers: dict[type, Callable[[object], Awaitable[list[Action]]]] = {
@@ -189,18 +194,23 @@ class Core:
         if self.leaks is not None:
             await self.leaks.start()
         actions = await reminding.resend_pending(self)
-        if self.checkins is not None:
-            actions += await self.checkins.startup()
         if self.recurring is not None:  # scheduled check-ins missed while down
             actions += await self.recurring.startup()
         for policy in self.policies.current.policies:
             actions += await reminding.reask_changed(self, policy)
         return actions
 
+    async def resume_actions(self) -> list[Action]:
+        """Check-ins a restart interrupted, asked again where each stands. Called once the
+        adapters delivered their backlog: a replayed answer moves a check-in on, and asking
+        from what the store said before it would repeat a question already answered."""
+        return await self.checkins.startup() if self.checkins is not None else []
+
     async def tick(self) -> list[Action]:
         """Called periodically by the runtime: time-based re-reminders, and once a day the
         leak fingerprints' retention purge."""
         now = self.clock.now()
+        await self.store.forget_replies(now - REPLY_MEMORY)
         if self.leaks is not None:
             await self.leaks.tick()
         actions = await reminding.resend_pending(
@@ -226,7 +236,8 @@ class Core:
         result = self.policies.reload()
         actions: list[Action] = []
         if not result.ok:
-            actions += self.alerts_for_all(texts.policy_reload_failed(result.errors))
+            everyone = self.policies.current.policies
+            actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
         elif result.changed:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
@@ -240,11 +251,29 @@ class Core:
         """The runtime reports a completed action; reminders leave the outbox here."""
         key = getattr(action, "idempotency_key", None)
         if key and key.startswith("rem-"):
-            await self.store.mark_reminder_delivered(key.split("/")[0], channel, self.clock.now())
+            await self.reminder_delivered(key.split("/")[0], channel)
         elif key and key.startswith("rules-"):
             # Out, even where the adapter cannot tell its id (BotPosted): not posted again.
             self._rules_posting.discard(key)
             await self.store.rules_message_out(key, self.clock.now())
+
+    async def reminder_delivered(self, key: str, channel: str) -> None:
+        """The reminder leaves the outbox; counted and logged once per reminder, however
+        many channels it went out on."""
+        if not await self.store.mark_reminder_delivered(key, channel, self.clock.now()):
+            return
+        self.metrics.count("reminder_sent")
+        sent = await self.store.reminder_by_key(key)
+        if sent is not None:
+            ids = fields(
+                "reminder_sent",
+                platform=sent.platform,
+                room=sent.room_id,
+                member=sent.member_id,
+                policy=sent.policy,
+                channel=channel,
+            )
+            log.info("reminder delivered", extra=ids)
 
     # -- helpers ---------------------------------------------------------------------------
     def policy_for(self, room: Room) -> Policy | None:
@@ -283,15 +312,20 @@ class Core:
         return policy.reminder.text_hash if policy.reminder.reask_on_change else None
 
     def alerts_for_all(self, text: str) -> list[Action]:
-        seen: set[tuple[str, str]] = set()
-        actions: list[Action] = []
+        return self.alerts_per_room(lambda _: text)
+
+    def alerts_per_room(self, text_for: Callable[[list[Policy]], str]) -> list[Action]:
+        """One alert per moderators' room, worded for the policies whose alerts go there:
+        what concerns one community is told to its own moderators only."""
+        rooms: dict[tuple[str, str], list[Policy]] = {}
         for policy in self.policies.current.policies:
             for ref in policy.alerts:
                 target = (ref.platform, ref.id or ref.alias or ref.name or "")
-                if target not in seen:
-                    seen.add(target)
-                    actions.append(AlertModerators(target[0], target[1], text))
-        return actions
+                rooms.setdefault(target, []).append(policy)
+        return [
+            AlertModerators(platform, room, text_for(policies))
+            for (platform, room), policies in rooms.items()
+        ]
 
     # -- joins and reminders ----------------------------------------------------------------
 
@@ -348,7 +382,13 @@ class Core:
 
     async def _on_private_reply(self, event: PrivateReply) -> list[Action]:
         """A check-in waiting for the member takes the reply; it is an answer only the
-        member sees, so it is not scanned for leaks."""
+        member sees, so it is not scanned for leaks. A message replayed after a crash (the
+        same id again) is taken once: twice, it would answer the next question too."""
+        if event.message_id is not None and not await self.store.claim_reply(
+            event.room.platform, event.message_id, self.clock.now()
+        ):
+            log.info("a private message on %s was taken before; ignored", event.room.platform)
+            return []
         if self.checkins is not None and not event.member.is_bot:
             answered = await self.checkins.on_private(event)
             if answered is not None:
@@ -359,3 +399,12 @@ class Core:
 
     async def nothing(self, _: object) -> list[Action]:
         return []
+
+
+def _reload_failure(result: ReloadResult, everyone: tuple[Policy, ...], here: list[Policy]) -> str:
+    """A failed reload as one moderators' room may read it: the errors of their own files
+    and of files no community owns yet (a policy being added) in full; another community's
+    only counted (they quote its keys and values, but they hold back this room's edits too)."""
+    others = {e for policy in everyone if policy not in here for e in result.errors_of(policy)}
+    shown = tuple(e for e in result.errors if e not in others)
+    return texts.policy_reload_failed(shown, elsewhere=len(result.errors) - len(shown))

@@ -153,12 +153,14 @@ class BotPosted:
 
 @dataclass(frozen=True, slots=True)
 class PrivateReply:
-    """A member wrote to the bot in a private conversation (not a command)."""
+    """A member wrote to the bot in a private conversation (not a command). ``message_id``
+    lets the core take a message replayed after a crash only once."""
 
     room: Room
     member: Member
     text: str
     at: datetime
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
 """Moderators' commands and the member commands that read policies (rules, help).
 
-Permission checks happen before these run (in the core's command dispatch).
+Permission checks happen before these run (in the core's command dispatch). That check
+only covers the room a command is used in; in a private chat or the moderators' room any
+moderator passes it, so each command here further limits what it shows and does to the
+policies the invoker moderates: one community's business stays with its moderators.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from bot import texts
 from bot.actions import (
     Action,
 )
+from bot.checkins import words as checkin_words
 from bot.commands import Permission
 from bot.events import (
     CommandInvoked,
+    Member,
 )
 from bot.policy import Policy
 
@@ -62,11 +67,36 @@ async def cmd_help(
     return [core.reply(event, texts.help_text(specs, core.prefix(event.room.platform)))]
 
 
+def moderated(core: Core, member: Member) -> list[Policy]:
+    """Every policy ``member`` moderates: the most any moderator view may cover."""
+    return [p for p in core.policies.current.policies if core.is_moderator(member, p)]
+
+
+def in_view(core: Core, event: CommandInvoked) -> list[Policy]:
+    """What a moderator's view covers where the command was used: in a covered room its
+    policy (the core let the command through only for that policy's moderators); in a
+    private chat or an uncovered room (the moderators' own) every policy they moderate."""
+    room_policy = core.policy_for(event.room)
+    return [
+        p
+        for p in moderated(core, event.invoker)
+        if room_policy is None or p.name == room_policy.name
+    ]
+
+
+def _your_policies(core: Core, member: Member) -> str:
+    return ", ".join(p.name for p in moderated(core, member)) or "none"
+
+
 def named_or_room_policy(
     core: Core, event: CommandInvoked, name: str | int | None
 ) -> Policy | None:
+    """The named policy if the invoker moderates it, else the room's. A policy they do not
+    moderate is answered exactly like a name that does not exist: telling them it is
+    there would already be another community's business."""
     if isinstance(name, str):
-        return core.policies.current.by_name(name)
+        policy = core.policies.current.by_name(name)
+        return policy if policy is not None and core.is_moderator(event.invoker, policy) else None
     return core.policy_for(event.room)
 
 
@@ -75,28 +105,49 @@ async def cmd_policy_show(
 ) -> list[Action]:
     policy = named_or_room_policy(core, event, args.get("name"))
     if policy is None:
-        names = ", ".join(p.name for p in core.policies.current.policies) or "none"
-        return [core.reply(event, f"No such policy here. Loaded policies: {names}")]
+        names = _your_policies(core, event.invoker)
+        return [core.reply(event, f"No such policy here. Policies you moderate: {names}")]
     return [core.reply(event, describe_policy(policy))]
 
 
 async def cmd_policy_reload(
     core: Core, event: CommandInvoked, _: dict[str, str | int | None]
 ) -> list[Action]:
+    """Any moderator may reload, and the answer speaks of their own policies only.
+
+    Why allowed everywhere: a reload reads the whole policy directory as one unit (a broken
+    file keeps every policy at its last good version), so it cannot be narrowed to one
+    community whichever room it is sent from; refusing it outside a covered room would
+    protect nothing and would take the command from moderators who work from their
+    moderators' room. A reload does to another community only what its own files on disk
+    already say, and the file watcher would apply them within seconds anyway. Why the
+    answer is narrowed: which other policies exist, their names and their files' errors
+    (which quote keys and values) are their business. Errors in other files are given as a
+    count only, because they hold back this moderator's edits too.
+    """
+    who = event.invoker
+    mine = moderated(core, who)  # the authority the command ran under
     result, actions = await core.reload_policies()
-    await core.store.audit(
-        event.invoker.platform,
-        event.invoker.id,
-        "policy reload",
-        "ok" if result.ok else f"{len(result.errors)} errors",
-        event.at,
-    )
+    for policy in mine:
+        problems = len(result.errors_of(policy))
+        detail = "ok" if result.ok else f"failed, {problems} errors in its file"
+        await core.store.audit(
+            who.platform, who.id, "policy reload", detail, event.at, policy=policy.name
+        )
     if result.ok:
-        names = ", ".join(p.name for p in core.policies.current.policies)
-        state = "changed" if result.changed else "unchanged"
-        reply = f"Policies reloaded ({state}): {names}"
-    else:
-        reply = texts.policy_reload_failed(result.errors)
+        after = moderated(core, who)
+        changed = {p.name: p for p in after} != {p.name: p for p in mine}
+        names = ", ".join(p.name for p in after) or "none"
+        reply = f"Policies reloaded ({'changed' if changed else 'unchanged'}): {names}"
+        return [*actions, core.reply(event, reply)]
+    # a failed reload keeps the last good set, so ``mine`` still names the files to match
+    own = tuple(e for p in mine for e in result.errors_of(p))
+    reply = texts.policy_reload_failed(own).rstrip("\n")
+    if others := len(result.errors) - len(own):
+        reply += (
+            f"\n{others} more errors are in policy files that are not yours; nothing is "
+            "reloaded until they are fixed (the admin sees them in the log)."
+        )
     return [*actions, core.reply(event, reply)]
 
 
@@ -106,7 +157,13 @@ async def cmd_agreements(
     policy = named_or_room_policy(core, event, args.get("policy"))
     prefix = core.prefix(event.room.platform)
     if policy is None:
-        return [core.reply(event, f"Name a policy: {prefix}agreements <policy>")]
+        names = _your_policies(core, event.invoker)
+        return [
+            core.reply(
+                event,
+                f"Name a policy you moderate: {prefix}agreements <policy> (yours: {names})",
+            )
+        ]
     if not core.is_moderator(event.invoker, policy):
         return [core.reply(event, texts.refused(f"{prefix}agreements"))]
     text_hash = core.text_hash_for_checks(policy)
@@ -130,6 +187,8 @@ async def cmd_agreements(
             lines.append("  agreed: " + ", ".join(report.agreed))
     if not rooms:
         lines.append("no members seen yet")
+    who, shown = event.invoker, f"{len(rooms)} rooms shown"
+    await core.store.audit(who.platform, who.id, "agreements", shown, event.at, policy=policy.name)
     return [core.reply(event, "\n".join(lines))]
 
 
@@ -161,5 +220,6 @@ def describe_policy(policy: Policy) -> str:
             f"periodic reminder: {repeat}",
             f"reminder text version: {reminder.text_hash}",
             f"moderators: {len(policy.moderators)}, alert rooms: {len(policy.alerts)}",
+            *checkin_words.policy_lines(policy.checkins),
         ]
     )

@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.policy import PolicyLoadError, PolicySet, load_policy_dir
+from bot.logs import fields
+from bot.policy import Policy, PolicyLoadError, PolicySet, load_policy_dir
 
 log = logging.getLogger("confidant.policy")
 
@@ -24,6 +25,11 @@ class ReloadResult:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def errors_of(self, policy: Policy) -> tuple[str, ...]:
+        """The errors in this policy's own file (they read ``path:line:col: message``, with
+        the path the policy keeps as its source): its moderators' business, nobody else's."""
+        return tuple(e for e in self.errors if e.startswith(f"{policy.source}:"))
 
 
 class PolicyHolder:
@@ -49,13 +55,22 @@ class PolicyHolder:
             self._fingerprint = fingerprint  # report a broken edit once, not every poll
             messages = tuple(str(e) for e in error.errors)
             for message in messages:
-                log.error("policy error, keeping the last good policies: %s", message)
+                log.error(
+                    "policy error, keeping the last good policies: %s",
+                    message,
+                    extra=fields("policy_reload_failed", errors=len(messages)),
+                )
             return ReloadResult(changed=False, errors=messages)
         self._fingerprint = fingerprint
         changed = policies != self.current
         self.current = policies
         if changed:
-            log.info("policies reloaded: %s", ", ".join(p.name for p in policies.policies))
+            names = ",".join(p.name for p in policies.policies)
+            log.info(
+                "policies reloaded: %s",
+                names,
+                extra=fields("policy_reloaded", policies=names),
+            )
         return ReloadResult(changed=changed)
 
 

@@ -37,3 +37,13 @@ class Adapter(Protocol):
 
     async def perform(self, action: Action) -> None:
         """Carry out one action; raise PrivateMessageRefused or ActionNotSupported."""
+
+    # Optional: ``connected: bool``, whether the platform connection is up right now (the
+    # Matrix sync loop succeeding, the Discord gateway ready). Read by /healthz and the
+    # adapter-state gauge through is_connected; not part of the Protocol so that fakes in
+    # tests need not declare it.
+
+
+def is_connected(adapter: Adapter) -> bool:
+    """An adapter's own ``connected`` report; one without it is up while it runs."""
+    return bool(getattr(adapter, "connected", True))

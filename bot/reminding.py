@@ -219,7 +219,7 @@ async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[A
         label = Room(owed.platform, owed.room_id, owed.room_name).label
         prefix = core.prefix(owed.platform)
         notes.append(texts.reminder_owed(label, reminder.text, prefix, reminder.require_agreement))
-        await core.store.mark_reminder_delivered(owed.key, "next_interaction", core.clock.now())
+        await core.reminder_delivered(owed.key, "next_interaction")
     if not notes:
         return actions
     reply = actions[index]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 from bot.actions import (
@@ -20,6 +21,8 @@ from bot.actions import (
 )
 from bot.core import Core
 from bot.events import Event
+from bot.logs import fields
+from bot.metrics import Metrics, NoMetrics
 from bot.ports import Adapter
 
 log = logging.getLogger("confidant.runtime")
@@ -44,8 +47,10 @@ class Runtime:
         adapters: Mapping[str, Adapter],
         tick_seconds: float = 60.0,
         policy_poll_seconds: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.core = core
+        self.metrics = metrics or NoMetrics()
         self.adapters = dict(adapters)
         self.tick_seconds = tick_seconds
         self.policy_poll_seconds = policy_poll_seconds
@@ -55,15 +60,18 @@ class Runtime:
 
     async def on_event(self, event: Event) -> None:
         """The sink adapters deliver to; returns once the event's actions were carried out."""
+        received = time.perf_counter()  # a real duration even under a test's fake clock
+        kind = type(event).__name__
         try:
             async with self._lock:
                 actions = await self.core.handle(event)
         except Exception:
             # One failing handler must not take the bot down; the event type is enough to
             # find it, and logging the event itself could leak a member's text.
-            log.exception("handler failed for %s", type(event).__name__)
+            log.exception("handler failed for %s", kind, extra=fields("handler_failed", kind=kind))
             return
         await self.execute(actions)
+        self.metrics.event_handled(kind, time.perf_counter() - received)
 
     async def execute(self, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -98,15 +106,35 @@ class Runtime:
         # reminder this run is already sending is never mistaken for an interrupted one.
         async with self._lock:
             owed = await self.core.startup_actions()
-        for adapter in self.adapters.values():
-            await adapter.start(self.on_event)
+        await self._start_adapters()
         await self.execute(owed)
+        # Interrupted check-ins are asked where they stand after the backlog, holding the
+        # lock so no answer moves one on between reading and asking. (Safe to perform under
+        # it: private messages, which no adapter reports back as events.)
+        async with self._lock:
+            await self.execute(await self.core.resume_actions())
         self._tasks = [
             asyncio.create_task(self._every(self.tick_seconds, self.tick), name="tick"),
             asyncio.create_task(
                 self._every(self.policy_poll_seconds, self.poll_policies), name="policy-watch"
             ),
         ]
+
+    async def _start_adapters(self) -> None:
+        """All platforms connect at once: a restart should not keep Discord members waiting
+        while Matrix logs in and catches up (and the other way round). If one fails, the
+        others' starts are cancelled and its error is raised as it came."""
+        starts = [
+            asyncio.create_task(adapter.start(self.on_event), name=f"start-{platform}")
+            for platform, adapter in self.adapters.items()
+        ]
+        try:
+            await asyncio.gather(*starts)
+        except BaseException:
+            for start in starts:
+                start.cancel()
+            await asyncio.gather(*starts, return_exceptions=True)
+            raise
 
     async def stop(self) -> None:
         self._stopping.set()

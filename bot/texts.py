@@ -140,10 +140,16 @@ def unknown_command(word: str, prefix: str) -> str:
     return f"I do not know {prefix}{word}. Send {prefix}help for the commands you can use."
 
 
-def policy_reload_failed(errors: tuple[str, ...]) -> str:
-    shown = "\n".join(errors[:20])
-    more = f"\n(and {len(errors) - 20} more)" if len(errors) > 20 else ""
-    return f"Policy reload failed; the last good policies keep running.\n{shown}{more}"
+def policy_reload_failed(errors: tuple[str, ...], elsewhere: int = 0) -> str:
+    lines = ["Policy reload failed; the last good policies keep running.", *errors[:20]]
+    if len(errors) > 20:
+        lines.append(f"(and {len(errors) - 20} more)")
+    if elsewhere:
+        lines.append(
+            f"{elsewhere} error(s) in other communities' policy files; the admin sees them "
+            "in the log."
+        )
+    return "\n".join(lines)
 
 
 def adapter_problems(platform: str, problems: tuple[str, ...]) -> str:

@@ -107,3 +107,13 @@ def alerts_to(room: str, output: str) -> list[str]:
         elif keep and found:
             found[-1] += "\n" + line
     return found
+
+
+def file_block(private: str, name: str) -> str:
+    """The content of a JSON file the console printed in a private message, as a block
+    between a ``[file: ...]`` line and ``[end of file]``."""
+    lines = private.splitlines()
+    [start] = [i for i, line in enumerate(lines) if line.startswith(f"    [file: {name}, ")]
+    end = lines.index("    [end of file]", start)
+    assert lines[start].startswith(f"    [file: {name}, application/json, ")
+    return "\n".join(line[4:] for line in lines[start + 1 : end])

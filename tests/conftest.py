@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,10 @@ def tmp_config(tmp_path: Path) -> Config:
     return make_config(tmp_path)
 
 
-async def start_rig(config: Config, clock: FakeClock | None = None) -> ConsoleRig:
+async def start_rig(
+    config: Config, clock: FakeClock | None = None, **app_options: Any
+) -> ConsoleRig:
+    """``app_options`` go to App.create (``metrics=`` for the status endpoint's tests)."""
     clock = clock or FakeClock()
     out = io.StringIO()
     holder: list[ConsoleAdapter] = []
@@ -93,6 +97,7 @@ async def start_rig(config: Config, clock: FakeClock | None = None) -> ConsoleRi
         display_root=config.policy_dir.parent,
         tick_seconds=10**9,  # tests run periodic jobs themselves, never by the clock
         policy_poll_seconds=10**9,
+        **app_options,
     )
     await app.start()
     return ConsoleRig(app, holder[0], out, clock)

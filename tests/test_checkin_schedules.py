@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import FakeClock
-from tests.checkin_rig import CHECKIN_POLICY, checkin_rig, dm, private_to
+from tests.checkin_rig import CHECKIN_POLICY, checkin_rig, dm, file_block, private_to
 from tests.conftest import ConsoleRig, make_config, start_rig
 
 FIRED = "Time for your scheduled check-in."
@@ -217,7 +217,7 @@ async def test_mydata_lists_and_forgetme_removes_the_schedule(tmp_path: Path) ->
         await rig.say(*dm("alice", "/checkin schedule mon-fri 7:30am America/New_York"))
         await rig.say(*dm("bob", "/checkin schedule daily 21:00 Europe/Berlin"))
         text = private_to("alice", await rig.say(*dm("alice", "/mydata")))
-        data = json.loads(text[text.index("{") :].replace("\n    ", "\n"))
+        data = json.loads(file_block(text, "confidant-mydata.json"))
         [schedule] = data["checkin_schedules"]
         assert (schedule["days"], schedule["local_time"], schedule["zone"]) == (
             "0,1,2,3,4", "07:30", "America/New_York"

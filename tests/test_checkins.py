@@ -4,6 +4,7 @@ contact only after a yes, /claim, history, stats, export, erase, encryption, res
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import sqlite3
@@ -12,14 +13,31 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import AlertModerators, PostToRoom, ReplyToInvoker, SendPrivate
+from adapters.console import ConsoleAdapter
+from bot.actions import (
+    AlertModerators,
+    Attachment,
+    Button,
+    Option,
+    ReplyToInvoker,
+    Select,
+    SendPrivate,
+)
+from bot.app import build_registry
 from bot.checkins.sealing import SealBroken, Sealer, derive_key
 from bot.clock import FakeClock
 from bot.events import ChoiceMade, CommandInvoked, Member, PrivateReply, Room
 from bot.leaks import author_key
 from bot.ports import Capabilities
-from tests.checkin_rig import CHECKIN_POLICY, alerts_to, checkin_rig, dm, private_to
-from tests.conftest import ConsoleRig, make_config, start_rig
+from tests.checkin_rig import (
+    CHECKIN_POLICY,
+    alerts_to,
+    checkin_rig,
+    dm,
+    file_block,
+    private_to,
+)
+from tests.conftest import POLICY, ConsoleRig, make_config, start_rig
 from tests.leak_rig import SHARED
 
 AGREE = (":room recovery", "alice: /checkin", ":dm alice agree")
@@ -274,7 +292,9 @@ async def test_export_contains_exactly_the_members_data(tmp_path: Path) -> None:
         await rig.say(":dm bob skip", ":dm bob skip", ":dm bob bob-canary")
         out = await rig.say(":room recovery", "alice: /mydata")
         text = private_to("alice", out)
-        data = json.loads(text[text.index("{") :].replace("\n    ", "\n"))
+        assert "attached file confidant-mydata.json (JSON)" in text
+        assert "[#recovery]" not in out and '"checkins"' not in out.split("[file:")[0]
+        data = json.loads(file_block(text, "confidant-mydata.json"))
         assert data["member"] == {"platform": "console", "id": "alice"}
         [checkin] = data["checkins"]
         assert [a.get("answer") for a in checkin["answers"]] == [
@@ -350,6 +370,27 @@ def test_sealing_is_keyed_and_bound_to_its_row() -> None:
         Sealer(key).open(8, "note", sealed)
     with pytest.raises(SealBroken):
         Sealer(bytes(32)).open(7, "note", sealed)
+    with pytest.raises(SealBroken):
+        Sealer(key).open(7, "note", sealed[:20])  # shorter than a nonce and a tag
+    tampered = bytearray(sealed)
+    tampered[14] ^= 1
+    with pytest.raises(SealBroken):
+        Sealer(key).open(7, "note", bytes(tampered))
+
+
+# Sealed by the first implementation (the `cryptography` package's AESGCM and HKDF) with
+# key bytes(range(32)): answers already in members' databases must keep opening.
+SEALED_BEFORE = {
+    (7, "mood", "Ünïcode answer 4"): "9b87a0aa58bfdaf48b095875c6313059ad559970f4930ec1b383df9fed5c"
+    "6084cbfa32bf2aa0a6cfeba55be6590fb1d18fc2bed4583c0f",
+    (7, "n", 3): "01133ccab259d712eaf37c12f9cb60a1ef079b878fbf2da19f4aa9974f7e08ece4d2a12d",
+}
+
+
+def test_answers_sealed_by_the_earlier_implementation_still_open() -> None:
+    sealer = Sealer(bytes(range(32)))
+    for (checkin_id, question_id, answer), sealed in SEALED_BEFORE.items():
+        assert sealer.open(checkin_id, question_id, bytes.fromhex(sealed)) == answer
 
 
 async def test_restart_mid_checkin_resumes_with_no_lost_answer(tmp_path: Path) -> None:
@@ -395,13 +436,13 @@ async def test_buttons_where_the_platform_has_them(tmp_path: Path) -> None:
         dm_room = Room("console", "dm:alice", "dm", is_private_chat=True)
         alice, at = Member("console", "alice"), rig.clock.now()
         [intro] = await core.handle(CommandInvoked(dm_room, alice, "checkin", at))
-        assert isinstance(intro, PostToRoom) and [b.label for b in intro.buttons] == [
+        assert isinstance(intro, SendPrivate) and [b.label for b in intro.buttons] == [
             "agree", "decline"
         ]
         [question] = await core.handle(ChoiceMade(dm_room, alice, intro.buttons[0].id, at))
-        assert isinstance(question, PostToRoom) and question.select is not None  # 7 choices
+        assert isinstance(question, SendPrivate) and question.select is not None  # 7 choices
         [after] = await core.handle(ChoiceMade(dm_room, alice, question.select.id, at, ("4",)))
-        assert isinstance(after, PostToRoom) and [b.label for b in after.buttons][:2] == [
+        assert isinstance(after, SendPrivate) and [b.label for b in after.buttons][:2] == [
             "yes", "no"
         ]
         # another member's press on alice's buttons does nothing
@@ -409,3 +450,74 @@ async def test_buttons_where_the_platform_has_them(tmp_path: Path) -> None:
         assert await core.handle(ChoiceMade(dm_room, bob, after.buttons[0].id, at)) == []
         assert await core.handle(PrivateReply(dm_room, alice, "stop", at)) != []
         assert not any(isinstance(a, AlertModerators) for a in [intro, question, after])
+
+
+async def test_a_checkin_started_in_a_room_offers_consent_buttons_privately(
+    tmp_path: Path,
+) -> None:
+    """The core has no handle on the member's private chat when /checkin comes from a room;
+    the intro still carries its Agree/Decline choices, and a press on them starts it."""
+    async with checkin_rig(tmp_path) as rig:
+        core = rig.app.core
+        core.capabilities = {"console": Capabilities(buttons=True)}
+        room, alice = Room("console", "recovery", "recovery"), Member("console", "alice")
+        at = rig.clock.now()
+        ack, intro = await core.handle(CommandInvoked(room, alice, "checkin", at))
+        assert isinstance(ack, ReplyToInvoker) and "continues in our private chat" in ack.text
+        assert isinstance(intro, SendPrivate) and intro.member == alice
+        assert intro.text.startswith("Private check-in")
+        assert [(b.id, b.label) for b in intro.buttons] == [
+            ("confidant:checkin:alice:agree", "agree"),
+            ("confidant:checkin:alice:decline", "decline"),
+        ]
+        dm_room = Room("console", "dm:alice", "dm", is_private_chat=True)
+        [first] = await core.handle(ChoiceMade(dm_room, alice, intro.buttons[0].id, at))
+        assert isinstance(first, SendPrivate) and first.text.startswith("Question 1 of 4")
+        assert await rig.app.store.checkin_consent("console", "alice", "circle") is not None
+
+
+async def test_console_prints_private_choices_and_files(tmp_path: Path) -> None:
+    """A terminal has neither buttons nor files: both become text the tester can read."""
+    out = io.StringIO()
+    console = ConsoleAdapter(build_registry(), FakeClock(), out=out)
+    alice = Member("console", "alice")
+    await console.perform(
+        SendPrivate(alice, "Pick one", buttons=(Button("confidant:x:a", "agree"),))
+    )
+    await console.perform(
+        SendPrivate(alice, "Or", select=Select("confidant:x", (Option("1", "one"),)))
+    )
+    data = json.dumps({"a": [1, 2]}, indent=2).encode()
+    await console.perform(
+        SendPrivate(alice, "Your file", attachment=Attachment("x.json", "application/json", data))
+    )
+    text = out.getvalue()
+    assert "[private → alice] Pick one\n    [buttons: agree]\n" in text
+    assert "[private → alice] Or\n    [select: one]\n" in text
+    assert json.loads(file_block(text, "x.json")) == {"a": [1, 2]}
+    assert f"[file: x.json, application/json, {len(data)} bytes]" in text
+    assert "data=" not in repr(Attachment("x.json", "application/json", data))
+
+
+async def test_policy_show_describes_checkins_without_member_data(tmp_path: Path) -> None:
+    rule = "  duty_to_warn: If you tell us you will harm someone, a supporter is told.\n"
+    async with checkin_rig(tmp_path, CHECKIN_POLICY + rule) as rig:
+        await rig.say(*AGREE)
+        await answered(rig, "1", "yes", "yes", "sponsor", "canary-in-policy-show")
+        out = await rig.say(":room recovery", "mod: /policy show")
+        assert "[only mod sees, #recovery] Policy circle" in out
+        assert "check-ins: 4 questions, each may be skipped:" in out
+        assert "mood: How is your mood today? (scale 1-5)" in out
+        assert "slept: Did you sleep well? (yes/no)" in out
+        assert "support: What helped most this week? (choice: meeting, sponsor, friends," in out
+        assert "note: Anything you want to note for yourself? (free text)" in out
+        assert "kept 90 days; a silent check-in closes after 20 minutes" in out
+        assert "crisis resources: 1, shown on keywords in de, en and 1 answer threshold\n" in out
+        assert "peer supporters: 2, contact requests go to console:supporters" in out
+        assert "duty to warn: yes" in out
+        shown = out.split("Policy circle", 1)[1]
+        for member_data in ("alice", "canary", "very low", "Contact request"):
+            assert member_data not in shown
+    async with checkin_rig(tmp_path / "plain", POLICY) as rig:
+        out = await rig.say(":room recovery", "mod: /policy show")
+        assert "check-ins: off" in out and "duty to warn" not in out

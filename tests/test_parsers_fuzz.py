@@ -177,7 +177,7 @@ def test_matrix_messages_become_commands_replies_or_posts(
     if isinstance(event, CommandInvoked):
         assert body.strip().startswith(prefix)
     elif private:
-        assert event == PrivateReply(room, ALICE, body, AT)
+        assert event == PrivateReply(room, ALICE, body, AT, message_id="$event")
     else:
         assert event is posted
 

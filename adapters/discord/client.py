@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from bot.events import (
     MessageDeleted,
     Room,
 )
+from bot.logs import fields
 from bot.ports import Capabilities, EventSink
 
 from .access import access_diff, overwrite_diff, visible_channels
@@ -40,7 +42,7 @@ from .commands import build_commands
 from .components import CoreComponent
 from .outbound import Outbound
 from .replies import DEFER_AFTER_S, InteractionReplies
-from .sync import sync_if_changed
+from .sync import MembershipCatchUp, sync_if_changed
 from .translate import (
     PLATFORM,
     command_options,
@@ -60,6 +62,13 @@ log = logging.getLogger("confidant.discord")
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
 _REMEMBERED_IDS = 4096
+# Discord allows one IDENTIFY per 5 s (max_concurrency 1); discord.py waits that long before
+# every re-IDENTIFY, which alone breaks the 5 s recovery target, so only what is left of it.
+IDENTIFY_INTERVAL_S = 5.0
+# A 5xx discord.py gives up on at once (503): tried again after these pauses, because the
+# core's outbox would only resend a reminder a minute later.
+SERVER_ERROR_RETRY_S = (0.5, 1.0, 2.0)
+_RETRIED_BY_LIBRARY = frozenset({500, 502, 504, 524})  # discord.py retries these itself
 
 PRIVILEGED_INTENTS_HELP = (
     "Discord refused the privileged gateway intents Confidant needs. In the Discord developer "
@@ -129,6 +138,7 @@ class ConfidantClient(discord.Client):
         clock: Clock,
         serves: Callable[[int], bool],
         replies: InteractionReplies,
+        identify_interval_s: float = IDENTIFY_INTERVAL_S,
         **options: Any,
     ) -> None:
         super().__init__(intents=required_intents(), **options)
@@ -145,6 +155,10 @@ class ConfidantClient(discord.Client):
         # Private threads the bot opened to remind one member: not rooms of their own, so
         # adding the member there is not a join (which would remind them again).
         self.reminder_threads: set[int] = set()
+        self.connected = False  # the gateway is READY (or RESUMED) and not dropped since
+        self.identify_interval_s = identify_interval_s
+        self._last_identify: float | None = None
+        self.catch_up = MembershipCatchUp(serves)
         self.add_dynamic_items(CoreComponent)
 
     async def deliver(self, event: Event) -> None:
@@ -177,11 +191,42 @@ class ConfidantClient(discord.Client):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def on_ready(self) -> None:
-        log.info("discord gateway ready in %d guilds", len(self.guilds))
+        log.info(
+            "discord gateway ready in %d guilds",
+            len(self.guilds),
+            extra=fields("adapter_connected", platform=PLATFORM, guilds=len(self.guilds)),
+        )
+        self.connected = True
         self.became_ready.set()
+        # a new session (not the first) replays nothing: what changed meanwhile, joins first
+        await self.deliver_all(self.catch_up.ready(self, self.clock.now()))
 
     async def on_resumed(self) -> None:
-        log.info("discord gateway session resumed")
+        log.info(
+            "discord gateway session resumed",
+            extra=fields("adapter_connected", platform=PLATFORM, resumed=True),
+        )
+        self.connected = True
+        self.catch_up.resumed()  # Discord replayed what was missed
+
+    async def on_disconnect(self) -> None:
+        """discord.py reconnects by itself; until READY or RESUMED the bot is deaf."""
+        if self.connected:
+            log.warning(
+                "discord gateway disconnected; reconnecting",
+                extra=fields("adapter_disconnected", platform=PLATFORM),
+            )
+        self.connected = False
+        self.catch_up.connection_lost(self)  # before a new READY clears the cache
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait only for what is left of Discord's IDENTIFY interval (discord.py's default
+        waits the whole 5 s before every re-IDENTIFY, however long ago the last one was)."""
+        if self._last_identify is not None:
+            wait = self._last_identify + self.identify_interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_identify = time.monotonic()
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         log.info("added to guild %s", guild.id)
@@ -263,13 +308,18 @@ class ConfidantClient(discord.Client):
         deliver the event, and close the handle whatever the core did."""
         if not self._recent.first_time("interaction", interaction.id):
             return
+        if interaction.user.bot:  # never act for a bot, not even to say no
+            log.info("ignored a %s by bot user %s", what, interaction.user.id)
+            return
         handle = self.replies.open(interaction)
         log.info("%s by %s (interaction %s)", what, interaction.user.id, handle)
+        handled = False
         try:
             room = self._interaction_room(interaction)
             await self.deliver(build(room, member_of(interaction.user), handle))
+            handled = True
         finally:
-            await self.replies.close(handle)
+            await self.replies.close(handle, answered_elsewhere=handled and what == "choice")
 
     def _interaction_room(self, interaction: discord.Interaction) -> Room:
         channel_id = interaction.channel_id or 0
@@ -413,6 +463,11 @@ class DiscordAdapter:
         """Configured servers only; none configured means every server the bot is in."""
         return not self._guild_ids or guild_id in self._guild_ids
 
+    @property
+    def connected(self) -> bool:
+        """The gateway is up (see bot.ports.is_connected)."""
+        return self.client.connected and not self.client.is_closed()
+
     # -- Adapter protocol ---------------------------------------------------------------------
 
     async def start(self, sink: EventSink) -> None:
@@ -459,7 +514,22 @@ class DiscordAdapter:
                 await asyncio.wait_for(task, STOP_TIMEOUT_S)
 
     async def perform(self, action: Action) -> None:
-        await self.outbound.perform(action)
+        """Carry out one action; a server error discord.py does not retry itself is tried
+        again a few times (a 503 usually means the request never reached Discord)."""
+        for pause in (*SERVER_ERROR_RETRY_S, None):
+            try:
+                await self.outbound.perform(action)
+                return
+            except discord.DiscordServerError as error:
+                if pause is None or error.status in _RETRIED_BY_LIBRARY:
+                    raise
+                log.warning(
+                    "discord answered %s to %s; trying again in %.1f s",
+                    error.status,
+                    type(action).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)
 
     # -- preparing servers ------------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -20,6 +22,7 @@ from bot.actions import (
     Action,
     ActionNotSupported,
     AlertModerators,
+    Attachment,
     CheckGrant,
     DeleteMessage,
     PostToRoom,
@@ -89,7 +92,9 @@ class Outbound:
             return
         match action:
             case SendPrivate(member=member, text=text, idempotency_key=key):
-                await self.send_private(member, text, key)
+                await self.send_private(
+                    member, text, key, _view(action), private_file(action.attachment)
+                )
             case PostToRoom(idempotency_key=key):
                 await self.post_action(action)
             case ReplyToInvoker():
@@ -113,12 +118,19 @@ class Outbound:
 
     # -- messages ---------------------------------------------------------------------------
 
-    async def send_private(self, member: Member, text: str, key: str | None = None) -> None:
+    async def send_private(
+        self,
+        member: Member,
+        text: str,
+        key: str | None = None,
+        view: discord.ui.View | None = None,
+        file: discord.File | None = None,
+    ) -> None:
         user_id = _snowflake(member.id, "user")
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
         channel = user.dm_channel or await user.create_dm()
         try:
-            await self._send(channel, text, key)
+            await self._send(channel, text, key, view=view, file=file)
         except discord.Forbidden as error:
             if error.code in REFUSED_PRIVATE_CODES:
                 log.info("user %s does not accept private messages", user_id)
@@ -140,10 +152,7 @@ class Outbound:
             )
         else:
             channel = await self._messageable(action.room.id)
-        try:
-            view = build_view(action.buttons, action.select) if action.has_choices else None
-        except ValueError as error:  # an id Discord components cannot carry
-            raise ActionNotSupported(str(error)) from None
+        view = _view(action)
         key = action.idempotency_key
         message = None
         stale: str | None = None
@@ -263,9 +272,10 @@ class Outbound:
         key: str | None = None,
         mention: Member | None = None,
         view: discord.ui.View | None = None,
+        file: discord.File | None = None,
     ) -> list[discord.Message]:
         """Long texts go out in parts; only the first mentions, and only the member named;
-        buttons go on the last part, under the whole text."""
+        buttons and a file go on the last part, under the whole text."""
         sent: list[discord.Message] = []
         chunks = split_text(text)
         for index, chunk in enumerate(chunks):
@@ -279,7 +289,10 @@ class Outbound:
                 )
             else:
                 content, allowed = chunk, discord.AllowedMentions.none()
-            extra = {"view": view} if view is not None and index == len(chunks) - 1 else {}
+            last = index == len(chunks) - 1
+            extra: dict[str, Any] = {"view": view} if view is not None and last else {}
+            if file is not None and last:
+                extra["file"] = file
             sent.append(
                 await channel.send(
                     content, nonce=nonce_for(key, index), allowed_mentions=allowed, **extra
@@ -415,6 +428,23 @@ class Outbound:
             return await guild.fetch_member(member_id)
         except discord.NotFound:
             return None
+
+
+def _view(action: PostToRoom | SendPrivate) -> discord.ui.View | None:
+    """The action's buttons and select as components, or None when it offers none."""
+    if not action.has_choices:
+        return None
+    try:
+        return build_view(action.buttons, action.select)
+    except ValueError as error:  # an id Discord components cannot carry
+        raise ActionNotSupported(str(error)) from None
+
+
+def private_file(attachment: Attachment | None) -> discord.File | None:
+    """A file for a DM, read from memory: the export never touches the bot's disk."""
+    if attachment is None:
+        return None
+    return discord.File(io.BytesIO(attachment.data), filename=attachment.name)
 
 
 def _snowflake(value: str, what: str) -> int:

@@ -56,8 +56,12 @@ class InteractionReplies:
         await self._send(pending, text)
         return True
 
-    async def close(self, handle: str) -> None:
-        """The command finished: make sure the member got *some* answer, then forget it."""
+    async def close(self, handle: str, answered_elsewhere: bool = False) -> None:
+        """The command finished: make sure the member got *some* answer, then forget it.
+
+        ``answered_elsewhere``: a button press the core handled by writing to the member's
+        DM (a check-in's next question) needs no words here, only Discord's acknowledgement;
+        an apology would tell the member something failed when nothing did."""
         pending = self._pending.pop(handle, None)
         if pending is None:
             return
@@ -65,6 +69,12 @@ class InteractionReplies:
             pending.timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pending.timer
+        if not pending.answered and answered_elsewhere:
+            async with pending.lock:
+                if not pending.interaction.response.is_done():
+                    with contextlib.suppress(discord.HTTPException):
+                        await pending.interaction.response.defer()
+            return
         if not pending.answered:
             log.warning("interaction %s ended without a reply from the core", handle)
             with contextlib.suppress(discord.HTTPException):

@@ -157,7 +157,7 @@ def private_message_event(
     unknown = registry.unknown_command(text, PREFIX)
     if unknown is not None:
         return CommandInvoked(room, member, unknown, at)
-    return PrivateReply(room, member, text, at)
+    return PrivateReply(room, member, text, at, message_id=str(message.id))
 
 
 def edit_event(message: Any, at: datetime) -> MessageEdited:

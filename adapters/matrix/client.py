@@ -43,6 +43,7 @@ from adapters.matrix.outbound import MatrixError, MatrixOutbound
 from adapters.matrix.powers import powers_of
 from adapters.matrix.session import PendingInvite, SessionState
 from adapters.matrix.spare_chats import SpareChats
+from bot import redact
 from bot.actions import (
     Action,
 )
@@ -61,6 +62,7 @@ from bot.events import (
     PrivateReply,
     Room,
 )
+from bot.logs import fields
 from bot.ports import Capabilities, EventSink
 
 log = logging.getLogger("confidant.matrix")
@@ -84,6 +86,8 @@ def quiet_payload_logs() -> None:
     for name in _PAYLOAD_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+    # nio warns about a malformed event by quoting its content, decrypted text included
+    redact.withhold_details("nio.events.misc", "Error validating event")
 
 
 class LoginFailed(MatrixError):
@@ -226,6 +230,7 @@ class MatrixAdapter:
         client = self.client
         state = self.state
         if state.access_token and state.user_id == self.user_id and state.device_id:
+            redact.protect(state.access_token)  # nio puts it in request URLs it may log
             client.restore_login(state.user_id, state.device_id, state.access_token)
             log.info("matrix: resumed device %s", state.device_id)
             return
@@ -243,6 +248,7 @@ class MatrixAdapter:
             )
             if not isinstance(response, LoginResponse):
                 raise LoginFailed(f"login as {self.user_id} failed: {response.message}")
+        redact.protect(client.access_token)
         state.user_id = client.user_id
         state.device_id = client.device_id or ""
         state.access_token = client.access_token
@@ -282,7 +288,11 @@ class MatrixAdapter:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             if not self.connected:
-                log.info("matrix: connected to %s", self.config.homeserver)
+                log.info(
+                    "matrix: connected to %s",
+                    self.config.homeserver,
+                    extra=fields("adapter_connected", platform=PLATFORM),
+                )
             self.connected = True
             backoff = 0.25
             if first:
@@ -308,7 +318,11 @@ class MatrixAdapter:
 
     def _disconnected(self, why: object) -> None:
         if self.connected:
-            log.warning("matrix: lost the homeserver (%s); reconnecting", why)
+            log.warning(
+                "matrix: lost the homeserver (%s); reconnecting",
+                why,
+                extra=fields("adapter_disconnected", platform=PLATFORM, reason=why),
+            )
         self.connected = False
 
     async def _keep_keys(self) -> None:
@@ -500,7 +514,9 @@ class MatrixAdapter:
         if unknown is not None:
             return CommandInvoked(posted.room, posted.author, unknown, posted.at)
         if posted.room.is_private_chat:
-            return PrivateReply(posted.room, posted.author, posted.text, posted.at)
+            return PrivateReply(
+                posted.room, posted.author, posted.text, posted.at, message_id=posted.message_id
+            )
         return posted
 
     def _translate_invite(self, room_id: str, invite_state: list[Any]) -> list[Event]:

@@ -42,6 +42,8 @@ class PrivateChats:
         self.wait_for_room = wait_for_room
         self.by_member: dict[str, list[str]] = {}  # the m.direct map
         self.opened: set[str] = set()  # created encrypted by us: never send plaintext there
+        # Chats added here that no m.direct from the server has shown yet (see replace).
+        self._unconfirmed: set[tuple[str, str]] = set()
         self.dirty = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
@@ -58,14 +60,26 @@ class PrivateChats:
         if room_id not in rooms:
             rooms.append(room_id)
             self.dirty = True
+            self._unconfirmed.add((member_id, room_id))
 
     def forget(self, member_id: str, room_id: str) -> None:
         self.by_member[member_id] = [r for r in self.by_member.get(member_id, []) if r != room_id]
+        self._unconfirmed.discard((member_id, room_id))
         self.dirty = True
 
     def replace(self, content: dict[str, list[str]]) -> None:
-        """Another client of the account changed m.direct: theirs is the truth."""
-        self.by_member = {user: list(rooms) for user, rooms in content.items()}
+        """Another client of the account changed m.direct: theirs is the truth, except for
+        chats added here that it has not shown yet. Our own saves come back in later syncs,
+        each as it was when saved: taken whole, the echo of an earlier save would forget a
+        chat opened since, the next save would drop it from the account, and the member
+        would get a second chat (and a second reminder) after a restart."""
+        by_member = {user: list(rooms) for user, rooms in content.items()}
+        for member_id, room_id in list(self._unconfirmed):
+            if room_id in by_member.get(member_id, []):
+                self._unconfirmed.discard((member_id, room_id))
+            else:
+                by_member.setdefault(member_id, []).append(room_id)
+        self.by_member = by_member
 
     async def load(self) -> None:
         response = await self.client.list_direct_rooms()

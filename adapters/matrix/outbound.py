@@ -8,6 +8,7 @@ are known before encrypting, which the adapter hands it.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from nio import (
     RoomGetStateEventResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
+    UploadResponse,
 )
 
 from adapters.matrix import translate
@@ -31,6 +33,7 @@ from bot.actions import (
     Action,
     ActionNotSupported,
     AlertModerators,
+    Attachment,
     DeleteMessage,
     JoinRoom,
     LeaveRoom,
@@ -91,7 +94,11 @@ class MatrixOutbound:
     async def _send_private(self, action: SendPrivate) -> None:
         log.debug("matrix: private message %s to %s", action.idempotency_key, action.member.id)
         room_id, joined = await self.chats.open(action.member.id)
+        # buttons need nothing here: the core's text lists the choices to type
         await self._send(room_id, action.text, tx_id=action.idempotency_key)
+        if action.attachment is not None:
+            key = action.idempotency_key
+            await self._send_file(room_id, action.attachment, f"{key}-file" if key else None)
         if not joined and action.unread_timeout_s and action.idempotency_key:
             self.note_pending_invite(
                 PendingInvite(
@@ -223,6 +230,54 @@ class MatrixOutbound:
         if not isinstance(response, RoomSendResponse):
             raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
         log.debug("matrix: sent %s to %s", response.event_id, room_id)
+
+    async def _send_file(
+        self, room_id: str, attachment: Attachment, tx_id: str | None = None
+    ) -> None:
+        """An m.file. In an encrypted room the file is encrypted before upload and the event
+        carries its key (``file`` instead of ``url``, as the spec asks for encrypted
+        attachments): the homeserver's media store only ever holds ciphertext, and the key
+        travels inside the Megolm-encrypted event."""
+        room = self.client.rooms.get(room_id)
+        encrypt = room is not None and room.encrypted
+        if self.encryption and room_id in self.chats.opened and not encrypt:
+            raise MatrixError("the private chat is not known as encrypted yet")
+        uploaded, keys = await self.client.upload(
+            io.BytesIO(attachment.data),
+            content_type=attachment.media_type,
+            filename=attachment.name,
+            encrypt=encrypt,
+            filesize=len(attachment.data),
+        )
+        if not isinstance(uploaded, UploadResponse):
+            raise MatrixError(f"uploading failed: {getattr(uploaded, 'status_code', uploaded)}")
+        content = file_content(attachment, uploaded.content_uri, keys if encrypt else None)
+        await self.know_member_devices(room_id)
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, tx_id=_txn(tx_id), ignore_unverified_devices=True
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
+        log.debug("matrix: sent file %s to %s", response.event_id, room_id)
+
+
+def file_content(
+    attachment: Attachment, content_uri: str, keys: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The m.file event: ``url`` for a plain upload, ``file`` (url plus the decryption
+    keys) for an encrypted one."""
+    content: dict[str, Any] = {
+        "msgtype": "m.file",
+        "body": attachment.name,
+        "filename": attachment.name,
+        "info": {"mimetype": attachment.media_type, "size": len(attachment.data)},
+        "m.mentions": {},
+    }
+    if keys is None:
+        content["url"] = content_uri
+    else:
+        content["file"] = {**keys, "url": content_uri}
+    return content
 
 
 def _txn(key: str | None) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from bot.actions import Action, AlertModerators, SendPrivate
+from bot.actions import Action, AlertModerators, Attachment, SendPrivate
 from bot.checkins import questions as q
 from bot.checkins import words
 from bot.checkins.flow import member_label
@@ -25,9 +25,11 @@ STATS_WEEKS = 8
 Args = dict[str, str | int | None]
 
 
-def privately(checkins: Checkins, event: CommandInvoked, text: str) -> list[Action]:
+def privately(
+    checkins: Checkins, event: CommandInvoked, text: str, attachment: Attachment | None = None
+) -> list[Action]:
     """A member's own data goes to the private chat; in a room only a pointer to it."""
-    actions: list[Action] = [SendPrivate(event.invoker, text)]
+    actions: list[Action] = [SendPrivate(event.invoker, text, attachment=attachment)]
     if not event.room.is_private_chat:
         actions.insert(0, checkins.core.reply(event, "Sent to you privately."))
     return actions
@@ -110,9 +112,13 @@ async def cmd_stats(checkins: Checkins, event: CommandInvoked, _: Args) -> list[
     if waiting:
         lines.append("Contact requests not yet claimed (these members asked to be contacted):")
         lines += [f"  {r.id}: {member_label(r.platform, r.member_id)}" for r in waiting]
-    await core.store.audit(
-        event.invoker.platform, event.invoker.id, "checkin stats", f"{len(rows)} counted", event.at
-    )
+    # one entry per community counted, each with its own count: each community's log
+    # shows its numbers were looked at, and none tells one community about another
+    counted = Counter(checkin.policy for checkin in rows)
+    who = event.invoker
+    for name in policies:
+        detail = f"{counted[name]} counted"
+        await core.store.audit(who.platform, who.id, "checkin stats", detail, event.at, name)
     return [core.reply(event, "\n".join(lines))]
 
 
@@ -134,7 +140,8 @@ async def cmd_claim(checkins: Checkins, event: CommandInvoked, args: Args) -> li
         fresh = await core.store.escalation(request_id)
         holder = fresh.claimed_by if fresh and fresh.claimed_by else "someone"
         return [core.reply(event, words.claim_lost(request_id, holder))]
-    await core.store.audit(who.platform, who.id, "claim", f"contact request {request_id}", event.at)
+    detail = f"contact request {request_id}"
+    await core.store.audit(who.platform, who.id, "claim", detail, event.at, request.policy)
     spec = checkins.spec(request.policy)
     member = Member(request.platform, request.member_id)
     actions: list[Action] = [

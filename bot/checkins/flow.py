@@ -13,12 +13,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.actions import Action, AlertModerators, Button, Option, PostToRoom, Select, SendPrivate
+from bot.actions import Action, AlertModerators, Button, Option, Select, SendPrivate
 from bot.checkins import questions as q
 from bot.checkins import words
 from bot.checkins.sealing import Answer, Sealer
 from bot.events import ChoiceMade, CommandInvoked, Member, PrivateReply, Room
 from bot.identifiers import CHOICE_PREFIX
+from bot.logs import fields
 from bot.policy.model import CheckinsSpec, Policy
 from bot.store.sqlite import Checkin
 
@@ -31,6 +32,13 @@ CHECKIN_CHOICE = CHOICE_PREFIX + "checkin:"
 AGREE_WORDS = ("agree", "i agree", "yes", "y", "1")
 DECLINE_WORDS = ("decline", "no", "n", "2")
 MAX_BUTTONS = 5
+CONSENT_CHOICES = ("agree", "decline")
+YES_NO = ("yes", "no")
+
+
+def _ids(event: str, checkin: Checkin, **more: object) -> dict[str, object]:
+    """A check-in's log fields: its id and platform, no member id (see _begin)."""
+    return fields(event, checkin=checkin.id, platform=checkin.platform, **more)
 
 
 def member_label(platform: str, member_id: str) -> str:
@@ -67,33 +75,30 @@ class Checkins:
         return next((p for p in candidates if p.name in reminded), None)
 
     # -- saying things privately -----------------------------------------------------------
-    def _say(
-        self, member: Member, text: str, room: Room | None = None, choices: tuple[str, ...] = ()
-    ) -> Action:
-        """Buttons or a select where the platform has them and the private chat is known;
-        numbered text everywhere else (the text always lists the choices)."""
-        caps = self.core.caps(member.platform)
-        if not (choices and caps.buttons and room is not None and room.is_private_chat):
+    def _say(self, member: Member, text: str, choices: tuple[str, ...] = ()) -> SendPrivate:
+        """Buttons or a select where the platform has them, numbered text everywhere else
+        (the text always lists the choices). Always a private message: a check-in started
+        in a room, on a schedule or after a restart reaches the member's private chat with
+        the same buttons as one started there."""
+        if not (choices and self.core.caps(member.platform).buttons):
             return SendPrivate(member, text)
         ids = [f"{CHECKIN_CHOICE}{member.id}:{value}" for value in choices]
         if len(choices) <= MAX_BUTTONS:
             buttons = tuple(Button(i, c) for i, c in zip(ids, choices, strict=True))
-            return PostToRoom(room, text, buttons=buttons)
+            return SendPrivate(member, text, buttons=buttons)
         opts = tuple(Option(c, c) for c in choices)
-        return PostToRoom(room, text, select=Select(f"{CHECKIN_CHOICE}{member.id}", opts))
+        return SendPrivate(member, text, select=Select(f"{CHECKIN_CHOICE}{member.id}", opts))
 
-    def _ask(
-        self, checkin: Checkin, spec: CheckinsSpec, member: Member, room: Room | None
-    ) -> list[Action]:
+    def _ask(self, checkin: Checkin, spec: CheckinsSpec, member: Member) -> list[Action]:
         if checkin.awaiting == "contact":
-            return [self._say(member, words.offer_contact(), room, ("yes", "no"))]
+            return [self._say(member, words.offer_contact(), YES_NO)]
         if checkin.awaiting == "share":
-            return [self._say(member, words.offer_share(), room, ("yes", "no"))]
+            return [self._say(member, words.offer_share(), YES_NO)]
         question = spec.questions[checkin.step]
         labels = tuple(label for _, label in q.options(question))
         text = words.question(checkin.step + 1, len(spec.questions), question.prompt, labels)
         values = tuple(value for value, _ in q.options(question))
-        return [self._say(member, text, room, (*values, "skip", "stop") if values else ())]
+        return [self._say(member, text, (*values, "skip", "stop") if values else ())]
 
     # -- /checkin -----------------------------------------------------------------------------
     async def start(self, event: CommandInvoked) -> list[Action]:
@@ -101,13 +106,12 @@ class Checkins:
         actions: list[Action] = []
         if not event.room.is_private_chat:
             actions.append(self.core.reply(event, words.continues_privately()))
-        room = event.room if event.room.is_private_chat else None
         checkin = await self._current(member, event.at)
         if checkin is not None:
             spec = self.spec(checkin.policy)
             assert spec is not None  # _current closes check-ins whose policy went away
             return [*actions, SendPrivate(member, words.already_open()),
-                    *self._ask(checkin, spec, member, room)]
+                    *self._ask(checkin, spec, member)]
         policy = await self.policy_for(event.room, member)
         spec = self.spec(policy.name) if policy is not None else None
         if policy is None or spec is None:
@@ -115,9 +119,8 @@ class Checkins:
         consent = await self.core.store.checkin_consent(member.platform, member.id, policy.name)
         if consent != spec.intro_hash:
             self._consent_pending[(member.platform, member.id)] = policy.name
-            return [*actions, self._say(member, words.intro(spec, prefix), room,
-                                        ("agree", "decline"))]
-        return actions + await self._begin(member, policy.name, spec, event.at, room)
+            return [*actions, self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)]
+        return actions + await self._begin(member, policy.name, spec, event.at)
 
     async def start_scheduled(self, member: Member, policy: str, at: datetime) -> list[Action]:
         """A schedule's check-in, as /checkin from the private chat would start it; one the
@@ -130,15 +133,23 @@ class Checkins:
         consent = await self.core.store.checkin_consent(member.platform, member.id, policy)
         if consent != spec.intro_hash:
             self._consent_pending[(member.platform, member.id)] = policy
-            return [*actions, self._say(member, words.intro(spec, prefix))]
-        return actions + await self._begin(member, policy, spec, at, None)
+            return [*actions, self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)]
+        return actions + await self._begin(member, policy, spec, at)
 
     async def _begin(
-        self, member: Member, policy: str, spec: CheckinsSpec, at: datetime, room: Room | None
+        self, member: Member, policy: str, spec: CheckinsSpec, at: datetime
     ) -> list[Action]:
         checkin = await self.core.store.start_checkin(member.platform, member.id, policy, at)
-        log.info("check-in %d started on %s", checkin.id, member.platform)
-        return self._ask(checkin, spec, member, room)
+        # Check-in log lines name the check-in, never the member: who checks in is for
+        # the member alone (moderators see counts), and the log is read by admins.
+        log.info(
+            "check-in %d started on %s",
+            checkin.id,
+            member.platform,
+            extra=fields("checkin_started", checkin=checkin.id, platform=member.platform),
+        )
+        self.core.metrics.count("checkin_started")
+        return self._ask(checkin, spec, member)
 
     async def _current(self, member: Member, at: datetime) -> Checkin | None:
         """The member's open check-in, unless it timed out or its policy went away."""
@@ -156,7 +167,7 @@ class Checkins:
     # -- replies ------------------------------------------------------------------------------
     async def on_private(self, event: PrivateReply) -> list[Action] | None:
         """The answer to a private message, or None when no check-in is waiting for it."""
-        return await self._reply(event.member, event.text, event.at, event.room)
+        return await self._reply(event.member, event.text, event.at)
 
     async def on_choice(self, event: ChoiceMade) -> list[Action]:
         """A button or select of a check-in: the same as typing the value."""
@@ -167,14 +178,12 @@ class Checkins:
             value = rest[len(mine) + 1 :]
         else:
             return []  # someone else's buttons: ids name the member they were made for
-        return await self._reply(event.member, value, event.at, event.room) or []
+        return await self._reply(event.member, value, event.at) or []
 
-    async def _reply(
-        self, member: Member, text: str, at: datetime, room: Room
-    ) -> list[Action] | None:
+    async def _reply(self, member: Member, text: str, at: datetime) -> list[Action] | None:
         key = (member.platform, member.id)
         if key in self._consent_pending:
-            return await self._consent_reply(member, text, at, room)
+            return await self._consent_reply(member, text, at)
         checkin = await self.core.store.open_checkin(member.platform, member.id)
         if checkin is None:
             return None
@@ -187,17 +196,15 @@ class Checkins:
         said = text.strip().casefold()
         if said == "stop":
             await self.core.store.end_checkin(checkin.id, "stopped", at)
-            log.info("check-in %d stopped", checkin.id)
+            log.info("check-in %d stopped", checkin.id, extra=_ids("checkin_stopped", checkin))
             return [SendPrivate(member, words.stopped())]
         if checkin.awaiting == "contact":
-            return await self._contact_reply(checkin, spec, member, said, at, room)
+            return await self._contact_reply(checkin, spec, member, said, at)
         if checkin.awaiting == "share":
-            return await self._share_reply(checkin, spec, member, said, at, room)
-        return await self._answer(checkin, spec, member, text, at, room)
+            return await self._share_reply(checkin, spec, member, said, at)
+        return await self._answer(checkin, spec, member, text, at)
 
-    async def _consent_reply(
-        self, member: Member, text: str, at: datetime, room: Room
-    ) -> list[Action]:
+    async def _consent_reply(self, member: Member, text: str, at: datetime) -> list[Action]:
         said = text.strip().casefold()
         policy = self._consent_pending[(member.platform, member.id)]
         spec = self.spec(policy)
@@ -210,16 +217,10 @@ class Checkins:
         await self.core.store.record_checkin_consent(
             member.platform, member.id, policy, spec.intro_hash, at
         )
-        return await self._begin(member, policy, spec, at, room)
+        return await self._begin(member, policy, spec, at)
 
     async def _answer(
-        self,
-        checkin: Checkin,
-        spec: CheckinsSpec,
-        member: Member,
-        text: str,
-        at: datetime,
-        room: Room,
+        self, checkin: Checkin, spec: CheckinsSpec, member: Member, text: str, at: datetime
     ) -> list[Action]:
         question = spec.questions[checkin.step]
         skipped = text.strip().casefold() == "skip"
@@ -227,7 +228,7 @@ class Checkins:
         crisis = q.keyword_hit(spec.crisis, text)
         if answer is None and not skipped:
             if crisis:  # words that matter even when they answer nothing
-                return await self._crisis(checkin, spec, member, at, room, resume=False)
+                return await self._crisis(checkin, spec, member, at, resume=False)
             return [SendPrivate(member, words.not_understood())]
         sealed = None if answer is None else self.sealer.seal(checkin.id, question.id, answer)
         await self.core.store.save_answer(checkin.id, question.id, sealed, at, checkin.step + 1)
@@ -235,17 +236,18 @@ class Checkins:
             crisis = True
         checkin = await self._reload(checkin)
         if crisis:
-            return await self._crisis(checkin, spec, member, at, room, resume=True)
-        return await self._next(checkin, spec, member, at, room)
+            return await self._crisis(checkin, spec, member, at, resume=True)
+        return await self._next(checkin, spec, member, at)
 
     async def _next(
-        self, checkin: Checkin, spec: CheckinsSpec, member: Member, at: datetime, room: Room
+        self, checkin: Checkin, spec: CheckinsSpec, member: Member, at: datetime
     ) -> list[Action]:
         if checkin.step >= len(spec.questions):
             await self.core.store.end_checkin(checkin.id, "complete", at)
-            log.info("check-in %d complete", checkin.id)
+            log.info("check-in %d complete", checkin.id, extra=_ids("checkin_completed", checkin))
+            self.core.metrics.count("checkin_completed")
             return [SendPrivate(member, words.finished(self.core.prefix(member.platform)))]
-        return self._ask(checkin, spec, member, room)
+        return self._ask(checkin, spec, member)
 
     async def _reload(self, checkin: Checkin) -> Checkin:
         fresh = await self.core.store.checkin(checkin.id)
@@ -254,13 +256,7 @@ class Checkins:
 
     # -- crisis and contact ----------------------------------------------------------------
     async def _crisis(
-        self,
-        checkin: Checkin,
-        spec: CheckinsSpec,
-        member: Member,
-        at: datetime,
-        room: Room,
-        resume: bool,
+        self, checkin: Checkin, spec: CheckinsSpec, member: Member, at: datetime, resume: bool
     ) -> list[Action]:
         """Resources at once; then a supporter by the duty-to-warn rule (the member told)
         or, once per check-in, the offer of one that only a yes turns into a request."""
@@ -273,48 +269,36 @@ class Checkins:
             actions += await self._escalate(checkin, spec, member, at, "duty_to_warn", False)
         elif first and spec.supporters_room is not None and not checkin.asked_contact:
             await store.update_checkin(checkin.id, at, awaiting="contact")
-            return [*actions, self._say(member, words.offer_contact(), room, ("yes", "no"))]
+            return [*actions, self._say(member, words.offer_contact(), YES_NO)]
         checkin = await self._reload(checkin)
         if not resume:
-            return [*actions, *self._ask(checkin, spec, member, room)]
-        return actions + await self._next(checkin, spec, member, at, room)
+            return [*actions, *self._ask(checkin, spec, member)]
+        return actions + await self._next(checkin, spec, member, at)
 
     async def _contact_reply(
-        self,
-        checkin: Checkin,
-        spec: CheckinsSpec,
-        member: Member,
-        said: str,
-        at: datetime,
-        room: Room,
+        self, checkin: Checkin, spec: CheckinsSpec, member: Member, said: str, at: datetime
     ) -> list[Action]:
         answer = q.parse(q.YESNO, said) if said != "skip" else "no"
         if answer is None:
-            return [self._say(member, words.offer_contact(), room, ("yes", "no"))]
+            return [self._say(member, words.offer_contact(), YES_NO)]
         if answer == "yes":
             await self.core.store.update_checkin(checkin.id, at, awaiting="share")
-            return [self._say(member, words.offer_share(), room, ("yes", "no"))]
+            return [self._say(member, words.offer_share(), YES_NO)]
         await self.core.store.update_checkin(checkin.id, at, awaiting="question")
         checkin = await self._reload(checkin)
         return [SendPrivate(member, words.contact_declined()),
-                *await self._next(checkin, spec, member, at, room)]
+                *await self._next(checkin, spec, member, at)]
 
     async def _share_reply(
-        self,
-        checkin: Checkin,
-        spec: CheckinsSpec,
-        member: Member,
-        said: str,
-        at: datetime,
-        room: Room,
+        self, checkin: Checkin, spec: CheckinsSpec, member: Member, said: str, at: datetime
     ) -> list[Action]:
         answer = q.parse(q.YESNO, said) if said != "skip" else "no"
         if answer is None:
-            return [self._say(member, words.offer_share(), room, ("yes", "no"))]
+            return [self._say(member, words.offer_share(), YES_NO)]
         actions = await self._escalate(checkin, spec, member, at, "asked", answer == "yes")
         await self.core.store.update_checkin(checkin.id, at, awaiting="question")
         checkin = await self._reload(checkin)
-        return actions + await self._next(checkin, spec, member, at, room)
+        return actions + await self._next(checkin, spec, member, at)
 
     async def _escalate(
         self,
@@ -332,7 +316,13 @@ class Checkins:
             checkin.id, member.platform, member.id, checkin.policy, reason, shared, at
         )
         await store.update_checkin(checkin.id, at, asked_contact=True)
-        log.info("check-in %d: contact request %d (%s)", checkin.id, request, reason)
+        log.info(
+            "check-in %d: contact request %d (%s)",
+            checkin.id,
+            request,
+            reason,
+            extra=_ids("checkin_contact_requested", checkin, request=request, reason=reason),
+        )
         lines = await self.answer_lines(checkin, spec) if shared else []
         text = words.supporters_request(
             request,
@@ -366,7 +356,7 @@ class Checkins:
     async def _time_out(self, checkin: Checkin, spec: CheckinsSpec, at: datetime) -> list[Action]:
         if not await self.core.store.end_checkin(checkin.id, "timed_out", at):
             return []
-        log.info("check-in %d timed out", checkin.id)
+        log.info("check-in %d timed out", checkin.id, extra=_ids("checkin_timed_out", checkin))
         member = Member(checkin.platform, checkin.member_id)
         return [SendPrivate(member, words.timed_out(spec.timeout_minutes))]
 
@@ -399,7 +389,7 @@ class Checkins:
                 continue
             member = Member(checkin.platform, checkin.member_id)
             actions.append(SendPrivate(member, words.resumed()))
-            actions += self._ask(checkin, spec, member, None)
+            actions += self._ask(checkin, spec, member)
         return actions
 
     def forget(self, platform: str, member_id: str) -> None:

@@ -1,8 +1,10 @@
 """A member's data rights: /mydata exports everything Confidant holds about them, and
 /forgetme erases it after a confirmation.
 
-Both are written to the audit log without content. The erase also removes the member's
-own earlier audit rows (they name the member), so its record names nobody.
+Both are written to the audit log without content and under no policy: a member's own
+data rights are nobody's community business, so no moderator reads them in /audit (the
+admin does, with ``confidant audit``). The erase also removes the member's own earlier
+audit rows (they name the member), so its record names nobody.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot.actions import Action
+from bot.actions import Action, Attachment
 from bot.checkins import questions as q
 from bot.checkins.commands import Args, privately
 from bot.events import CommandInvoked
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from bot.checkins.flow import Checkins
 
 EXPORT_CHECKINS = 100_000
+EXPORT_NAME = "confidant-mydata.json"
+EXPORT_TYPE = "application/json"
 
 
 async def export(checkins: Checkins, platform: str, member_id: str) -> dict[str, Any]:
@@ -77,13 +81,17 @@ async def export(checkins: Checkins, platform: str, member_id: str) -> dict[str,
 
 
 async def cmd_mydata(checkins: Checkins, event: CommandInvoked, _: Args) -> list[Action]:
+    """The export as a JSON file in the private chat: a file the member can keep or hand
+    on, where each platform shows it best (a Discord file, an encrypted Matrix file, a
+    block on the console)."""
     who = event.invoker
     data = await export(checkins, who.platform, who.id)
-    text = "Everything Confidant holds about you (JSON):\n" + json.dumps(
-        data, indent=2, ensure_ascii=False, sort_keys=True
+    body = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    await checkins.core.store.audit(
+        who.platform, who.id, "mydata", "export sent", event.at, policy=None
     )
-    await checkins.core.store.audit(who.platform, who.id, "mydata", "export sent", event.at)
-    return privately(checkins, event, text)
+    text = f"Everything Confidant holds about you is in the attached file {EXPORT_NAME} (JSON)."
+    return privately(checkins, event, text, Attachment(EXPORT_NAME, EXPORT_TYPE, body))
 
 
 async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) -> list[Action]:
@@ -106,5 +114,7 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
         fingerprints = await core.leaks.erase_member(who.platform, who.id)
     checkins.forget(who.platform, who.id)
     rows = sum(counts.values()) + fingerprints
-    await core.store.audit(who.platform, "(erased member)", "forgetme", f"{rows} rows", event.at)
+    await core.store.audit(
+        who.platform, "(erased member)", "forgetme", f"{rows} rows", event.at, policy=None
+    )
     return [core.reply(event, "Done: everything Confidant held about you is erased.")]

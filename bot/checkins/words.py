@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.policy.model import CheckinsSpec, ResourceSpec
+from bot.policy.model import CheckinsSpec, QuestionSpec, ResourceSpec
 
 STOP_HINT = "Reply skip to pass a question, or stop to end the check-in at any time."
 
@@ -173,6 +173,53 @@ def supporter_coming(who: str) -> str:
 
 def supporters_only(prefix: str) -> str:
     return f"Only peer supporters can use {prefix}claim."
+
+
+# -- for moderators ---------------------------------------------------------------------------
+def policy_lines(spec: CheckinsSpec | None) -> list[str]:
+    """The check-ins section of ``/policy show``: what members are asked and where help
+    goes, from the policy alone (no member's data is read to write it)."""
+    if spec is None or not spec.enabled:
+        return ["check-ins: off"]
+    crisis = spec.crisis
+    signs = []
+    if crisis.keywords:
+        signs.append(f"keywords in {', '.join(sorted(crisis.keywords))}")
+    if crisis.thresholds:
+        count = len(crisis.thresholds)
+        signs.append(f"{count} answer threshold" + ("" if count == 1 else "s"))
+    lines = [f"check-ins: {len(spec.questions)} questions, each may be skipped:"]
+    lines += [f"  {q.id}: {q.prompt.strip()} ({_answer_kind(q)})" for q in spec.questions]
+    lines += [
+        f"  kept {spec.retention_days} days; a silent check-in closes after "
+        f"{spec.timeout_minutes:g} minutes; a missed scheduled one is sent "
+        + ("once on return" if spec.missed == "once" else "never (skipped)"),
+        f"  crisis resources: {len(crisis.resources)}, shown on "
+        + (" and ".join(signs) if signs else "nothing (no keywords or thresholds)"),
+    ]
+    room = spec.supporters_room
+    if room is None:
+        lines.append("  peer supporters: none (contact is never offered)")
+    else:
+        where = f"{room.platform}:{room.id or room.alias or room.name}"
+        lines.append(
+            f"  peer supporters: {len(spec.supporters)}, contact requests go to {where}, "
+            "only after the member's yes"
+        )
+    lines.append(
+        "  duty to warn: "
+        + ("yes, a crisis sign tells a supporter without asking (the member is told)"
+           if spec.duty_to_warn else "no")
+    )
+    return lines
+
+
+def _answer_kind(question: QuestionSpec) -> str:
+    if question.kind == "scale":
+        return f"scale {question.min}-{question.max}"
+    if question.kind == "choice":
+        return "choice: " + ", ".join(question.options)
+    return "yes/no" if question.kind == "yesno" else "free text"
 
 
 # -- recurring check-ins --------------------------------------------------------------------

@@ -1,17 +1,19 @@
 """Moderators' leak commands: /flags, /flag resolve|false-positive ID, /audit.
 
 Permission is checked by the core before these run; a moderator further sees only the
-flags of policies they moderate, so one community's flags stay with its moderators.
-Every use is written to the audit log.
+flags and audit entries of policies they moderate, so one community's flags stay with its
+moderators. Every use is written to the audit log, under the policy it concerned.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from bot import texts
 from bot.actions import Action, SendPrivate
 from bot.events import CommandInvoked, Member
+from bot.moderation import in_view, moderated
 from bot.store.sqlite import LeakFlag
 
 if TYPE_CHECKING:
@@ -24,11 +26,14 @@ MAX_AUDIT_SHOWN = 100
 
 def _moderates(core: Core, event: CommandInvoked, flag: LeakFlag) -> bool:
     policy = core.policies.current.by_name(flag.policy)
-    return core.is_moderator(event.invoker, policy)
+    # A flag of a policy no longer loaded has no moderators; asking about "None" would
+    # mean "any policy" and show it to every community's moderators.
+    return policy is not None and core.is_moderator(event.invoker, policy)
 
 
-async def _audit(core: Core, event: CommandInvoked, action: str, detail: str) -> None:
-    await core.store.audit(event.invoker.platform, event.invoker.id, action, detail, event.at)
+async def _audit(core: Core, event: CommandInvoked, action: str, detail: str, policy: str) -> None:
+    who = event.invoker
+    await core.store.audit(who.platform, who.id, action, detail, event.at, policy=policy)
 
 
 async def cmd_flags(
@@ -52,7 +57,13 @@ async def cmd_flags(
         )
         for f in shown
     ]
-    await _audit(core, event, "flags", f"{len(shown)} open flags shown")
+    # One entry per community the view covered, each with its own count, so every
+    # community's log says its flags were looked at (also when none were open) and no
+    # entry tells one community about another's.
+    per_policy = Counter(f.policy for f in shown)
+    for policy in moderated(core, event.invoker):
+        shown_here = per_policy[policy.name]
+        await _audit(core, event, "flags", f"{shown_here} open flags shown", policy.name)
     return [core.reply(event, texts.leak_flags(lines))]
 
 
@@ -68,15 +79,14 @@ async def cmd_flag(
     outcome = _review_outcome(core, flag, harmless=action != "resolve")
     if action == "resolve":
         await core.store.close_flag(flag_id, "resolved", by, event.at)
-        await _audit(core, event, "flag resolve", f"flag {flag_id}")
+        await _audit(core, event, "flag resolve", f"flag {flag_id}", flag.policy)
         return [*outcome, core.reply(event, texts.leak_flag_resolved(flag_id))]
     stopped = await core.store.flag_fingerprints(flag_id)
     await core.store.add_to_stoplist(stopped, event.at)
     watch.engines.add_stopped(stopped)
     await core.store.close_flag(flag_id, "false_positive", by, event.at)
-    await _audit(
-        core, event, "flag false-positive", f"flag {flag_id}, {len(stopped)} fingerprints stopped"
-    )
+    detail = f"flag {flag_id}, {len(stopped)} fingerprints stopped"
+    await _audit(core, event, "flag false-positive", detail, flag.policy)
     return [*outcome, core.reply(event, texts.leak_flag_false_positive(flag_id, len(stopped)))]
 
 
@@ -95,9 +105,16 @@ def _review_outcome(core: Core, flag: LeakFlag, harmless: bool) -> list[Action]:
 async def cmd_audit(
     watch: LeakWatch, event: CommandInvoked, args: dict[str, str | int | None]
 ) -> list[Action]:
+    """The entries of the policies in the invoker's view (in a covered room: its policy;
+    elsewhere: every policy they moderate). Entries of no policy, a member's /mydata and
+    /forgetme and rows older than the policy column, are the admin's (`confidant audit`)."""
     core = watch.core
     limit = args.get("limit")
     count = max(1, min(int(limit), MAX_AUDIT_SHOWN)) if isinstance(limit, int) else 20
-    entries = await core.store.audit_entries(count)
-    await _audit(core, event, "audit", f"{len(entries)} entries shown")
-    return [core.reply(event, texts.audit_log(entries))]
+    policies = [p.name for p in in_view(core, event)]
+    entries = await core.store.audit_entries(count, policies=policies)
+    per_policy = Counter(e.policy for e in entries)
+    for name in policies:
+        await _audit(core, event, "audit", f"{per_policy[name]} entries shown", name)
+    shown = [(e.at, e.platform, e.actor_id, e.action, e.detail) for e in entries]
+    return [core.reply(event, texts.audit_log(shown))]

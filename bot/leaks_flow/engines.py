@@ -19,9 +19,9 @@ from bot.leaks import (
     Fingerprints,
     LeakIndex,
     LeakParams,
-    Posting,
     background_fingerprints,
 )
+from bot.leaks_flow.loading import fill_index
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import Store
 
@@ -128,9 +128,7 @@ class Engines:
                 LeakParams(k=k, w=w, min_matches=1, min_tokens_whole=1, stop_rooms=stop_rooms)
             )
             index = LeakIndex(params, background_fingerprints(phrases) | stopped)
-            for row in await self.store.fingerprints(scheme):
-                posting = Posting(row.fingerprint, row.room_key, row.day, row.author)
-                loaded += index.add_posting(posting)
+            loaded += await fill_index(index, self.store.index_groups(scheme))
             engines[scheme] = Engine(scheme, index, self.fingerprinter(params))
         for state in await self.store.room_states():
             room = Room(state.platform, state.room_id, state.room_name)

@@ -27,6 +27,7 @@ from bot.events import (
 from bot.leaks import author_key
 from bot.leaks_flow.detect import Suspicion, quotes, strongest, structural
 from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of
+from bot.logs import fields
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import LeakFlag, StoredFingerprint
 
@@ -230,8 +231,19 @@ class LeakWatch:
                 flag.signal,
                 room.platform,
                 "new" if new else "updated",
+                extra=fields(
+                    "flag_raised" if new else "flag_updated",
+                    flag=flag.id,
+                    signal=flag.signal,
+                    platform=room.platform,
+                    room=room.id,
+                    source_room=source.id,
+                    policy=flag.policy,
+                    member=poster.id,
+                ),
             )
             if new:
+                self.core.metrics.count("flag_raised")
                 actions += self._consequences(flag, room, poster, suspicion)
         return actions
 

@@ -26,6 +26,35 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer version of Confidant."""
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    """Where a database stands against this code: what ``confidant migrate --check`` tells
+    an admin before an upgrade, so nothing is applied by surprise at the next start."""
+
+    database: int
+    code: int
+    pending: tuple[Migration, ...]
+
+    @property
+    def too_new(self) -> bool:
+        return self.database > self.code
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.database == self.code
+
+
+def schema_status(database_version: int, migrations: list[Migration]) -> SchemaStatus:
+    code = migrations[-1].version if migrations else 0
+    pending = tuple(m for m in migrations if m.version > database_version)
+    return SchemaStatus(database_version, code, pending)
+
+
+def title(migration: Migration) -> str:
+    """``0004_checkins.sql`` -> ``checkins``: the name an admin reads in a report."""
+    return migration.name.removesuffix(".sql").split("_", 1)[1].replace("_", " ")
+
+
 def packaged_migrations() -> list[Migration]:
     found: list[Migration] = []
     for entry in resources.files("bot.store").joinpath("migrations").iterdir():

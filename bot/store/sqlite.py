@@ -7,10 +7,11 @@ text, who agreed, who is in which room) and never any message text.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -44,6 +45,18 @@ class PendingReminder:
 class AgreementReport:
     agreed: tuple[str, ...]
     not_agreed: tuple[str, ...]
+
+
+class AuditEntry(NamedTuple):
+    """One audit row; a tuple, so code that indexes it by position (``entry[3]`` is the
+    action) reads the same fields as before the policy column was added."""
+
+    at: str
+    platform: str
+    actor_id: str
+    action: str
+    detail: str
+    policy: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +175,11 @@ class Escalation:
 
 
 _CHUNK = 500  # fingerprints per IN (...) list, well under SQLite's variable limit
+_INDEX_ROWS = 20_000  # rows per read while the leak index loads: bounded memory, few awaits
+
+IndexGroup = tuple[str, int, bytes, frozenset[int]]
+"""Stored fingerprints as the in-memory index loads them: room key, day, author key, and
+the fingerprint values stored with those three."""
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -257,13 +275,15 @@ class Store:
         await self._db.commit()
         return cur.rowcount == 1
 
-    async def mark_reminder_delivered(self, key: str, channel: str, at: datetime) -> None:
-        await self._db.execute(
+    async def mark_reminder_delivered(self, key: str, channel: str, at: datetime) -> bool:
+        """True the first time only: a reminder sent on two channels is one reminder."""
+        cursor = await self._db.execute(
             "UPDATE reminders SET delivered_at = ?, channel = ? WHERE key = ?"
             " AND delivered_at IS NULL",
             (_iso(at), channel, key),
         )
         await self._db.commit()
+        return cursor.rowcount > 0
 
     async def pending_reminders(self, older_than: datetime | None = None) -> list[PendingReminder]:
         """Reminders recorded but not confirmed sent, optionally only those created before
@@ -550,7 +570,8 @@ class Store:
         return cur.rowcount
 
     async def fingerprints(self, scheme: str | None = None) -> list[StoredFingerprint]:
-        """Every stored fingerprint (of one scheme): what the in-memory index loads at start."""
+        """Every stored fingerprint row (of one scheme), whole: for checks and tests; the
+        in-memory index loads through :meth:`index_groups`."""
         sql = "SELECT fingerprint, scheme, room_key, policy, day, author, message FROM fingerprints"
         params: tuple[str, ...] = ()
         if scheme is not None:
@@ -560,6 +581,39 @@ class Store:
             return [
                 StoredFingerprint(int(a), str(b), str(c), str(d), int(e), bytes(f), bytes(g))
                 for a, b, c, d, e, f, g in await cur.fetchall()
+            ]
+
+    async def index_groups(
+        self, scheme: str, rows: int = _INDEX_ROWS
+    ) -> AsyncIterator[list[IndexGroup]]:
+        """The fingerprints of ``scheme`` for the in-memory index, ``rows`` rows at a time in
+        the order they were written, each chunk grouped by room, day and author.
+
+        Why not one list of rows: a million rows at once cost hundreds of MB of short-lived
+        objects, most of which the process kept after they were freed. Each chunk is its own
+        short query that resumes after the last row it saw, so no read stays open across an
+        await, and SQLite groups the chunk, so Python builds one tuple per room, day and
+        author (about one per message) instead of one per row, and the only per-row objects
+        are the fingerprint ints the index keeps anyway. A group cut by a chunk boundary
+        comes in two parts.
+        """
+        after = 0
+        while True:
+            async with self._db.execute(
+                "SELECT room_key, day, author, group_concat(fingerprint), max(position)"
+                " FROM (SELECT fingerprint, room_key, day, author, rowid AS position"
+                "       FROM fingerprints WHERE scheme = ? AND rowid > ?"
+                "       ORDER BY rowid LIMIT ?)"
+                " GROUP BY room_key, day, author",
+                (scheme, after, rows),
+            ) as cur:
+                found = await cur.fetchall()
+            if not found:
+                return
+            after = max(row[4] for row in found)
+            yield [
+                (str(room), int(day), bytes(author), frozenset(map(int, str(values).split(","))))
+                for room, day, author, values, _ in found
             ]
 
     async def matching_fingerprints(
@@ -729,6 +783,26 @@ class Store:
         ) as cur:
             return [_flag_row(row) for row in await cur.fetchall()]
 
+
+    # -- private messages already taken (a replay after a crash is not taken twice) ----
+    async def claim_reply(self, platform: str, message_id: str, at: datetime) -> bool:
+        """Claim a private message before acting on it; False when it was claimed before
+        (the message is a replay). Committed on its own: a crash right after loses the
+        message, which was not acknowledged, rather than taking it twice."""
+        cur = await self._db.execute(
+            "INSERT OR IGNORE INTO handled_replies (platform, message_id, handled_at)"
+            " VALUES (?,?,?)",
+            (platform, message_id, _iso(at)),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def forget_replies(self, before: datetime) -> int:
+        cur = await self._db.execute(
+            "DELETE FROM handled_replies WHERE handled_at < ?", (_iso(before),)
+        )
+        await self._db.commit()
+        return cur.rowcount
 
     # -- check-ins --------------------------------------------------------------------
     async def checkin_consent(self, platform: str, member_id: str, policy: str) -> str | None:
@@ -1054,7 +1128,8 @@ class Store:
                 "SELECT id FROM leak_flags WHERE platform = ? AND poster_id = ?"
             ),
             "audit_log": (
-                "SELECT at, action, detail FROM audit_log WHERE platform = ? AND actor_id = ?"
+                "SELECT at, action, detail, policy FROM audit_log"
+                " WHERE platform = ? AND actor_id = ?"
             ),
         }
         found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
@@ -1113,20 +1188,46 @@ class Store:
 
     # -- audit ------------------------------------------------------------------------
     async def audit(
-        self, platform: str, actor_id: str, action: str, detail: str, at: datetime
+        self,
+        platform: str,
+        actor_id: str,
+        action: str,
+        detail: str,
+        at: datetime,
+        policy: str | None = None,
     ) -> None:
+        """``policy`` is the community the action concerned; None for a member's own data
+        rights, which no moderator may read in /audit."""
         await self._db.execute(
-            "INSERT INTO audit_log (at, platform, actor_id, action, detail) VALUES (?,?,?,?,?)",
-            (_iso(at), platform, actor_id, action, detail),
+            "INSERT INTO audit_log (at, platform, actor_id, action, detail, policy)"
+            " VALUES (?,?,?,?,?,?)",
+            (_iso(at), platform, actor_id, action, detail, policy),
         )
         await self._db.commit()
 
-    async def audit_entries(self, limit: int = 50) -> list[tuple[str, str, str, str, str]]:
+    async def audit_entries(
+        self, limit: int = 50, policies: Iterable[str] | None = None
+    ) -> list[AuditEntry]:
+        """Newest first. With ``policies``, only entries recorded for one of them: a
+        moderator's view, so entries of no policy (data rights, rows older than the column)
+        are never in it. Without, the whole log: the admin's view (``confidant audit``)."""
+        where = ""
+        params: tuple[str, ...] = ()
+        if policies is not None:
+            names = tuple(dict.fromkeys(policies))
+            if not names:
+                return []
+            where = f" WHERE policy IN ({','.join('?' * len(names))})"
+            params = names
         async with self._db.execute(
-            "SELECT at, platform, actor_id, action, detail FROM audit_log ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "SELECT at, platform, actor_id, action, detail, policy FROM audit_log"
+            f"{where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
         ) as cur:
-            return [tuple(str(x) for x in row) for row in await cur.fetchall()]  # type: ignore[misc]
+            return [
+                AuditEntry(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), r[5])
+                for r in await cur.fetchall()
+            ]
 
 
 _RULES_COLUMNS = (

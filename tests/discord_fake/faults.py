@@ -122,3 +122,26 @@ def json_response(
         body=json.dumps(body).encode(),
         headers={**(headers or {}), "Content-Type": "application/json"},
     )
+
+
+@dataclass
+class GatewayRefusal:
+    """The gateway turning sockets away, as Discord's edge does during an outage: the next
+    ``remaining`` websocket upgrades get ``status`` and no socket. Each refusal's time is
+    kept, so a test can measure recovery from the moment connections were accepted again."""
+
+    remaining: int = 0
+    status: int = 503
+    refused_at: list[float] = field(default_factory=list)
+
+    def refuse(self, count: int = 1, *, status: int = 503) -> GatewayRefusal:
+        self.remaining, self.status = count, status
+        return self
+
+    def take(self) -> web.Response | None:
+        """The answer for this upgrade if it is refused, else None (serve it)."""
+        if self.remaining <= 0:
+            return None
+        self.remaining -= 1
+        self.refused_at.append(time.monotonic())
+        return web.Response(status=self.status, text="upstream connect error")

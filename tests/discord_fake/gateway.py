@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from . import payloads
+from .faults import GatewayRefusal
 from .recorder import GatewayFrame, Recorder
 from .state import INTENT_GUILD_MEMBERS, INTENT_MESSAGE_CONTENT, PRIVILEGED_INTENTS, World
 
@@ -107,6 +108,7 @@ class Gateway:
         self.connections = 0
         self.connect_paths: list[str] = []  # host + query of each socket, in order
         self._sockets: set[web.WebSocketResponse] = set()
+        self.refusals = GatewayRefusal()  # upgrades to turn away (an outage)
 
     # -- control surface for tests ----------------------------------------------------------
 
@@ -151,7 +153,10 @@ class Gateway:
 
     # -- the protocol -----------------------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        refused = self.refusals.take()
+        if refused is not None:
+            return refused
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         self.connections += 1

@@ -39,6 +39,10 @@ MAX_CONTENT = 2000
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 MESSAGE_TYPE_REPLY = 19
+NONCE_WINDOW_S = 300.0  # "the past few minutes" of enforce_nonce
+CDN = "https://cdn.discordapp.com"
+# Where Discord serves an uploaded file: /attachments/<channel>/<attachment>/<file name>.
+CDN_PATH = re.compile(r"/attachments/(?P<channel>\d+)/(?P<attachment>\d+)/(?P<name>[^/]+)")
 
 
 class ApiError(Exception):
@@ -56,12 +60,25 @@ def unknown(kind: str, code: int) -> ApiError:
     return ApiError(404, code, f"Unknown {kind}")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request, kept whole so a test can read what was sent."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class Call:
     params: dict[str, str]
     query: dict[str, str]
     json: Any
-    files: tuple[str, ...]
+    uploads: tuple[Upload, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(upload.name for upload in self.uploads)
 
     def id(self, name: str) -> int:
         try:
@@ -104,20 +121,34 @@ class RestApi:
         self.faults = faults
         self.requests = requests
         self.routes = self._routes()
+        # Attachment id -> the uploaded file, served back at its CDN address as Discord does.
+        self.uploads: dict[int, Upload] = {}
+        # (channel id, nonce) -> (message id, when): Discord's enforce_nonce dedupe window.
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
 
     # -- entry point ------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         full_path = request.path
         path = full_path[len(API_PREFIX) :] if full_path.startswith(API_PREFIX + "/") else full_path
-        body, files = await _read_body(request)
+        body, uploads = await _read_body(request)
+        files = tuple(upload.name for upload in uploads)
+        if request.method == "GET" and CDN_PATH.fullmatch(full_path):
+            response = self._cdn_file(full_path)
+            await self.requests.add(
+                RecordedRequest(request.method, path, dict(request.query), None, {},
+                                status=response.status)
+            )
+            return response
         call_route, params, known_path = self._match(request.method, path, full_path)
         headers = {
             k: v
             for k, v in request.headers.items()
             if k.lower() in ("authorization", "x-audit-log-reason", "content-type")
         }
-        response = await self._respond(request, path, call_route, params, known_path, body, files)
+        response = await self._respond(
+            request, path, call_route, params, known_path, body, uploads
+        )
         await self.requests.add(
             RecordedRequest(
                 method=request.method,
@@ -140,7 +171,7 @@ class RestApi:
         params: dict[str, str],
         known_path: bool,
         body: Any,
-        files: tuple[str, ...],
+        uploads: tuple[Upload, ...],
     ) -> web.Response:
         if route is None:
             if known_path:
@@ -151,7 +182,7 @@ class RestApi:
             return fault.respond()
         if route.bot_auth and request.headers.get("Authorization") != f"Bot {self.world.token}":
             return json_response(payloads.error("401: Unauthorized", 0), status=401)
-        call = Call(params=params, query=dict(request.query), json=body, files=files)
+        call = Call(params=params, query=dict(request.query), json=body, uploads=uploads)
         try:
             response = await route.handler(call)
         except ApiError as exc:
@@ -253,6 +284,13 @@ class RestApi:
             raise ApiError(403, 50007, "Cannot send messages to this user")
         body = call.json or {}
         _validate_message_body(body, call.files)
+        nonce = str(body["nonce"]) if body.get("enforce_nonce") and "nonce" in body else None
+        earlier = self._nonces.get((channel.id, nonce)) if nonce is not None else None
+        if earlier is not None and time.monotonic() - earlier[1] < NONCE_WINDOW_S:
+            # Discord: a send repeating a recent nonce returns that message, creating none.
+            repeated = self.world.messages.get(earlier[0])
+            if repeated is not None:
+                return json_response(payloads.message(self.world, repeated))
         reference = body.get("message_reference")
         message = self.world.add_message(
             channel,
@@ -260,14 +298,39 @@ class RestApi:
             content=body.get("content") or "",
             embeds=body.get("embeds") or [],
             components=body.get("components") or [],
-            attachments=_attachments(self.world, call.files),
+            attachments=self._attachments(channel, call.uploads),
             flags=int(body.get("flags") or 0),
             reference=_reply_reference(channel, reference) if reference else None,
             type=MESSAGE_TYPE_REPLY if reference else 0,
         )
+        if nonce is not None:
+            self._nonces[(channel.id, nonce)] = (message.id, time.monotonic())
         data = payloads.message(self.world, message)
         await self._notify("MESSAGE_CREATE", data)
         return json_response(data)
+
+    def _attachments(
+        self, channel: FakeChannel, uploads: tuple[Upload, ...]
+    ) -> list[dict[str, Any]]:
+        """Attachment objects for the uploaded files, each at a CDN address (which the
+        fake's resolver sends to the fake) that serves the bytes back."""
+        result = []
+        for upload in uploads:
+            attachment_id = self.world.snowflakes.next()
+            self.uploads[attachment_id] = upload
+            url = f"{CDN}/attachments/{channel.id}/{attachment_id}/{upload.name}"
+            result.append({
+                "id": str(attachment_id), "filename": upload.name, "size": len(upload.data),
+                "url": url, "proxy_url": url, "content_type": upload.content_type,
+            })
+        return result
+
+    def _cdn_file(self, path: str) -> web.Response:
+        found = CDN_PATH.fullmatch(path)
+        upload = self.uploads.get(int(found["attachment"])) if found else None
+        if upload is None or found is None or found["name"] != upload.name:
+            return web.Response(status=404)
+        return web.Response(body=upload.data, content_type=upload.content_type)
 
     async def get_message(self, call: Call) -> web.Response:
         return json_response(payloads.message(self.world, self._message(call)))
@@ -612,17 +675,6 @@ def _delete_event(message: FakeMessage) -> dict[str, Any]:
     return data
 
 
-def _attachments(world: World, files: tuple[str, ...]) -> list[dict[str, Any]]:
-    result = []
-    for name in files:
-        attachment_id = world.snowflakes.next()
-        url = f"https://cdn.discordapp.com/attachments/0/{attachment_id}/{name}"
-        result.append({
-            "id": str(attachment_id), "filename": name, "size": 0, "url": url, "proxy_url": url
-        })
-    return result
-
-
 def _bucket_headers(route: Route) -> dict[str, str]:
     """Ordinary rate-limit headers so discord.py's bucket bookkeeping runs as in production."""
     return {
@@ -634,14 +686,16 @@ def _bucket_headers(route: Route) -> dict[str, str]:
     }
 
 
-async def _read_body(request: web.Request) -> tuple[Any, tuple[str, ...]]:
-    """JSON body, or for multipart the ``payload_json`` part plus the uploaded file names."""
+async def _read_body(request: web.Request) -> tuple[Any, tuple[Upload, ...]]:
+    """JSON body, or for multipart the ``payload_json`` part plus the uploaded files."""
     if not request.can_read_body:
         return None, ()
     if request.content_type == "multipart/form-data":
         form = await request.post()
         files = tuple(
-            v.filename for v in form.values() if isinstance(v, web.FileField)
+            Upload(v.filename, v.content_type, v.file.read())
+            for v in form.values()
+            if isinstance(v, web.FileField)
         )
         raw = form.get("payload_json")
         return (json.loads(raw) if isinstance(raw, str) else None), files

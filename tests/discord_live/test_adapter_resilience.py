@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from adapters.discord.client import SERVER_ERROR_RETRY_S
 from bot.events import MessagePosted
 from tests.discord_fake import FakeDiscord, payloads
 from tests.discord_fake.gateway import IDENTIFY, RESUME
@@ -79,8 +80,10 @@ async def test_a_restart_never_resends_and_delivers_what_was_owed_once(
     first = await start_app()
     await fake.events.member_add(adapter_scene.guild, carol)
     await fake.wait_for_call("POST", f"/channels/{carol_dm.id}/messages")
-    # Discord has an outage just as dave's reminder goes out
-    fake.faults.server_error("POST", f"/channels/{dave_dm.id}/messages", status=503)
+    # Discord has an outage just as dave's reminder goes out, longer than the adapter retries
+    fake.faults.server_error(
+        "POST", f"/channels/{dave_dm.id}/messages", status=503, count=len(SERVER_ERROR_RETRY_S) + 1
+    )
     await fake.events.member_add(adapter_scene.guild, dave)
     [failed] = await fake.wait_for_call("POST", f"/channels/{dave_dm.id}/messages")
     assert failed.status == 503

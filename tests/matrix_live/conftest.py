@@ -96,9 +96,7 @@ async def matrix_client_factory(
                 homeserver.base_url, user_id, store_path=str(store), config=client_config()
             )
             clients.append(client)
-            response = await client.login(password, device_name=f"confidant-test-{localpart}")
-            if not isinstance(response, LoginResponse):
-                raise AssertionError(f"login of {user_id} failed: {response}")
+            await log_in(client, password, f"confidant-test-{localpart}")
             return client
 
         return make
@@ -118,6 +116,16 @@ async def matrix_client(
     """Factory: ``await matrix_client("alice")`` registers a fresh user on the session's
     homeserver and returns a logged-in, encryption-enabled client."""
     return matrix_client_factory(synapse)
+
+
+async def log_in(client: AsyncClient, password: str, device_name: str) -> None:
+    """Log in and publish the device's keys at once, as real clients do: a member whose
+    keys are not up yet when the bot encrypts for them could never read that message."""
+    response = await client.login(password, device_name=device_name)
+    if not isinstance(response, LoginResponse):
+        raise AssertionError(f"login of {client.user_id} failed: {response}")
+    if client.should_upload_keys:
+        await client.keys_upload()
 
 
 async def sync_once(client: AsyncClient, *, timeout_ms: int = 0) -> SyncResponse:

@@ -31,6 +31,7 @@ from adapters.matrix.client import MatrixAdapter
 from adapters.matrix.direct import ENCRYPTION_STATE
 from adapters.matrix.homeserver import LocalSynapse
 from bot.app import App
+from bot.clock import Clock
 from bot.config import Config, load_config
 from tests.matrix_live.conftest import new_password, sync_once, unique_localpart
 
@@ -178,7 +179,8 @@ class BotWorld:
     def config(self) -> Config:
         return load_config(self.config_path, env={"BOT_PASSWORD": self.bot_password})
 
-    async def start_bot(self) -> App:
+    async def start_bot(self, clock: Clock | None = None) -> App:
+        """``clock``: a FakeClock for scenarios that move time (schedules, timeouts)."""
         holder: list[MatrixAdapter] = []
 
         def make(registry, clock):  # type: ignore[no-untyped-def]
@@ -190,7 +192,12 @@ class BotWorld:
             return holder
 
         self.app = await App.create(
-            self.config(), make, display_root=self.tmp, tick_seconds=3600, policy_poll_seconds=3600
+            self.config(),
+            make,
+            clock=clock,
+            display_root=self.tmp,
+            tick_seconds=3600,
+            policy_poll_seconds=3600,
         )
         await self.app.start()
         self.adapter = holder[0]
@@ -242,6 +249,7 @@ async def create_world(
     config_path = tmp / "config.yaml"
     config_path.write_text(
         "database: confidant.db\nkey_file: confidant.key\npolicy_dir: policies\nlog_level: DEBUG\n"
+        'status: {listen: "127.0.0.1:0"}\n'  # a bot process's endpoint: any free port
         "adapters:\n  matrix:\n"
         f"    homeserver: {synapse.base_url}\n"
         f'    user_id: "{bot_id}"\n'

@@ -150,7 +150,7 @@ async def test_restart_never_reminds_twice_and_catches_up(
     sessions = (world.tmp / "matrix-store" / "session.json").read_text()
     assert world.bot_id in sessions
     log_text = restarted.output()  # both processes append to the same log file
-    assert "DEBUG" in log_text  # the rig's config asks for the most verbose level
+    assert "level=debug" in log_text  # the rig's config asks for the most verbose level
     assert "canary-5521" not in log_text and "relapsed" not in log_text
     assert log_text.count("with new device") == 1
     assert log_text.count("resumed device") == 1

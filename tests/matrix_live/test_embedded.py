@@ -21,7 +21,6 @@ import pytest
 from nio import (
     AsyncClient,
     JoinResponse,
-    LoginResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
 )
@@ -34,7 +33,7 @@ from adapters.matrix.embedded import (
     prepare_embedded,
 )
 from adapters.matrix.homeserver import PID_FILE, pid_alive
-from tests.matrix_live.conftest import client_config
+from tests.matrix_live.conftest import client_config, log_in
 from tests.matrix_live.rig import Notices, accept_dm_invites, say, wait_until, watch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,8 +174,7 @@ async def sign_in(
 ) -> AsyncClient:
     store.mkdir(parents=True, exist_ok=True)
     client = AsyncClient(url, user_id, store_path=str(store), config=client_config())
-    response = await client.login(password, device_name="embedded-test")
-    assert isinstance(response, LoginResponse), response
+    await log_in(client, password, "embedded-test")
     return client
 
 
