@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -69,6 +70,8 @@ log = logging.getLogger("confidant.matrix")
 
 PLATFORM = translate.PLATFORM
 MAX_BACKOFF_S = 2.0  # a homeserver that comes back is noticed within this (target: 5 s)
+OUTAGE_WAIT_S = 300.0  # an action cut off by an outage waits this long for the homeserver
+OUTAGE_RETRIES = 2
 # The bot reads no presence, typing or read receipts: leaving them out of its syncs spares the
 # homeserver and the bot a wake-up for every one of them in a busy room.
 SYNC_FILTER: dict[str, Any] = {
@@ -637,9 +640,25 @@ class MatrixAdapter:
 
     # -- actions -------------------------------------------------------------------------------
     async def perform(self, action: Action) -> None:
+        """An action cut off by a homeserver outage waits for the homeserver to be back (a
+        sync that succeeds again) and is tried once more, instead of waiting for the core's
+        periodic resend a minute or two later. Sends carry transaction ids, so a send that
+        did arrive before the connection broke is not shown twice."""
         if self.client is None:
             raise MatrixError("the Matrix adapter is not started")
-        await self.outbound.perform(action)
+        for attempt in range(1 + OUTAGE_RETRIES):
+            try:
+                await self.outbound.perform(action)
+                break
+            except (aiohttp.ClientConnectionError, TimeoutError) as error:
+                if attempt == OUTAGE_RETRIES:
+                    raise
+                log.info(
+                    "matrix: %s waits for the homeserver (%s)",
+                    type(action).__name__,
+                    type(error).__name__,
+                )
+                await self.wait_for_sync(1, timeout=OUTAGE_WAIT_S)
         await self.chats.save_if_dirty()
 
     def _note_pending_invite(self, pending: PendingInvite) -> None:
