@@ -13,6 +13,7 @@ from pathlib import Path
 from bot import logs
 from bot.config import Config, default_config, load_config
 from bot.keys import KeyFileError
+from bot.lean import keep_out_unused_extras
 from bot.maintenance import add_commands as add_maintenance_commands
 from bot.policy import PolicyLoadError, load_policy_dir
 from bot.store.migrate import SchemaTooNew
@@ -177,6 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_out_unused_extras()
     parser = argparse.ArgumentParser(
         prog="confidant", description="Keeps peer-support rooms confidential."
     )

@@ -89,3 +89,25 @@ def test_console_with_no_config_uses_the_default_policy(tmp_path: Path) -> None:
     assert "[only alice sees, #recovery] Confidentiality reminder" in result.stdout
     assert (tmp_path / "state" / "confidant.db").exists()
     assert (tmp_path / "state" / "confidant.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_bot_process_runs_without_the_extras_it_never_uses() -> None:
+    """``confidant`` marks PyNaCl and cffi absent (bot/lean.py): the Matrix and Discord
+    adapters still import, and check-in answers still seal and open through PyCryptodome's
+    ctypes path."""
+    probe = (
+        "import sys\n"
+        "from bot.lean import keep_out_unused_extras\n"
+        "keep_out_unused_extras()\n"
+        "import adapters.matrix.client, adapters.discord, ops.status_server\n"
+        "from bot.checkins.sealing import Sealer\n"
+        "sealer = Sealer(bytes(range(32)))\n"
+        "assert sealer.open(3, 'mood', sealer.seal(3, 'mood', 'ünïcode')) == 'ünïcode'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nacl', 'cffi', "
+        "'_cffi_backend', 'pycparser') and sys.modules[m] is not None))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
