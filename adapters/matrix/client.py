@@ -311,6 +311,8 @@ class MatrixAdapter:
             # after handing the batch over: sends query the keys they need themselves
             try:
                 await self._keep_keys()
+            except (aiohttp.ClientConnectionError, TimeoutError) as error:
+                log.warning("matrix: key upkeep cut off (%s); next sync", type(error).__name__)
             except Exception:
                 log.exception("matrix: end-to-end key upkeep failed; retrying next sync")
             since = response.next_batch
@@ -568,9 +570,9 @@ class MatrixAdapter:
         """Checked on the homeserver's current power levels, once per room and run, so the
         moderators learn at start what the bot cannot enforce."""
         assert self.client is not None
+        if self.chats.is_private(room.id) or self.spares.owns(room.id):
+            return None  # a private chat of the bot's, or one made ahead: nothing to enforce
         response = await self.client.room_get_state_event(room.id, "m.room.power_levels")
-        if self.chats.is_private(room.id):
-            return None  # a private chat the bot just opened: nothing to enforce there
         if isinstance(response, RoomGetStateEventResponse):
             content = response.content
         else:

@@ -132,7 +132,11 @@ class PrivateChats:
             if spare is not None:
                 log.debug("matrix: private chat %s (made ahead) for %s", spare, member_id)
                 self.opened.add(spare)
-                self.remember(member_id, spare)  # saved after the message, not before it
+                self.remember(member_id, spare)
+                # Saved before the message, as a created chat is: killed after sending but
+                # before saving, the bot would not know the chat as the member's after a
+                # restart, hand over another spare and send the reminder there a second time.
+                await self.save()
                 return spare, False
             created = await self.client.room_create(
                 is_direct=True,

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from nio import (
     AsyncClient,
     JoinedMembersResponse,
@@ -52,6 +53,7 @@ class SpareChats:
         self.save = save
         self.share_room_key = share_room_key
         self._filling: asyncio.Task[None] | None = None
+        self._making: set[str] = set()  # created, not ready yet
 
     async def hand_over(self, member_id: str) -> str | None:
         """A spare chat with the member invited (marked direct, as room_create would mark
@@ -97,6 +99,10 @@ class SpareChats:
         self.refill_soon()
         return None
 
+    def owns(self, room_id: str) -> bool:
+        """A spare, or one being made: a room with nothing to enforce and nobody to remind."""
+        return room_id in self.rooms or room_id in self._making
+
     def refill_soon(self) -> None:
         """Top the spares up in the background: one filler at a time, never on the send path."""
         if self.size and (self._filling is None or self._filling.done()):
@@ -118,6 +124,8 @@ class SpareChats:
                 self.save()
         except asyncio.CancelledError:
             raise
+        except (aiohttp.ClientConnectionError, TimeoutError) as error:  # an outage: try later
+            log.warning("matrix: no spare private chat made now (%s)", type(error).__name__)
         except Exception:
             log.exception("matrix: making a spare private chat failed")
 
@@ -129,9 +137,13 @@ class SpareChats:
         if not isinstance(created, RoomCreateResponse):
             log.warning("matrix: could not make a spare private chat (%s)", created.status_code)
             return None
-        await self.wait_for_room(created.room_id, None)
-        # Marks the member list complete, so the first send does not fetch it.
-        members = await self.client.joined_members(created.room_id)
+        self._making.add(created.room_id)
+        try:
+            await self.wait_for_room(created.room_id, None)
+            # Marks the member list complete, so the first send does not fetch it.
+            members = await self.client.joined_members(created.room_id)
+        finally:
+            self._making.discard(created.room_id)
         if not isinstance(members, JoinedMembersResponse):
             return None
         log.debug("matrix: spare private chat %s ready", created.room_id)
