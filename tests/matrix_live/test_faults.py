@@ -12,7 +12,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ from nio import AsyncClient, JoinResponse
 
 from adapters.matrix.client import MatrixAdapter
 from adapters.matrix.homeserver import LocalSynapse
-from bot.app import App
-from bot.clock import FakeClock
 from tests.matrix_live.conftest import TEST_BCRYPT_ROUNDS, sync_once
 from tests.matrix_live.rig import REMINDER, BotWorld, create_world, wait_until, watch
 
@@ -29,32 +26,9 @@ RECOVERY_TARGET_S = 5.0
 BURST = 8  # members; half join before the outage, half after
 
 
-async def start_bot(world: BotWorld, clock: FakeClock) -> App:
-    """The rig's bot, on a clock the test moves (so the periodic resend can be run now)."""
-    holder: list[MatrixAdapter] = []
-
-    def make(registry, clk):  # type: ignore[no-untyped-def]
-        config = world.config()
-        assert config.adapters.matrix is not None
-        holder.append(MatrixAdapter(config.adapters.matrix, registry, clk, sync_timeout_ms=2000))
-        return holder
-
-    world.app = await App.create(
-        world.config(),
-        make,
-        clock=clock,
-        display_root=world.tmp,
-        tick_seconds=3600,
-        policy_poll_seconds=3600,
-    )
-    await world.app.start()
-    world.adapter = holder[0]
-    return world.app
-
-
 @asynccontextmanager
 async def own_homeserver(
-    tmp_path: Path, client_factory: Any, clock: FakeClock
+    tmp_path: Path, client_factory: Any
 ) -> AsyncIterator[tuple[LocalSynapse, BotWorld, Any]]:
     homeserver = LocalSynapse(
         tmp_path / "hs", relaxed_rate_limits=True, bcrypt_rounds=TEST_BCRYPT_ROUNDS
@@ -63,7 +37,7 @@ async def own_homeserver(
     try:
         make = client_factory(homeserver)
         world = await create_world(homeserver, tmp_path / "bot", make)
-        await start_bot(world, clock)
+        await world.start_bot()
         try:
             await wait_until([world.mod], world.bot_joined, "the bot joined")
             yield homeserver, world, make
@@ -92,8 +66,7 @@ async def test_a_homeserver_restart_mid_burst_loses_no_join_and_repeats_none(
     tmp_path: Path,
     matrix_client_factory,  # type: ignore[no-untyped-def]
 ) -> None:
-    clock = FakeClock(datetime.now(UTC))
-    async with own_homeserver(tmp_path, matrix_client_factory, clock) as (homeserver, world, make):
+    async with own_homeserver(tmp_path, matrix_client_factory) as (homeserver, world, make):
         members = [await make(f"burst{i}") for i in range(BURST)]
         notices = [watch(member) for member in members]
         await asyncio.gather(*(sync_once(member) for member in members))
