@@ -157,6 +157,9 @@ def fake_discord_connector(port: int, ca_file: str) -> Any:
 
 def run_bot(config: str, port: int, ca_file: str) -> int:
     """``confidant run --config`` with discord.py pointed at the fake."""
+    from bot.lean import keep_out_unused_extras
+
+    keep_out_unused_extras()  # as ``confidant`` does first; the adapter is imported before it
     import adapters.discord as discord_adapter
     from bot import cli
 
