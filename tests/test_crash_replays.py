@@ -1,4 +1,4 @@
-"""What a crash makes the bot see again: found by the crash harness (tests/crash).
+"""Promises a SIGKILL broke, found by the crash harness (tests/crash).
 
 After a SIGKILL the Matrix adapter replays the sync batch it had not finished, while it
 starts. Two things went wrong with check-ins:
@@ -8,12 +8,16 @@ starts. Two things went wrong with check-ins:
 - an answer the killed run had already taken was taken again, as the answer to the next
   question, so the member's real answer to that one was dropped although the bot had
   thanked them for it.
+And twice a member got a second private chat, and the reminder again in it, because the
+map of the bot's private chats (m.direct) did not hold the first one after a restart.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from adapters.console import ConsoleAdapter, private_room
 from adapters.matrix.direct import PrivateChats
@@ -128,3 +132,33 @@ def test_an_echo_of_an_earlier_private_chat_map_forgets_no_chat_opened_since() -
     chats.replace({"@ann:x": ["!ann-chat"], "@ben:x": ["!ben-chat"]})
     chats.replace({"@ann:x": ["!ann-chat"]})  # another client of the account removed it
     assert chats.by_member == {"@ann:x": ["!ann-chat"]}
+
+
+async def test_a_private_chat_made_ahead_is_saved_as_the_members_before_it_is_used() -> None:
+    """Killed after a reminder went into a chat made ahead but before the bot's map of
+    private chats (m.direct) was saved, the restarted bot handed over another spare and the
+    member got the reminder twice, in two chats. The map is saved before the chat is used."""
+    saved: list[dict[str, list[str]]] = []
+
+    class Client:
+        user_id = "@bot:x"
+        access_token = "not-a-real-token"
+
+        def __init__(self) -> None:
+            self.rooms: dict[str, object] = {}
+
+        async def send(self, method: str, path: str, body: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+            saved.append(json.loads(body))
+            return SimpleNamespace(status=200)
+
+    class Spares:
+        async def hand_over(self, member_id: str) -> str:
+            return "!made-ahead"
+
+    async def never(room_id: str, member_id: str | None) -> None:
+        raise AssertionError("a chat made ahead is known already")
+
+    chats = PrivateChats(Client(), "@bot:x", encryption=True, wait_for_room=never)  # type: ignore[arg-type]
+    chats.spares = Spares()  # type: ignore[assignment]
+    assert await chats.open("@ann:x") == ("!made-ahead", False)
+    assert saved == [{"@ann:x": ["!made-ahead"]}]

@@ -73,10 +73,13 @@ MAX_BACKOFF_S = 2.0  # a homeserver that comes back is noticed within this (targ
 OUTAGE_WAIT_S = 300.0  # an action cut off by an outage waits this long for the homeserver
 OUTAGE_RETRIES = 2
 # The bot reads no presence, typing or read receipts: leaving them out of its syncs spares the
-# homeserver and the bot a wake-up for every one of them in a busy room.
+# homeserver and the bot a wake-up for every one of them in a busy room. A sync returns only a
+# room's last TIMELINE_LIMIT events (ten when the filter does not say) and drops the rest, so a
+# burst between two syncs, or the seconds a restart takes in a busy room, would go unseen.
+TIMELINE_LIMIT = 500
 SYNC_FILTER: dict[str, Any] = {
     "presence": {"types": []},
-    "room": {"ephemeral": {"types": []}},
+    "room": {"ephemeral": {"types": []}, "timeline": {"limit": TIMELINE_LIMIT}},
 }
 
 

@@ -1,0 +1,62 @@
+"""The bot process of the crash harness: ``confidant run --config`` with one difference,
+discord.py's connection goes to the Discord protocol fake instead of discord.com.
+
+Why a launcher instead of ``python -m bot.cli run``: discord.py has no setting for its API
+address; it takes an aiohttp connector (as the live tests give it), and only the process that
+builds the adapter can hand it one. Everything else is the production path: the same CLI,
+config loading, logging, signal handling, App and adapters. The fake's certificate authority
+comes in as a PEM file, since the harness made it in its own memory.
+
+    python -m tests.crash.launch --config CONFIG --discord-port PORT --discord-ca CA.pem
+"""
+
+from __future__ import annotations
+
+import argparse
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+import adapters.discord as discord_adapter
+from bot import cli
+from tests.discord_fake.connect import FakeDiscordResolver
+
+GUILD_READY_TIMEOUT_S = 0.2  # discord.py waits this long after the last GUILD_CREATE
+
+
+def fake_connector(port: int, ca_file: str) -> aiohttp.TCPConnector:
+    """Discord's host names resolve to the fake's port; only the harness's CA is trusted."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=ca_file)
+    return aiohttp.TCPConnector(
+        resolver=FakeDiscordResolver(port), ssl=context, limit=0, use_dns_cache=False
+    )
+
+
+def point_discord_at_fake(port: int, ca_file: str) -> None:
+    """Wrap the adapter factory the CLI calls, adding the connector (discord.py's documented
+    option) and a short guild-ready wait so that a restart is quick."""
+    make = discord_adapter.make_discord_adapter
+
+    def pointed(config: Any, registry: Any, clock: Any, **options: Any) -> Any:
+        options.setdefault("connector", fake_connector(port, ca_file))
+        options.setdefault("guild_ready_timeout", GUILD_READY_TIMEOUT_S)
+        return make(config, registry, clock, **options)
+
+    discord_adapter.make_discord_adapter = pointed  # type: ignore[assignment]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--discord-port", type=int, required=True)
+    parser.add_argument("--discord-ca", required=True)
+    args = parser.parse_args(argv)
+    point_discord_at_fake(args.discord_port, args.discord_ca)
+    return cli.main(["run", "--config", args.config])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
