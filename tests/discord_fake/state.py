@@ -34,6 +34,13 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | (1 << 38)  # SEND_MESSAGES_IN_THREADS
 )
 ADMINISTRATOR = 1 << 3
+# What the README's invite link grants the bot's own (managed) role: View Channels, Send
+# Messages, Manage Messages, Read Message History, Manage Roles, Manage Threads, Send Messages
+# in Threads. Discord gives a bot exactly the permissions of its invite's ``permissions``
+# integer (https://discord.com/developers/docs/topics/oauth2#bot-authorization-flow), never
+# Administrator unless asked; a test that needs more grants it with ``World.grant_bot``.
+INVITE_PERMISSIONS = 292326288384
+CREATE_PRIVATE_THREADS = 1 << 36
 
 
 def utcnow() -> dt.datetime:
@@ -239,9 +246,17 @@ class World:
         )
         self.guilds[guild_id] = guild
         self.add_member(guild, self.users[owner_id])
-        bot_role = self.add_role(guild, "Confidant", permissions=ADMINISTRATOR, managed=True)
+        bot_role = self.add_role(guild, "Confidant", permissions=INVITE_PERMISSIONS, managed=True)
         self.add_member(guild, self.bot_user, roles=[bot_role])
         return guild
+
+    def bot_role(self, guild: FakeGuild) -> FakeRole:
+        """The role Discord made for the bot when it was invited (managed, named after it)."""
+        return next(r for r in guild.roles.values() if r.managed and r.name == "Confidant")
+
+    def grant_bot(self, guild: FakeGuild, permissions: int) -> None:
+        """Give the bot's role more than the invite link did (an admin editing the role)."""
+        self.bot_role(guild).permissions |= permissions
 
     def add_role(
         self,
