@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tests.discord_fake import FakeDiscord
+from tests.discord_fake.events import MemberCannot
 from tests.discord_fake.state import DM, FakeChannel, FakeGuild, FakeOverwrite, FakeUser
 
 VIEW_CHANNEL = 1 << 10
@@ -60,7 +61,7 @@ class DiscordSide:
 
     # -- regulars ----------------------------------------------------------------------------
     async def admit(self, keys: Sequence[str], deadline_s: float = 60.0) -> None:
-        """Join the server, get the reminder, agree with /agree in the circle."""
+        """Join the server, get the reminder, agree with /agree in the lobby."""
         for key in keys:
             user = self.users[key]
             mark = self.fake.requests.mark()
@@ -77,9 +78,10 @@ class DiscordSide:
         await self.fake.events.member_add(self.guild, self.users[key])
 
     async def agree(self, key: str, deadline_s: float = 10.0) -> bool:
-        """/agree in the circle; True once the bot answered the interaction."""
+        """/agree in the lobby (a member held back in the circle has no chat bar there);
+        True once the bot answered the interaction."""
         interaction = await self.fake.events.slash_command(
-            "agree", user=self.users[key], channel=self.circle
+            "agree", user=self.users[key], channel=self.lobby
         )
         route = f"/interactions/{interaction.id}/{interaction.token}/callback"
         try:
@@ -88,9 +90,14 @@ class DiscordSide:
             return False
         return True
 
-    async def post(self, key: str, room: str, text: str) -> str:
+    async def post(self, key: str, room: str, text: str) -> str | None:
+        """The post's id; None when Discord would not let the member post there (held back
+        in the circle until they agree: no chat bar, nothing sent)."""
         channel = self.circle if room == "circle" else self.lobby
-        message = await self.fake.events.message_create(channel, self.users[key], text)
+        try:
+            message = await self.fake.events.message_create(channel, self.users[key], text)
+        except MemberCannot:
+            return None
         return str(message.id)
 
     async def say_privately(self, key: str, text: str) -> bool:

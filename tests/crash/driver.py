@@ -179,7 +179,7 @@ class Driver:
         else:
             # The answer is not awaited: the stream goes on as members do.
             await self.discord.fake.events.slash_command(
-                "agree", user=self.discord.users[step.member], channel=self.discord.circle
+                "agree", user=self.discord.users[step.member], channel=self.discord.lobby
             )
             agreed = True
         if agreed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import payloads
+from . import permissions as perm
 from .gateway import Gateway
 from .state import (
     FakeChannel,
@@ -25,8 +26,21 @@ from .state import (
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
 HAS_SNAPSHOT = 1 << 14
+EPHEMERAL = 1 << 6
 SUB_COMMAND = 1  # an option that is a group's subcommand
 OPTION_TYPES = {str: 3, bool: 5, int: 4, float: 10}
+
+
+class MemberCannot(PermissionError):
+    """A scene asked a member to do what Discord's client would not let them do: a test must
+    never assert the bot's answer to something no member can send."""
+
+
+def _member_may(world: World, channel: FakeChannel, user: FakeUser, needed: int, what: str) -> None:
+    if channel.guild_id is None:
+        return  # a DM: its recipient can always write there (closed DMs are the bot's side)
+    if not perm.can(world, channel, user.id, perm.VIEW_CHANNEL | needed):
+        raise MemberCannot(f"{user.username} cannot {what} in #{channel.name}")
 
 
 class GatewayEvents:
@@ -84,8 +98,15 @@ class GatewayEvents:
         mentions: list[FakeUser] | None = None,
         attachments: list[dict[str, Any]] | None = None,
     ) -> FakeMessage:
+        _member_may(self.world, channel, author, perm.SEND_MESSAGES, "post")
         reference = None
         if reply_to is not None:
+            # A reply is "a reference to a message in the same channel"; Discord refuses a
+            # reply to a message elsewhere and needs Read Message History for it
+            # (https://discord.com/developers/docs/resources/message#message-reference-types).
+            if reply_to.channel_id != channel.id:
+                raise MemberCannot("a reply can only reference a message in its own channel")
+            _member_may(self.world, channel, author, perm.READ_MESSAGE_HISTORY, "reply")
             reference = {
                 "type": 0,
                 "message_id": str(reply_to.id),
@@ -109,7 +130,12 @@ class GatewayEvents:
     async def forward(
         self, original: FakeMessage, into: FakeChannel, author: FakeUser
     ) -> FakeMessage:
-        """A forward: empty content, a type-1 reference to the origin, the text in a snapshot."""
+        """A forward: empty content, a type-1 reference to the origin, the text in a snapshot.
+
+        The member must be able to read the original and post where it goes."""
+        origin = self.world.channels[original.channel_id]
+        _member_may(self.world, origin, author, perm.READ_MESSAGE_HISTORY, "read to forward")
+        _member_may(self.world, into, author, perm.SEND_MESSAGES, "forward")
         reference = {
             "type": 1,
             "message_id": str(original.id),
@@ -158,6 +184,7 @@ class GatewayEvents:
         subcommand="show"); it too must have been synced.
         """
         command = self.world.find_command(name, channel.guild_id)
+        self._may_use(command, user, channel)
         interaction = self.world.new_interaction(
             type=APPLICATION_COMMAND, user=user, channel=channel
         )
@@ -194,6 +221,9 @@ class GatewayEvents:
     ) -> FakeInteraction:
         """A user clicks a button (type 2) or picks from a select (type 3) on ``message``."""
         channel = self.world.channels[message.channel_id]
+        _member_may(self.world, channel, user, 0, "see the message to click")
+        if message.flags & EPHEMERAL and message.interaction_user_id not in (None, user.id):
+            raise MemberCannot(f"{user.username} cannot see another member's ephemeral message")
         interaction = self.world.new_interaction(
             type=MESSAGE_COMPONENT, user=user, channel=channel, message_id=message.id
         )
@@ -202,6 +232,24 @@ class GatewayEvents:
             data["values"] = values
         await self.raw("INTERACTION_CREATE", payloads.interaction(self.world, interaction, data))
         return interaction
+
+    def _may_use(self, command: dict[str, Any], user: FakeUser, channel: FakeChannel) -> None:
+        """The chat bar, and so the command picker, is there only with Send Messages (Send
+        Messages in Threads in a thread) and Use Application Commands; a command whose
+        ``default_member_permissions`` the member lacks is not offered to them unless an admin
+        opened it under Server Settings > Integrations
+        (https://discord.com/developers/docs/interactions/application-commands#permissions)."""
+        if channel.guild_id is None:
+            return
+        _member_may(
+            self.world, channel, user,
+            perm.SEND_MESSAGES | perm.USE_APPLICATION_COMMANDS, "use slash commands",
+        )
+        required = int(command.get("default_member_permissions") or 0)
+        if not required or channel.guild_id in self.world.commands_opened:
+            return
+        if not perm.can(self.world, channel, user.id, required):
+            raise MemberCannot(f"/{command['name']} is not offered to {user.username}")
 
     # -- channels and threads ---------------------------------------------------------------
 

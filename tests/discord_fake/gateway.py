@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from . import payloads
+from . import permissions as perm
 from .faults import GatewayRefusal
 from .recorder import GatewayFrame, Recorder
 from .state import INTENT_GUILD_MEMBERS, INTENT_MESSAGE_CONTENT, PRIVILEGED_INTENTS, World
@@ -284,10 +285,31 @@ class Gateway:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _bot_cannot_see(self, event: str, data: dict[str, Any]) -> bool:
+        """Discord sends a guild channel's message events only to those who can view the
+        channel ("VIEW_CHANNEL: allows guild members to view a channel, which includes reading
+        messages in text channels", https://discord.com/developers/docs/topics/permissions),
+        and a private thread's events only to its members and holders of Manage Threads
+        (https://discord.com/developers/docs/topics/threads#private-threads)."""
+        if not data.get("guild_id"):
+            return False
+        if event in _MESSAGE_EVENTS:
+            channel_id = data.get("channel_id")
+        elif event in ("THREAD_CREATE", "THREAD_UPDATE", "THREAD_MEMBERS_UPDATE"):
+            channel_id = data.get("id")
+        else:
+            return False
+        channel = self.world.channels.get(int(channel_id)) if channel_id else None
+        if channel is None:
+            return False  # a deleted channel's last events still go out
+        return not perm.can_view(self.world, channel, self.world.bot_user.id)
+
     async def _emit(self, session: Session, event: str, data: dict[str, Any]) -> int | None:
         """Number, keep and (if a socket is attached) send one dispatch. Caller holds the lock."""
         needed = required_intent(event, data)
         if needed and not session.intents & needed:
+            return None
+        if self._bot_cannot_see(event, data):
             return None
         if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not (
             session.intents & INTENT_MESSAGE_CONTENT

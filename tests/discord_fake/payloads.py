@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .permissions import ALL, base_permissions, channel_permissions
 from .state import (
     DM,
     FakeChannel,
@@ -124,12 +125,15 @@ def member(world: World, m: FakeMember, *, with_user: bool = True) -> Json:
     return payload
 
 
-def member_with_permissions(world: World, m: FakeMember) -> Json:
-    """Interaction members carry their resolved permissions in the channel."""
+def member_with_permissions(world: World, m: FakeMember, where: FakeChannel | None) -> Json:
+    """Interaction members carry "total permissions of the member in the channel, including
+    overwrites" (https://discord.com/developers/docs/resources/guild#guild-member-object)."""
     guild = world.guilds[m.guild_id]
-    perms = 0
-    for role_id in [guild.everyone_role_id, *m.role_ids]:
-        perms |= guild.roles[role_id].permissions
+    perms = (
+        channel_permissions(world, where, m.user_id)
+        if where is not None
+        else base_permissions(guild, m.user_id)
+    )
     return {**member(world, m), "permissions": str(perms)}
 
 
@@ -334,7 +338,9 @@ def interaction(world: World, i: FakeInteraction, data: Json) -> Json:
         "token": i.token,
         "version": 1,
         "locale": "en-US",
-        "app_permissions": str((1 << 51) - 1),
+        # "Bitwise set of permissions the app has within the channel the interaction was
+        # sent from" (https://discord.com/developers/docs/interactions/receiving-and-responding)
+        "app_permissions": str(_app_permissions(world, i)),
         "entitlements": [],
         "entitlement_sku_ids": [],
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
@@ -350,7 +356,7 @@ def interaction(world: World, i: FakeInteraction, data: Json) -> Json:
         payload["context"] = 0
         payload["authorizing_integration_owners"] = {"0": str(i.guild_id)}
         guild_member = world.guilds[i.guild_id].members[i.user_id]
-        payload["member"] = member_with_permissions(world, guild_member)
+        payload["member"] = member_with_permissions(world, guild_member, ch)
     else:
         payload["context"] = 1
         payload["authorizing_integration_owners"] = {"0": str(world.application.owner_id)}
@@ -365,6 +371,13 @@ def error(message_text: str, code: int, errors: Json | None = None) -> Json:
     if errors is not None:
         payload["errors"] = errors
     return payload
+
+
+def _app_permissions(world: World, i: FakeInteraction) -> int:
+    ch = world.channels.get(i.channel_id) if i.channel_id else None
+    if ch is None or ch.guild_id is None:
+        return ALL
+    return channel_permissions(world, ch, world.bot_user.id)
 
 
 def _opt_id(value: int | None) -> str | None:

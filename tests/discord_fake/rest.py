@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from . import payloads
+from . import permissions as perm
 from .faults import FaultPlan, json_response
 from .gateway import Gateway, GatewayError
 from .recorder import RecordedRequest, Recorder
@@ -58,6 +59,17 @@ class ApiError(Exception):
 
 def unknown(kind: str, code: int) -> ApiError:
     return ApiError(404, code, f"Unknown {kind}")
+
+
+# https://discord.com/developers/docs/topics/opcodes-and-status-codes#json-json-error-codes
+def missing_access() -> ApiError:
+    """50001: the bot cannot see the channel (no View Channel) at all."""
+    return ApiError(403, 50001, "Missing Access")
+
+
+def missing_permissions() -> ApiError:
+    """50013: it sees the channel but lacks the permission the call needs."""
+    return ApiError(403, 50013, "Missing Permissions")
 
 
 @dataclass(frozen=True)
@@ -274,7 +286,9 @@ class RestApi:
         return json_response(payloads.channel(self.world, self.world.open_dm(user)))
 
     async def get_channel(self, call: Call) -> web.Response:
-        return json_response(payloads.channel(self.world, self._channel(call)))
+        channel = self._channel(call)
+        self._require(channel, 0)  # Get Channel: a channel the bot cannot view is 50001
+        return json_response(payloads.channel(self.world, channel))
 
     async def create_message(self, call: Call) -> web.Response:
         channel = self._channel(call)
@@ -283,6 +297,15 @@ class RestApi:
         ):
             raise ApiError(403, 50007, "Cannot send messages to this user")
         body = call.json or {}
+        # Create Message: "requires the SEND_MESSAGES permission ... SEND_MESSAGES_IN_THREADS
+        # in a thread; replies need READ_MESSAGE_HISTORY; files need ATTACH_FILES"
+        # (https://discord.com/developers/docs/resources/message#create-message).
+        needed = perm.SEND_MESSAGES
+        if body.get("message_reference"):
+            needed |= perm.READ_MESSAGE_HISTORY
+        if call.uploads:
+            needed |= perm.ATTACH_FILES
+        self._require(channel, needed)
         _validate_message_body(body, call.files)
         nonce = str(body["nonce"]) if body.get("enforce_nonce") and "nonce" in body else None
         earlier = self._nonces.get((channel.id, nonce)) if nonce is not None else None
@@ -333,6 +356,9 @@ class RestApi:
         return web.Response(body=upload.data, content_type=upload.content_type)
 
     async def get_message(self, call: Call) -> web.Response:
+        # Get Channel Message: "requires VIEW_CHANNEL and READ_MESSAGE_HISTORY"
+        # (https://discord.com/developers/docs/resources/message#get-channel-message).
+        self._require(self._channel(call), perm.READ_MESSAGE_HISTORY, code=50001)
         return json_response(payloads.message(self.world, self._message(call)))
 
     async def edit_message(self, call: Call) -> web.Response:
@@ -346,6 +372,10 @@ class RestApi:
 
     async def delete_message(self, call: Call) -> web.Response:
         message = self._message(call)
+        # Delete Message: another user's message needs MANAGE_MESSAGES
+        # (https://discord.com/developers/docs/resources/message#delete-message).
+        own = message.author_id == self.world.bot_user.id
+        self._require(self._channel(call), 0 if own else perm.MANAGE_MESSAGES)
         del self.world.messages[message.id]
         await self._notify("MESSAGE_DELETE", _delete_event(message))
         return no_content()
@@ -354,6 +384,7 @@ class RestApi:
         channel = self._channel(call)
         body = call.json or {}
         target = call.id("target_id")
+        self._may_edit_overwrite(channel, int(body.get("allow") or 0) | int(body.get("deny") or 0))
         channel.overwrites[target] = FakeOverwrite(
             id=target,
             type=int(body.get("type", 0)),
@@ -365,6 +396,8 @@ class RestApi:
 
     async def delete_overwrite(self, call: Call) -> web.Response:
         channel = self._channel(call)
+        existing = channel.overwrites.get(call.id("target_id"))
+        self._may_edit_overwrite(channel, existing.allow | existing.deny if existing else 0)
         if channel.overwrites.pop(call.id("target_id"), None) is not None:
             await self._notify("CHANNEL_UPDATE", payloads.channel(self.world, channel))
         return no_content()
@@ -375,6 +408,11 @@ class RestApi:
         thread_type = int(body.get("type", PRIVATE_THREAD))
         if parent.guild_id is None or thread_type not in (PRIVATE_THREAD, PUBLIC_THREAD):
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        # Start Thread without Message: CREATE_PRIVATE_THREADS for a private thread,
+        # CREATE_PUBLIC_THREADS for a public one
+        # (https://discord.com/developers/docs/resources/channel#start-thread-without-message).
+        self._require(parent, perm.CREATE_PRIVATE_THREADS if thread_type == PRIVATE_THREAD
+                      else perm.CREATE_PUBLIC_THREADS)
         thread = self.world.add_thread(
             parent,
             str(body.get("name", "")),
@@ -389,6 +427,9 @@ class RestApi:
     async def add_thread_member(self, call: Call) -> web.Response:
         thread = self._channel(call)
         user_id = call.id("user_id")
+        # Add Thread Member: "Requires the ability to send messages in the thread"
+        # (https://discord.com/developers/docs/resources/channel#add-thread-member).
+        self._require(thread, perm.SEND_MESSAGES)
         if user_id not in self.world.users:
             raise unknown("User", 10013)
         if user_id not in thread.thread_member_ids:
@@ -404,6 +445,10 @@ class RestApi:
     async def remove_thread_member(self, call: Call) -> web.Response:
         thread = self._channel(call)
         user_id = call.id("user_id")
+        # Remove Thread Member: MANAGE_THREADS, or the creator of a private thread
+        # (https://discord.com/developers/docs/resources/channel#remove-thread-member).
+        if thread.owner_id != self.world.bot_user.id:
+            self._require(thread, perm.MANAGE_THREADS)
         if user_id in thread.thread_member_ids:
             thread.thread_member_ids.discard(user_id)
             await self._notify("THREAD_MEMBERS_UPDATE", {
@@ -441,8 +486,7 @@ class RestApi:
         role_id = call.id("role_id")
         if role_id not in guild.roles or role_id == guild.everyone_role_id:
             raise unknown("Role", 10011)
-        if self.world.enforce_role_rules:
-            self._may_manage_role(guild, role_id)
+        self._may_manage_role(guild, role_id)
         changed = (role_id not in member.role_ids) if add else (role_id in member.role_ids)
         if changed:
             if add:
@@ -461,13 +505,32 @@ class RestApi:
         bot_id = self.world.bot_user.id
         if bot_id == guild.owner_id:
             return
-        manage_roles = 1 << 28
-        position = guild.roles[role_id].position
+        role = guild.roles[role_id]
         if (
-            not self.world.guild_permissions(guild, bot_id) & manage_roles
-            or position >= self.world.top_role_position(guild, bot_id)
+            not perm.base_permissions(guild, bot_id) & perm.MANAGE_ROLES
+            or role.position >= self.world.top_role_position(guild, bot_id)
+            or role.managed  # an integration's role is given by Discord only
         ):
-            raise ApiError(403, 50013, "Missing Permissions")
+            raise missing_permissions()
+
+    def _may_edit_overwrite(self, channel: FakeChannel, bits: int) -> None:
+        """Edit Channel Permissions: "Requires the MANAGE_ROLES permission. Only permissions
+        your bot has in the guild or parent channel (if applicable) can be allowed/denied
+        (unless your bot has a MANAGE_ROLES overwrite in the channel)"
+        (https://discord.com/developers/docs/resources/channel#edit-channel-permissions)."""
+        if channel.guild_id is None or channel.is_thread:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        self._require(channel, perm.MANAGE_ROLES)
+        guild = self.world.guilds[channel.guild_id]
+        bot_id = self.world.bot_user.id
+        own = channel.overwrites.get(bot_id)
+        bot_role_overwrites = [
+            channel.overwrites[r] for r in guild.members[bot_id].role_ids if r in channel.overwrites
+        ]
+        if any(o.allow & perm.MANAGE_ROLES for o in [*bot_role_overwrites, own] if o):
+            return
+        if bits & ~perm.base_permissions(guild, bot_id):
+            raise missing_permissions()
 
     # -- application commands ---------------------------------------------------------------
 
@@ -568,6 +631,7 @@ class RestApi:
             components=data.get("components") or [],
             flags=flags,
             webhook_id=self.world.application.id,
+            interaction_user_id=interaction.user_id,
         )
 
     async def followup_create(self, call: Call) -> web.Response:
@@ -626,6 +690,14 @@ class RestApi:
         if message is None or message.channel_id != channel.id:
             raise unknown("Message", 10008)
         return message
+
+    def _require(self, channel: FakeChannel, needed: int, *, code: int = 50013) -> None:
+        """403 unless the bot may do ``needed`` in ``channel``: 50001 Missing Access when it
+        cannot even view the channel, else ``code`` (50013 Missing Permissions)."""
+        if not perm.can_view(self.world, channel, self.world.bot_user.id):
+            raise missing_access()
+        if not perm.can(self.world, channel, self.world.bot_user.id, needed):
+            raise missing_access() if code == 50001 else missing_permissions()
 
     def _guild(self, call: Call) -> FakeGuild:
         guild = self.world.guilds.get(call.id("guild_id"))

@@ -147,6 +147,7 @@ class FakeMessage:
     webhook_id: int | None = None
     created_at: dt.datetime = field(default_factory=utcnow)
     edited_at: dt.datetime | None = None
+    interaction_user_id: int | None = None  # an interaction's answer: only they see it if ephemeral
 
 
 @dataclass
@@ -210,10 +211,8 @@ class World:
         self.interactions: dict[int, FakeInteraction] = {}
         # Application commands by guild id (None = global), each a full Discord payload.
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
-        # Discord's rules for giving and taking roles (Manage Roles, and only roles below the
-        # bot's highest): off unless a test turns them on, so scenes that never thought about
-        # role order keep working.
-        self.enforce_role_rules = False
+        # Guilds whose admin opened every command to everyone (Server Settings > Integrations).
+        self.commands_opened: set[int] = set()
         owner = self.add_user("owner")
         self.bot_user = self.add_user("confidant-bot", bot=True)
         self.application = FakeApplication(
@@ -249,6 +248,11 @@ class World:
         bot_role = self.add_role(guild, "Confidant", permissions=INVITE_PERMISSIONS, managed=True)
         self.add_member(guild, self.bot_user, roles=[bot_role])
         return guild
+
+    def open_commands(self, guild: FakeGuild) -> None:
+        """An admin lets everyone use the bot's moderator commands (Server Settings >
+        Integrations > the bot > command permissions), overriding default_member_permissions."""
+        self.commands_opened.add(guild.id)
 
     def bot_role(self, guild: FakeGuild) -> FakeRole:
         """The role Discord made for the bot when it was invited (managed, named after it)."""
@@ -392,16 +396,6 @@ class World:
             each.position = index
 
     # -- lookups --------------------------------------------------------------------------
-
-    def guild_permissions(self, guild: FakeGuild, user_id: int) -> int:
-        """Server-wide permissions: @everyone's and every role's, all of them for the owner."""
-        if user_id == guild.owner_id:
-            return ~0
-        member = guild.members.get(user_id)
-        value = guild.roles[guild.everyone_role_id].permissions
-        for role_id in member.role_ids if member else []:
-            value |= guild.roles[role_id].permissions
-        return ~0 if value & ADMINISTRATOR else value
 
     def top_role_position(self, guild: FakeGuild, user_id: int) -> int:
         member = guild.members.get(user_id)

@@ -7,15 +7,19 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bot.events import CommandInvoked, PrivateReply
 from tests.discord_fake import FakeDiscord
+from tests.discord_fake.events import MemberCannot
 from tests.discord_fake.recorder import RecordedRequest
-from tests.discord_fake.state import FakeInteraction, FakeUser
+from tests.discord_fake.state import FakeChannel, FakeInteraction, FakeOverwrite, FakeUser
 
 from .conftest import REMINDER, AdapterScene
 
 EPHEMERAL = 64
 SEND_MESSAGES = 1 << 11
+MANAGE_ROLES = 1 << 28
 
 
 async def callback_of(fake: FakeDiscord, interaction: FakeInteraction) -> RecordedRequest:
@@ -25,10 +29,18 @@ async def callback_of(fake: FakeDiscord, interaction: FakeInteraction) -> Record
 
 
 async def run(
-    fake: FakeDiscord, scene: AdapterScene, name: str, user: FakeUser, **kwargs: Any
+    fake: FakeDiscord,
+    scene: AdapterScene,
+    name: str,
+    user: FakeUser,
+    *,
+    channel: FakeChannel | None = None,
+    **kwargs: Any,
 ) -> str:
-    """Run a slash command in #circle and return the ephemeral answer's text."""
-    interaction = await fake.events.slash_command(name, user=user, channel=scene.circle, **kwargs)
+    """Run a slash command (in #circle unless told) and return the ephemeral answer's text."""
+    interaction = await fake.events.slash_command(
+        name, user=user, channel=channel or scene.circle, **kwargs
+    )
     callback = await callback_of(fake, interaction)
     assert callback.json["type"] == 4  # answered at once, no deferral needed
     assert callback.json["data"]["flags"] == EPHEMERAL
@@ -52,9 +64,12 @@ async def test_agree_lifts_the_hold_and_answers_ephemerally(
     rig = await start_app()
     carol = await join(fake, adapter_scene, "carol")
     assert adapter_scene.circle.overwrites[carol.id].deny & SEND_MESSAGES
+    # held back, she has no chat bar in #circle; she agrees where she can type
+    with pytest.raises(MemberCannot):
+        await fake.events.slash_command("agree", user=carol, channel=adapter_scene.circle)
     mark = fake.requests.mark()
     interaction = await fake.events.slash_command(
-        "agree", user=carol, channel=adapter_scene.circle
+        "agree", user=carol, channel=adapter_scene.lobby
     )
     callback = await callback_of(fake, interaction)
     assert callback.json["type"] == 4
@@ -69,19 +84,25 @@ async def test_agree_lifts_the_hold_and_answers_ephemerally(
     assert await rig.app.store.has_agreed("discord", str(carol.id), "circle", None)
     [invoked] = rig.of_type(CommandInvoked)
     assert (invoked.name, invoked.room.id, invoked.invoker.id) == (
-        "agree", str(adapter_scene.circle.id), str(carol.id),
+        "agree", str(adapter_scene.lobby.id), str(carol.id),
     )
     assert invoked.reply_handle == str(interaction.id)  # opaque to the core, mapped back here
-    again = await run(fake, adapter_scene, "agree", carol)
+    again = await run(fake, adapter_scene, "agree", carol)  # now she can type in #circle
     assert again == "You have already agreed to the current reminder. Thank you."
 
 
 async def test_an_unagreed_post_is_deleted_and_the_member_told_privately(
     fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
 ) -> None:
+    # without Manage Permissions in #circle the bot cannot hold posting back: it removes posts
+    circle, bot_role = adapter_scene.circle, adapter_scene.bot_role
+    circle.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, deny=MANAGE_ROLES)
     await start_app()
-    carol = await join(fake, adapter_scene, "carol")
+    carol = fake.world.add_user("carol")
     dm = fake.world.open_dm(carol)
+    mark = fake.requests.mark()
+    await fake.events.member_add(adapter_scene.guild, carol)
+    await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)  # the reminder
     mark = fake.requests.mark()
     post = await fake.events.message_create(adapter_scene.circle, carol, "I had a hard week")
     [deleted] = await fake.wait_for_call(
@@ -92,6 +113,7 @@ async def test_an_unagreed_post_is_deleted_and_the_member_told_privately(
     assert told.json["content"].startswith("Your message in circle was removed")
     assert "hard week" not in told.json["content"]  # never repeats what the member wrote
     assert REMINDER in told.json["content"]
+    assert fake.calls("PUT", "/channels/{c}/permissions/{t}") == []  # nothing it may not do
     # after agreeing, posts stay
     await run(fake, adapter_scene, "agree", carol)
     mark = fake.requests.mark()
@@ -117,7 +139,11 @@ async def test_moderator_commands_are_refused_to_members_by_the_core(
     fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
 ) -> None:
     rig = await start_app()
-    # Discord would hide them (default_member_permissions), but the core decides regardless
+    # Discord hides them (default_member_permissions) unless an admin opened them to everyone
+    # under Server Settings > Integrations; then the core decides
+    with pytest.raises(MemberCannot):
+        await run(fake, adapter_scene, "agreements", adapter_scene.alice)
+    fake.world.open_commands(adapter_scene.guild)
     refused = await run(fake, adapter_scene, "policy", adapter_scene.alice, subcommand="show")
     assert refused == "Only moderators can use /policy show."
     refused = await run(fake, adapter_scene, "agreements", adapter_scene.alice)
@@ -142,7 +168,7 @@ async def test_a_slow_answer_is_deferred_then_edited_in(
     # the overwrite change that /agree makes first is rate limited for 0.5 s
     fake.faults.rate_limit("DELETE", "/channels/{c}/permissions/{t}", retry_after=0.5)
     interaction = await fake.events.slash_command(
-        "agree", user=carol, channel=adapter_scene.circle
+        "agree", user=carol, channel=adapter_scene.lobby
     )
     callback = await callback_of(fake, interaction)
     assert callback.json == {"type": 5, "data": {"flags": EPHEMERAL}}

@@ -350,6 +350,8 @@ async def test_replies_and_forwards_arrive_with_their_references(
 async def test_add_roles_is_a_recorded_put_and_comes_back_as_member_update(
     fake: FakeDiscord, scene: Scene, make_client: Builder
 ) -> None:
+    # Discord lets a bot give only roles below its highest: an admin drags its role on top
+    fake.world.move_role(scene.guild, fake.world.bot_role(scene.guild), len(scene.guild.roles))
     client = make_client()
     async with running(client, fake.token):
         guild = client.get_guild(scene.guild.id)
@@ -438,6 +440,7 @@ async def test_deferred_command_edits_original_and_sends_a_followup(
 async def test_rest_reads_and_writes_around_a_private_room(
     fake: FakeDiscord, scene: Scene, make_client: Builder
 ) -> None:
+    fake.world.grant_bot(scene.guild, 1 << 36)  # Create Private Threads, beyond the invite's
     client = make_client()
     async with running(client, fake.token):
         guild = client.get_guild(scene.guild.id)

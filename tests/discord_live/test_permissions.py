@@ -53,6 +53,9 @@ async def test_a_member_is_refused_every_moderator_command(
 ) -> None:
     rig = await start_app()
     assert len(MODERATOR_COMMANDS) >= 7
+    # Discord offers them only to members with Manage Messages, unless an admin opened them
+    # to everyone (Server Settings > Integrations): then the core is what refuses
+    fake.world.open_commands(adapter_scene.guild)
     for spec in MODERATOR_COMMANDS:
         interaction = await invoke(fake, spec, adapter_scene.alice, adapter_scene)
         assert await answer_to(fake, interaction) == f"Only moderators can use /{spec.name}."
@@ -77,6 +80,7 @@ async def test_nothing_a_bot_does_is_acted_on(
         f'    user: "{{mod_id}}"\n  - platform: discord\n    user: "{other_bot.id}"\n',
     )
     rig = await start_app(policy=policy)
+    fake.world.open_commands(scene.guild)
     mark = fake.requests.mark()
     reload_spec = next(s for s in MODERATOR_COMMANDS if s.name == "policy reload")
     ignored = [

@@ -17,6 +17,7 @@ import pytest
 from bot.events import MemberJoined
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.gateway import IDENTIFY, RESUME
+from tests.discord_fake.state import FakeOverwrite
 from tests.test_leak_canary import CANARY as ROOM_CANARY
 from tests.test_leak_canary import leaked_words
 from tests.test_secret_canaries import (
@@ -62,6 +63,9 @@ async def test_no_canary_reaches_logs_alerts_answers_or_the_database(
     scene, world = adapter_scene, fake.world
     capture_everything(caplog)
     write_key(tmp_path / "confidant.key")
+    # no Manage Permissions in #circle: an unagreed post is removed (it cannot be held back)
+    bot_role = scene.bot_role
+    scene.circle.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, deny=1 << 28)
     rig = await start_app(identify_interval_s=0.5)
     assert fake.token == DISCORD_TOKEN
 
