@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot import reminding, texts
 from bot.actions import (
     Action,
+    Button,
     CheckGrant,
     DeleteMessage,
     PostToRoom,
@@ -70,24 +71,36 @@ async def gate(core: Core, event: MessagePosted, policy: Policy) -> list[Action]
     if reminder.delivery == "rules_message":  # no private message, ever
         note = texts.post_held_back_rules(prefix, caps.buttons)
         return [*actions, *notice(core, room, member, policy, note)]
+    buttons = reminding.agree_buttons(core, room.platform, policy)
+    in_room = texts.post_held_back_in_room(prefix, bool(buttons))
     actions.append(
         SendPrivate(
             member,
-            texts.post_held_back(room.label, reminder.text, prefix, deleted=delete),
-            fallback=notice(core, room, member, policy, texts.post_held_back_in_room(prefix)),
+            texts.post_held_back(room.label, reminder.text, prefix, delete, bool(buttons)),
+            fallback=notice(core, room, member, policy, in_room, buttons),
+            buttons=buttons,
         )
     )
     return actions
 
 
-def notice(core: Core, room: Room, member: Member, policy: Policy, text: str) -> tuple[Action, ...]:
+def notice(
+    core: Core,
+    room: Room,
+    member: Member,
+    policy: Policy,
+    text: str,
+    buttons: tuple[Button, ...] = (),
+) -> tuple[Action, ...]:
     """A held-back post is always explained: in a private thread if the policy says so,
     else with a mention in the room (deleted later if the policy says so)."""
     if policy.reminder.fallback == "private_thread":
-        return reminding.fallback_actions(core, room, member, policy, text, text)
+        return reminding.fallback_actions(core, room, member, policy, text, text, None, buttons)
     minutes = policy.reminder.fallback_delete_after_minutes
     delete_after = minutes * 60.0 if minutes is not None else None
-    return (PostToRoom(room, text, mention=member, delete_after_s=delete_after),)
+    return (
+        PostToRoom(room, text, mention=member, delete_after_s=delete_after, buttons=buttons),
+    )
 
 
 async def cmd_agree(

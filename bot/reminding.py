@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot import texts
 from bot.actions import (
     Action,
+    Button,
     PostToRoom,
     ReplyToInvoker,
     SendPrivate,
@@ -25,7 +26,7 @@ from bot.events import (
     PrivateMessageUnread,
     Room,
 )
-from bot.identifiers import reminder_key
+from bot.identifiers import agree_choice_id, reminder_key
 from bot.policy import Policy
 
 if TYPE_CHECKING:
@@ -82,16 +83,28 @@ async def remind(core: Core, room: Room, member: Member, policy: Policy) -> list
     return reminder_actions(core, room, member, policy, key)
 
 
+def agree_buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ...]:
+    """The Agree button goes wherever the bot asks for agreement, on platforms that have
+    buttons: a member held back in a room has no chat bar there, so a command they cannot
+    type is no way to agree; the button is one they can always press."""
+    if policy.reminder.require_agreement and core.caps(platform).buttons:
+        return (Button(agree_choice_id(policy.name), texts.AGREE_LABEL),)
+    return ()
+
+
 def reminder_actions(
     core: Core, room: Room, member: Member, policy: Policy, key: str
 ) -> list[Action]:
     reminder = policy.reminder
     prefix = core.prefix(room.platform)
+    buttons = agree_buttons(core, room.platform, policy)
+    ask = (reminder.text, prefix, reminder.require_agreement, bool(buttons))
     in_room = PostToRoom(
         room,
-        texts.reminder_in_room(reminder.text, prefix, reminder.require_agreement),
+        texts.reminder_in_room(*ask),
         mention=member,
         idempotency_key=f"{key}/room",
+        buttons=buttons,
     )
     if reminder.delivery == "room":
         return [in_room]
@@ -102,16 +115,18 @@ def reminder_actions(
             room,
             member,
             policy,
-            texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
-            texts.reminder_in_thread(reminder.text, prefix, reminder.require_agreement),
+            texts.reminder_fallback(*ask),
+            texts.reminder_in_thread(*ask),
             f"{key}/fallback",
+            buttons,
         )
     private = SendPrivate(
         member,
-        texts.reminder_private(room.label, reminder.text, prefix, reminder.require_agreement),
+        texts.reminder_private(room.label, *ask),
         fallback=fallback,
         idempotency_key=key,
         unread_timeout_s=reminder.private_timeout_minutes * 60.0 if fallback else None,
+        buttons=buttons,
     )
     return [private, in_room] if reminder.delivery == "both" else [private]
 
@@ -124,6 +139,7 @@ def fallback_actions(
     in_room: str,
     in_thread: str,
     key: str | None = None,
+    buttons: tuple[Button, ...] = (),
 ) -> tuple[Action, ...]:
     """What to do instead of a private message, as the policy says. ``next_interaction``
     needs no action: the reminder stays owed in the store until the member's next
@@ -138,11 +154,19 @@ def fallback_actions(
                 mention=member,
                 idempotency_key=key,
                 delete_after_s=minutes * 60.0 if minutes is not None else None,
+                buttons=buttons,
             ),
         )
     if reminder.fallback == "private_thread":
         return (
-            PostToRoom(room, in_thread, mention=member, idempotency_key=key, private_thread=True),
+            PostToRoom(
+                room,
+                in_thread,
+                mention=member,
+                idempotency_key=key,
+                private_thread=True,
+                buttons=buttons,
+            ),
         )
     return ()
 
@@ -237,16 +261,18 @@ async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
     if policy is None:
         return []
     room = Room(reminder_row.platform, reminder_row.room_id, reminder_row.room_name)
-    prefix = core.prefix(room.platform)
     reminder = policy.reminder
+    buttons = agree_buttons(core, room.platform, policy)
+    ask = (reminder.text, core.prefix(room.platform), reminder.require_agreement, bool(buttons))
     return list(
         fallback_actions(
             core,
             room,
             event.member,
             policy,
-            texts.reminder_fallback(reminder.text, prefix, reminder.require_agreement),
-            texts.reminder_in_thread(reminder.text, prefix, reminder.require_agreement),
+            texts.reminder_fallback(*ask),
+            texts.reminder_in_thread(*ask),
             f"{event.idempotency_key}/unread",
+            buttons,
         )
     )

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from bot.commands import CommandSpec
 
+AGREE_LABEL = "Agree"
 
-def reminder_private(room_label: str, text: str, prefix: str, require_agreement: bool) -> str:
+
+def reminder_private(
+    room_label: str, text: str, prefix: str, require_agreement: bool, buttons: bool = False
+) -> str:
     lines = [
         f"Welcome to {room_label}. This room's confidentiality reminder:",
         "",
@@ -17,33 +21,47 @@ def reminder_private(room_label: str, text: str, prefix: str, require_agreement:
         "",
     ]
     if require_agreement:
+        how = (
+            f"press {AGREE_LABEL} below (or reply {prefix}agree)"
+            if buttons
+            else f"reply {prefix}agree"
+        )
         lines.append(
-            f"Please reply {prefix}agree to confirm you will keep it. "
+            f"Please {how} to confirm you will keep it. "
             "Until then your posts in the room are held back."
         )
     lines.append(f"You can read this again at any time with {prefix}rules.")
     return "\n".join(lines)
 
 
-def reminder_in_room(text: str, prefix: str, require_agreement: bool) -> str:
+def reminder_in_room(
+    text: str, prefix: str, require_agreement: bool, buttons: bool = False
+) -> str:
+    """``buttons``: the post carries the Agree button, the one way that works for a member
+    held back in the room, who has no chat bar there to type a command in."""
     lines = ["Confidentiality reminder for this room:", "", text.strip(), ""]
     if require_agreement:
-        lines.append(f"Please send {prefix}agree to confirm you will keep it.")
+        how = f"press {AGREE_LABEL} below" if buttons else f"send {prefix}agree"
+        lines.append(f"Please {how} to confirm you will keep it.")
     else:
         lines.append(f"Read it again at any time with {prefix}rules.")
     return "\n".join(lines)
 
 
-def reminder_fallback(text: str, prefix: str, require_agreement: bool) -> str:
+def reminder_fallback(
+    text: str, prefix: str, require_agreement: bool, buttons: bool = False
+) -> str:
     return "I could not reach you privately, so here is this room's reminder.\n\n" + (
-        reminder_in_room(text, prefix, require_agreement)
+        reminder_in_room(text, prefix, require_agreement, buttons)
     )
 
 
-def reminder_in_thread(text: str, prefix: str, require_agreement: bool) -> str:
+def reminder_in_thread(
+    text: str, prefix: str, require_agreement: bool, buttons: bool = False
+) -> str:
     return (
         "I could not reach you privately, so here is this room's reminder in a thread only "
-        "you and I can see.\n\n" + reminder_in_room(text, prefix, require_agreement)
+        "you and I can see.\n\n" + reminder_in_room(text, prefix, require_agreement, buttons)
     )
 
 
@@ -52,9 +70,6 @@ def reminder_owed(room_label: str, text: str, prefix: str, require_agreement: bo
     return f"I could not reach you privately, so here is the reminder for {room_label}.\n\n" + (
         reminder_in_room(text, prefix, require_agreement)
     )
-
-
-AGREE_LABEL = "Agree"
 
 
 def rules_message(text: str, prefix: str, buttons: bool) -> str:
@@ -91,19 +106,21 @@ def periodic_reminder(text: str, prefix: str) -> str:
     return f"A regular reminder of this room's promise:\n\n{text.strip()}\n\n({prefix}rules)"
 
 
-def post_held_back(room_label: str, text: str, prefix: str, deleted: bool) -> str:
+def post_held_back(
+    room_label: str, text: str, prefix: str, deleted: bool, buttons: bool = False
+) -> str:
     what = "was removed" if deleted else "was not shared"
+    how = f"Press {AGREE_LABEL} below (or send {prefix}agree)" if buttons else f"Send {prefix}agree"
     return (
         f"Your message in {room_label} {what} because members agree to the room's "
         f"confidentiality reminder before posting. Nothing you wrote was kept.\n\n{text.strip()}"
-        f"\n\nSend {prefix}agree to confirm, then post again."
+        f"\n\n{how} to confirm, then post again."
     )
 
 
-def post_held_back_in_room(prefix: str) -> str:
-    return (
-        f"please read this room's reminder ({prefix}rules) and send {prefix}agree before posting."
-    )
+def post_held_back_in_room(prefix: str, buttons: bool = False) -> str:
+    how = f"press {AGREE_LABEL} below" if buttons else f"send {prefix}agree"
+    return f"please read this room's reminder ({prefix}rules) and {how} before posting."
 
 
 def agreed(room_labels: list[str]) -> str:
