@@ -88,13 +88,14 @@ def check_bulk_delete(
         raise Refused(
             400,
             TOO_FEW_OR_MANY,
-            "You must provide at least 2 and fewer than 100 messages to delete.",
+            "Provided too few or too many messages to delete. Must provide at least 2 and "
+            "fewer than 100 messages to delete",
         )
     if len(set(ids)) != len(ids):
         raise Refused(400, INVALID_FORM_BODY, "Invalid Form Body")
     oldest_allowed = (now or dt.datetime.now(dt.UTC)) - BULK_MAX_AGE
     if any(snowflake_time(i) < oldest_allowed for i in ids):
-        raise Refused(400, TOO_OLD, "You can only bulk delete messages that are under 14 days old.")
+        raise Refused(400, TOO_OLD, "A message provided was too old to bulk delete")
     found = [world.messages.get(i) for i in ids]
     return [m for m in found if m is not None and m.channel_id == channel.id]
 
