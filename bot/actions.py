@@ -149,6 +149,20 @@ class CheckGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckMessage:
+    """Ask the adapter whether a post the core keeps (a rules message) is still there.
+
+    Sent at start: a post removed while the bot was offline sent no delete event the bot
+    could see. The adapter answers MessageDeleted only if the platform says the message is
+    gone, so the core's ordinary delete handling posts it again. Sent only to platforms
+    whose capabilities say they can look (``Capabilities.checks_posts``).
+    """
+
+    room: Room
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlertModerators:
     """A note to a moderators' room. It must never quote a member's message.
 
@@ -204,6 +218,7 @@ Action = (
     | DeleteMessage
     | SetPostingAllowed
     | CheckGrant
+    | CheckMessage
     | AlertModerators
     | JoinRoom
     | LeaveRoom

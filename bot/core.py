@@ -198,6 +198,7 @@ class Core:
             actions += await self.recurring.startup()
         for policy in self.policies.current.policies:
             actions += await reminding.reask_changed(self, policy)
+        actions += await rules_messages.check_rules_messages(self)
         return actions
 
     async def resume_actions(self) -> list[Action]:

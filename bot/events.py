@@ -77,7 +77,12 @@ class MemberLeft:
 
 @dataclass(frozen=True, slots=True)
 class MessagePosted:
-    """A message in a room. ``text`` lives only in memory while handlers run."""
+    """A message in a room. ``text`` lives only in memory while handlers run.
+
+    ``relayed``: the author is a relay posting for a person (a Discord webhook such as a
+    PluralKit proxy, a bridge): the words are a member's and count for leak detection, but
+    the author is no one to gate, remind or write to (``author.is_bot`` stays true).
+    """
 
     room: Room
     author: Member
@@ -87,15 +92,21 @@ class MessagePosted:
     reply_to: MessageRef | None = None
     forward_of: MessageRef | None = None
     links: tuple[MessageRef, ...] = ()
+    relayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class MessageEdited:
+    """A member changed what a message says (not a platform adding a link preview). The
+    links in the new text are checked as in a new post; ``relayed`` as for MessagePosted."""
+
     room: Room
     author: Member
     message_id: str
     text: str
     at: datetime
+    links: tuple[MessageRef, ...] = ()
+    relayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ class Capabilities:
     deletes: bool = False
     private_messages: bool = True
     command_prefix: str = "/"
+    checks_posts: bool = False  # performs CheckMessage (can tell whether a post still exists)
 
 
 @runtime_checkable

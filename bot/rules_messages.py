@@ -11,6 +11,7 @@ from bot import texts
 from bot.actions import (
     Action,
     Button,
+    CheckMessage,
     DeleteMessage,
     PostToRoom,
 )
@@ -92,6 +93,24 @@ async def refresh_rules_messages(core: Core) -> list[Action]:
         elif row.message_id is not None:
             await core.store.forget_rules_message(row.platform, row.room_id, row.message_id)
             actions.append(DeleteMessage(room, row.message_id))
+    return actions
+
+
+async def check_rules_messages(core: Core) -> list[Action]:
+    """At start: is every rules message still there? One removed while the bot was
+    offline (a moderator's purge, a single delete) left no event this run will see; the
+    adapter answers MessageDeleted for those, and on_message_deleted posts them again."""
+    actions: list[Action] = []
+    for row in await core.store.rules_messages():
+        policy = core.policies.current.by_name(row.policy)
+        if (
+            row.message_id is not None
+            and policy is not None
+            and policy.reminder.delivery == "rules_message"
+            and core.caps(row.platform).checks_posts
+        ):
+            room = Room(row.platform, row.room_id, row.room_name)
+            actions.append(CheckMessage(room, row.message_id))
     return actions
 
 

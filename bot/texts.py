@@ -221,6 +221,12 @@ def leak_alert(
     return "\n".join(lines)
 
 
+def relayed_poster(name: str) -> str:
+    """Who posted a relayed copy: the name it was posted under, and that a relay (a proxy
+    bot's webhook, a bridge) posted it, so moderators look up the person behind it there."""
+    return f"{name} (posted through a relay, such as a proxy bot's webhook)"
+
+
 def leak_reminder(
     room_label: str, source_label: str, removed: bool, prefix: str, held: bool = False
 ) -> str:

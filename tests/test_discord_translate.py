@@ -21,6 +21,7 @@ from adapters.discord.translate import (
     edit_event,
     guild_message_event,
     is_conversation,
+    is_edit,
     nonce_for,
     parse_message_links,
     permission_report,
@@ -161,6 +162,33 @@ def test_only_posts_and_replies_are_conversation() -> None:
 def test_edits_carry_the_new_text() -> None:
     event = edit_event(message("final"), AT)
     assert (event.message_id, event.text, event.room.name) == ("900", "final", "circle")
+    assert event.links == () and not event.relayed
+
+
+def test_an_edit_carries_the_links_of_its_new_text() -> None:
+    event = edit_event(message("now see https://discord.com/channels/1/2/3"), AT)
+    assert event.links == (MessageRef("discord", "2", "3"),)
+
+
+def test_an_update_is_an_edit_only_with_a_new_edit_time() -> None:
+    earlier = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    edited = message("x", edited_at=AT)
+    # a link preview of a never-edited message: no edit time at all
+    assert not is_edit({"edited_timestamp": None}, message("x", edited_at=None), None)
+    # a link preview after an edit keeps that edit's time, which the cached copy has
+    assert not is_edit({"edited_timestamp": AT.isoformat()}, edited, message("x", edited_at=AT))
+    assert is_edit({"edited_timestamp": AT.isoformat()}, edited, message("x", edited_at=earlier))
+    assert is_edit({"edited_timestamp": AT.isoformat()}, edited, message("x", edited_at=None))
+    assert is_edit({"edited_timestamp": AT.isoformat()}, edited, None)  # not cached: an edit
+
+
+def test_a_webhook_post_is_relayed_under_the_name_it_was_posted_with() -> None:
+    hook = user(4242, "Sunny", bot=True)
+    event = guild_message_event(message("hello", author=hook, webhook_id=4242), AT)
+    assert event.relayed
+    assert event.author == Member("discord", "4242", "Sunny", True)
+    assert not guild_message_event(message("hello", webhook_id=None), AT).relayed
+    assert edit_event(message("hello", author=hook, webhook_id=4242), AT).relayed
 
 
 # -- direct messages ------------------------------------------------------------------------------

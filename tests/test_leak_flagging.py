@@ -237,6 +237,50 @@ async def test_a_flag_on_an_edited_or_deleted_copy_is_updated(tmp_path: Path) ->
         assert flag.copy_state == "deleted" and flag.status == "open"
 
 
+async def test_an_edit_that_adds_a_link_into_a_confidential_room_is_flagged(
+    tmp_path: Path,
+) -> None:
+    async with leak_rig(tmp_path) as rig:
+        core = rig.app.core
+        await share(rig)
+        assert await core.handle(posted(LOBBY, "e1", "hm")) == []
+        source = MessageRef("console", "recovery", "m1")
+        bob = Member("console", "bob")
+        edited = await core.handle(
+            MessageEdited(LOBBY, bob, "e1", "see this", rig.clock.now(), links=(source,))
+        )
+        [alert] = [a for a in edited if isinstance(a, AlertModerators)]
+        assert "a link to a message in it" in alert.text and alert.source_room == source
+        [flag] = await rig.app.store.flags_for_copy("console", "lobby", "e1")
+        assert (flag.signal, flag.copy_state) == ("link", "edited")
+        # the same link edited again is the same flag, and no second alert
+        again = await core.handle(
+            MessageEdited(LOBBY, bob, "e1", "see this!", rig.clock.now(), links=(source,))
+        )
+        assert again == []
+
+
+async def test_relayed_posts_are_words_but_the_relay_is_no_one_to_write_to(
+    tmp_path: Path,
+) -> None:
+    async with leak_rig(tmp_path) as rig:
+        core = rig.app.core
+        at = rig.clock.now()
+        sunny = Member("console", "hook1", "Sunny", is_bot=True)
+        relayed_share = MessagePosted(RECOVERY, sunny, "r1", SHARED, at, relayed=True)
+        assert await core.handle(relayed_share) == []  # fingerprinted, never gated
+        bobbie = Member("console", "hook2", "Bobbie", is_bot=True)
+        actions = await core.handle(MessagePosted(LOBBY, bobbie, "r2", QUOTE, at, relayed=True))
+        [alert] = [a for a in actions if isinstance(a, AlertModerators)]
+        assert "posted by Bobbie (posted through a relay" in alert.text
+        assert not any(isinstance(a, SendPrivate) for a in actions)
+        [flag] = await rig.app.store.flags_for_copy("console", "lobby", "r2")
+        assert (flag.signal, flag.poster_id) == ("quote", "hook2")
+        # a bot that relays no one stays ignored, however much it quotes
+        robot = Member("console", "robot", "robot", is_bot=True)
+        assert await core.handle(MessagePosted(LOBBY, robot, "r3", QUOTE, at)) == []
+
+
 async def test_chinese_quote_is_flagged(tmp_path: Path) -> None:
     async with leak_rig(tmp_path) as rig:
         said = "我上个星期又复发了，因为我妹妹说她再也不想见到我，我一直睡不着。"

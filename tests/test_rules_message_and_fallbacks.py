@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.console import ConsoleAdapter
-from bot.actions import Action, Option, PostToRoom, ReplyToInvoker, Select
+from bot import rules_messages
+from bot.actions import Action, CheckMessage, Option, PostToRoom, ReplyToInvoker, Select
 from bot.events import ChoiceMade, MessageDeleted, Room
 from tests.conftest import POLICY, ConsoleRig, make_config, start_rig, write_policy
 
@@ -82,6 +83,29 @@ async def test_restart_reuses_the_rules_message_and_the_button_still_works(
         await second.say(":join bob")
         pressed = await second.say(f":press bob {AGREE_ID}")  # the button posted before
         assert "Thank you. Your agreement is recorded for recovery." in pressed
+    finally:
+        await second.app.close()
+
+
+async def test_at_start_a_platform_that_can_look_is_asked_if_the_message_is_still_there(
+    tmp_path: Path,
+) -> None:
+    first = await started(tmp_path, RULES)
+    await first.app.close()
+    second = await start_rig(make_config(tmp_path))
+    try:
+        core = second.app.core
+        assert await rules_messages.check_rules_messages(core) == []  # the console cannot
+        caps = dataclasses.replace(core.caps("console"), checks_posts=True)
+        core.capabilities = {**core.capabilities, "console": caps}
+        [check] = await rules_messages.check_rules_messages(core)
+        assert isinstance(check, CheckMessage)
+        assert (check.room.platform, check.room.id, check.message_id) == (
+            "console", "recovery", "b1",
+        )
+        # the adapter's answer, if it is gone, is the delete the bot missed: posted again
+        again = await core.handle(MessageDeleted(check.room, "b1", second.clock.now()))
+        assert [type(a) for a in again] == [PostToRoom]
     finally:
         await second.app.close()
 

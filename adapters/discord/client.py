@@ -49,6 +49,7 @@ from .translate import (
     edit_event,
     guild_message_event,
     is_conversation,
+    is_edit,
     member_of,
     permission_report,
     private_message_event,
@@ -188,6 +189,13 @@ class ConfidantClient(discord.Client):
     def _is_me(self, user_id: int) -> bool:
         return self.user is not None and user_id == self.user.id
 
+    def _is_own(self, message: discord.Message) -> bool:
+        """The bot's posts, and its interaction responses (webhook messages whose webhook
+        is this application): never a member's words."""
+        return self._is_me(message.author.id) or (
+            message.webhook_id is not None and message.webhook_id == self.application_id
+        )
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def on_ready(self) -> None:
@@ -236,7 +244,7 @@ class ConfidantClient(discord.Client):
     # -- messages ----------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
-        if self._is_me(message.author.id) or not self._recent.first_time("message", message.id):
+        if self._is_own(message) or not self._recent.first_time("message", message.id):
             return
         now = self.clock.now()
         if message.guild is None:
@@ -251,12 +259,15 @@ class ConfidantClient(discord.Client):
         await self.deliver(event)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Only real edits: a link preview, a pin or a thread flag is an update too."""
         message = payload.message
         if (
             payload.guild_id is None
             or not self.serves(payload.guild_id)
             or "author" not in payload.data
-            or self._is_me(message.author.id)
+            or self._is_own(message)
+            or not is_conversation(message)
+            or not is_edit(payload.data, message, payload.cached_message)
         ):
             return
         await self.deliver(edit_event(message, self.clock.now()))
@@ -266,6 +277,20 @@ class ConfidantClient(discord.Client):
             return
         room = room_for_id(self.get_channel(payload.channel_id), payload.channel_id)
         await self.deliver(MessageDeleted(room, str(payload.message_id), self.clock.now()))
+
+    async def on_raw_bulk_message_delete(
+        self, payload: discord.RawBulkMessageDeleteEvent
+    ) -> None:
+        """A purge (MESSAGE_DELETE_BULK, discord/state.py: parse_message_delete_bulk) is
+        that many deletes: a purged rules message is posted again, a purged copy's flag
+        says so, a purged confidential message's fingerprints go."""
+        if payload.guild_id is None or not self.serves(payload.guild_id):
+            return
+        room = room_for_id(self.get_channel(payload.channel_id), payload.channel_id)
+        now = self.clock.now()
+        await self.deliver_all(
+            [MessageDeleted(room, str(i), now) for i in sorted(payload.message_ids)]
+        )
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -424,6 +449,7 @@ class DiscordAdapter:
         deletes=True,
         private_messages=True,
         command_prefix="/",
+        checks_posts=True,
     )
 
     def __init__(

@@ -24,6 +24,7 @@ from bot.actions import (
     AlertModerators,
     Attachment,
     CheckGrant,
+    CheckMessage,
     DeleteMessage,
     PostToRoom,
     PrivateMessageRefused,
@@ -32,7 +33,7 @@ from bot.actions import (
     SetPostingAllowed,
 )
 from bot.clock import Clock, SystemClock
-from bot.events import AdapterStatus, BotPosted, Event, Member, MessageRef, Room
+from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
 
 from .components import build_view
 from .grants import CONSEQUENCE, grant_problems
@@ -56,6 +57,7 @@ ROLE_REASON = "Confidant: the role members hold once they agree to the room's re
 THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a private thread"
 THREAD_NAME = "confidentiality reminder"
 THREAD_ARCHIVE_MINUTES = 1440
+UNKNOWN_MESSAGE = 10008  # https://discord.com/developers/docs/topics/opcodes-and-status-codes
 _REMEMBERED_KEYS = 4096
 
 
@@ -107,6 +109,8 @@ class Outbound:
                 await self.set_role(room, member, allowed, _snowflake(grant, "role"))
             case CheckGrant(room=room, grant=grant):
                 await self.check_grant(room, _snowflake(grant, "role"))
+            case CheckMessage(room=room, message_id=message_id):
+                await self.check_message(room, message_id)
             case AlertModerators(room_selector=selector):
                 await self.alert(selector, action.with_links(self._jump_link))
             case _:
@@ -310,6 +314,25 @@ class Outbound:
             log.info("message %s in %s was already gone", message_id, room.id)
         except discord.Forbidden:
             raise ActionNotSupported(f"no Manage Messages permission in {room.id}") from None
+
+    async def check_message(self, room: Room, message_id: str) -> None:
+        """Is a post the core keeps still there? Only Discord's "Unknown Message" (10008)
+        means gone, reported as the MessageDeleted the bot missed while offline; anything
+        else (no access, a channel that is gone) says nothing about the message."""
+        channel = self.client.get_partial_messageable(_snowflake(room.id, "channel"))
+        try:
+            await channel.fetch_message(_snowflake(message_id, "message"))
+        except discord.NotFound as error:
+            if error.code != UNKNOWN_MESSAGE:
+                log.warning("could not check message %s in %s: %s", message_id, room.id,
+                            error.code)
+                return
+            log.info("message %s in %s was removed while the bot was away", message_id, room.id)
+            if self._report is not None:
+                await self._report(MessageDeleted(room, message_id, self.clock.now()))
+        except discord.HTTPException as error:
+            log.warning("could not check message %s in %s: %s", message_id, room.id,
+                        error.status)
 
     async def set_posting(self, room: Room, member: Member, allowed: bool) -> None:
         """A per-member channel overwrite: members who have not agreed cannot post at all."""

@@ -130,6 +130,14 @@ def text_of(message: Any) -> str:
     return message.content or ""
 
 
+def is_relayed(message: Any) -> bool:
+    """A webhook's message (a PluralKit-style proxy reposting a member's words under the
+    member's chosen name): Discord makes its author the webhook (id, name), a User with
+    ``bot`` set, never a Member (https://discord.com/developers/docs/resources/message,
+    message object note 1; discord.py: ``Message._handle_author``)."""
+    return getattr(message, "webhook_id", None) is not None
+
+
 def guild_message_event(message: Any, at: datetime) -> MessagePosted:
     text = text_of(message)
     return MessagePosted(
@@ -141,6 +149,7 @@ def guild_message_event(message: Any, at: datetime) -> MessagePosted:
         reply_to=reply_to(message),
         forward_of=forward_of(message),
         links=parse_message_links(text),
+        relayed=is_relayed(message),
     )
 
 
@@ -160,13 +169,29 @@ def private_message_event(
     return PrivateReply(room, member, text, at, message_id=str(message.id))
 
 
+def is_edit(data: Mapping[str, Any], message: Any, cached: Any | None) -> bool:
+    """Whether a MESSAGE_UPDATE is someone changing what the message says.
+
+    Every update carries the whole message (gateway-events#message-update, since 2024), so
+    the payload cannot tell by its fields; ``edited_timestamp`` can: Discord sets it when the
+    author edits, and leaves it when it adds link previews, pins or flags (an unfurl of a
+    never-edited message has none; one after an edit keeps the edit's time, which the cached
+    copy shows; without a cached copy it is taken as the edit it may be)."""
+    if data.get("edited_timestamp") is None:
+        return False
+    return cached is None or getattr(cached, "edited_at", None) != message.edited_at
+
+
 def edit_event(message: Any, at: datetime) -> MessageEdited:
+    text = text_of(message)
     return MessageEdited(
         room=room_of(message.channel),
         author=member_of(message.author),
         message_id=str(message.id),
-        text=text_of(message),
+        text=text,
         at=at,
+        links=parse_message_links(text),
+        relayed=is_relayed(message),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -100,8 +101,9 @@ class LeakWatch:
         )
 
     async def on_posted(self, event: MessagePosted, held: bool) -> list[Action]:
-        """``held``: the agreement gate removed the post, so nobody saw it."""
-        if event.author.is_bot or held:
+        """``held``: the agreement gate removed the post, so nobody saw it. A relayed post
+        (a proxy's webhook) is a member's words: fingerprinted and checked like any other."""
+        if (event.author.is_bot and not event.relayed) or held:
             return []
         room = event.room
         if room.is_private_chat and not self._scans_private():
@@ -119,7 +121,8 @@ class LeakWatch:
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
-        actions = await self._flag(room, event.message_id, event.author, found, event.at)
+        poster = _poster(event.author, event.relayed)
+        actions = await self._flag(room, event.message_id, poster, found, event.at)
         policy = self.covered(room)
         if policy is not None:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
@@ -135,8 +138,9 @@ class LeakWatch:
         return await self._flag(event.room, message_id, event.member, found, event.at)
 
     async def on_edited(self, event: MessageEdited) -> list[Action]:
-        """Re-fingerprint an edited confidential message; re-check an edited copy."""
-        if event.author.is_bot:
+        """Re-fingerprint an edited confidential message; re-check an edited copy, for
+        quotes and for links into a confidential room the edit may have added."""
+        if event.author.is_bot and not event.relayed:
             return []
         room = event.room
         author = author_key(self._key, event.author.platform, event.author.id)
@@ -146,11 +150,21 @@ class LeakWatch:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
         if room.is_private_chat and not self._scans_private():
             return []
-        found = await quotes(
+        found = structural(
+            [("link", ref) for ref in event.links], room, self.engines, self.covered
+        )
+        if room.is_private_chat:
+            found = [s for s in found if s.policy.leaks.scan_private_messages]
+        found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
         actions = await self._flag(
-            room, event.message_id, event.author, found, event.at, copy_state="edited"
+            room,
+            event.message_id,
+            _poster(event.author, event.relayed),
+            found,
+            event.at,
+            copy_state="edited",
         )
         await self.core.store.set_copy_state(
             room.platform, room.id, event.message_id, "edited", event.at
@@ -283,7 +297,7 @@ class LeakWatch:
             ]
             if not policy.alerts:
                 log.warning("policy %s has no alert room for leak flag %d", policy.name, flag.id)
-        if todo.remind_poster:
+        if todo.remind_poster and not poster.is_bot:  # a relay (webhook) has no inbox
             actions.append(
                 SendPrivate(
                     poster,
@@ -294,6 +308,13 @@ class LeakWatch:
                 )
             )
         return actions
+
+
+def _poster(author: Member, relayed: bool) -> Member:
+    """The poster as flags and alerts name them; a relay is named as one."""
+    if not relayed:
+        return author
+    return replace(author, display_name=texts.relayed_poster(author.label))
 
 
 def alert_refs(

@@ -6,11 +6,13 @@ later REST read agrees with what the gateway said, as on the real service.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from . import payloads
+from . import message_rules, payloads
 from . import permissions as perm
-from .gateway import Gateway
+from .gateway import Gateway, GatewayError
+from .permissions import MemberCannot
 from .state import (
     FakeChannel,
     FakeGuild,
@@ -31,11 +33,6 @@ SUB_COMMAND = 1  # an option that is a group's subcommand
 OPTION_TYPES = {str: 3, bool: 5, int: 4, float: 10}
 
 
-class MemberCannot(PermissionError):
-    """A scene asked a member to do what Discord's client would not let them do: a test must
-    never assert the bot's answer to something no member can send."""
-
-
 def _member_may(world: World, channel: FakeChannel, user: FakeUser, needed: int, what: str) -> None:
     if channel.guild_id is None:
         return  # a DM: its recipient can always write there (closed DMs are the bot's side)
@@ -47,6 +44,9 @@ class GatewayEvents:
     def __init__(self, world: World, gateway: Gateway) -> None:
         self.world = world
         self.gateway = gateway
+        # The webhook a proxy bot made in each channel (channel id -> webhook id): PluralKit
+        # and the like create one per channel and post every proxied member through it.
+        self.webhooks: dict[int, int] = {}
 
     async def raw(self, event: str, data: dict[str, Any]) -> int | None:
         """Escape hatch for events without a helper; returns the sequence number."""
@@ -101,11 +101,9 @@ class GatewayEvents:
         _member_may(self.world, channel, author, perm.SEND_MESSAGES, "post")
         reference = None
         if reply_to is not None:
-            # A reply is "a reference to a message in the same channel"; Discord refuses a
-            # reply to a message elsewhere and needs Read Message History for it
-            # (https://discord.com/developers/docs/resources/message#message-reference-types).
-            if reply_to.channel_id != channel.id:
-                raise MemberCannot("a reply can only reference a message in its own channel")
+            message_rules.check_reply_target(channel, reply_to)
+            # replying needs Read Message History
+            # (https://discord.com/developers/docs/resources/message#create-message)
             _member_may(self.world, channel, author, perm.READ_MESSAGE_HISTORY, "reply")
             reference = {
                 "type": 0,
@@ -159,6 +157,66 @@ class GatewayEvents:
         message.edited_at = utcnow()
         await self.raw("MESSAGE_UPDATE", payloads.message(self.world, message))
         return message
+
+    async def link_preview(
+        self, message: FakeMessage, embeds: list[dict[str, Any]] | None = None
+    ) -> FakeMessage:
+        """Discord unfurls the links in ``message``: the full message again with the embeds
+        added and ``edited_timestamp`` as it was (see message_rules, link previews). Refuses
+        a message without a web link, which Discord would never unfurl."""
+        embeds = message_rules.unfurl_embeds(message.content) if embeds is None else embeds
+        if not embeds:
+            raise ValueError("Discord only unfurls web links in the content; there are none")
+        message.embeds = [*message.embeds, *embeds]
+        await self.raw("MESSAGE_UPDATE", payloads.message(self.world, message))
+        return message
+
+    async def webhook_message(
+        self, channel: FakeChannel, name: str, content: str, *, webhook_id: int | None = None
+    ) -> FakeMessage:
+        """A message a webhook posts under ``name`` (see message_rules.webhook_author):
+        ``webhook_id`` set, the author is the webhook, and there is no ``member`` field."""
+        if channel.guild_id is None:
+            raise ValueError("webhooks live in guild channels")
+        hook = webhook_id or self.webhooks.setdefault(channel.id, self.world.snowflakes.next())
+        message = self.world.add_message(
+            channel,
+            self.world.bot_user,  # replaced below: the author is the webhook, not a user
+            content=content,
+            webhook_id=hook,
+            webhook_author=message_rules.webhook_author(hook, name),
+        )
+        message.author_id = hook
+        await self.raw("MESSAGE_CREATE", payloads.message(self.world, message))
+        return message
+
+    async def proxy(
+        self, original: FakeMessage, name: str, *, content: str | None = None
+    ) -> FakeMessage:
+        """What a PluralKit-style proxy bot does with a member's message: post it again
+        through the channel's webhook under the proxied ``name`` (``content``: the text
+        without the proxy tags), then delete the original (MESSAGE_DELETE): "proxies work by
+        deleting and reposting messages through webhooks" (https://pluralkit.me/staff/moderation),
+        one webhook per channel, the member's name as the webhook's name per message."""
+        channel = self.world.channels[original.channel_id]
+        text = original.content if content is None else content
+        proxied = await self.webhook_message(channel, name, text)
+        await self.message_delete(original)
+        return proxied
+
+    async def purge(
+        self, channel: FakeChannel, messages: list[FakeMessage], *, by: FakeUser
+    ) -> list[int]:
+        """A moderation bot (``by``, which needs Manage Messages there) bulk-deletes
+        ``messages``: Discord's bulk-delete rules (message_rules), then MESSAGE_DELETE_BULK.
+        Returns the ids. Delivered to a session whose socket is gone, it is lost with it, as
+        on Discord: that is what a purge while the bot is offline looks like."""
+        ids = [m.id for m in messages]
+        for message in message_rules.check_bulk_delete(self.world, channel, ids, by=by):
+            self.world.messages.pop(message.id, None)
+        with contextlib.suppress(GatewayError):
+            await self.raw("MESSAGE_DELETE_BULK", message_rules.bulk_delete_event(channel, ids))
+        return ids
 
     async def message_delete(self, message: FakeMessage) -> None:
         self.world.messages.pop(message.id, None)

@@ -272,12 +272,12 @@ def ready(world: World, *, session_id: str, resume_gateway_url: str) -> Json:
 
 
 def message(world: World, m: FakeMessage, *, nested: bool = False) -> Json:
-    author = world.users[m.author_id]
+    author = m.webhook_author if m.webhook_author is not None else user(world.users[m.author_id])
     payload: Json = {
         "id": str(m.id),
         "type": m.type,
         "channel_id": str(m.channel_id),
-        "author": user(author),
+        "author": author,
         "content": m.content,
         "timestamp": timestamp(m.created_at),
         "edited_timestamp": timestamp(m.edited_at),

@@ -37,6 +37,11 @@ CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL = (1 << 53) - 1  # every flag Discord defines today, and room for the next ones
 
+class MemberCannot(PermissionError):
+    """A scene asked a member to do what Discord's client would not let them do: a test must
+    never assert the bot's answer to something no member can send."""
+
+
 # "Implicit Permissions": denied Send Messages takes these with it in text channels.
 _NEEDS_SEND = MENTION_EVERYONE | SEND_TTS_MESSAGES | ATTACH_FILES | EMBED_LINKS
 

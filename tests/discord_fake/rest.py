@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import payloads
+from . import message_rules, payloads
 from . import permissions as perm
 from .faults import FaultPlan, json_response
 from .gateway import Gateway, GatewayError
@@ -229,6 +229,7 @@ class RestApi:
             r("POST", "/users/@me/channels", self.open_dm),
             r("GET", "/channels/{channel_id}", self.get_channel),
             r("POST", "/channels/{channel_id}/messages", self.create_message),
+            r("POST", "/channels/{channel_id}/messages/bulk-delete", self.bulk_delete),
             r("GET", "/channels/{channel_id}/messages/{message_id}", self.get_message),
             r("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message),
             r("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message),
@@ -314,7 +315,7 @@ class RestApi:
             repeated = self.world.messages.get(earlier[0])
             if repeated is not None:
                 return json_response(payloads.message(self.world, repeated))
-        reference = body.get("message_reference")
+        reference = self._reply_reference(channel, body.get("message_reference"))
         message = self.world.add_message(
             channel,
             self.world.bot_user,
@@ -323,7 +324,7 @@ class RestApi:
             components=body.get("components") or [],
             attachments=self._attachments(channel, call.uploads),
             flags=int(body.get("flags") or 0),
-            reference=_reply_reference(channel, reference) if reference else None,
+            reference=reference,
             type=MESSAGE_TYPE_REPLY if reference else 0,
         )
         if nonce is not None:
@@ -378,6 +379,20 @@ class RestApi:
         self._require(self._channel(call), 0 if own else perm.MANAGE_MESSAGES)
         del self.world.messages[message.id]
         await self._notify("MESSAGE_DELETE", _delete_event(message))
+        return no_content()
+
+    async def bulk_delete(self, call: Call) -> web.Response:
+        """Discord's bulk delete, with its rules (message_rules): 204, then one
+        MESSAGE_DELETE_BULK naming every id asked for."""
+        channel = self._channel(call)
+        try:
+            ids = message_rules.bulk_delete_ids(call.json)
+            found = message_rules.check_bulk_delete(self.world, channel, ids)
+        except message_rules.Refused as refused:
+            raise ApiError(refused.status, refused.code, refused.message) from None
+        for message in found:
+            del self.world.messages[message.id]
+        await self._notify("MESSAGE_DELETE_BULK", message_rules.bulk_delete_event(channel, ids))
         return no_content()
 
     async def put_overwrite(self, call: Call) -> web.Response:
@@ -678,6 +693,28 @@ class RestApi:
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _reply_reference(
+        self, channel: FakeChannel, reference: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """A reply's reference, always into the channel it is sent to: Discord looks the
+        replied message up there and a reference naming another channel is refused
+        (message_rules.check_reply_target). A message it cannot find fails the send unless
+        ``fail_if_not_exists`` is false, then it goes out as a plain message
+        (https://discord.com/developers/docs/resources/message#message-reference-structure;
+        the exact error is a 400 Invalid Form Body)."""
+        if not reference:
+            return None
+        target_channel = int(reference.get("channel_id") or channel.id)
+        replied = self.world.messages.get(int(reference.get("message_id") or 0))
+        if target_channel != channel.id or replied is None or replied.channel_id != channel.id:
+            if reference.get("fail_if_not_exists", True):
+                raise ApiError(400, message_rules.INVALID_FORM_BODY, "Invalid Form Body")
+            return None
+        result = {"type": 0, "message_id": str(replied.id), "channel_id": str(channel.id)}
+        if channel.guild_id is not None:
+            result["guild_id"] = str(channel.guild_id)
+        return result
+
     def _channel(self, call: Call) -> FakeChannel:
         channel = self.world.channels.get(call.id("channel_id"))
         if channel is None:
@@ -729,15 +766,6 @@ def _apply_edit(message: FakeMessage, body: dict[str, Any]) -> None:
     message.edited_at = utcnow()
 
 
-def _reply_reference(channel: FakeChannel, reference: dict[str, Any]) -> dict[str, Any]:
-    result = {
-        "type": 0,
-        "message_id": str(reference["message_id"]),
-        "channel_id": str(reference.get("channel_id") or channel.id),
-    }
-    if channel.guild_id is not None:
-        result["guild_id"] = str(channel.guild_id)
-    return result
 
 
 def _delete_event(message: FakeMessage) -> dict[str, Any]:

@@ -145,6 +145,9 @@ class FakeMessage:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     mention_ids: list[int] = field(default_factory=list)
     webhook_id: int | None = None
+    # A webhook message's author as Discord renders it (the name the poster chose for this
+    # message, see message_rules.webhook_author); None for messages by users and bots.
+    webhook_author: dict[str, Any] | None = None
     created_at: dt.datetime = field(default_factory=utcnow)
     edited_at: dt.datetime | None = None
     interaction_user_id: int | None = None  # an interaction's answer: only they see it if ephemeral

@@ -1,5 +1,5 @@
-"""Leak flagging on Discord, against the protocol fake: forwards, message links, replies and
-quotes of a confidential channel's messages become flags whose alert in #mods carries jump
+"""Leak flagging on Discord, against the protocol fake: forwards, message links and quotes
+of a confidential channel's messages become flags whose alert in #mods carries jump
 links and never the member's words; moderators' commands answer ephemerally."""
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ async def test_a_message_link_and_a_quote_are_flagged(
     alert = await alert_in_mods(fake, scene, mark)
     assert "(flag 1): a link to a message in it" in alert
     assert f"Copy: {jump(scene, scene.lobby, linked)}" in alert
-    # (a reply across channels cannot happen on Discord: a reply references a message in its
-    # own channel, so the fake refuses to build one)
+    # (a reply cannot leave its channel on Discord, so there is no "reply" case here: the
+    # fake refuses one, see test_fake_messages.py)
     mark = fake.requests.mark()
     quoted = await fake.events.message_create(scene.lobby, bob, QUOTE)
     alert = await alert_in_mods(fake, scene, mark)
