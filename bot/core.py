@@ -10,7 +10,7 @@ console alike. The core keeps the shared state and the helpers every feature use
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -311,6 +311,15 @@ class Core:
     def text_hash_for_checks(self, policy: Policy) -> str | None:
         """With reask_on_change off, any earlier text counts as reminded/agreed."""
         return policy.reminder.text_hash if policy.reminder.reask_on_change else None
+
+    def alerts_to(self, policies: Iterable[Policy], text: str) -> list[Action]:
+        """One alert to each alert room of these policies (once per room)."""
+        targets = {
+            (ref.platform, ref.id or ref.alias or ref.name or "")
+            for policy in policies
+            for ref in policy.alerts
+        }
+        return [AlertModerators(platform, room, text) for platform, room in sorted(targets)]
 
     def alerts_for_all(self, text: str) -> list[Action]:
         return self.alerts_per_room(lambda _: text)

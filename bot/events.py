@@ -192,6 +192,20 @@ class InvitedToRoom:
 
 
 @dataclass(frozen=True, slots=True)
+class Lack:
+    """One thing the bot may not do in a room: which ability (``ABILITIES``), and how the
+    platform's admin grants it, in that platform's words."""
+
+    ability: str
+    fix: str
+
+
+# The abilities a policy can need in a room; adapters report which ones are lacking.
+VIEW, SEND, READ_HISTORY, PRIVATE_THREADS = "view", "send", "read_history", "private_threads"
+ABILITIES = frozenset({VIEW, SEND, READ_HISTORY, PRIVATE_THREADS})
+
+
+@dataclass(frozen=True, slots=True)
 class BotPermissions:
     """What the bot may do in a room, as checked by the adapter (at start or on joining)."""
 
@@ -200,6 +214,9 @@ class BotPermissions:
     can_restrict_posting: bool
     at: datetime
     missing: tuple[str, ...] = ()  # plain words, e.g. "power level 50 to redact"
+    # Abilities beyond the agreement gate that the room lacks; the core reports those its
+    # policy needs (an adapter cannot know the policy).
+    lacking: tuple[Lack, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import reminding, rules_messages, texts
+from bot import abilities, reminding, rules_messages, texts
 from bot.actions import (
     Action,
     CheckGrant,
@@ -22,9 +22,11 @@ from bot.events import (
     InvitedToRoom,
     ModeratorGranted,
 )
+from bot.logs import fields
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.policy import Policy
 
 log = logging.getLogger("confidant.core")
 
@@ -75,23 +77,58 @@ async def on_invite(core: Core, event: InvitedToRoom) -> list[Action]:
 
 async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
     """Sent for each room at start (and on joining one): the moment to check the room's
-    rules message as well as what the bot may do there."""
+    rules message as well as what the bot may do there. What the room's policy needs and
+    the bot lacks is logged and told to that policy's moderators (an alert room the bot
+    cannot post in is told to the policy's other alert rooms and the log)."""
+    actions = await _alert_room_lacks(core, event)
     policy = core.policy_for(event.room)
     if policy is None:
-        return []
-    actions: list[Action] = []
+        return actions
     if policy.reminder.delivery == "rules_message":
         actions += await rules_messages.rules_message(core, event.room, policy)
-    if not policy.reminder.require_agreement:
-        return actions
-    grant = core.grant_for(event.room, policy)
-    if grant is not None and core.caps(event.room.platform).posting_permission:
-        actions.append(CheckGrant(event.room, grant))
-    if event.can_restrict_posting or event.can_delete:
-        return actions
-    problems = (
-        f"in {event.room.label} I can neither stop members who have not agreed from "
-        "posting nor remove their posts, so the agreement rule is not enforced there",
-        *event.missing,
-    )
-    return actions + await on_adapter_status(core, AdapterStatus(event.room.platform, problems))
+    problems = _lacks(event, abilities.needed_in_covered_room(policy))
+    if policy.reminder.require_agreement:
+        grant = core.grant_for(event.room, policy)
+        if grant is not None and core.caps(event.room.platform).posting_permission:
+            actions.append(CheckGrant(event.room, grant))
+        if not (event.can_restrict_posting or event.can_delete):
+            problems = [
+                f"in {event.room.label} I can neither stop members who have not agreed from "
+                "posting nor remove their posts, so the agreement rule is not enforced there",
+                *event.missing,
+                *problems,
+            ]
+    return actions + _report(core, event.room.platform, [policy], problems)
+
+
+async def _alert_room_lacks(core: Core, event: BotPermissions) -> list[Action]:
+    room = event.room
+    policies = [
+        policy
+        for policy in core.policies.current.policies
+        if any(
+            ref.matches(room.platform, room.id, room.name, room.aliases) for ref in policy.alerts
+        )
+    ]
+    if not policies:
+        return []
+    return _report(core, room.platform, policies, _lacks(event, abilities.needed_in_alert_room()))
+
+
+def _lacks(event: BotPermissions, needs: dict[str, str]) -> list[str]:
+    """Each lacking ability the room needs, once, with its fix and what it is needed for."""
+    seen: set[str] = set()
+    problems: list[str] = []
+    for lack in event.lacking:
+        if lack.ability in needs and lack.fix not in seen:
+            seen.add(lack.fix)
+            problems.append(texts.lacking_in_room(event.room.label, lack.fix, needs[lack.ability]))
+    return problems
+
+
+def _report(core: Core, platform: str, policies: list[Policy], problems: list[str]) -> list[Action]:
+    if not problems:
+        return []
+    for problem in problems:
+        log.warning("%s adapter: %s", platform, problem, extra=fields("permission_missing"))
+    return core.alerts_to(policies, texts.adapter_problems(platform, tuple(problems)))

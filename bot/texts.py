@@ -169,6 +169,10 @@ def policy_reload_failed(errors: tuple[str, ...], elsewhere: int = 0) -> str:
     return "\n".join(lines)
 
 
+def lacking_in_room(room_label: str, fix: str, needed_for: str) -> str:
+    return f"in {room_label} the bot lacks {fix}, needed {needed_for}"
+
+
 def adapter_problems(platform: str, problems: tuple[str, ...]) -> str:
     return f"Confidant on {platform} cannot do everything its policies ask:\n" + "\n".join(
         f"- {p}" for p in problems

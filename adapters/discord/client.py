@@ -50,6 +50,7 @@ from .translate import (
     guild_message_event,
     is_conversation,
     is_edit,
+    lacking_abilities,
     member_of,
     permission_report,
     private_message_event,
@@ -605,10 +606,12 @@ class DiscordAdapter:
         now = self.client.clock.now()
         events: list[Event] = []
         for channel in guild.text_channels:
-            can_delete, can_restrict, missing = permission_report(
-                channel.name, channel.permissions_for(guild.me)
+            perms = channel.permissions_for(guild.me)
+            can_delete, can_restrict, missing = permission_report(channel.name, perms)
+            lacking = lacking_abilities(channel.name, perms)
+            events.append(
+                BotPermissions(room_of(channel), can_delete, can_restrict, now, missing, lacking)
             )
-            events.append(BotPermissions(room_of(channel), can_delete, can_restrict, now, missing))
         await self.client.deliver_all(events)
         return problems
 

@@ -17,7 +17,12 @@ import discord
 
 from bot.commands import Registry
 from bot.events import (
+    PRIVATE_THREADS,
+    READ_HISTORY,
+    SEND,
+    VIEW,
     CommandInvoked,
+    Lack,
     Member,
     MessageEdited,
     MessagePosted,
@@ -329,6 +334,25 @@ def permission_report(
     can_delete = perms.view_channel and perms.manage_messages
     can_restrict = perms.view_channel and perms.manage_roles
     return can_delete, can_restrict, tuple(missing)
+
+
+def lacking_abilities(channel_label: str, perms: discord.Permissions) -> tuple[Lack, ...]:
+    """The abilities a policy may need that the bot lacks in one channel, each with the
+    Discord permission that grants it (the README's invite link grants all but Create
+    Private Threads)."""
+    where = f"in #{channel_label}"
+    lacking: list[Lack] = []
+    if not perms.view_channel:
+        lacking.append(Lack(VIEW, f"View Channel {where}"))
+    if not perms.send_messages:
+        lacking.append(Lack(SEND, f"Send Messages {where}"))
+    if not perms.read_message_history:
+        lacking.append(Lack(READ_HISTORY, f"Read Message History {where}"))
+    if not (perms.create_private_threads and perms.send_messages_in_threads):
+        lacking.append(
+            Lack(PRIVATE_THREADS, f"Create Private Threads and Send Messages in Threads {where}")
+        )
+    return tuple(lacking)
 
 
 def changed_overwrite_targets(

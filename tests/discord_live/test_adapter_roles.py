@@ -40,13 +40,15 @@ def role_policy(role: FakeRole) -> str:
 @pytest.fixture
 def agreed(fake: FakeDiscord, adapter_scene: AdapterScene) -> FakeRole:
     """An 'agreed' role set up as the README says: #circle denies Send Messages to @everyone
-    and allows it to the role, which sits below the bot's role; Discord's role rules apply."""
+    and allows it to the role and to the bot's own role (the @everyone deny would otherwise
+    silence the bot there too), and the role sits below the bot's; Discord's rules apply."""
     world, guild = fake.world, adapter_scene.guild
     role = world.add_role(guild, "agreed")
     world.move_role(guild, adapter_scene.bot_role, len(guild.roles))  # the bot's role on top
-    circle = adapter_scene.circle
+    circle, bot_role = adapter_scene.circle, adapter_scene.bot_role
     circle.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=SEND_MESSAGES)
     circle.overwrites[role.id] = FakeOverwrite(role.id, 0, allow=SEND_MESSAGES)
+    circle.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, allow=SEND_MESSAGES)
     return role
 
 
