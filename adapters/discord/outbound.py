@@ -34,13 +34,13 @@ from bot.actions import (
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageRef, Room
 
+from .channels import covered_channels, holds_private_threads, is_covered_kind, is_thread_only
 from .components import build_view
 from .grants import CONSEQUENCE, grant_problems
 from .replies import InteractionReplies
 from .translate import (
     PLATFORM,
     REFUSED_PRIVATE_CODES,
-    is_thread,
     jump_link,
     nonce_for,
     posting_overwrite,
@@ -69,6 +69,7 @@ class Outbound:
         clock: Clock | None = None,
         report: Callable[[Event], Awaitable[None]] | None = None,
         reminder_threads: set[int] | None = None,
+        remember_thread: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.replies = replies
@@ -76,6 +77,7 @@ class Outbound:
         self.clock = clock or SystemClock()
         self._report = report
         self._reminder_threads = reminder_threads if reminder_threads is not None else set()
+        self._remember_thread = remember_thread
         # Deletions waiting for their time (the core's clock, so tests need not sleep). They
         # live in this process: a restart before their time leaves those posts standing.
         self._timers: set[asyncio.Task[None]] = set()
@@ -217,8 +219,12 @@ class Outbound:
         """A thread only the member (and moderators who manage threads) can see."""
         parent_id = _snowflake(room.parent_id or room.id, "channel")
         parent = self.client.get_channel(parent_id) or await self.client.fetch_channel(parent_id)
-        if not isinstance(parent, discord.TextChannel):
-            raise ActionNotSupported(f"channel {parent_id} cannot hold private threads")
+        if not holds_private_threads(parent):
+            kind = getattr(getattr(parent, "type", None), "name", "this kind of")
+            raise ActionNotSupported(
+                f"channel {parent_id} is a {kind} channel; Discord has private threads only "
+                "in text channels"
+            )
         try:
             thread = await parent.create_thread(
                 name=THREAD_NAME,
@@ -227,7 +233,11 @@ class Outbound:
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
                 reason=THREAD_REASON,
             )
+            # known before the member is added (the gateway may report that at once), and
+            # stored, so that after a restart adding someone here is still no join
             self._reminder_threads.add(thread.id)
+            if self._remember_thread is not None:
+                await self._remember_thread(thread.id)
             await thread.add_user(discord.Object(_snowflake(member.id, "user")))
         except discord.Forbidden:
             raise ActionNotSupported(
@@ -313,9 +323,10 @@ class Outbound:
 
     async def set_posting(self, room: Room, member: Member, allowed: bool) -> None:
         """A per-member channel overwrite: members who have not agreed cannot post at all."""
-        channel = self.client.get_channel(_snowflake(room.id, "channel"))
-        if is_thread(channel) or not isinstance(channel, discord.TextChannel):
-            raise ActionNotSupported("posting permissions are set on text channels only")
+        # a thread follows its channel's overwrites (Send Messages in Threads among them)
+        channel = self._guild_channel(room)
+        if channel is None or not is_covered_kind(channel):
+            raise ActionNotSupported(f"no channel {room.id} to set posting permissions in")
         if not channel.permissions_for(channel.guild.me).manage_roles:
             raise ActionNotSupported(f"no Manage Permissions permission in {room.id}")
         target = await self._member(channel.guild, member)
@@ -414,7 +425,9 @@ class Outbound:
         for guild in self.client.guilds:
             if not self._serves(guild.id):
                 continue
-            for channel in guild.text_channels:
+            for channel in covered_channels(guild):
+                if is_thread_only(channel) or not isinstance(channel, discord.abc.Messageable):
+                    continue  # a forum takes posts, not alerts
                 if channel.id == channel_id or (channel_id is None and channel.name == name):
                     return channel
         return None
