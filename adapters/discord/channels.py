@@ -150,3 +150,49 @@ def _parent(channel: Any) -> tuple[int, str | None] | None:
         return None
     parent = channel.parent
     return channel.parent_id, getattr(parent, "name", None)
+
+
+class ForumPost:
+    """Posting "in" a forum or media channel: Discord takes no message there, only posts (a
+    public thread opened with its first message, which shares the thread's id; Channel
+    resource, Start Thread in Forum or Media Channel). The first part of a text opens a post,
+    later parts go into it, so a rules message or a reminder reads there as in a channel."""
+
+    def __init__(self, client: discord.Client, forum: discord.ForumChannel, title: str) -> None:
+        self.client = client
+        self.forum = forum
+        self.title = title
+        self.thread: discord.Thread | None = None
+
+    async def send(
+        self,
+        content: str,
+        *,
+        nonce: str | None = None,
+        allowed_mentions: discord.AllowedMentions | None = None,
+        **extra: Any,
+    ) -> discord.Message:
+        if self.thread is not None:
+            return await self.thread.send(
+                content, nonce=nonce, allowed_mentions=allowed_mentions, **extra
+            )
+        # no nonce on a new post (Discord takes none there): a resend opens a second post
+        made = await self.forum.create_thread(
+            name=self.title,
+            content=content,
+            allowed_mentions=allowed_mentions or discord.AllowedMentions.none(),
+            **extra,
+        )
+        self.thread = made.thread
+        return made.message
+
+    def get_partial_message(self, message_id: int) -> discord.PartialMessage:
+        """A post's first message lives in the post, whose id it shares."""
+        return post_message(self.client, self.forum.guild.id, message_id)
+
+
+def post_message(client: discord.Client, guild_id: int, message_id: int) -> discord.PartialMessage:
+    """The first message of a forum post, by its id (which is the post's id too)."""
+    return client.get_partial_messageable(message_id, guild_id=guild_id).get_partial_message(
+        message_id
+    )

@@ -34,7 +34,14 @@ from bot.actions import (
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageRef, Room
 
-from .channels import covered_channels, holds_private_threads, is_covered_kind, is_thread_only
+from .channels import (
+    ForumPost,
+    covered_channels,
+    holds_private_threads,
+    is_covered_kind,
+    is_thread_only,
+    post_message,
+)
 from .components import build_view
 from .grants import CONSEQUENCE, grant_problems
 from .replies import InteractionReplies
@@ -56,6 +63,7 @@ ROLE_REASON = "Confidant: the role members hold once they agree to the room's re
 THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a private thread"
 THREAD_NAME = "confidentiality reminder"
 THREAD_ARCHIVE_MINUTES = 1440
+POST_TITLE = "Confidentiality"  # the title of a post the bot opens in a forum channel
 _REMEMBERED_KEYS = 4096
 
 
@@ -313,9 +321,14 @@ class Outbound:
     # -- moderation -------------------------------------------------------------------------
 
     async def delete(self, room: Room, message_id: str) -> None:
-        channel = self.client.get_partial_messageable(_snowflake(room.id, "channel"))
+        target = self.client.get_partial_messageable(
+            _snowflake(room.id, "channel")
+        ).get_partial_message(_snowflake(message_id, "message"))
+        forum = self.client.get_channel(_snowflake(room.id, "channel"))
+        if is_thread_only(forum):  # what the bot posted "in" a forum is a post's first message
+            target = post_message(self.client, forum.guild.id, target.id)  # type: ignore[union-attr]
         try:
-            await channel.get_partial_message(_snowflake(message_id, "message")).delete()
+            await target.delete()
         except discord.NotFound:
             log.info("message %s in %s was already gone", message_id, room.id)
         except discord.Forbidden:
@@ -415,6 +428,8 @@ class Outbound:
         channel = self.client.get_channel(channel_id)
         if channel is None:
             channel = await self.client.fetch_channel(channel_id)
+        if isinstance(channel, discord.ForumChannel):
+            return ForumPost(self.client, channel, POST_TITLE)  # type: ignore[return-value]
         if not isinstance(channel, discord.abc.Messageable):
             raise ActionNotSupported(f"channel {room_id} does not take messages")
         return channel

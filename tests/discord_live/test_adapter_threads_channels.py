@@ -181,3 +181,30 @@ async def test_a_named_voice_stage_or_forum_channel_reminds_and_holds_a_new_memb
     [held] = await fake.wait_for_call("PUT", f"/channels/{room.id}/permissions/{scene.alice.id}")
     assert held.status == 204
     assert int(held.json["deny"]) & SEND_MESSAGES and int(held.json["deny"]) & SEND_IN_THREADS
+
+
+async def test_a_forum_gets_its_rules_message_as_a_post_with_a_working_agree_button(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any], bob: FakeUser
+) -> None:
+    scene = adapter_scene
+    forum = fake.world.add_channel(scene.guild, "stories", type=GUILD_FORUM)
+    rules = ADAPTER_POLICY.replace("delivery: private", "delivery: rules_message")
+    # the policy and its room are both called "stories" now
+    rig = await start_app(policy=rules.replace("name: circle\n", "name: stories\n"))
+    # Discord takes no message in a forum itself (50008): the rules open a post there
+    [opened] = await fake.wait_for_call("POST", f"/channels/{forum.id}/threads")
+    assert opened.status == 201 and REMINDER in opened.json["message"]["content"]
+    assert fake.calls("POST", f"/channels/{forum.id}/messages") == []
+    [post] = [c for c in fake.world.channels.values() if c.parent_id == forum.id]
+    message = fake.world.messages[post.id]  # the post's first message shares its id
+    stored = None
+    for _ in range(100):
+        stored = await rig.app.store.rules_message("discord", str(forum.id), "stories")
+        if stored is not None and stored.posted:
+            break
+        await asyncio.sleep(0.01)
+    assert stored is not None and stored.message_id == str(message.id)
+    # pressing Agree in the post records the agreement for the forum's policy
+    interaction = await fake.events.component_click(message, "confidant:agree:stories", user=bob)
+    await fake.wait_for_call("POST", f"/interactions/{interaction.id}/{interaction.token}/callback")
+    assert await rig.app.store.has_agreed("discord", str(bob.id), "stories", None)
