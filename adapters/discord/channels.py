@@ -62,6 +62,22 @@ def holds_private_threads(channel: Any) -> bool:
     return isinstance(channel, discord.TextChannel) and channel.type is discord.ChannelType.text
 
 
+def kind_problems(channel: Any, me: discord.Member) -> tuple[str, ...]:
+    """What a channel's kind asks of the bot beyond a text channel's, in an admin's words.
+
+    A voice or stage channel's permissions can be changed only by someone who may connect to
+    it: without Connect, Manage Roles and Manage Channels count as denied there
+    (``discord/channel.py: VocalGuildChannel.permissions_for``), so the bot could not hold a
+    member's posting in its text chat."""
+    vocal = isinstance(channel, discord.VoiceChannel | discord.StageChannel)
+    if vocal and not channel.permissions_for(me).connect:
+        return (
+            f"Connect in #{channel.name} (Discord lets only who can connect to a voice or "
+            "stage channel change its permissions, which holding posting needs)",
+        )
+    return ()
+
+
 class ThreadParents:
     """thread id -> parent channel id, from discord.py's cache or else one GET /channels/{id}
     (remembered, found or not, so a busy channel's links cost one lookup each)."""

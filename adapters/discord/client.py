@@ -39,7 +39,7 @@ from bot.logs import fields
 from bot.ports import Capabilities, EventSink
 
 from .access import access_diff, overwrite_diff, visible_channels
-from .channels import ThreadParents, covered_channels, is_covered_kind
+from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
 from .commands import build_commands
 from .components import CoreComponent
 from .outbound import Outbound
@@ -626,6 +626,7 @@ class DiscordAdapter:
             can_delete, can_restrict, missing = permission_report(
                 channel.name, channel.permissions_for(guild.me)
             )
+            missing += kind_problems(channel, guild.me)
             events.append(BotPermissions(room_of(channel), can_delete, can_restrict, now, missing))
         await self.client.deliver_all(events)
         return problems

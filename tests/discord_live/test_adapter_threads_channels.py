@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.events import MemberJoined, MessagePosted
+from bot.events import BotPermissions, MemberJoined, MessagePosted
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.state import (
     GUILD_FORUM,
@@ -208,3 +208,18 @@ async def test_a_forum_gets_its_rules_message_as_a_post_with_a_working_agree_but
     interaction = await fake.events.component_click(message, "confidant:agree:stories", user=bob)
     await fake.wait_for_call("POST", f"/interactions/{interaction.id}/{interaction.token}/callback")
     assert await rig.app.store.has_agreed("discord", str(bob.id), "stories", None)
+
+
+async def test_a_voice_channel_without_connect_is_reported_at_start(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    scene = adapter_scene
+    voice = fake.world.add_channel(scene.guild, "voice-circle", type=GUILD_VOICE)
+    # the invite link's permissions have no Connect: the bot cannot change this channel's
+    # overwrites, so the gate could not hold anyone's posting in its text chat
+    rig = await start_app(policy=ADAPTER_POLICY.replace("name: circle\n", "name: voice-circle\n"))
+    report = await rig.wait_for_event(
+        lambda e: isinstance(e, BotPermissions) and e.room.id == str(voice.id)
+    )
+    assert not report.can_restrict_posting
+    assert any(m.startswith("Connect in #voice-circle") for m in report.missing)
