@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.events import BotPermissions, MemberJoined, MessagePosted
+from bot.events import BotPermissions, MemberJoined, MessageDeleted, MessagePosted
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.state import (
     GUILD_FORUM,
@@ -28,7 +28,14 @@ from tests.discord_fake.state import (
 
 from .conftest import ADAPTER_POLICY, REMINDER, AdapterScene
 from .test_adapter_fallbacks import join_with_closed_dms, policy
-from .test_adapter_leaks import LEAK_POLICY, SHARED, alert_in_mods, assert_no_words, jump
+from .test_adapter_leaks import (
+    LEAK_POLICY,
+    QUOTE,
+    SHARED,
+    alert_in_mods,
+    assert_no_words,
+    jump,
+)
 
 SEND_MESSAGES = 1 << 11
 SEND_IN_THREADS = 1 << 38
@@ -223,3 +230,33 @@ async def test_a_voice_channel_without_connect_is_reported_at_start(
     )
     assert not report.can_restrict_posting
     assert any(m.startswith("Connect in #voice-circle") for m in report.missing)
+
+
+async def test_a_message_deleted_in_an_archived_thread_is_forgotten_as_its_channels(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any], bob: FakeUser
+) -> None:
+    scene = adapter_scene
+    rig = await start_app(policy=LEAK_POLICY)
+    thread, shared = await share_in_thread(fake, scene, rig)
+    other = await fake.events.message_create(scene.circle, scene.alice, "see you all next week")
+    await rig.wait_for_event(
+        lambda e: isinstance(e, MessagePosted) and e.message_id == str(other.id)
+    )
+    await fake.events.thread_update(thread, archived=True)  # gone from discord.py's cache
+    for _ in range(100):
+        if rig.adapter.client.get_channel(thread.id) is None:
+            break
+        await asyncio.sleep(0.01)
+    # "The only operation that should happen within an archived thread is messages being
+    # deleted" (Discord's threads topic): its fingerprints go with it
+    await fake.events.message_delete(shared)
+    deleted = await rig.wait_for_event(
+        lambda e: isinstance(e, MessageDeleted) and e.message_id == str(shared.id)
+    )
+    assert deleted.room.parent_id == str(scene.circle.id)
+    mark = fake.requests.mark()
+    await fake.events.message_create(scene.lobby, bob, QUOTE)
+    marker = await fake.events.forward(other, into=scene.lobby, author=bob)
+    await alert_in_mods(fake, scene, mark)
+    [flag] = await rig.app.store.open_flags()
+    assert (flag.signal, flag.message_id) == ("forward", str(marker.id))
