@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -130,14 +131,18 @@ class ThreadParents:
             return room
         return dataclasses.replace(room, parent_id=str(parent[0]), parent_name=parent[1])
 
-    async def message_event(self, event: MessagePosted, channel: Any) -> MessagePosted:
+    async def message_event(
+        self, event: MessagePosted, channel: Any, guilds: Mapping[str, int | None]
+    ) -> MessagePosted:
         """``event`` with its room and every forward, reply and link that names a thread
-        resolved to the thread's channel (the ids stay the thread's: links need them)."""
+        resolved to the thread's channel (the ids stay the thread's: links need them).
+        ``guilds``: the server of each referenced channel id, where known; a channel is looked
+        up only in a server the bot is in (elsewhere Discord would answer 403)."""
         budget = [MAX_LOOKUPS_PER_MESSAGE]
         room = await self.room(channel)
-        forward = await self._resolve(event.forward_of, budget)
-        reply = await self._resolve(event.reply_to, budget)
-        links = tuple([await self._resolve(ref, budget) for ref in event.links])
+        forward = await self._resolve(event.forward_of, budget, guilds)
+        reply = await self._resolve(event.reply_to, budget, guilds)
+        links = tuple([await self._resolve(ref, budget, guilds) for ref in event.links])
         return dataclasses.replace(
             event,
             room=room,
@@ -146,14 +151,18 @@ class ThreadParents:
             links=tuple(r for r in links if r is not None),
         )
 
-    async def _resolve(self, ref: MessageRef | None, budget: list[int]) -> MessageRef | None:
+    async def _resolve(
+        self, ref: MessageRef | None, budget: list[int], guilds: Mapping[str, int | None]
+    ) -> MessageRef | None:
         if ref is None or ref.platform != PLATFORM or ref.parent_id is not None:
             return ref
         channel_id = snowflake(ref.room_id)
         if channel_id is None:
             return ref
         cached = self.client.get_channel(channel_id) is not None or channel_id in self._known
-        if not cached and budget[0] <= 0:
+        guild_id = guilds.get(ref.room_id)
+        reachable = guild_id is not None and self.client.get_guild(guild_id) is not None
+        if not cached and (budget[0] <= 0 or not reachable):
             return ref
         if not cached:
             budget[0] -= 1

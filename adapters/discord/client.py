@@ -51,12 +51,14 @@ from .translate import (
     edit_event,
     guild_message_event,
     is_conversation,
+    linked_guilds,
     member_of,
     permission_report,
     private_message_event,
     private_room,
     room_for_id,
     room_of,
+    text_of,
 )
 
 log = logging.getLogger("confidant.discord")
@@ -251,7 +253,7 @@ class ConfidantClient(discord.Client):
         elif self.serves(message.guild.id) and is_conversation(message):
             # a thread's message, and a link or forward out of a thread, count as its channel's
             event = await self.threads.message_event(
-                guild_message_event(message, now), message.channel
+                guild_message_event(message, now), message.channel, referenced_guilds(message)
             )
         else:
             return
@@ -439,6 +441,15 @@ class BotThreadStore(Protocol):
     async def bot_threads(self, platform: str) -> set[str]: ...
 
     async def forget_bot_thread(self, platform: str, thread_id: str) -> None: ...
+
+
+def referenced_guilds(message: discord.Message) -> dict[str, int | None]:
+    """The server of each channel a message's links and reference point into."""
+    guilds: dict[str, int | None] = dict(linked_guilds(text_of(message)))
+    ref = message.reference
+    if ref is not None:
+        guilds[str(ref.channel_id)] = ref.guild_id or (message.guild.id if message.guild else None)
+    return guilds
 
 
 class DiscordAdapter:
