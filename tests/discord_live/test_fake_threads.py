@@ -150,3 +150,24 @@ async def test_thread_list_sync_hands_over_the_threads_of_a_channel(
         await fake.events.thread_list_sync(scene.guild, [scene.general])
         await eventually(lambda: guild.get_thread(later.id) is not None)
         assert guild.get_thread(scene.circle_thread.id) is not None
+
+
+async def test_private_threads_reach_only_members_and_thread_moderators(
+    fake: FakeDiscord, scene: Scene, make_client: Builder
+) -> None:
+    world = fake.world
+    hidden = world.add_thread(scene.general, "members only", private=True, owner=scene.alice)
+    joined = world.add_thread(scene.general, "with the bot", private=True, owner=scene.alice)
+    joined.thread_member_ids.add(world.bot_user.id)
+    world.bot_role(scene.guild).permissions &= ~(1 << 34)  # no Manage Threads
+    client = make_client()
+    async with running(client, fake.token):
+        guild = client.get_guild(scene.guild.id)
+        assert guild is not None
+        assert guild.get_thread(hidden.id) is None
+        assert guild.get_thread(joined.id) is not None
+    world.grant_bot(scene.guild, 1 << 34)  # a thread moderator sees them all
+    client = make_client()
+    async with running(client, fake.token):
+        guild = client.get_guild(scene.guild.id)
+        assert guild is not None and guild.get_thread(hidden.id) is not None
