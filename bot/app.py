@@ -55,6 +55,12 @@ class App:
         registry = build_registry()
         adapters = list(make_adapters(registry, clock))
         store = await Store.open(config.database, clock.now())
+        for adapter in adapters:
+            # Optional: an adapter that keeps a little state of its own (ids only) in the
+            # store, e.g. the threads the Discord adapter opened, says so with use_store.
+            use_store = getattr(adapter, "use_store", None)
+            if callable(use_store):
+                use_store(store)
         core = Core(
             policies=policies,
             store=store,

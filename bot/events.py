@@ -55,6 +55,9 @@ class MessageRef:
     platform: str
     room_id: str
     message_id: str | None = None
+    # The channel a thread belongs to, when ``room_id`` is a thread: a link or forward out
+    # of a thread of a confidential channel points into that channel's confidential space.
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

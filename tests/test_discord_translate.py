@@ -22,6 +22,7 @@ from adapters.discord.translate import (
     guild_message_event,
     is_conversation,
     is_edit,
+    linked_guilds,
     nonce_for,
     parse_message_links,
     permission_report,
@@ -78,6 +79,14 @@ def message(content: str = "", **fields: Any) -> SimpleNamespace:
 def test_message_links_on_every_discord_host_are_found(host: str) -> None:
     refs = parse_message_links(f"look: https://{host}/channels/11/22/33 ok")
     assert refs == (MessageRef("discord", "22", "33"),)
+
+
+def test_linked_guilds_name_the_server_of_each_linked_channel() -> None:
+    text = (
+        "https://discord.com/channels/1/22/333 and https://ptb.discord.com/channels/4/55/666 "
+        "and https://discord.com/channels/@me/77/888"
+    )
+    assert linked_guilds(text) == {"22": 1, "55": 4}
 
 
 def test_message_links_are_deduplicated_in_order_and_dm_links_count() -> None:

@@ -148,6 +148,9 @@ ROWS: dict[str, list[dict[str, object]]] = {
         {"platform": "matrix", "message_id": "$Kq3yv8Tn0aRb:example.org",
          "handled_at": at(12, 9)},
     ],
+    "bot_threads": [
+        {"platform": "discord", "thread_id": "1187654321098765432", "opened_at": at(13, 7)},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}

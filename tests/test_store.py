@@ -78,3 +78,18 @@ async def test_no_message_text_lands_in_the_database(tmp_path: Path) -> None:
             assert b"zebra-canary" not in file.read_bytes()
             assert b"relapsed" not in file.read_bytes()
     assert "zebra-canary" not in rig.out.getvalue()
+
+
+async def test_threads_the_bot_opened_are_kept_per_platform_by_id(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    store = await Store.open(path, NOW)
+    await store.add_bot_thread("discord", "1187654321098765432", NOW)
+    await store.add_bot_thread("discord", "1187654321098765432", NOW)  # twice is once
+    await store.add_bot_thread("discord", "1187654321098765999", NOW)
+    await store.close()
+    store = await Store.open(path, NOW)  # still there after a restart
+    assert await store.bot_threads("discord") == {"1187654321098765432", "1187654321098765999"}
+    assert await store.bot_threads("matrix") == set()
+    await store.forget_bot_thread("discord", "1187654321098765999")
+    assert await store.bot_threads("discord") == {"1187654321098765432"}
+    await store.close()

@@ -12,19 +12,23 @@ from collections.abc import Iterable
 
 import discord
 
+from .channels import covered_channels
 from .translate import affected_by, changed_overwrite_targets
 
 
-def visible_channels(guild: discord.Guild, member: discord.Member) -> list[discord.TextChannel]:
-    """Text channels ``member`` can view; a pending member (screening) can view nothing yet."""
+def visible_channels(
+    guild: discord.Guild, member: discord.Member
+) -> list[discord.abc.GuildChannel]:
+    """Covered channels (text, voice, stage, forum) ``member`` can view; a pending member
+    (screening) can view nothing yet."""
     if member.pending:
         return []
-    return [c for c in guild.text_channels if c.permissions_for(member).view_channel]
+    return [c for c in covered_channels(guild) if c.permissions_for(member).view_channel]
 
 
 def access_diff(
     guild: discord.Guild, before: discord.Member, after: discord.Member
-) -> tuple[list[discord.TextChannel], list[discord.TextChannel]]:
+) -> tuple[list[discord.abc.GuildChannel], list[discord.abc.GuildChannel]]:
     """(gained, lost) channels between two states of one member (roles, screening)."""
     old = {c.id for c in visible_channels(guild, before)}
     new_channels = visible_channels(guild, after)

@@ -13,7 +13,8 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -38,6 +39,7 @@ from bot.logs import fields
 from bot.ports import Capabilities, EventSink
 
 from .access import access_diff, overwrite_diff, visible_channels
+from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
 from .commands import build_commands
 from .components import CoreComponent
 from .outbound import Outbound
@@ -51,12 +53,14 @@ from .translate import (
     is_conversation,
     is_edit,
     lacking_abilities,
+    linked_guilds,
     member_of,
     permission_report,
     private_message_event,
     private_room,
     room_for_id,
     room_of,
+    text_of,
 )
 
 log = logging.getLogger("confidant.discord")
@@ -155,8 +159,11 @@ class ConfidantClient(discord.Client):
         self._recent = _RecentIds()
         self._in_flight: set[asyncio.Task[Any]] = set()
         # Private threads the bot opened to remind one member: not rooms of their own, so
-        # adding the member there is not a join (which would remind them again).
+        # adding the member there is not a join (which would remind them again). Kept in the
+        # store (``remember_thread``) and read back at start, so a restart knows them too.
         self.reminder_threads: set[int] = set()
+        self.forget_thread: Callable[[int], Awaitable[None]] | None = None
+        self.threads = ThreadParents(self)
         self.connected = False  # the gateway is READY (or RESUMED) and not dropped since
         self.identify_interval_s = identify_interval_s
         self._last_identify: float | None = None
@@ -253,7 +260,10 @@ class ConfidantClient(discord.Client):
                 return
             event: Event = private_message_event(message, self.registry, now)
         elif self.serves(message.guild.id) and is_conversation(message):
-            event = guild_message_event(message, now)
+            # a thread's message, and a link or forward out of a thread, count as its channel's
+            event = await self.threads.message_event(
+                guild_message_event(message, now), message.channel, referenced_guilds(message)
+            )
         else:
             return
         log.debug("message %s -> %s", message.id, type(event).__name__)
@@ -276,7 +286,8 @@ class ConfidantClient(discord.Client):
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         if payload.guild_id is None or not self.serves(payload.guild_id):
             return
-        room = room_for_id(self.get_channel(payload.channel_id), payload.channel_id)
+        # a thread the cache lost (archived) still belongs to its channel
+        room = await self.threads.room_by_id(payload.channel_id)
         await self.deliver(MessageDeleted(room, str(payload.message_id), self.clock.now()))
 
     async def on_raw_bulk_message_delete(
@@ -386,14 +397,14 @@ class ConfidantClient(discord.Client):
         channels = (
             visible_channels(guild, user)
             if isinstance(user, discord.Member)
-            else list(guild.text_channels)
+            else covered_channels(guild)
         )
         await self._left(channels, user)
 
     async def on_guild_channel_update(
         self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
     ) -> None:
-        if not isinstance(after, discord.TextChannel) or not self.serves(after.guild.id):
+        if not is_covered_kind(after) or not self.serves(after.guild.id):
             return
         members = [m for m in after.guild.members if not self._is_me(m.id)]
         gained, lost = overwrite_diff(before, after, members)
@@ -428,17 +439,43 @@ class ConfidantClient(discord.Client):
             MemberLeft(room_of(thread), self._thread_member(thread_member), self.clock.now())
         )
 
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        """A reminder thread someone deleted: its id is forgotten (memory and store)."""
+        if payload.thread_id in self.reminder_threads:
+            self.reminder_threads.discard(payload.thread_id)
+            if self.forget_thread is not None:
+                await self.forget_thread(payload.thread_id)
+
     def _thread_member(self, thread_member: discord.ThreadMember) -> Member:
         member = thread_member.thread.guild.get_member(thread_member.id)
         return member_of(member) if member is not None else Member(PLATFORM, str(thread_member.id))
 
-    async def _joined(self, channels: Sequence[discord.TextChannel], member: Any) -> None:
+    async def _joined(self, channels: Sequence[discord.abc.GuildChannel], member: Any) -> None:
         now = self.clock.now()
         await self.deliver_all([MemberJoined(room_of(c), member_of(member), now) for c in channels])
 
-    async def _left(self, channels: Sequence[discord.TextChannel], member: Any) -> None:
+    async def _left(self, channels: Sequence[discord.abc.GuildChannel], member: Any) -> None:
         now = self.clock.now()
         await self.deliver_all([MemberLeft(room_of(c), member_of(member), now) for c in channels])
+
+
+class BotThreadStore(Protocol):
+    """What the adapter needs of ``bot.store.Store``: the ids of threads it opened."""
+
+    async def add_bot_thread(self, platform: str, thread_id: str, at: datetime) -> None: ...
+
+    async def bot_threads(self, platform: str) -> set[str]: ...
+
+    async def forget_bot_thread(self, platform: str, thread_id: str) -> None: ...
+
+
+def referenced_guilds(message: discord.Message) -> dict[str, int | None]:
+    """The server of each channel a message's links and reference point into."""
+    guilds: dict[str, int | None] = dict(linked_guilds(text_of(message)))
+    ref = message.reference
+    if ref is not None:
+        guilds[str(ref.channel_id)] = ref.guild_id or (message.guild.id if message.guild else None)
+    return guilds
 
 
 class DiscordAdapter:
@@ -482,9 +519,24 @@ class DiscordAdapter:
             clock=clock,
             report=self.client.deliver,
             reminder_threads=self.client.reminder_threads,
+            remember_thread=self._remember_thread,
         )
         self._connection: asyncio.Task[None] | None = None
         self._prepared: set[int] = set()
+        self._store: BotThreadStore | None = None
+        self.client.forget_thread = self._forget_thread
+
+    def use_store(self, store: BotThreadStore) -> None:
+        """The App hands over its store: the ids of threads the bot opened live there."""
+        self._store = store
+
+    async def _remember_thread(self, thread_id: int) -> None:
+        if self._store is not None:
+            await self._store.add_bot_thread(PLATFORM, str(thread_id), self.client.clock.now())
+
+    async def _forget_thread(self, thread_id: int) -> None:
+        if self._store is not None:
+            await self._store.forget_bot_thread(PLATFORM, str(thread_id))
 
     def serves(self, guild_id: int) -> bool:
         """Configured servers only; none configured means every server the bot is in."""
@@ -501,6 +553,9 @@ class DiscordAdapter:
         """Log in, connect in the background and return once READY with servers prepared."""
         quiet_payload_logs()
         self.client.sink = sink
+        if self._store is not None:  # before any THREAD_MEMBERS_UPDATE can arrive
+            known = await self._store.bot_threads(PLATFORM)
+            self.client.reminder_threads.update(int(t) for t in known if t.isdigit())
         try:
             await self.client.login(self.config.token.get_secret_value())
         except discord.LoginFailure:
@@ -605,9 +660,10 @@ class DiscordAdapter:
             )
         now = self.client.clock.now()
         events: list[Event] = []
-        for channel in guild.text_channels:
+        for channel in covered_channels(guild):
             perms = channel.permissions_for(guild.me)
             can_delete, can_restrict, missing = permission_report(channel.name, perms)
+            missing += kind_problems(channel, guild.me)
             lacking = lacking_abilities(channel.name, perms)
             events.append(
                 BotPermissions(room_of(channel), can_delete, can_restrict, now, missing, lacking)

@@ -35,13 +35,20 @@ from bot.actions import (
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
 
+from .channels import (
+    ForumPost,
+    covered_channels,
+    holds_private_threads,
+    is_covered_kind,
+    is_thread_only,
+    post_message,
+)
 from .components import build_view
 from .grants import CONSEQUENCE, grant_problems
 from .replies import InteractionReplies
 from .translate import (
     PLATFORM,
     REFUSED_PRIVATE_CODES,
-    is_thread,
     jump_link,
     nonce_for,
     posting_overwrite,
@@ -58,6 +65,7 @@ THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a 
 THREAD_NAME = "confidentiality reminder"
 THREAD_ARCHIVE_MINUTES = 1440
 UNKNOWN_MESSAGE = 10008  # https://discord.com/developers/docs/topics/opcodes-and-status-codes
+POST_TITLE = "Confidentiality"  # the title of a post the bot opens in a forum channel
 _REMEMBERED_KEYS = 4096
 
 
@@ -71,6 +79,7 @@ class Outbound:
         clock: Clock | None = None,
         report: Callable[[Event], Awaitable[None]] | None = None,
         reminder_threads: set[int] | None = None,
+        remember_thread: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.replies = replies
@@ -78,6 +87,7 @@ class Outbound:
         self.clock = clock or SystemClock()
         self._report = report
         self._reminder_threads = reminder_threads if reminder_threads is not None else set()
+        self._remember_thread = remember_thread
         # Deletions waiting for their time (the core's clock, so tests need not sleep). They
         # live in this process: a restart before their time leaves those posts standing.
         self._timers: set[asyncio.Task[None]] = set()
@@ -221,8 +231,12 @@ class Outbound:
         """A thread only the member (and moderators who manage threads) can see."""
         parent_id = _snowflake(room.parent_id or room.id, "channel")
         parent = self.client.get_channel(parent_id) or await self.client.fetch_channel(parent_id)
-        if not isinstance(parent, discord.TextChannel):
-            raise ActionNotSupported(f"channel {parent_id} cannot hold private threads")
+        if not holds_private_threads(parent):
+            kind = getattr(getattr(parent, "type", None), "name", "this kind of")
+            raise ActionNotSupported(
+                f"channel {parent_id} is a {kind} channel; Discord has private threads only "
+                "in text channels"
+            )
         try:
             thread = await parent.create_thread(
                 name=THREAD_NAME,
@@ -231,7 +245,11 @@ class Outbound:
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
                 reason=THREAD_REASON,
             )
+            # known before the member is added (the gateway may report that at once), and
+            # stored, so that after a restart adding someone here is still no join
             self._reminder_threads.add(thread.id)
+            if self._remember_thread is not None:
+                await self._remember_thread(thread.id)
             await thread.add_user(discord.Object(_snowflake(member.id, "user")))
         except discord.Forbidden:
             raise ActionNotSupported(
@@ -307,9 +325,14 @@ class Outbound:
     # -- moderation -------------------------------------------------------------------------
 
     async def delete(self, room: Room, message_id: str) -> None:
-        channel = self.client.get_partial_messageable(_snowflake(room.id, "channel"))
+        target = self.client.get_partial_messageable(
+            _snowflake(room.id, "channel")
+        ).get_partial_message(_snowflake(message_id, "message"))
+        forum = self.client.get_channel(_snowflake(room.id, "channel"))
+        if is_thread_only(forum):  # what the bot posted "in" a forum is a post's first message
+            target = post_message(self.client, forum.guild.id, target.id)  # type: ignore[union-attr]
         try:
-            await channel.get_partial_message(_snowflake(message_id, "message")).delete()
+            await target.delete()
         except discord.NotFound:
             log.info("message %s in %s was already gone", message_id, room.id)
         except discord.Forbidden:
@@ -336,9 +359,10 @@ class Outbound:
 
     async def set_posting(self, room: Room, member: Member, allowed: bool) -> None:
         """A per-member channel overwrite: members who have not agreed cannot post at all."""
-        channel = self.client.get_channel(_snowflake(room.id, "channel"))
-        if is_thread(channel) or not isinstance(channel, discord.TextChannel):
-            raise ActionNotSupported("posting permissions are set on text channels only")
+        # a thread follows its channel's overwrites (Send Messages in Threads among them)
+        channel = self._guild_channel(room)
+        if channel is None or not is_covered_kind(channel):
+            raise ActionNotSupported(f"no channel {room.id} to set posting permissions in")
         if not channel.permissions_for(channel.guild.me).manage_roles:
             raise ActionNotSupported(f"no Manage Permissions permission in {room.id}")
         target = await self._member(channel.guild, member)
@@ -427,6 +451,8 @@ class Outbound:
         channel = self.client.get_channel(channel_id)
         if channel is None:
             channel = await self.client.fetch_channel(channel_id)
+        if isinstance(channel, discord.ForumChannel):
+            return ForumPost(self.client, channel, POST_TITLE)  # type: ignore[return-value]
         if not isinstance(channel, discord.abc.Messageable):
             raise ActionNotSupported(f"channel {room_id} does not take messages")
         return channel
@@ -437,7 +463,9 @@ class Outbound:
         for guild in self.client.guilds:
             if not self._serves(guild.id):
                 continue
-            for channel in guild.text_channels:
+            for channel in covered_channels(guild):
+                if is_thread_only(channel) or not isinstance(channel, discord.abc.Messageable):
+                    continue  # a forum takes posts, not alerts
                 if channel.id == channel_id or (channel_id is None and channel.name == name):
                     return channel
         return None

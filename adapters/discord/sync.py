@@ -25,6 +25,7 @@ from discord import app_commands
 
 from bot.events import Event, Member, MemberJoined, MemberLeft
 
+from .channels import covered_channels, is_covered_kind
 from .translate import PLATFORM, canonical_commands, member_of, room_for_id
 
 log = logging.getLogger("confidant.discord")
@@ -64,7 +65,7 @@ def who_sees_what(client: discord.Client, serves: Callable[[int], bool]) -> Pres
             (m, frozenset(r.id for r in m.roles)) for m in guild.members
             if m.id != me and not m.pending
         ]
-        for channel in guild.text_channels:
+        for channel in covered_channels(guild):
             personal = {t.id for t in channel.overwrites if not isinstance(t, discord.Role)}
             by_roles: dict[frozenset[int], bool] = {}
             visible: list[int] = []
@@ -116,7 +117,7 @@ class MembershipCatchUp:
         events: list[Event] = []
         for channel_id, members in after.items():
             channel = client.get_channel(channel_id)
-            if not isinstance(channel, discord.TextChannel):
+            if not is_covered_kind(channel):
                 continue
             room = room_for_id(channel, channel_id)
             for member_id in sorted(members - before.get(channel_id, frozenset())):

@@ -107,6 +107,15 @@ def parse_message_links(text: str) -> tuple[MessageRef, ...]:
     return tuple(seen.values())
 
 
+def linked_guilds(text: str) -> dict[str, int]:
+    """channel id -> server id of the message links in ``text`` (a DM link names none)."""
+    return {
+        match["channel"]: int(match["guild"])
+        for match in _LINK_RE.finditer(text)
+        if match["guild"].isdigit()
+    }
+
+
 def is_conversation(message: Any) -> bool:
     """Plain posts and replies; system notices (joins, pins, boosts) are Discord's words,
     not a member's, and must never be gated or deleted as if they were."""

@@ -40,7 +40,8 @@ def structural(
     own = room_key(here)
     found: list[Suspicion] = []
     for signal, ref in refs:
-        key = f"{ref.platform}:{ref.room_id}"
+        # a message in a thread counts as its channel's (as room_key does for rooms)
+        key = f"{ref.platform}:{ref.parent_id or ref.room_id}"
         source = engines.room_for(key)
         if key == own or room_key(source) == own:
             continue  # a reply or link inside the room itself (or by its alias)

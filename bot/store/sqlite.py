@@ -804,6 +804,27 @@ class Store:
         await self._db.commit()
         return cur.rowcount
 
+    # -- threads the bot opened (reminder threads), known across restarts -------------
+    async def add_bot_thread(self, platform: str, thread_id: str, at: datetime) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO bot_threads (platform, thread_id, opened_at) VALUES (?,?,?)",
+            (platform, thread_id, _iso(at)),
+        )
+        await self._db.commit()
+
+    async def bot_threads(self, platform: str) -> set[str]:
+        async with self._db.execute(
+            "SELECT thread_id FROM bot_threads WHERE platform = ?", (platform,)
+        ) as cur:
+            return {str(row[0]) for row in await cur.fetchall()}
+
+    async def forget_bot_thread(self, platform: str, thread_id: str) -> None:
+        """The thread is gone (deleted on Discord); its id means nothing any more."""
+        await self._db.execute(
+            "DELETE FROM bot_threads WHERE platform = ? AND thread_id = ?", (platform, thread_id)
+        )
+        await self._db.commit()
+
     # -- check-ins --------------------------------------------------------------------
     async def checkin_consent(self, platform: str, member_id: str, policy: str) -> str | None:
         """The intro hash the member agreed to for ``policy``, if any."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from . import message_rules, payloads
+from . import message_rules, payloads, threads
 from . import permissions as perm
 from .gateway import Gateway, GatewayError
 from .permissions import MemberCannot
 from .state import (
+    THREAD_ONLY_TYPES,
     FakeChannel,
     FakeGuild,
     FakeInteraction,
@@ -113,6 +114,7 @@ class GatewayEvents:
             }
             if reply_to.guild_id is not None:
                 reference["guild_id"] = str(reply_to.guild_id)
+        await self._before_send(channel, author)
         message = self.world.add_message(
             channel,
             author,
@@ -141,6 +143,7 @@ class GatewayEvents:
         }
         if original.guild_id is not None:
             reference["guild_id"] = str(original.guild_id)
+        await self._before_send(into, author)
         message = self.world.add_message(
             into,
             author,
@@ -224,6 +227,16 @@ class GatewayEvents:
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
         await self.raw("MESSAGE_DELETE", data)
+
+    async def _before_send(self, channel: FakeChannel, author: FakeUser) -> None:
+        """A member cannot post where Discord would not let them (``threads.refuse_message``:
+        a forum itself, a locked archived thread); posting into an archived thread wakes it,
+        with THREAD_UPDATE first (Threads topic, "Unarchiving a Thread")."""
+        refusal = threads.refuse_message(self.world, channel, author.id)
+        if refusal is not None:
+            raise ValueError(f"Discord would refuse this message: {refusal[2]} ({refusal[1]})")
+        if threads.unarchives(channel):
+            await self.raw("THREAD_UPDATE", payloads.channel(self.world, channel))
 
     # -- interactions -----------------------------------------------------------------------
 
@@ -356,3 +369,63 @@ class GatewayEvents:
             setattr(channel, key, value)
         await self.raw("CHANNEL_UPDATE", payloads.channel(self.world, channel))
         return channel
+
+    async def forum_post(
+        self, forum: FakeChannel, author: FakeUser, title: str, content: str
+    ) -> tuple[FakeChannel, FakeMessage]:
+        """A member starts a post in a forum (or media) channel: a public thread whose first
+        message shares its id; THREAD_CREATE, then MESSAGE_CREATE with the thread as its
+        channel (Threads topic, "Creating Threads in Forum and Media Channels")."""
+        if forum.type not in THREAD_ONLY_TYPES:
+            raise ValueError("posts are made in forum and media channels")
+        post_id = self.world.snowflakes.next()
+        thread = self.world.add_thread(
+            forum, title, owner=author, private=False, thread_id=post_id
+        )
+        message = FakeMessage(
+            id=post_id,
+            channel_id=thread.id,
+            guild_id=thread.guild_id,
+            author_id=author.id,
+            content=content,
+        )
+        self.world.messages[message.id] = message
+        thread.last_message_id = forum.last_message_id = message.id
+        await self.raw(
+            "THREAD_CREATE", {**payloads.channel(self.world, thread), "newly_created": True}
+        )
+        await self.raw("MESSAGE_CREATE", payloads.message(self.world, message))
+        return thread, message
+
+    async def thread_update(
+        self, thread: FakeChannel, *, archived: bool | None = None, locked: bool | None = None
+    ) -> FakeChannel:
+        """A thread archives (by inactivity or a moderator) or is locked: THREAD_UPDATE with
+        the whole thread (Gateway Events, Thread Update). discord.py drops an archived thread
+        from its cache (``discord/state.py: parse_thread_update``)."""
+        if archived is not None:
+            thread.archived = archived
+        if locked is not None:
+            thread.locked = locked
+        await self.raw("THREAD_UPDATE", payloads.channel(self.world, thread))
+        return thread
+
+    async def thread_list_sync(self, guild: FakeGuild, channels: list[FakeChannel]) -> None:
+        """The bot gained access to ``channels``: their active threads it can see, and its
+        own thread memberships (Threads topic, "Gaining Access to Channels")."""
+        wanted = {c.id for c in channels}
+        found = [
+            self.world.channels[c]
+            for c in guild.channel_ids
+            if self.world.channels[c].parent_id in wanted
+            and threads.synced_thread(self.world, self.world.channels[c])
+        ]
+        bot_id = self.world.bot_user.id
+        await self.raw("THREAD_LIST_SYNC", {
+            "guild_id": str(guild.id),
+            "channel_ids": [str(c) for c in sorted(wanted)],
+            "threads": [payloads.channel(self.world, t) for t in found],
+            "members": [
+                payloads.thread_member(t, bot_id) for t in found if bot_id in t.thread_member_ids
+            ],
+        })

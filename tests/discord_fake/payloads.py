@@ -23,6 +23,7 @@ from .state import (
     FakeUser,
     World,
 )
+from .threads import kind_fields, synced_thread
 
 Json = dict[str, Any]
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
@@ -184,6 +185,7 @@ def channel(world: World, c: FakeChannel) -> Json:
             topic=c.topic,
             nsfw=False,
         )
+        payload.update(kind_fields(c))
     return payload
 
 
@@ -243,7 +245,7 @@ def guild_create(world: World, g: FakeGuild) -> Json:
         "member_count": len(g.members),
         "members": [member(world, m) for m in members],
         "channels": [channel(world, c) for c in channels if not c.is_thread],
-        "threads": [channel(world, c) for c in channels if c.is_thread],
+        "threads": [channel(world, c) for c in channels if synced_thread(world, c)],
         "presences": [],
         "voice_states": [],
         "stage_instances": [],

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import message_rules, payloads
+from . import message_rules, payloads, threads
 from . import permissions as perm
 from .faults import FaultPlan, json_response
 from .gateway import Gateway, GatewayError
@@ -26,6 +26,7 @@ from .state import (
     DM,
     PRIVATE_THREAD,
     PUBLIC_THREAD,
+    THREAD_ONLY_TYPES,
     FakeChannel,
     FakeGuild,
     FakeInteraction,
@@ -308,6 +309,7 @@ class RestApi:
             needed |= perm.ATTACH_FILES
         self._require(channel, needed)
         _validate_message_body(body, call.files)
+        await self._before_send(channel, self.world.bot_user.id)
         nonce = str(body["nonce"]) if body.get("enforce_nonce") and "nonce" in body else None
         earlier = self._nonces.get((channel.id, nonce)) if nonce is not None else None
         if earlier is not None and time.monotonic() - earlier[1] < NONCE_WINDOW_S:
@@ -366,6 +368,7 @@ class RestApi:
         message = self._message(call)
         if message.author_id != self.world.bot_user.id:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        _refuse(threads.refuse_in_archived(self._channel(call)))
         _apply_edit(message, call.json or {})
         data = payloads.message(self.world, message)
         await self._notify("MESSAGE_UPDATE", data)
@@ -420,6 +423,9 @@ class RestApi:
     async def create_thread(self, call: Call) -> web.Response:
         parent = self._channel(call)
         body = call.json or {}
+        _refuse(threads.refuse_thread(parent, body))
+        if parent.type in THREAD_ONLY_TYPES:
+            return await self._forum_post(parent, body, call.uploads)
         thread_type = int(body.get("type", PRIVATE_THREAD))
         if parent.guild_id is None or thread_type not in (PRIVATE_THREAD, PUBLIC_THREAD):
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
@@ -447,6 +453,7 @@ class RestApi:
         self._require(thread, perm.SEND_MESSAGES)
         if user_id not in self.world.users:
             raise unknown("User", 10013)
+        _refuse(threads.refuse_in_archived(thread))
         if user_id not in thread.thread_member_ids:
             thread.thread_member_ids.add(user_id)
             await self._notify("THREAD_MEMBERS_UPDATE", {
@@ -473,6 +480,45 @@ class RestApi:
                 "removed_member_ids": [str(user_id)],
             })
         return no_content()
+
+    async def _before_send(self, channel: FakeChannel, author_id: int) -> None:
+        """Discord's rules for where a message can go (see ``threads.refuse_message``); a
+        message into an archived, unlocked thread unarchives it first, announced by
+        THREAD_UPDATE (Threads topic, "Unarchiving a Thread")."""
+        _refuse(threads.refuse_message(self.world, channel, author_id))
+        if threads.unarchives(channel):
+            await self._notify("THREAD_UPDATE", payloads.channel(self.world, channel))
+
+    async def _forum_post(
+        self, forum: FakeChannel, body: dict[str, Any], uploads: tuple[Upload, ...]
+    ) -> web.Response:
+        """Start Thread in Forum or Media Channel: a public thread and its first message,
+        which shares the thread's id; the answer is the thread with a nested ``message``, and
+        THREAD_CREATE then MESSAGE_CREATE go out (Channel resource)."""
+        first = body.get("message") or {}
+        _validate_message_body(first, tuple(u.name for u in uploads))
+        post_id = self.world.snowflakes.next()
+        thread = self.world.add_thread(
+            forum, str(body.get("name", "")), private=False, thread_id=post_id
+        )
+        thread.auto_archive_duration = int(body.get("auto_archive_duration") or 4320)
+        message = FakeMessage(
+            id=post_id,
+            channel_id=thread.id,
+            guild_id=thread.guild_id,
+            author_id=self.world.bot_user.id,
+            content=first.get("content") or "",
+            embeds=first.get("embeds") or [],
+            components=first.get("components") or [],
+            attachments=self._attachments(thread, uploads),
+        )
+        self.world.messages[message.id] = message
+        thread.last_message_id = forum.last_message_id = message.id
+        data = payloads.channel(self.world, thread)
+        message_data = payloads.message(self.world, message)
+        await self._notify("THREAD_CREATE", {**data, "newly_created": True})
+        await self._notify("MESSAGE_CREATE", message_data)
+        return json_response({**data, "message": message_data}, status=201)
 
     # -- guilds -----------------------------------------------------------------------------
 
@@ -748,6 +794,11 @@ class RestApi:
             return
         with contextlib.suppress(GatewayError):
             await self.gateway.dispatch(event, data)
+
+
+def _refuse(refusal: threads.Refusal | None) -> None:
+    if refusal is not None:
+        raise ApiError(*refusal)
 
 
 def _validate_message_body(body: dict[str, Any], files: tuple[str, ...]) -> None:

@@ -17,10 +17,18 @@ from .snowflake import SnowflakeFactory
 # Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types)
 GUILD_TEXT = 0
 DM = 1
+GUILD_VOICE = 2  # has a text chat ("Text in Voice"): messages like a text channel's
 GUILD_CATEGORY = 4
+GUILD_ANNOUNCEMENT = 5
+ANNOUNCEMENT_THREAD = 10
 PUBLIC_THREAD = 11
 PRIVATE_THREAD = 12
-THREAD_TYPES = frozenset({10, PUBLIC_THREAD, PRIVATE_THREAD})
+GUILD_STAGE_VOICE = 13  # also has a text chat
+GUILD_FORUM = 15  # holds only threads (posts); no messages of its own
+GUILD_MEDIA = 16  # like a forum
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+THREAD_ONLY_TYPES = frozenset({GUILD_FORUM, GUILD_MEDIA})
+VOICE_TYPES = frozenset({GUILD_VOICE, GUILD_STAGE_VOICE})
 
 # Permission bits a plain member usually has; enough for discord.py's permission maths.
 DEFAULT_EVERYONE_PERMISSIONS = (
@@ -317,6 +325,21 @@ class World:
         )
         return self._register_guild_channel(guild, channel)
 
+    def add_channel(
+        self, guild: FakeGuild, name: str, *, type: int, topic: str | None = None
+    ) -> FakeChannel:
+        """A guild channel of any kind: voice (2), announcement (5), stage (13), forum (15),
+        media (16); ``tests.discord_fake.threads`` holds the rules that differ per kind."""
+        channel = FakeChannel(
+            id=self.snowflakes.next(),
+            type=type,
+            name=name,
+            guild_id=guild.id,
+            position=len(guild.channel_ids),
+            topic=topic,
+        )
+        return self._register_guild_channel(guild, channel)
+
     def add_thread(
         self,
         parent: FakeChannel,
@@ -325,13 +348,17 @@ class World:
         owner: FakeUser | None = None,
         private: bool = True,
         invitable: bool = False,
+        thread_id: int | None = None,
     ) -> FakeChannel:
+        """``thread_id``: a thread started from a message (or a forum post) shares the
+        message's id (https://discord.com/developers/docs/topics/threads#public--private-threads)."""
         if parent.guild_id is None:
             raise ValueError("threads live in guild channels")
         owner_id = owner.id if owner else self.bot_user.id
+        public = ANNOUNCEMENT_THREAD if parent.type == GUILD_ANNOUNCEMENT else PUBLIC_THREAD
         thread = FakeChannel(
-            id=self.snowflakes.next(),
-            type=PRIVATE_THREAD if private else PUBLIC_THREAD,
+            id=thread_id if thread_id is not None else self.snowflakes.next(),
+            type=PRIVATE_THREAD if private else public,
             name=name,
             guild_id=parent.guild_id,
             parent_id=parent.id,
