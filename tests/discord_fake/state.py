@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import Limits
 from .snowflake import SnowflakeFactory
 
 # Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types)
@@ -214,6 +215,9 @@ class World:
         # bot's highest): off unless a test turns them on, so scenes that never thought about
         # role order keep working.
         self.enforce_role_rules = False
+        # Discord's counters and deadlines (invalid requests, IDENTIFYs, interaction
+        # deadlines, DM opens, overwrite caps): see limits.py.
+        self.limits = Limits()
         owner = self.add_user("owner")
         self.bot_user = self.add_user("confidant-bot", bot=True)
         self.application = FakeApplication(
