@@ -31,7 +31,6 @@ log = logging.getLogger("confidant.discord")
 # Discord counts its 3 s from when it sent the event; the margin covers the trip there and
 # back and an event loop busy with something else.
 DEFER_AFTER_S = 1.5
-UNKNOWN_INTERACTION = 10062
 NO_ANSWER = "Sorry, that did not work just now. Please try again in a moment."
 
 
