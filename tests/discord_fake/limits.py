@@ -23,8 +23,9 @@ Sources, per rule:
   minutes answers 401 50027 Invalid Webhook Token (JSON error codes table,
   https://discord.com/developers/docs/topics/opcodes-and-status-codes#json-json-error-codes,
   and Discord's answer as reported in discord/discord-api-docs#6851).
-- Opening DMs: 40003 "You are opening direct messages too fast" (JSON error codes table,
-  answered as 403 by Discord, as discord.py users report). Discord does not publish the
+- Opening DMs: 40003 "You are opening direct messages too fast" (JSON error codes table;
+  Discord answers it as 403, e.g. "403 Forbidden (error code: 40003)" in
+  davidhozic/discord-advertisement-framework#82). Discord does not publish the
   rate; the fake uses a conservative one (``dm_opens_per_window`` new DM channels per
   ``dm_open_window_s``). Reopening an existing DM channel is free, as on Discord.
 - Overwrites: 30060 "Maximum number of channel permission overwrites reached (1000)" (JSON
