@@ -226,7 +226,19 @@ Action = (
 
 
 class PrivateMessageRefused(Exception):
-    """Raised by an adapter when the platform will not deliver a private message."""
+    """Raised by an adapter when the platform will not deliver a private message (the
+    member does not accept them): the policy's fallback, at once."""
+
+
+class MemberUnreachable(PrivateMessageRefused):
+    """The platform says the member shares no place with the bot any more (they left):
+    nothing reaches them, and a fallback in a room they left would name someone absent."""
+
+
+class PrivateMessageNotNow(Exception):
+    """The platform would not take a private message just now (opening them too fast, an
+    error that may pass). The core tries again later, a bounded number of times, then
+    uses the policy's fallback: each refused try counts against the bot on the platform."""
 
 
 class ActionNotSupported(Exception):

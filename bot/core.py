@@ -21,6 +21,7 @@ from bot.actions import (
     AlertModerators,
     DeleteMessage,
     ReplyToInvoker,
+    SendPrivate,
     SetPostingAllowed,
 )
 from bot.builtin_commands import (
@@ -257,6 +258,18 @@ class Core:
             # Out, even where the adapter cannot tell its id (BotPosted): not posted again.
             self._rules_posting.discard(key)
             await self.store.rules_message_out(key, self.clock.now())
+
+    async def private_not_now(self, action: SendPrivate) -> bool:
+        """A private message the platform would not take just now (see reminding)."""
+        return await reminding.private_not_now(self, action)
+
+    async def unreachable(self, action: SendPrivate) -> None:
+        """The member of a private message shares no place with the bot any more."""
+        await reminding.unreachable(self, action)
+
+    async def fallbacks(self, action: SendPrivate) -> tuple[Action, ...]:
+        """What to do instead of a refused private message."""
+        return await reminding.fallbacks(self, action)
 
     async def reminder_delivered(self, key: str, channel: str) -> None:
         """The reminder leaves the outbox; counted and logged once per reminder, however

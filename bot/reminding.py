@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("confidant.core")
 
 PENDING_RETRY_AFTER = timedelta(seconds=60)
+# A private reminder the platform would not take just now is tried this many times in all,
+# pausing after each failure as long as the entry below says (growing, so a burst of
+# refusals thins out), and then the policy's fallback is used: every refused try counts
+# against the bot on the platform (Discord bans an IP at 10,000 invalid requests in 10
+# minutes), so it is never retried for ever.
+PRIVATE_ATTEMPTS = 3
+RETRY_PAUSES = (timedelta(minutes=1), timedelta(minutes=5))
 
 
 async def on_join(core: Core, event: MemberJoined) -> list[Action]:
@@ -174,9 +181,14 @@ def fallback_actions(
 async def resend_pending(core: Core, older_than: datetime | None = None) -> list[Action]:
     """Reminders recorded but never confirmed delivered (a crash, an outage). Platforms
     dedupe the resend by its idempotency key, so a reminder that did arrive is not
-    shown twice."""
+    shown twice. Those whose attempts are used up are not sent again; periodic resends
+    (``older_than`` given) also wait out the pause after a failed attempt."""
     actions: list[Action] = []
-    for pending in await core.store.pending_reminders(older_than):
+    due = core.clock.now() if older_than is not None else None
+    pending_rows = await core.store.pending_reminders(
+        older_than, due_at=due, max_attempts=PRIVATE_ATTEMPTS
+    )
+    for pending in pending_rows:
         policy = core.policies.current.by_name(pending.policy)
         if policy is None or policy.reminder.text_hash != pending.text_hash:
             continue  # the text changed meanwhile: the re-ask below covers it
@@ -276,3 +288,45 @@ async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
             buttons,
         )
     )
+
+
+def _reminder_key(action: SendPrivate) -> str | None:
+    key = action.idempotency_key
+    return key.split("/")[0] if key and key.startswith("rem-") else None
+
+
+async def private_not_now(core: Core, action: SendPrivate) -> bool:
+    """A reminder's private message could not go out just now: count the attempt and
+    pause before the next. True when the attempts are used up (use the fallback now)."""
+    key = _reminder_key(action)
+    if key is None:
+        return False
+    attempts = await core.store.reminder_attempt_failed(key)
+    if attempts == 0:
+        return False  # delivered meanwhile, or not in the outbox
+    if attempts >= PRIVATE_ATTEMPTS:
+        log.info("private reminder %s failed %d times; using the fallback", key, attempts)
+        return True
+    pause = RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]
+    await core.store.retry_reminder_at(key, core.clock.now() + pause)
+    return False
+
+
+async def unreachable(core: Core, action: SendPrivate) -> None:
+    """The member shares no place with the bot any more: their reminder is owed to nobody.
+    Forgotten rather than marked delivered, so coming back reminds them then."""
+    key = _reminder_key(action)
+    if key is not None and await core.store.forget_pending_reminder(key):
+        log.info("reminder %s dropped: the member is no longer reachable", key)
+
+
+async def fallbacks(core: Core, action: SendPrivate) -> tuple[Action, ...]:
+    """The private message's fallback, unless the member left the room it would name
+    them in; then none, and their reminder is dropped (see :func:`unreachable`)."""
+    member = action.member
+    for fallback in action.fallback:
+        room = getattr(fallback, "room", None)
+        if room is not None and await core.store.has_left(room.platform, room.id, member.id):
+            await unreachable(core, action)
+            return ()
+    return action.fallback

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from bot.actions import (
     Action,
     ActionNotSupported,
+    MemberUnreachable,
+    PrivateMessageNotNow,
     PrivateMessageRefused,
     SendPrivate,
 )
@@ -85,21 +87,41 @@ class Runtime:
             return
         try:
             await adapter.perform(action)
+        except MemberUnreachable:
+            log.info("private message on %s: the member is no longer reachable", platform)
+            if isinstance(action, SendPrivate):
+                await self.core.unreachable(action)
+            return
         except PrivateMessageRefused:
             log.info("private message refused on %s; using the policy's fallback", platform)
             if isinstance(action, SendPrivate):
-                for fallback in action.fallback:
-                    await self._perform(fallback)
-                if action.fallback:
-                    await self.core.delivered(action, "fallback")
+                await self._fall_back(action)
+            return
+        except PrivateMessageNotNow as error:
+            log.info("private message not taken on %s just now: %s", platform, error)
+            await self._not_now(action)
             return
         except ActionNotSupported as error:
             log.warning("%s cannot %s: %s", platform, type(action).__name__, error)
             return
         except Exception:
             log.exception("%s failed on %s", type(action).__name__, platform)
+            await self._not_now(action)
             return
         await self.core.delivered(action, type(action).__name__)
+
+    async def _not_now(self, action: Action) -> None:
+        """A private message that failed is tried again later, a bounded number of times
+        (the core keeps count); once they are used up, the fallback."""
+        if isinstance(action, SendPrivate) and await self.core.private_not_now(action):
+            await self._fall_back(action)
+
+    async def _fall_back(self, action: SendPrivate) -> None:
+        fallbacks = await self.core.fallbacks(action)
+        for fallback in fallbacks:
+            await self._perform(fallback)
+        if fallbacks:
+            await self.core.delivered(action, "fallback")
 
     async def start(self) -> None:
         # What the last run left owed is read before any adapter delivers new events, so a

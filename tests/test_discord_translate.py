@@ -27,6 +27,7 @@ from adapters.discord.translate import (
     parse_message_links,
     permission_report,
     posting_overwrite,
+    private_error_kind,
     private_message_event,
     room_of,
     short_description,
@@ -474,3 +475,19 @@ def test_changed_overwrites_tell_whose_access_to_recheck() -> None:
     assert affected_by({2}, everyone_id=1, member_id=9, role_ids=[2])
     assert affected_by({1}, everyone_id=1, member_id=9, role_ids=[])
     assert not affected_by({2}, everyone_id=1, member_id=9, role_ids=[5])
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (403, 50007, "refused"),  # closed DMs: the fallback at once
+        (403, 50278, "gone"),  # no mutual server: nobody to reach
+        (404, 10013, "gone"),  # unknown user
+        (403, 40003, "not_now"),  # opening DMs too fast
+        (400, 50035, "not_now"),  # any other 4xx: bounded retries, then the fallback
+        (429, 0, "not_now"),  # a Cloudflare 429 discord.py raised
+        (503, 0, "server"),
+    ],
+)
+def test_dm_errors_are_classified(status: int, code: int, kind: str) -> None:
+    assert private_error_kind(status, code) == kind

@@ -53,11 +53,11 @@ ROWS: dict[str, list[dict[str, object]]] = {
         {"key": "r-5f2a9c", "platform": "matrix", "room_id": "!circle:example.org",
          "room_name": "#circle:example.org", "member_id": "@alice:example.org",
          "policy": "recovery-circle", "text_hash": "1dcfce458e9c6b55", "created_at": at(1),
-         "delivered_at": at(1), "channel": "SendPrivate"},
+         "delivered_at": at(1), "channel": "SendPrivate", "attempts": 0, "retry_at": None},
         {"key": "r-77e0b1", "platform": "discord", "room_id": "112233445566778899",
          "room_name": "recovery-circle", "member_id": "998877665544332211",
          "policy": "recovery-circle", "text_hash": "1dcfce458e9c6b55", "created_at": at(2),
-         "delivered_at": None, "channel": None},
+         "delivered_at": None, "channel": None, "attempts": 1, "retry_at": at(2, 10)},
     ],
     "agreements": [
         {"platform": "matrix", "member_id": "@alice:example.org", "policy": "recovery-circle",

@@ -14,6 +14,7 @@ import io
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -26,7 +27,9 @@ from bot.actions import (
     CheckGrant,
     CheckMessage,
     DeleteMessage,
+    MemberUnreachable,
     PostToRoom,
+    PrivateMessageNotNow,
     PrivateMessageRefused,
     ReplyToInvoker,
     SendPrivate,
@@ -48,10 +51,10 @@ from .grants import CONSEQUENCE, grant_problems
 from .replies import InteractionReplies
 from .translate import (
     PLATFORM,
-    REFUSED_PRIVATE_CODES,
     jump_link,
     nonce_for,
     posting_overwrite,
+    private_error_kind,
     snowflake,
     split_text,
     with_mention,
@@ -66,6 +69,8 @@ THREAD_NAME = "confidentiality reminder"
 THREAD_ARCHIVE_MINUTES = 1440
 UNKNOWN_MESSAGE = 10008  # https://discord.com/developers/docs/topics/opcodes-and-status-codes
 POST_TITLE = "Confidentiality"  # the title of a post the bot opens in a forum channel
+DM_TOO_FAST = 40003  # "You are opening direct messages too fast"
+DM_OPEN_PAUSE = timedelta(seconds=30)
 _REMEMBERED_KEYS = 4096
 
 
@@ -96,6 +101,8 @@ class Outbound:
         self._done: OrderedDict[str, None] = OrderedDict()
         # Roles Discord refused to give or take in this run: reported once, not per member.
         self._refused_roles: set[int] = set()
+        # No new DM channel before this time (Discord said 40003, opening them too fast).
+        self._dm_pause_until = datetime.min.replace(tzinfo=UTC)
 
     async def perform(self, action: Action) -> None:
         key = getattr(action, "idempotency_key", None)
@@ -140,16 +147,38 @@ class Outbound:
         view: discord.ui.View | None = None,
         file: discord.File | None = None,
     ) -> None:
+        """A DM; what Discord's refusal means decides what the core does instead (see
+        ``translate.private_error_kind``): every refused call counts toward Discord's
+        invalid request limit, so none is repeated here."""
         user_id = _snowflake(member.id, "user")
-        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-        channel = user.dm_channel or await user.create_dm()
         try:
+            user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+            channel = user.dm_channel
+            if channel is None:
+                self._may_open_dm(user_id)
+                channel = await user.create_dm()
             await self._send(channel, text, key, view=view, file=file)
-        except discord.Forbidden as error:
-            if error.code in REFUSED_PRIVATE_CODES:
+        except discord.HTTPException as error:
+            kind = private_error_kind(error.status, error.code)
+            if error.code == DM_TOO_FAST:
+                self._dm_pause_until = self.clock.now() + DM_OPEN_PAUSE
+            if kind == "refused":
                 log.info("user %s does not accept private messages", user_id)
                 raise PrivateMessageRefused(member.id) from None
+            if kind == "gone":
+                log.info("user %s shares no server with the bot any more", user_id)
+                raise MemberUnreachable(member.id) from None
+            if kind == "not_now":
+                log.info("DM to %s not taken now: %s %s", user_id, error.status, error.code)
+                raise PrivateMessageNotNow(f"{error.status} {error.code}") from None
             raise
+
+    def _may_open_dm(self, user_id: int) -> None:
+        """After a 40003 no new DM channel is opened for a while: each try would be refused
+        and counted against the bot."""
+        if self.clock.now() < self._dm_pause_until:
+            log.info("not opening a DM with %s yet: Discord asked to slow down", user_id)
+            raise PrivateMessageNotNow("opening DMs paused after 40003")
 
     async def post(
         self, room: Room, text: str, mention: Member | None = None, key: str | None = None

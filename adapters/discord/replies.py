@@ -1,11 +1,18 @@
-"""Ephemeral answers to slash commands, within Discord's three seconds.
+"""Ephemeral answers to slash commands and button presses, within Discord's three seconds.
 
-An interaction must be acknowledged within 3 s or the member sees "the application did not
-respond". The core usually answers well inside that, so the first reply goes out as the
-interaction's own ephemeral response (one call). If the core is slow (a rate-limited
-permission change, a busy store), a timer defers ephemerally first and the reply then edits
-that deferred response; further replies are ephemeral follow-ups. The core only ever sees an
-opaque handle, never the interaction.
+An interaction must get its first response within 3 s of Discord sending it, or Discord
+refuses every later one (404 10062 Unknown interaction) and the member sees "the application
+did not respond". The core usually answers well inside that, so the first reply goes out as
+the interaction's own ephemeral response (one call). If the core is slow (a rate-limited
+permission change, a busy store), a timer acknowledges first: a command with a "thinking"
+response that the reply then edits, a button press with DEFERRED_UPDATE_MESSAGE (type 6,
+which shows nothing, so no "thinking…" is left behind when the answer went to a DM) and the
+reply as an ephemeral follow-up. Further replies are ephemeral follow-ups. An interaction
+Discord refused as too late is logged, and its reply goes the way a reply to an ended
+command does (privately). The core only ever sees an opaque handle, never the interaction.
+
+Source: https://discord.com/developers/docs/interactions/receiving-and-responding
+(interaction callback types; "you must send an initial response within 3 seconds").
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ from .translate import split_text
 
 log = logging.getLogger("confidant.discord")
 
-DEFER_AFTER_S = 2.0
+# Discord counts its 3 s from when it sent the event; the margin covers the trip there and
+# back and an event loop busy with something else.
+DEFER_AFTER_S = 1.5
 NO_ANSWER = "Sorry, that did not work just now. Please try again in a moment."
 
 
@@ -29,9 +38,14 @@ NO_ANSWER = "Sorry, that did not work just now. Please try again in a moment."
 class _Pending:
     interaction: discord.Interaction
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    deferred: bool = False
+    deferred: bool = False  # a "thinking" response waits to be edited into the reply
     answered: bool = False
+    expired: bool = False  # Discord refused the first response: too late (10062)
     timer: asyncio.Task[None] | None = None
+
+    @property
+    def is_component(self) -> bool:
+        return self.interaction.type is discord.InteractionType.component
 
 
 class InteractionReplies:
@@ -49,12 +63,12 @@ class InteractionReplies:
         return handle
 
     async def answer(self, handle: str, text: str) -> bool:
-        """Answer ephemerally; False if the handle is unknown (its command already ended)."""
+        """Answer ephemerally; False if the handle is unknown (its command already ended)
+        or Discord no longer takes answers to it (it came too late): answer another way."""
         pending = self._pending.get(handle)
-        if pending is None:
+        if pending is None or pending.expired:
             return False
-        await self._send(pending, text)
-        return True
+        return await self._send(pending, text)
 
     async def close(self, handle: str, answered_elsewhere: bool = False) -> None:
         """The command finished: make sure the member got *some* answer, then forget it.
@@ -69,11 +83,13 @@ class InteractionReplies:
             pending.timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pending.timer
+        if pending.expired:
+            return  # logged when Discord refused it; nothing more reaches this interaction
         if not pending.answered and answered_elsewhere:
             async with pending.lock:
                 if not pending.interaction.response.is_done():
                     with contextlib.suppress(discord.HTTPException):
-                        await pending.interaction.response.defer()
+                        await pending.interaction.response.defer()  # type 6 for a button
             return
         if not pending.answered:
             log.warning("interaction %s ended without a reply from the core", handle)
@@ -93,23 +109,48 @@ class InteractionReplies:
             if pending.answered or response.is_done():
                 return
             try:
-                await response.defer(ephemeral=True, thinking=True)
+                if pending.is_component:
+                    await response.defer()  # DEFERRED_UPDATE_MESSAGE: nothing shown
+                else:
+                    await response.defer(ephemeral=True, thinking=True)
+            except discord.NotFound as error:
+                self._too_late(pending, error)
+                return
             except discord.HTTPException as error:
                 log.warning("deferring interaction %s failed: %s", pending.interaction.id, error)
                 return
-            pending.deferred = True
+            pending.deferred = not pending.is_component
             log.info("deferred interaction %s while the core works", pending.interaction.id)
 
-    async def _send(self, pending: _Pending, text: str) -> None:
+    @staticmethod
+    def _too_late(pending: _Pending, error: discord.NotFound) -> None:
+        """Discord refused the first response: it came after the 3 s (10062), or the
+        interaction is gone. Logged; the reply then goes privately (see ``answer``)."""
+        pending.expired = True
+        log.warning(
+            "interaction %s was answered too late for Discord (%s %s); replying another way",
+            pending.interaction.id,
+            error.status,
+            error.code,
+        )
+
+    async def _send(self, pending: _Pending, text: str) -> bool:
+        """False when Discord refused the first response (too late): nothing was sent."""
         interaction = pending.interaction
         chunks = split_text(text)
         none = discord.AllowedMentions.none()
         async with pending.lock:
+            if pending.expired:
+                return False
             first, rest = chunks[0], chunks[1:]
             if not interaction.response.is_done():
-                await interaction.response.send_message(
-                    first, ephemeral=True, allowed_mentions=none
-                )
+                try:
+                    await interaction.response.send_message(
+                        first, ephemeral=True, allowed_mentions=none
+                    )
+                except discord.NotFound as error:
+                    self._too_late(pending, error)
+                    return False
             elif pending.deferred and not pending.answered:
                 await interaction.edit_original_response(content=first, allowed_mentions=none)
             else:
@@ -117,3 +158,4 @@ class InteractionReplies:
             for chunk in rest:
                 await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=none)
             pending.answered = True
+            return True

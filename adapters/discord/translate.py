@@ -36,7 +36,11 @@ PREFIX = "/"
 MAX_MESSAGE = 2000  # Discord's limit on a message's content
 MAX_NONCE = 25  # Discord's limit on a nonce's length
 MAX_DESCRIPTION = 100  # Discord's limit on command and option descriptions
-REFUSED_PRIVATE_CODES = frozenset({50007})  # "Cannot send messages to this user"
+# What a refused DM means (docs: topics/opcodes-and-status-codes, JSON error codes).
+# 50007 "Cannot send messages to this user": the member's DMs are closed; fall back now.
+REFUSED_PRIVATE_CODES = frozenset({50007})
+# 50278 "... no mutual guilds" and 10013 "Unknown user": nobody the bot can reach any more.
+GONE_PRIVATE_CODES = frozenset({50278, 10013})
 
 _LINK_RE = re.compile(
     r"https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/"
@@ -50,6 +54,17 @@ _THREAD_TYPES = frozenset(
     }
 )
 _CONVERSATION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+
+def private_error_kind(status: int, code: int) -> str:
+    """A Discord error on a DM, classified: "refused" (closed DMs: the fallback now),
+    "gone" (no shared server: nothing, no fallback), "not_now" (40003 opening DMs too fast,
+    any other 4xx: try again later, a bounded number of times), or "server" (5xx)."""
+    if code in REFUSED_PRIVATE_CODES:
+        return "refused"
+    if code in GONE_PRIVATE_CODES:
+        return "gone"
+    return "not_now" if status < 500 else "server"
 
 
 # -- who and where -------------------------------------------------------------------------

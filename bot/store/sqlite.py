@@ -285,18 +285,68 @@ class Store:
         await self._db.commit()
         return cursor.rowcount > 0
 
-    async def pending_reminders(self, older_than: datetime | None = None) -> list[PendingReminder]:
+    async def pending_reminders(
+        self,
+        older_than: datetime | None = None,
+        *,
+        due_at: datetime | None = None,
+        max_attempts: int | None = None,
+    ) -> list[PendingReminder]:
         """Reminders recorded but not confirmed sent, optionally only those created before
-        ``older_than`` (younger ones may still be on their way)."""
+        ``older_than`` (younger ones may still be on their way), whose pause after a failed
+        attempt is over by ``due_at``, and that failed fewer than ``max_attempts`` times."""
         cutoff = _iso(older_than) if older_than else "9999"
+        due = _iso(due_at) if due_at else "9999"
+        attempts = max_attempts if max_attempts is not None else 2**31
         async with self._db.execute(
             "SELECT key, platform, room_id, room_name, member_id, policy, text_hash"
             " FROM reminders WHERE delivered_at IS NULL AND created_at < ?"
+            " AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?)"
             " ORDER BY created_at, key",
-            (cutoff,),
+            (cutoff, attempts, due),
         ) as cur:
             rows = await cur.fetchall()
         return [PendingReminder(*row) for row in rows]
+
+    async def reminder_attempt_failed(self, key: str) -> int:
+        """Count a failed attempt at a pending reminder; returns the attempts so far (0 when
+        no such reminder is pending)."""
+        await self._db.execute(
+            "UPDATE reminders SET attempts = attempts + 1 WHERE key = ? AND delivered_at IS NULL",
+            (key,),
+        )
+        await self._db.commit()
+        async with self._db.execute(
+            "SELECT attempts FROM reminders WHERE key = ? AND delivered_at IS NULL", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def retry_reminder_at(self, key: str, at: datetime) -> None:
+        """Not before ``at``: the pause after a failed attempt."""
+        await self._db.execute(
+            "UPDATE reminders SET retry_at = ? WHERE key = ? AND delivered_at IS NULL",
+            (_iso(at), key),
+        )
+        await self._db.commit()
+
+    async def forget_pending_reminder(self, key: str) -> bool:
+        """Drop a reminder that can reach nobody (the member left): not owed any more, and
+        a later join reminds afresh. Delivered reminders are kept."""
+        cursor = await self._db.execute(
+            "DELETE FROM reminders WHERE key = ? AND delivered_at IS NULL", (key,)
+        )
+        await self._db.commit()
+        return cursor.rowcount > 0
+
+    async def has_left(self, platform: str, room_id: str, member_id: str) -> bool:
+        """True when the member is known to have left the room (and not come back)."""
+        async with self._db.execute(
+            "SELECT 1 FROM memberships WHERE platform = ? AND room_id = ? AND member_id = ?"
+            " AND left_at IS NOT NULL",
+            (platform, room_id, member_id),
+        ) as cur:
+            return await cur.fetchone() is not None
 
     async def reminder_by_key(self, key: str) -> PendingReminder | None:
         async with self._db.execute(

@@ -20,8 +20,11 @@ Only raw IP literals would bypass the resolver; discord.py never uses them.
 
 Driving it: ``fake.world`` builds the scene (guilds, channels, roles, members), ``fake.events``
 injects gateway events, ``fake.gateway`` closes sockets / invalidates sessions, ``fake.faults``
-makes the next N matching REST calls answer 429/403/5xx, and ``fake.requests`` /
-``fake.frames`` record everything the client sent (with bounded ``wait_for``).
+makes the next N matching REST calls answer 429/403/5xx (also shared-scope and Cloudflare
+429s), ``fake.limits`` keeps Discord's counters and deadlines (invalid requests per 10 minutes,
+IDENTIFYs per day, the 3 s to answer an interaction, new DMs per minute; see ``limits``), and
+``fake.requests`` / ``fake.frames`` record everything the client sent (with bounded
+``wait_for``).
 """
 
 from .connect import FakeDiscordResolver, fake_connector, running

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from . import payloads
+from .limits import cloudflare_response
 from .recorder import route_regex
 
 
@@ -34,6 +35,8 @@ class Fault:
 
     def respond(self) -> web.Response:
         self.remaining -= 1
+        if self.status == 429 and self.body is None:
+            return cloudflare_response(int(self.headers.get("Retry-After", "3600")))
         if self.body is None:
             return web.Response(status=self.status, text="upstream connect error", headers={
                 "Content-Type": "text/plain", **self.headers
@@ -93,6 +96,34 @@ class FaultPlan:
             "code": 0,
         }
         return self.add(Fault(method.upper(), route, count, 429, body, headers))
+
+    def shared_rate_limit(
+        self, method: str, route: str, *, retry_after: float = 1336.57, count: int = 1
+    ) -> Fault:
+        """A per-resource ("shared") 429 with the long wait of Discord's documented example;
+        it does not count as an invalid request (docs: topics/rate-limits, "Example Exceeded
+        Resource Rate Limit Response" and "Invalid Request Limit")."""
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": str(max(1, round(retry_after))),
+            "X-RateLimit-Limit": "10",
+            "X-RateLimit-Remaining": "9",
+            "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+            "X-RateLimit-Bucket": "fakeshared0123456789",
+            "X-RateLimit-Scope": "shared",
+        }
+        body = {
+            "message": "The resource is being rate limited.",
+            "retry_after": retry_after,
+            "global": False,
+        }
+        return self.add(Fault(method.upper(), route, count, 429, body, headers))
+
+    def cloudflare_ban(self, method: str, route: str, *, count: int = 1) -> Fault:
+        """Cloudflare's 429: an HTML page without ``Via``; ``discord/http.py:
+        HTTPClient.request`` raises it at once as a ban (no retry, no sleep)."""
+        return self.add(Fault(method.upper(), route, count, 429, None, {"Retry-After": "3600"}))
 
     def error(
         self,

@@ -208,6 +208,9 @@ class Gateway:
         return session
 
     async def _identify(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> Session | None:
+        if not self.world.limits.identify():
+            await self._reset_token(ws)
+            return None
         if d.get("token") != self.world.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
@@ -231,6 +234,17 @@ class Gateway:
             for guild in self.world.guilds.values():
                 await self._emit(session, "GUILD_CREATE", payloads.guild_create(self.world, guild))
         return session
+
+    async def _reset_token(self, ws: web.WebSocketResponse) -> None:
+        """Over the day's IDENTIFYs: Discord ends every session and resets the token
+        (docs: events/gateway#identifying), so this and every later login fails."""
+        self.world.token = f"reset.{secrets.token_urlsafe(24)}"
+        self.sessions.clear()
+        self.current = None
+        for other in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await other.close(code=4004, message=b"Authentication failed.")
+        await ws.close(code=4004, message=b"Authentication failed.")
 
     async def _resume(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> Session | None:
         session = self.sessions.get(str(d.get("session_id")))
@@ -315,6 +329,8 @@ class Gateway:
             session.intents & INTENT_MESSAGE_CONTENT
         ):
             data = without_content(data, self.world.bot_user.id)
+        if event == "INTERACTION_CREATE":  # its 3 s deadline runs from here (limits.py)
+            self.world.limits.interaction_dispatched(int(data["id"]))
         session.seq += 1
         frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
         session.history.append(frame)

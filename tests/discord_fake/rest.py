@@ -159,9 +159,11 @@ class RestApi:
             for k, v in request.headers.items()
             if k.lower() in ("authorization", "x-audit-log-reason", "content-type")
         }
-        response = await self._respond(
+        # An IP over Discord's invalid request limit meets Cloudflare, not the API (limits.py).
+        response = self.world.limits.ban_response() or await self._respond(
             request, path, call_route, params, known_path, body, uploads
         )
+        self.world.limits.count_response(response.status, response.headers)
         await self.requests.add(
             RecordedRequest(
                 method=request.method,
@@ -268,9 +270,7 @@ class RestApi:
         return json_response({
             "url": "wss://gateway.discord.gg",
             "shards": 1,
-            "session_start_limit": {
-                "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1
-            },
+            "session_start_limit": self.world.limits.session_start_limit(),
         })
 
     async def get_me(self, call: Call) -> web.Response:
@@ -285,6 +285,12 @@ class RestApi:
         user = self.world.users.get(int((call.json or {}).get("recipient_id", 0)))
         if user is None:
             raise unknown("User", 10013)
+        opened = any(
+            c.type == DM and c.recipient_ids == [user.id] for c in self.world.channels.values()
+        )
+        if not opened and not self.world.limits.open_dm():
+            # docs: JSON error codes, 40003 (the rate is not published; see limits.py)
+            raise ApiError(403, 40003, "You are opening direct messages too fast")
         return json_response(payloads.channel(self.world, self.world.open_dm(user)))
 
     async def get_channel(self, call: Call) -> web.Response:
@@ -294,10 +300,8 @@ class RestApi:
 
     async def create_message(self, call: Call) -> web.Response:
         channel = self._channel(call)
-        if channel.type == DM and not all(
-            self.world.users[u].accepts_dms for u in channel.recipient_ids
-        ):
-            raise ApiError(403, 50007, "Cannot send messages to this user")
+        if channel.type == DM:
+            self._may_message(channel)
         body = call.json or {}
         # Create Message: "requires the SEND_MESSAGES permission ... SEND_MESSAGES_IN_THREADS
         # in a thread; replies need READ_MESSAGE_HISTORY; files need ATTACH_FILES"
@@ -334,6 +338,20 @@ class RestApi:
         data = payloads.message(self.world, message)
         await self._notify("MESSAGE_CREATE", data)
         return json_response(data)
+
+    def _may_message(self, dm: FakeChannel) -> None:
+        """A bot reaches a user privately only through a server they share, and only if
+        they accept DMs from its members (docs: JSON error codes 50278, 50007)."""
+        bot_id = self.world.bot_user.id
+        for user_id in dm.recipient_ids:
+            if not any(
+                user_id in g.members and bot_id in g.members for g in self.world.guilds.values()
+            ):
+                raise ApiError(
+                    403, 50278, "Cannot send messages to this user due to having no mutual guilds"
+                )
+            if not self.world.users[user_id].accepts_dms:
+                raise ApiError(403, 50007, "Cannot send messages to this user")
 
     def _attachments(
         self, channel: FakeChannel, uploads: tuple[Upload, ...]
@@ -403,6 +421,12 @@ class RestApi:
         body = call.json or {}
         target = call.id("target_id")
         self._may_edit_overwrite(channel, int(body.get("allow") or 0) | int(body.get("deny") or 0))
+        if target not in channel.overwrites and (
+            len(channel.overwrites) >= self.world.limits.max_overwrites
+        ):  # docs: JSON error codes, 30060
+            raise ApiError(
+                400, 30060, "Maximum number of channel permission overwrites reached (1000)"
+            )
         channel.overwrites[target] = FakeOverwrite(
             id=target,
             type=int(body.get("type", 0)),
@@ -641,6 +665,9 @@ class RestApi:
             raise unknown("interaction", 10062)
         if interaction.responded:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
+        if self.world.limits.initial_response_late(interaction.id):
+            # docs: interactions/receiving-and-responding, the 3 s deadline (limits.py)
+            raise unknown("interaction", 10062)
         body = call.json or {}
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
@@ -722,6 +749,9 @@ class RestApi:
         interaction = self.world.interaction_by_token(call.params["token"])
         if interaction is None or call.id("app_id") != self.world.application.id:
             raise unknown("Webhook", 10015)
+        if self.world.limits.token_expired(interaction.id):
+            # docs: "Interaction tokens are valid for 15 minutes" (limits.py)
+            raise ApiError(401, 50027, "Invalid Webhook Token")
         if not interaction.responded:
             raise unknown("Webhook", 10015)  # Discord: follow-ups need an initial response
         return interaction

@@ -15,6 +15,7 @@ from . import connect, tls
 from .events import GatewayEvents
 from .faults import FaultPlan
 from .gateway import Gateway
+from .limits import Limits
 from .recorder import GatewayFrame, RecordedRequest, Recorder
 from .rest import RestApi
 from .state import INTENT_GUILD_MEMBERS, INTENT_MESSAGE_CONTENT, World
@@ -43,6 +44,11 @@ class FakeDiscord:
     @property
     def token(self) -> str:
         return self.world.token
+
+    @property
+    def limits(self) -> Limits:
+        """Discord's counters and deadlines (``limits.invalid_requests()``, ``.identifies``)."""
+        return self.world.limits
 
     # -- lifecycle --------------------------------------------------------------------------
 

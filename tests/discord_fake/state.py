@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import Limits
 from .snowflake import SnowflakeFactory
 
 # Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types)
@@ -224,6 +225,9 @@ class World:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         # Guilds whose admin opened every command to everyone (Server Settings > Integrations).
         self.commands_opened: set[int] = set()
+        # Discord's counters and deadlines (invalid requests, IDENTIFYs, interaction
+        # deadlines, DM opens, overwrite caps): see limits.py.
+        self.limits = Limits()
         owner = self.add_user("owner")
         self.bot_user = self.add_user("confidant-bot", bot=True)
         self.application = FakeApplication(
