@@ -1,4 +1,4 @@
--- Confidant schema, version 8: how often a reminder's private message failed, and when to
+-- Confidant schema, version 9: how often a reminder's private message failed, and when to
 -- try it again. A platform that will not take the message just now (opening private chats
 -- too fast, an error that may pass) is asked again a bounded number of times with growing
 -- pauses, then the policy's fallback is used: a retry on every tick for ever would count
