@@ -82,7 +82,8 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class SendPrivate:
-    """Write to a member privately; if the platform refuses, perform ``fallback`` instead.
+    """Write to a member privately; if the platform refuses, perform ``fallback`` instead:
+    alternatives in order, until one is done (none done: not delivered).
 
     It may offer the same choices a room post can (a check-in's consent and answers reach
     the member's private chat however the conversation began), and carry one file. An
@@ -243,3 +244,9 @@ class PrivateMessageNotNow(Exception):
 
 class ActionNotSupported(Exception):
     """Raised by an adapter for an action its platform cannot carry out."""
+
+
+class ActionRefused(ActionNotSupported):
+    """The platform itself refused the action (a missing permission, answered as such):
+    never reported as done; the room's moderators hear of it once per run. Its message
+    carries ids and the platform's error code only, never a member's words."""

@@ -134,6 +134,8 @@ class Core:
         # Rules-message posts handed out in this run and not yet reported back: a second
         # BotPermissions for the room meanwhile must not post the message twice.
         self._rules_posting: set[str] = set()
+        # Refusals the moderators were told of in this run: (platform, action, room).
+        self.refusals_told: set[tuple[str, str, str]] = set()
         self.leaks: LeakWatch | None = None
         if self.leak_key is not None:
             self.leaks = LeakWatch(self, self.leak_key)
@@ -266,6 +268,15 @@ class Core:
     async def unreachable(self, action: SendPrivate) -> None:
         """The member of a private message shares no place with the bot any more."""
         await reminding.unreachable(self, action)
+
+    async def undeliverable(self, action: SendPrivate) -> None:
+        """Neither the private message nor any fallback reached the member (see reminding)."""
+        await reminding.undeliverable(self, action)
+
+    async def refused(self, action: Action, reason: str) -> list[Action]:
+        """The platform refused an action: its policy's moderators hear of it once per
+        run, room and kind of action, so they can fix the permission (see room_admin)."""
+        return room_admin.refused(self, action, reason)
 
     async def fallbacks(self, action: SendPrivate) -> tuple[Action, ...]:
         """What to do instead of a refused private message."""

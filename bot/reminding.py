@@ -148,33 +148,33 @@ def fallback_actions(
     key: str | None = None,
     buttons: tuple[Button, ...] = (),
 ) -> tuple[Action, ...]:
-    """What to do instead of a private message, as the policy says. ``next_interaction``
-    needs no action: the reminder stays owed in the store until the member's next
-    command or button press carries it (see :meth:`_with_owed`)."""
+    """What to do instead of a private message, as the policy says: alternatives in order,
+    the first one done is the one that reached the member. A private thread the platform
+    refuses falls back to the room mention. ``next_interaction`` needs no action: the
+    reminder stays owed in the store until the member's next command or button press
+    carries it (see :func:`with_owed`)."""
     reminder = policy.reminder
+    minutes = reminder.fallback_delete_after_minutes
+    mention = PostToRoom(
+        room,
+        in_room,
+        mention=member,
+        idempotency_key=key,
+        delete_after_s=minutes * 60.0 if minutes is not None else None,
+        buttons=buttons,
+    )
     if reminder.fallback == "room_mention":
-        minutes = reminder.fallback_delete_after_minutes
-        return (
-            PostToRoom(
-                room,
-                in_room,
-                mention=member,
-                idempotency_key=key,
-                delete_after_s=minutes * 60.0 if minutes is not None else None,
-                buttons=buttons,
-            ),
-        )
+        return (mention,)
     if reminder.fallback == "private_thread":
-        return (
-            PostToRoom(
-                room,
-                in_thread,
-                mention=member,
-                idempotency_key=key,
-                private_thread=True,
-                buttons=buttons,
-            ),
+        in_private = PostToRoom(
+            room,
+            in_thread,
+            mention=member,
+            idempotency_key=f"{key}/thread" if key else None,
+            private_thread=True,
+            buttons=buttons,
         )
+        return (in_private, mention)
     return ()
 
 
@@ -234,7 +234,8 @@ async def periodic_reminder(core: Core, room: Room, policy: Policy) -> list[Acti
 
 async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[Action]:
     """Reminders owed to a member whose private messages were refused (fallback
-    ``next_interaction``) ride on the first reply only they see, once."""
+    ``next_interaction``), or that nothing else reached so far (every way was refused),
+    ride on the first reply only they see, once."""
     index = next(
         (i for i, a in enumerate(actions) if isinstance(a, ReplyToInvoker) and a.member == member),
         None,
@@ -246,7 +247,7 @@ async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[A
         policy = core.policies.current.by_name(owed.policy)
         if (
             policy is None
-            or policy.reminder.fallback != "next_interaction"
+            or (policy.reminder.fallback != "next_interaction" and not owed.attempts)
             or policy.reminder.delivery == "rules_message"
             or policy.reminder.text_hash != owed.text_hash
         ):
@@ -310,6 +311,22 @@ async def private_not_now(core: Core, action: SendPrivate) -> bool:
     pause = RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]
     await core.store.retry_reminder_at(key, core.clock.now() + pause)
     return False
+
+
+async def undeliverable(core: Core, action: SendPrivate) -> None:
+    """Nothing reached the member: the reminder stays owed. It is tried again after a pause,
+    a bounded number of times; after that it waits for the member's next command or button
+    press, whose private answer carries it (see :func:`with_owed`)."""
+    key = _reminder_key(action)
+    if key is None:
+        return
+    attempts = await core.store.reminder_attempt_failed(key)
+    if attempts == 0:
+        return  # delivered meanwhile, or not in the outbox
+    log.info("reminder %s reached nobody (attempt %d); it stays owed", key, attempts)
+    if attempts < PRIVATE_ATTEMPTS:
+        pause = RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]
+        await core.store.retry_reminder_at(key, core.clock.now() + pause)
 
 
 async def unreachable(core: Core, action: SendPrivate) -> None:

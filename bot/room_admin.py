@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING
 from bot import abilities, reminding, rules_messages, texts
 from bot.actions import (
     Action,
+    AlertModerators,
     CheckGrant,
     JoinRoom,
     LeaveRoom,
+    PostToRoom,
     ReplyToInvoker,
+    SetPostingAllowed,
 )
 from bot.events import (
     AdapterStatus,
@@ -99,6 +102,36 @@ async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
                 *problems,
             ]
     return actions + _report(core, event.room.platform, [policy], problems)
+
+
+def refused(core: Core, action: Action, reason: str) -> list[Action]:
+    """The platform refused something the policy needs (a post, a private thread, a
+    permission change): told to the room's moderators once per run, room and kind, never
+    as if it were done. Alerts themselves and role changes (the adapter words those with
+    their fix) are only logged here."""
+    room = getattr(action, "room", None)
+    if room is None or isinstance(action, AlertModerators) or (
+        isinstance(action, SetPostingAllowed) and action.grant is not None
+    ):
+        return []
+    what = _REFUSED_WHAT.get(type(action).__name__, "an action")
+    if isinstance(action, PostToRoom) and action.private_thread:
+        what = "a private thread for a member whose private messages are closed"
+    told = (room.platform, what, room.id)
+    policy = core.policy_for(room)
+    if policy is None or told in core.refusals_told:
+        return []
+    core.refusals_told.add(told)
+    problem = texts.refused_in_room(room.label, what, reason)
+    log.warning("%s adapter: %s", room.platform, problem, extra=fields("action_refused"))
+    return core.alerts_to([policy], texts.adapter_problems(room.platform, (problem,)))
+
+
+_REFUSED_WHAT = {
+    "PostToRoom": "a post",
+    "SetPostingAllowed": "a change to who may post",
+    "DeleteMessage": "removing a post",
+}
 
 
 async def _alert_room_lacks(core: Core, event: BotPermissions) -> list[Action]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from bot.actions import (
     Action,
     ActionNotSupported,
+    ActionRefused,
     MemberUnreachable,
     PrivateMessageNotNow,
     PrivateMessageRefused,
@@ -79,36 +80,44 @@ class Runtime:
         for action in actions:
             await self._perform(action)
 
-    async def _perform(self, action: Action) -> None:
+    async def _perform(self, action: Action) -> bool:
+        """Carry out one action; True only if it was done (a refusal is never reported
+        as done: the core hears of it and decides what follows)."""
         platform = platform_of(action)
         adapter = self.adapters.get(platform)
         if adapter is None:
             log.warning("no %s adapter running for %s", platform, type(action).__name__)
-            return
+            return False
         try:
             await adapter.perform(action)
         except MemberUnreachable:
             log.info("private message on %s: the member is no longer reachable", platform)
             if isinstance(action, SendPrivate):
                 await self.core.unreachable(action)
-            return
+            return False
         except PrivateMessageRefused:
             log.info("private message refused on %s; using the policy's fallback", platform)
             if isinstance(action, SendPrivate):
                 await self._fall_back(action)
-            return
+            return False
         except PrivateMessageNotNow as error:
             log.info("private message not taken on %s just now: %s", platform, error)
             await self._not_now(action)
-            return
+            return False
+        except ActionRefused as error:
+            log.warning("%s refused %s: %s", platform, type(action).__name__, error)
+            for alert in await self.core.refused(action, str(error)):
+                await self._perform(alert)
+            return False
         except ActionNotSupported as error:
             log.warning("%s cannot %s: %s", platform, type(action).__name__, error)
-            return
+            return False
         except Exception:
             log.exception("%s failed on %s", type(action).__name__, platform)
             await self._not_now(action)
-            return
+            return False
         await self.core.delivered(action, type(action).__name__)
+        return True
 
     async def _not_now(self, action: Action) -> None:
         """A private message that failed is tried again later, a bounded number of times
@@ -117,11 +126,15 @@ class Runtime:
             await self._fall_back(action)
 
     async def _fall_back(self, action: SendPrivate) -> None:
+        """The policy's fallbacks are alternatives, in order: the first one done reached
+        the member. If none was done (or there is none), the message is not delivered:
+        a reminder stays owed, tried again a bounded number of times."""
         fallbacks = await self.core.fallbacks(action)
         for fallback in fallbacks:
-            await self._perform(fallback)
-        if fallbacks:
-            await self.core.delivered(action, "fallback")
+            if await self._perform(fallback):
+                await self.core.delivered(action, "fallback")
+                return
+        await self.core.undeliverable(action)
 
     async def start(self) -> None:
         # What the last run left owed is read before any adapter delivers new events, so a

@@ -169,6 +169,13 @@ def policy_reload_failed(errors: tuple[str, ...], elsewhere: int = 0) -> str:
     return "\n".join(lines)
 
 
+def refused_in_room(room_label: str, what: str, reason: str) -> str:
+    return (
+        f"in {room_label} the platform refused {what} ({reason}); nothing was reported as "
+        "done, and what it was for is tried another way where the policy has one"
+    )
+
+
 def lacking_in_room(room_label: str, fix: str, needed_for: str) -> str:
     return f"in {room_label} the bot lacks {fix}, needed {needed_for}"
 

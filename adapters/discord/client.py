@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from bot.actions import Action
+from bot.actions import Action, ActionRefused
 from bot.clock import Clock
 from bot.commands import CommandSpec, Registry
 from bot.config import DiscordConfig
@@ -602,6 +602,11 @@ class DiscordAdapter:
             try:
                 await self.outbound.perform(action)
                 return
+            except discord.Forbidden as error:
+                # a 403 the action's own code did not expect: refused, never done
+                raise ActionRefused(
+                    f"Discord answered {error.code} to {type(action).__name__}"
+                ) from None
             except discord.DiscordServerError as error:
                 if pause is None or error.status in _RETRIED_BY_LIBRARY:
                     raise

@@ -22,6 +22,7 @@ import discord
 from bot.actions import (
     Action,
     ActionNotSupported,
+    ActionRefused,
     AlertModerators,
     Attachment,
     CheckGrant,
@@ -280,9 +281,10 @@ class Outbound:
             if self._remember_thread is not None:
                 await self._remember_thread(thread.id)
             await thread.add_user(discord.Object(_snowflake(member.id, "user")))
-        except discord.Forbidden:
-            raise ActionNotSupported(
-                f"no Create Private Threads permission in {parent_id}"
+        except discord.Forbidden as error:
+            raise ActionRefused(
+                f"Discord answered {error.code}: no Create Private Threads permission in "
+                f"{parent_id}"
             ) from None
         return thread
 
@@ -364,8 +366,10 @@ class Outbound:
             await target.delete()
         except discord.NotFound:
             log.info("message %s in %s was already gone", message_id, room.id)
-        except discord.Forbidden:
-            raise ActionNotSupported(f"no Manage Messages permission in {room.id}") from None
+        except discord.Forbidden as error:
+            raise ActionRefused(
+                f"Discord answered {error.code}: no Manage Messages permission in {room.id}"
+            ) from None
 
     async def check_message(self, room: Room, message_id: str) -> None:
         """Is a post the core keeps still there? Only Discord's "Unknown Message" (10008)
@@ -402,8 +406,10 @@ class Outbound:
             return
         try:
             await channel.set_permissions(target, overwrite=overwrite, reason=AUDIT_REASON)
-        except discord.Forbidden:
-            raise ActionNotSupported(f"Discord refused a permission change in {room.id}") from None
+        except discord.Forbidden as error:
+            raise ActionRefused(
+                f"Discord answered {error.code} to a permission change in {room.id}"
+            ) from None
         log.info("posting %s for %s in %s", "allowed" if allowed else "held", member.id, room.id)
 
     async def set_role(self, room: Room, member: Member, allowed: bool, role_id: int) -> None:

@@ -39,6 +39,7 @@ class PendingReminder:
     member_id: str
     policy: str
     text_hash: str
+    attempts: int = 0  # failed tries at reaching the member (read where it matters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,9 +414,10 @@ class Store:
 
     async def owed_reminders(self, platform: str, member_id: str) -> list[PendingReminder]:
         """A member's reminders not confirmed delivered, oldest first: with the policy's
-        ``next_interaction`` fallback these wait for the member's next command."""
+        ``next_interaction`` fallback (or when nothing else reached them) these wait for the
+        member's next command."""
         async with self._db.execute(
-            "SELECT key, platform, room_id, room_name, member_id, policy, text_hash"
+            "SELECT key, platform, room_id, room_name, member_id, policy, text_hash, attempts"
             " FROM reminders WHERE delivered_at IS NULL AND platform = ? AND member_id = ?"
             " ORDER BY created_at, key",
             (platform, member_id),

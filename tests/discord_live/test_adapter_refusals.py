@@ -1,0 +1,104 @@
+"""A refused action is never reported as done: when Discord answers 403 to what a policy
+needs, the next way to reach the member is tried, the moderators hear of it once, and a
+reminder that reached nobody stays owed until something does reach the member."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from tests.discord_fake import FakeDiscord
+from tests.discord_fake.permissions import SEND_MESSAGES
+from tests.discord_fake.state import FakeOverwrite, FakeUser
+
+from .conftest import ADAPTER_POLICY, REMINDER, AdapterScene
+
+EPHEMERAL = 64
+
+
+def policy(fallback: str) -> str:
+    return ADAPTER_POLICY.replace(
+        "  delivery: private\n", f"  delivery: private\n  fallback: {fallback}\n"
+    )
+
+
+def mods_alerts(fake: FakeDiscord, scene: AdapterScene) -> list[str]:
+    return [
+        str(r.json["content"])
+        for r in fake.calls("POST", f"/channels/{scene.mods.id}/messages")
+        if r.status == 200
+    ]
+
+
+async def join_closed(fake: FakeDiscord, scene: AdapterScene, name: str) -> FakeUser:
+    user = fake.world.add_user(name, accepts_dms=False)
+    mark = fake.requests.mark()
+    await fake.events.member_add(scene.guild, user)
+    await fake.wait_for_call(
+        "PUT", f"/channels/{scene.circle.id}/permissions/{user.id}", since=mark
+    )
+    return user
+
+
+async def delivered(rig: Any, user: FakeUser) -> bool:
+    owed = await rig.app.store.owed_reminders("discord", str(user.id))
+    return not [r for r in owed if r.policy == "circle"]
+
+
+async def test_a_refused_private_thread_falls_back_to_a_mention_and_is_alerted_once(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    # the README's invite link alone: Discord refuses the private thread (403 50013)
+    rig = await start_app(policy=policy("private_thread"))
+    circle = adapter_scene.circle
+    start_alerts = len(mods_alerts(fake, adapter_scene))  # the start-up report names it too
+    erin = await join_closed(fake, adapter_scene, "erin")
+    [refused] = await fake.wait_for_call("POST", f"/channels/{circle.id}/threads")
+    assert refused.status == 403
+    [mention] = await fake.wait_for_call("POST", f"/channels/{circle.id}/messages")
+    assert mention.status == 200
+    assert mention.json["content"].startswith(f"<@{erin.id}> I could not reach you privately")
+    assert REMINDER in mention.json["content"]
+    assert await delivered(rig, erin)  # the mention reached her
+    posted = await fake.wait_for_call(
+        "POST", f"/channels/{adapter_scene.mods.id}/messages", count=start_alerts + 1
+    )
+    [alert] = posted[start_alerts:]
+    assert "in circle the platform refused a private thread" in alert.json["content"]
+    assert "50013" in alert.json["content"] and REMINDER not in alert.json["content"]
+    # a second member: the same fallback, no second alert
+    finn = await join_closed(fake, adapter_scene, "finn")
+    await fake.wait_for_call("POST", f"/channels/{circle.id}/messages", count=2)
+    assert await delivered(rig, finn)
+    await asyncio.sleep(0.1)
+    assert len(mods_alerts(fake, adapter_scene)) == start_alerts + 1
+
+
+async def test_a_reminder_nothing_could_deliver_stays_owed_until_the_member_is_reached(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    # closed DMs, and the bot may not post in #circle: the room mention is refused too
+    bot_role, circle = adapter_scene.bot_role, adapter_scene.circle
+    circle.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, deny=SEND_MESSAGES)
+    rig = await start_app(policy=policy("room_mention"))
+    start_alerts = len(mods_alerts(fake, adapter_scene))
+    erin = await join_closed(fake, adapter_scene, "erin")
+    [refused] = await fake.wait_for_call("POST", f"/channels/{circle.id}/messages")
+    assert refused.status == 403
+    await fake.wait_for_call(
+        "POST", f"/channels/{adapter_scene.mods.id}/messages", count=start_alerts + 1
+    )
+    alert = mods_alerts(fake, adapter_scene)[start_alerts]
+    assert "in circle the platform refused a post" in alert
+    [owed] = await rig.app.store.owed_reminders("discord", str(erin.id))
+    assert owed.attempts == 1  # counted, so it is tried again a bounded number of times
+    # her next command (where she can type) carries the reminder, privately, once
+    interaction = await fake.events.slash_command(
+        "help", user=erin, channel=adapter_scene.lobby
+    )
+    route = f"/interactions/{interaction.id}/{interaction.token}/callback"
+    [callback] = await fake.wait_for_call("POST", route)
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert REMINDER in callback.json["data"]["content"]
+    assert await delivered(rig, erin)
