@@ -148,6 +148,13 @@ ROWS: dict[str, list[dict[str, object]]] = {
         {"platform": "matrix", "message_id": "$Kq3yv8Tn0aRb:example.org",
          "handled_at": at(12, 9)},
     ],
+    "room_presence": [
+        {"platform": "discord", "room_id": "1278463009812345678",
+         "member_id": "1178462201556787201"},
+    ],
+    "room_presence_counted": [
+        {"platform": "discord", "room_id": "1278463009812345678", "counted_at": at(12, 10)},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}
