@@ -208,6 +208,10 @@ class ConfidantClient(discord.Client):
         self.catch_up.session_started(self)
         self.became_ready.set()
 
+    async def on_connect(self) -> None:
+        """A new session's READY (discord.py dispatches this from it, not on RESUME)."""
+        self.catch_up.session_connecting()
+
     async def on_resumed(self) -> None:
         log.info(
             "discord gateway session resumed",
@@ -237,8 +241,12 @@ class ConfidantClient(discord.Client):
                 await asyncio.sleep(wait)
         self._last_identify = time.monotonic()
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        self.catch_up.guild_arrived(self, guild)  # back after an outage: list asked again
+
     async def on_guild_join(self, guild: discord.Guild) -> None:
         log.info("added to guild %s", guild.id)
+        self.catch_up.guild_arrived(self, guild)
         if self.guild_joined is not None:
             await self.guild_joined(guild)
 

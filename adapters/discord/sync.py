@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,9 @@ def chunk_timeout(guild: discord.Guild) -> float:
     return max(10.0, (guild.member_count or 0) / 2000)
 
 
-def who_sees(guild: discord.Guild, me: int | None) -> dict[int, list[discord.Member]]:
+def who_sees(
+    guild: discord.Guild, me: int | None, members: Iterable[discord.Member] | None = None
+) -> dict[int, list[discord.Member]]:
     """Which members can view each text channel, from the cache only (no API calls), and one
     permission check per channel and set of roles rather than per member: members with the
     same roles see the same channels, unless a channel has an overwrite for them personally
@@ -77,13 +79,14 @@ def who_sees(guild: discord.Guild, me: int | None) -> dict[int, list[discord.Mem
     thousand members in milliseconds. Members still in rules screening (pending) count: they
     can read what their roles show them; only posting waits for the screening
     (https://discord.com/developers/docs/resources/guild#membership-screening-object)."""
-    members = [(m, frozenset(r.id for r in m.roles)) for m in guild.members if m.id != me]
+    everyone = guild.members if members is None else members
+    with_roles = [(m, frozenset(r.id for r in m.roles)) for m in everyone if m.id != me]
     seen: dict[int, list[discord.Member]] = {}
     for channel in guild.text_channels:
         personal = {t.id for t in channel.overwrites if not isinstance(t, discord.Role)}
         by_roles: dict[frozenset[int], bool] = {}
         visible: list[discord.Member] = []
-        for member, roles in members:
+        for member, roles in with_roles:
             if member.id in personal or member.id == guild.owner_id:
                 can = channel.permissions_for(member).view_channel
             else:
@@ -109,7 +112,9 @@ def _release_chunk_request(client: discord.Client, guild_id: int, nonce: str | N
 
 class MembershipCatchUp:
     """Each new gateway session: the whole member list of every served guild, then one
-    ``RoomMembers`` per text channel (see the module doc).
+    ``RoomMembers`` per text channel (see the module doc). A guild that arrives during a
+    session (the bot is added, or it is available again after an outage) brings only the
+    bot's own member too, and is asked for the same way.
 
     ``answered`` is set once every guild's first request got its answer (chunks, or a rate
     limit), which is as long as the adapter's start waits; ``known`` once every guild's
@@ -125,22 +130,41 @@ class MembershipCatchUp:
         self._serves = serves
         self._deliver = deliver
         self._now = clock
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._limited: dict[int, float] = {}  # guild id -> retry_after, from RATE_LIMITED
+        self._live = False  # on_ready of the current session was seen
         self.answered = asyncio.Event()
         self.known = asyncio.Event()
 
+    def session_connecting(self) -> None:
+        """A new READY arrived: every request in flight belonged to the old session (its
+        guilds are gone from the cache), and its guilds are not there to ask about yet."""
+        self._live = False
+        self.stop()
+
     def session_started(self, client: discord.Client) -> None:
-        """A new session (READY): whatever the last one was doing is void."""
+        """The new session's guilds are in (on_ready): ask for each one's whole list."""
         self.stop()
         self.answered, self.known = asyncio.Event(), asyncio.Event()
         self._limited.clear()
-        self._task = asyncio.create_task(self._run(client), name="discord-member-lists")
+        self._live = True
+        guilds = [g for g in client.guilds if self._serves(g.id)]
+        self._spawn(self._run(client, guilds, whole_session=True))
+
+    def guild_arrived(self, client: discord.Client, guild: discord.Guild) -> None:
+        """A guild joined or available again mid-session (at start-up on_ready covers it)."""
+        if self._live and self._serves(guild.id):
+            self._spawn(self._run(client, [guild], whole_session=False))
 
     def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = None
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name="discord-member-lists")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def raw_frame(self, client: discord.Client, frame: object) -> None:
         """Spot Discord's RATE_LIMITED answer to a whole-list request among the raw
@@ -161,21 +185,24 @@ class MembershipCatchUp:
         self._limited[guild_id] = retry_after
         _release_chunk_request(client, guild_id, data["meta"].get("nonce"))
 
-    async def _run(self, client: discord.Client) -> None:
-        guilds = [g for g in client.guilds if self._serves(g.id)]
+    async def _run(
+        self, client: discord.Client, guilds: list[discord.Guild], *, whole_session: bool
+    ) -> None:
         for attempt in range(LIST_ATTEMPTS):
             waits: list[tuple[discord.Guild, float]] = []
             for guild in guilds:
-                wait = await self._ask(client, guild)
+                answer = await self._ask(client, guild)
                 if client.get_guild(guild.id) is not guild:
                     return  # a new session replaced this guild's cache: its task takes over
-                if wait is None:
-                    await self._report(client, guild)
+                if isinstance(answer, float):
+                    waits.append((guild, answer))
                 else:
-                    waits.append((guild, wait))
-            self.answered.set()
+                    await self._report(client, guild, answer)
+            if whole_session:
+                self.answered.set()
             if not waits:
-                self.known.set()
+                if whole_session:
+                    self.known.set()
                 return
             pause = max(w for _, w in waits) + RETRY_MARGIN_S
             log.info(
@@ -192,12 +219,13 @@ class MembershipCatchUp:
             ", ".join(str(g.id) for g in guilds),
         )
 
-    async def _ask(self, client: discord.Client, guild: discord.Guild) -> float | None:
-        """None once the whole list is in the cache, else seconds to wait before asking
-        again."""
+    async def _ask(
+        self, client: discord.Client, guild: discord.Guild
+    ) -> list[discord.Member] | float:
+        """The whole list as Discord just sent it, or seconds to wait before asking again."""
         self._limited.pop(guild.id, None)
         try:
-            await asyncio.wait_for(guild.chunk(), chunk_timeout(guild))
+            fresh = await asyncio.wait_for(guild.chunk(), chunk_timeout(guild))
         except TimeoutError:
             _release_chunk_request(client, guild.id, None)
             log.warning("member list of guild %s did not arrive in time", guild.id)
@@ -206,15 +234,23 @@ class MembershipCatchUp:
         if limited is not None:
             log.info("discord rate-limited the member list of guild %s", guild.id)
             return limited
-        return None
+        return fresh
 
-    async def _report(self, client: discord.Client, guild: discord.Guild) -> None:
+    async def _report(
+        self, client: discord.Client, guild: discord.Guild, fresh: list[discord.Member]
+    ) -> None:
+        """Counted from the list as sent, over the cache: discord.py keeps a cached member
+        as it was when a chunk repeats it (discord/state.py: ChunkRequest.add_members), which
+        after an outage (GUILD_CREATE again, same cache) may be roles out of date. Members
+        only in the cache joined live since the request."""
         me = client.user.id if client.user is not None else None
         now = self._now()
+        members = {m.id: m for m in guild.members}
+        members.update((m.id, m) for m in fresh)
         events: list[Event] = []
-        for channel_id, members in who_sees(guild, me).items():
+        for channel_id, visible in who_sees(guild, me, members.values()).items():
             channel = guild.get_channel(channel_id)
             room = room_for_id(channel, channel_id)
-            events.append(RoomMembers(room, tuple(member_of(m) for m in members), now))
-        log.info("member list of guild %s complete: %d members", guild.id, len(guild.members))
+            events.append(RoomMembers(room, tuple(member_of(m) for m in visible), now))
+        log.info("member list of guild %s complete: %d members", guild.id, len(members))
         await self._deliver(events)

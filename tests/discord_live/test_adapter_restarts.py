@@ -148,3 +148,30 @@ async def test_what_changed_while_the_bot_was_down_is_caught_up_once(
     await asyncio.sleep(0.1)
     assert fake.calls("POST", MESSAGES, since=mark) == []
     assert len(reminders_to(fake, scene.alice)) == 1 and len(reminders_to(fake, carol)) == 1
+
+
+async def test_a_guild_back_from_an_outage_is_counted_again(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """GUILD_DELETE (unavailable) then GUILD_CREATE when the server is back: that
+    GUILD_CREATE too carries only the bot, and nothing that happened meanwhile is replayed
+    (https://discord.com/developers/docs/events/gateway-events#guild-create, case 2)."""
+    scene, world = adapter_scene, fake.world
+    crowd(fake, scene)
+    fake.gateway.member_requests.window_s = WINDOW_S
+    rig = await start_app(identify_interval_s=INTERVAL_S)
+    await members_known(rig)
+    full_lists = fake.gateway.member_requests.full_lists
+    await fake.events.raw("GUILD_DELETE", {"id": str(scene.guild.id), "unavailable": True})
+    world.guilds[scene.guild.id].members[scene.alice.id].role_ids.append(scene.peer_role.id)
+    session = fake.gateway.current
+    assert session is not None
+    await fake.events.raw("GUILD_CREATE", fake.gateway._guild_create(session, scene.guild))
+    [to_alice] = await fake.wait_for_call(
+        "POST", f"/channels/{world.open_dm(scene.alice).id}/messages", timeout=3 * WINDOW_S
+    )
+    assert to_alice.json["content"].startswith("Welcome to inner.")
+    assert fake.gateway.member_requests.full_lists == full_lists + 1
+    await asyncio.sleep(0.1)
+    assert {c.path for c in fake.calls("POST", MESSAGES)} == {to_alice.path}
+    assert [e for e in rig.events if isinstance(e, MemberLeft)] == []
