@@ -62,6 +62,9 @@ async def test_restarts_and_a_re_identify_within_30_s_invent_no_joins_or_leaves(
     fake.gateway.member_requests.window_s = WINDOW_S
     first = await start_app(identify_interval_s=INTERVAL_S)
     await members_known(first)  # the first count: who was there is not news
+    guild = first.adapter.client.get_guild(scene.guild.id)
+    assert guild is not None and guild.chunked  # the client holds the whole list at start
+    assert len(guild.members) == len(scene.guild.members) == CROWD + 4
     assert fake.calls("POST", MESSAGES) == [] and fake.calls("PUT", HOLD) == []
     rigs = [first]
 
