@@ -242,11 +242,11 @@ class ConfidantClient(discord.Client):
         self._last_identify = time.monotonic()
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        self.catch_up.guild_arrived(self, guild)  # back after an outage: list asked again
+        self.catch_up.guild_arrived(self, guild, cache_stale=True)  # back after an outage
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         log.info("added to guild %s", guild.id)
-        self.catch_up.guild_arrived(self, guild)
+        self.catch_up.guild_arrived(self, guild, cache_stale=False)
         if self.guild_joined is not None:
             await self.guild_joined(guild)
 

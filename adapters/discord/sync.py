@@ -151,10 +151,13 @@ class MembershipCatchUp:
         guilds = [g for g in client.guilds if self._serves(g.id)]
         self._spawn(self._run(client, guilds, whole_session=True))
 
-    def guild_arrived(self, client: discord.Client, guild: discord.Guild) -> None:
-        """A guild joined or available again mid-session (at start-up on_ready covers it)."""
+    def guild_arrived(
+        self, client: discord.Client, guild: discord.Guild, *, cache_stale: bool
+    ) -> None:
+        """A guild joined, or available again after an outage (``cache_stale``: discord.py
+        kept its old cache), mid-session; at start-up on_ready covers every guild."""
         if self._live and self._serves(guild.id):
-            self._spawn(self._run(client, [guild], whole_session=False))
+            self._spawn(self._run(client, [guild], whole_session=False, prefer_sent=cache_stale))
 
     def stop(self) -> None:
         for task in self._tasks:
@@ -186,7 +189,12 @@ class MembershipCatchUp:
         _release_chunk_request(client, guild_id, data["meta"].get("nonce"))
 
     async def _run(
-        self, client: discord.Client, guilds: list[discord.Guild], *, whole_session: bool
+        self,
+        client: discord.Client,
+        guilds: list[discord.Guild],
+        *,
+        whole_session: bool,
+        prefer_sent: bool = False,
     ) -> None:
         for attempt in range(LIST_ATTEMPTS):
             waits: list[tuple[discord.Guild, float]] = []
@@ -197,7 +205,7 @@ class MembershipCatchUp:
                 if isinstance(answer, float):
                     waits.append((guild, answer))
                 else:
-                    await self._report(client, guild, answer)
+                    await self._report(client, guild, answer if prefer_sent else [])
             if whole_session:
                 self.answered.set()
             if not waits:
@@ -239,10 +247,11 @@ class MembershipCatchUp:
     async def _report(
         self, client: discord.Client, guild: discord.Guild, fresh: list[discord.Member]
     ) -> None:
-        """Counted from the list as sent, over the cache: discord.py keeps a cached member
-        as it was when a chunk repeats it (discord/state.py: ChunkRequest.add_members), which
-        after an outage (GUILD_CREATE again, same cache) may be roles out of date. Members
-        only in the cache joined live since the request."""
+        """Counted from the cache, which a new session's READY emptied, so it holds the list
+        as sent plus what live events changed since. ``fresh`` (the list as sent) is preferred
+        only after an outage: discord.py then keeps its old cache and keeps a cached member as
+        it was when a chunk repeats it (discord/state.py: ChunkRequest.add_members), so roles
+        may be out of date there."""
         me = client.user.id if client.user is not None else None
         now = self._now()
         members = {m.id: m for m in guild.members}
