@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from bot import gating, moderation, reminding, room_admin, rules_messages, texts
+from bot import gating, moderation, presence, reminding, room_admin, rules_messages, texts
 from bot.actions import (
     Action,
     AlertModerators,
@@ -71,6 +71,7 @@ from bot.events import (
     PrivateMessageUnread,
     PrivateReply,
     Room,
+    RoomMembers,
 )
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
 from bot.leaks_flow import LeakWatch
@@ -107,6 +108,7 @@ class Core:
         self._event_handlers: dict[type, Callable[[object], Awaitable[list[Action]]]] = {
             MemberJoined: partial(reminding.on_join, self),  # type: ignore[dict-item]
             MemberLeft: partial(reminding.on_leave, self),  # type: ignore[dict-item]
+            RoomMembers: partial(presence.on_room_members, self),  # type: ignore[dict-item]
             MessagePosted: self._on_message,  # type: ignore[dict-item]
             MessageEdited: self._on_edited,  # type: ignore[dict-item]
             MessageDeleted: self._on_deleted,  # type: ignore[dict-item]

@@ -79,6 +79,20 @@ class MemberLeft:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomMembers:
+    """Everyone who can see a room, counted completely (never a partial cache).
+
+    For platforms whose member list is not always at hand (Discord sends it in chunks,
+    and only some time after a restart or a new gateway session): the core compares it
+    with the last complete count it stored and treats the difference, and only that, as
+    joins and leaves. The first count of a room is taken as it is: nobody is news."""
+
+    room: Room
+    members: tuple[Member, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class MessagePosted:
     """A message in a room. ``text`` lives only in memory while handlers run.
 
@@ -243,6 +257,7 @@ class AdapterStatus:
 Event = (
     MemberJoined
     | MemberLeft
+    | RoomMembers
     | MessagePosted
     | MessageEdited
     | MessageDeleted

@@ -151,6 +151,13 @@ ROWS: dict[str, list[dict[str, object]]] = {
     "bot_threads": [
         {"platform": "discord", "thread_id": "1187654321098765432", "opened_at": at(13, 7)},
     ],
+    "room_presence": [
+        {"platform": "discord", "room_id": "1278463009812345678",
+         "member_id": "1178462201556787201"},
+    ],
+    "room_presence_counted": [
+        {"platform": "discord", "room_id": "1278463009812345678", "counted_at": at(12, 10)},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}

@@ -1,7 +1,7 @@
 """Who can see which channel, from discord.py's cache and its permission maths.
 
 On Discord "joining a room" is gaining the View Channel permission in it: by joining the
-server, passing membership screening, being given a role, a channel overwrite changing, or
+server (screening pending or not), being given a role, a channel overwrite changing, or
 being added to a private thread. These helpers compute that from cached state only, so the
 adapter can turn every such change into MemberJoined / MemberLeft without extra API calls.
 """
@@ -19,17 +19,19 @@ from .translate import affected_by, changed_overwrite_targets
 def visible_channels(
     guild: discord.Guild, member: discord.Member
 ) -> list[discord.abc.GuildChannel]:
-    """Covered channels (text, voice, stage, forum) ``member`` can view; a pending member
-    (screening) can view nothing yet."""
-    if member.pending:
-        return []
+    """Covered channels (text, voice, stage, forum) ``member`` can view. A member still in
+    rules screening (``pending``) counts: Discord lets them read the channels their roles
+    show and holds back only talking
+    (https://discord.com/developers/docs/resources/guild#membership-screening-object:
+    "before they become full members that can talk"), so the reminder is due when they can
+    see the channel, not when they pass screening."""
     return [c for c in covered_channels(guild) if c.permissions_for(member).view_channel]
 
 
 def access_diff(
     guild: discord.Guild, before: discord.Member, after: discord.Member
 ) -> tuple[list[discord.abc.GuildChannel], list[discord.abc.GuildChannel]]:
-    """(gained, lost) channels between two states of one member (roles, screening)."""
+    """(gained, lost) channels between two states of one member (their roles)."""
     old = {c.id for c in visible_channels(guild, before)}
     new_channels = visible_channels(guild, after)
     new = {c.id for c in new_channels}
@@ -57,7 +59,7 @@ def overwrite_diff(
     lost: list[discord.Member] = []
     for member in members:
         role_ids = [r.id for r in member.roles]
-        if member.pending or not affected_by(targets, everyone, member.id, role_ids):
+        if not affected_by(targets, everyone, member.id, role_ids):
             continue
         could = before.permissions_for(member).view_channel
         can = after.permissions_for(member).view_channel

@@ -147,6 +147,12 @@ class ConfidantClient(discord.Client):
         identify_interval_s: float = IDENTIFY_INTERVAL_S,
         **options: Any,
     ) -> None:
+        # The member list is asked for by MembershipCatchUp, which waits out Discord's
+        # RATE_LIMITED answer; discord.py's own start-up chunking would give up after 5 s
+        # and carry on with a partial cache. Debug events carry that answer's raw frame
+        # (discord.py has no parser for it; see sync.py).
+        options.setdefault("chunk_guilds_at_startup", False)
+        options.setdefault("enable_debug_events", True)
         super().__init__(intents=required_intents(), **options)
         self.registry = registry
         self.clock = clock
@@ -167,7 +173,7 @@ class ConfidantClient(discord.Client):
         self.connected = False  # the gateway is READY (or RESUMED) and not dropped since
         self.identify_interval_s = identify_interval_s
         self._last_identify: float | None = None
-        self.catch_up = MembershipCatchUp(serves)
+        self.catch_up = MembershipCatchUp(serves, self.deliver_all, clock.now)
         self.add_dynamic_items(CoreComponent)
 
     async def deliver(self, event: Event) -> None:
@@ -213,17 +219,21 @@ class ConfidantClient(discord.Client):
             extra=fields("adapter_connected", platform=PLATFORM, guilds=len(self.guilds)),
         )
         self.connected = True
+        # a new session replays nothing and knows only the bot's own member: the whole
+        # list is asked for, and what changed meanwhile comes from comparing it
+        self.catch_up.session_started(self)
         self.became_ready.set()
-        # a new session (not the first) replays nothing: what changed meanwhile, joins first
-        await self.deliver_all(self.catch_up.ready(self, self.clock.now()))
+
+    async def on_connect(self) -> None:
+        """A new session's READY (discord.py dispatches this from it, not on RESUME)."""
+        self.catch_up.session_connecting()
 
     async def on_resumed(self) -> None:
         log.info(
             "discord gateway session resumed",
             extra=fields("adapter_connected", platform=PLATFORM, resumed=True),
         )
-        self.connected = True
-        self.catch_up.resumed()  # Discord replayed what was missed
+        self.connected = True  # Discord replayed what was missed
 
     async def on_disconnect(self) -> None:
         """discord.py reconnects by itself; until READY or RESUMED the bot is deaf."""
@@ -233,7 +243,10 @@ class ConfidantClient(discord.Client):
                 extra=fields("adapter_disconnected", platform=PLATFORM),
             )
         self.connected = False
-        self.catch_up.connection_lost(self)  # before a new READY clears the cache
+
+    async def on_socket_raw_receive(self, frame: object) -> None:
+        """Only to spot RATE_LIMITED (see MembershipCatchUp.raw_frame); never logged."""
+        self.catch_up.raw_frame(self, frame)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Wait only for what is left of Discord's IDENTIFY interval (discord.py's default
@@ -244,8 +257,12 @@ class ConfidantClient(discord.Client):
                 await asyncio.sleep(wait)
         self._last_identify = time.monotonic()
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        self.catch_up.guild_arrived(self, guild, cache_stale=True)  # back after an outage
+
     async def on_guild_join(self, guild: discord.Guild) -> None:
         log.info("added to guild %s", guild.id)
+        self.catch_up.guild_arrived(self, guild, cache_stale=False)
         if self.guild_joined is not None:
             await self.guild_joined(guild)
 
@@ -369,18 +386,15 @@ class ConfidantClient(discord.Client):
     async def on_member_join(self, member: discord.Member) -> None:
         if self._is_me(member.id) or not self.serves(member.guild.id):
             return
-        if member.pending:
-            log.info("member %s joined guild %s pending screening", member.id, member.guild.id)
-            return
+        # Still in rules screening (pending) a member reads what their roles show them,
+        # so the reminder is due now, not when they pass (see access.visible_channels).
         await self._joined(visible_channels(member.guild, member), member)
 
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        if self._is_me(after.id) or not self.serves(after.guild.id) or after.pending:
+        if self._is_me(after.id) or not self.serves(after.guild.id):
             return
-        if before.pending:
+        if before.pending and not after.pending:  # they saw the same channels before
             log.info("member %s passed screening in guild %s", after.id, after.guild.id)
-            await self._joined(visible_channels(after.guild, after), after)
-            return
         if before.roles == after.roles:
             return
         gained, lost = access_diff(after.guild, before, after)
@@ -581,10 +595,16 @@ class DiscordAdapter:
             raise _start_error(error, self.ready_timeout)
         self.client.guild_joined = self._on_guild_join
         await self._prepare_guilds()
+        # The member lists' first answers (whole lists, or Discord's rate limit after a
+        # quick restart: then they follow in the background, and joins and leaves meanwhile
+        # are caught up from the core's last complete count once they are in).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.client.catch_up.answered.wait(), self.ready_timeout)
 
     async def stop(self) -> None:
         """Stop taking events, let those the core is working on finish, then disconnect."""
         self.client.sink = None
+        self.client.catch_up.stop()
         await self.client.finish_in_flight(STOP_TIMEOUT_S)
         await self.replies.close_all()
         await self.outbound.close()

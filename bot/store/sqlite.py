@@ -230,6 +230,10 @@ class Store:
             " DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL",
             (platform, room_id, member_id, _iso(at)),
         )
+        await self._db.execute(
+            "INSERT OR IGNORE INTO room_presence (platform, room_id, member_id) VALUES (?,?,?)",
+            (platform, room_id, member_id),
+        )
         await self._db.commit()
 
     async def record_leave(self, platform: str, room_id: str, member_id: str, at: datetime) -> None:
@@ -237,6 +241,43 @@ class Store:
             "UPDATE memberships SET left_at = ? WHERE platform = ? AND room_id = ?"
             " AND member_id = ?",
             (_iso(at), platform, room_id, member_id),
+        )
+        await self._db.execute(
+            "DELETE FROM room_presence WHERE platform = ? AND room_id = ? AND member_id = ?",
+            (platform, room_id, member_id),
+        )
+        await self._db.commit()
+
+    async def room_presence(self, platform: str, room_id: str) -> frozenset[str] | None:
+        """Who could see the room at its last complete count, kept current by joins and
+        leaves since; None if it was never counted."""
+        async with self._db.execute(
+            "SELECT 1 FROM room_presence_counted WHERE platform = ? AND room_id = ?",
+            (platform, room_id),
+        ) as cur:
+            if await cur.fetchone() is None:
+                return None
+        async with self._db.execute(
+            "SELECT member_id FROM room_presence WHERE platform = ? AND room_id = ?",
+            (platform, room_id),
+        ) as cur:
+            return frozenset(str(r[0]) for r in await cur.fetchall())
+
+    async def replace_room_presence(
+        self, platform: str, room_id: str, member_ids: Iterable[str], at: datetime
+    ) -> None:
+        """A complete count of who can see the room replaces the last one (one commit)."""
+        await self._db.execute(
+            "DELETE FROM room_presence WHERE platform = ? AND room_id = ?", (platform, room_id)
+        )
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO room_presence (platform, room_id, member_id) VALUES (?,?,?)",
+            [(platform, room_id, m) for m in member_ids],
+        )
+        await self._db.execute(
+            "INSERT INTO room_presence_counted (platform, room_id, counted_at) VALUES (?,?,?)"
+            " ON CONFLICT (platform, room_id) DO UPDATE SET counted_at = excluded.counted_at",
+            (platform, room_id, _iso(at)),
         )
         await self._db.commit()
 
@@ -1181,6 +1222,9 @@ class Store:
                 "SELECT room_id, joined_at, left_at FROM memberships"
                 " WHERE platform = ? AND member_id = ?"
             ),
+            "room_presence": (
+                "SELECT room_id FROM room_presence WHERE platform = ? AND member_id = ?"
+            ),
             "reminders": (
                 "SELECT room_id, room_name, policy, text_hash, created_at, delivered_at, channel"
                 " FROM reminders WHERE platform = ? AND member_id = ?"
@@ -1227,6 +1271,7 @@ class Store:
                 "DELETE FROM checkin_schedules WHERE platform = ? AND member_id = ?"
             ),
             "memberships": "DELETE FROM memberships WHERE platform = ? AND member_id = ?",
+            "room_presence": "DELETE FROM room_presence WHERE platform = ? AND member_id = ?",
             "reminders": "DELETE FROM reminders WHERE platform = ? AND member_id = ?",
             "agreements": "DELETE FROM agreements WHERE platform = ? AND member_id = ?",
             "audit_log": "DELETE FROM audit_log WHERE platform = ? AND actor_id = ?",

@@ -17,11 +17,17 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import payloads
+from . import members, payloads
 from . import permissions as perm
 from .faults import GatewayRefusal
 from .recorder import GatewayFrame, Recorder
-from .state import INTENT_GUILD_MEMBERS, INTENT_MESSAGE_CONTENT, PRIVILEGED_INTENTS, World
+from .state import (
+    INTENT_GUILD_MEMBERS,
+    INTENT_MESSAGE_CONTENT,
+    PRIVILEGED_INTENTS,
+    FakeGuild,
+    World,
+)
 
 DISPATCH = 0
 HEARTBEAT = 1
@@ -81,6 +87,7 @@ def without_content(data: dict[str, Any], bot_id: int) -> dict[str, Any]:
 class Session:
     id: str
     intents: int
+    large_threshold: int = members.LARGE_THRESHOLD_DEFAULT
     seq: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
     socket: web.WebSocketResponse | None = None
@@ -110,6 +117,8 @@ class Gateway:
         self.connect_paths: list[str] = []  # host + query of each socket, in order
         self._sockets: set[web.WebSocketResponse] = set()
         self.refusals = GatewayRefusal()  # upgrades to turn away (an outage)
+        # op 8 answers and counts; ``member_requests.window_s`` is the whole-list limit
+        self.member_requests = members.MemberRequests()
 
     # -- control surface for tests ----------------------------------------------------------
 
@@ -221,7 +230,12 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.world.enabled_privileged_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
-        session = Session(id=secrets.token_hex(16), intents=intents, socket=ws)
+        session = Session(
+            id=secrets.token_hex(16),
+            intents=intents,
+            large_threshold=members.large_threshold(d),
+            socket=ws,
+        )
         self.sessions[session.id] = session
         self.current = session
         async with session.lock:
@@ -232,7 +246,7 @@ class Gateway:
                 ready["shard"] = d["shard"]
             await self._emit(session, "READY", ready)
             for guild in self.world.guilds.values():
-                await self._emit(session, "GUILD_CREATE", payloads.guild_create(self.world, guild))
+                await self._emit(session, "GUILD_CREATE", self._guild_create(session, guild))
         return session
 
     async def _reset_token(self, ws: web.WebSocketResponse) -> None:
@@ -269,33 +283,20 @@ class Gateway:
             await self._emit(session, "RESUMED", {"_trace": ["fake"]})
         return session
 
+    def _guild_create(self, session: Session, guild: FakeGuild) -> dict[str, Any]:
+        shown = members.guild_create_members(
+            self.world, guild, intents=session.intents, threshold=session.large_threshold
+        )
+        return payloads.guild_create(
+            self.world, guild, members=shown, large_threshold=session.large_threshold
+        )
+
     async def _send_member_chunk(self, session: Session, d: dict[str, Any]) -> None:
-        guild = self.world.guilds.get(int(d["guild_id"]))
-        if guild is None:
-            return
-        members = list(guild.members.values())
-        if d.get("user_ids"):
-            wanted = {int(u) for u in d["user_ids"]}
-            members = [m for m in members if m.user_id in wanted]
-        elif d.get("query"):
-            prefix = str(d["query"]).lower()
-            members = [
-                m for m in members
-                if self.world.users[m.user_id].username.lower().startswith(prefix)
-            ]
-        if d.get("limit"):
-            members = members[: int(d["limit"])]
-        chunk: dict[str, Any] = {
-            "guild_id": str(guild.id),
-            "members": [payloads.member(self.world, m) for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": [],
-        }
-        if "nonce" in d:
-            chunk["nonce"] = d["nonce"]
+        """Op 8: chunks of at most 1000, or RATE_LIMITED (see members.py)."""
+        answers = self.member_requests.answer(self.world, d)
         async with session.lock:
-            await self._emit(session, "GUILD_MEMBERS_CHUNK", chunk)
+            for event, data in answers:
+                await self._emit(session, event, data)
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -198,11 +198,22 @@ def thread_member(thread: FakeChannel, user_id: int) -> Json:
     }
 
 
-def guild_create(world: World, g: FakeGuild) -> Json:
-    members = list(g.members.values())
+def guild_create(
+    world: World,
+    g: FakeGuild,
+    *,
+    members: list[FakeMember] | None = None,
+    large_threshold: int = 50,
+) -> Json:
+    """``members``: what this session may see at once (``members.guild_create_members``);
+    by default only the bot's own member, as without the presences intent. ``member_count``
+    is the real count either way, and ``large`` follows the identify's threshold
+    (https://discord.com/developers/docs/events/gateway-events#guild-create)."""
+    if members is None:
+        members = [g.members[world.bot_user.id]] if world.bot_user.id in g.members else []
     if g.guild_create_member_limit is not None:
         # Keep the bot itself: Discord always includes the current member.
-        members.sort(key=lambda m: m.user_id != world.bot_user.id)
+        members = sorted(members, key=lambda m: m.user_id != world.bot_user.id)
         members = members[: g.guild_create_member_limit]
     channels = [world.channels[c] for c in g.channel_ids]
     return {
@@ -239,7 +250,7 @@ def guild_create(world: World, g: FakeGuild) -> Json:
         "stickers": [],
         "roles": [role(r) for r in g.roles.values()],
         "joined_at": timestamp(g.members[world.bot_user.id].joined_at),
-        "large": len(g.members) > 250,
+        "large": len(g.members) > large_threshold,
         "unavailable": False,
         "lazy": True,
         "member_count": len(g.members),

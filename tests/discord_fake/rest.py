@@ -230,6 +230,7 @@ class RestApi:
             r("GET", "/oauth2/applications/@me", self.get_application),
             r("GET", "/applications/@me", self.get_application),
             r("POST", "/users/@me/channels", self.open_dm),
+            r("GET", "/users/{user_id}", self.get_user),
             r("GET", "/channels/{channel_id}", self.get_channel),
             r("POST", "/channels/{channel_id}/messages", self.create_message),
             r("POST", "/channels/{channel_id}/messages/bulk-delete", self.bulk_delete),
@@ -278,6 +279,14 @@ class RestApi:
 
     async def get_application(self, call: Call) -> web.Response:
         return json_response(payloads.application(self.world))
+
+    async def get_user(self, call: Call) -> web.Response:
+        """GET /users/{id} (https://discord.com/developers/docs/resources/user#get-user):
+        what a client without the whole member list cached asks to reach someone."""
+        user = self.world.users.get(call.id("user_id"))
+        if user is None:
+            raise unknown("User", 10013)
+        return json_response(payloads.user(user))
 
     # -- channels and messages --------------------------------------------------------------
 

@@ -129,8 +129,8 @@ class FakeGuild:
     roles: dict[int, FakeRole] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
     members: dict[int, FakeMember] = field(default_factory=dict)
-    # Members included in GUILD_CREATE; None = all. Fewer than member_count makes
-    # discord.py request the rest with op 8, like a large guild does.
+    # At most this many of the members GUILD_CREATE would carry (see members.py for which
+    # those are); None = no further cap.
     guild_create_member_limit: int | None = None
 
     @property

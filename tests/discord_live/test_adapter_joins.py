@@ -92,22 +92,34 @@ async def test_a_second_join_sends_nothing(
     assert fake.calls("POST", OPEN_DM, since=mark) == []
 
 
-async def test_pending_members_join_only_after_screening(
+async def test_pending_members_are_reminded_while_still_in_screening(
     fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
 ) -> None:
+    """A member still in rules screening (pending) can already read the channels their
+    roles show (Discord holds back only talking: guild resource docs, Membership Screening),
+    so the reminder is due on joining; passing screening later changes nothing."""
     rig = await start_app()
     dan = fake.world.add_user("dan")
+    dm = fake.world.open_dm(dan)
     mark = fake.requests.mark()
     await fake.events.member_add(adapter_scene.guild, dan, pending=True)
-    await fake.events.member_update(adapter_scene.guild, dan, nick="Dan the pending")
-    await asyncio.sleep(0.1)
-    assert joined_rooms(rig.events, dan.id) == set()
-    assert fake.calls("POST", OPEN_DM, since=mark) == []
-    await fake.events.member_update(adapter_scene.guild, dan, pending=False)
-    dm = fake.world.open_dm(dan)
-    await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    [reminder] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert reminder.json["content"].startswith("Welcome to circle.")
     await rig.wait_for_event(lambda e: isinstance(e, MemberJoined) and e.room.name == "lobby")
     assert joined_rooms(rig.events, dan.id) == {"circle", "lobby"}
+    # a role given while still pending shows #inner: that too is a join, reminded
+    await fake.events.member_update(adapter_scene.guild, dan, roles=[adapter_scene.peer_role])
+    await rig.wait_for_event(lambda e: isinstance(e, MemberJoined) and e.room.name == "inner")
+    await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark, count=2)
+    seen = len(rig.events)
+    await fake.events.member_update(adapter_scene.guild, dan, pending=False)
+    marker = await fake.events.message_create(adapter_scene.lobby, adapter_scene.mod, "marker")
+    await rig.wait_for_event(
+        lambda e: getattr(e, "message_id", None) == str(marker.id), since=seen
+    )
+    await asyncio.sleep(0.1)
+    assert [e for e in rig.events[seen:] if isinstance(e, MemberJoined | MemberLeft)] == []
+    assert len(fake.calls("POST", f"/channels/{dm.id}/messages", since=mark)) == 2
 
 
 async def test_a_role_that_reveals_a_channel_is_a_join_and_removing_it_a_leave(

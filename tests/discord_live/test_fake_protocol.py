@@ -198,7 +198,10 @@ async def test_socket_closed_4000_resumes_and_replays_missed_events_once(
 async def test_invalid_session_leads_to_a_fresh_identify(
     fake: FakeDiscord, scene: Scene, make_client: Builder
 ) -> None:
-    client = make_client()
+    # About the identify, not the member list: a re-identify's chunk request inside the
+    # 30 s window is answered RATE_LIMITED and discord.py would wait out its 5 s chunk
+    # timeout (see test_fake_members.py), so this client does not chunk at all.
+    client = make_client(chunk_guilds_at_startup=False)
     async with running(client, fake.token):
         first = fake.gateway.current
         assert first is not None
@@ -373,8 +376,7 @@ async def test_add_roles_is_a_recorded_put_and_comes_back_as_member_update(
 async def test_large_guild_is_chunked_with_the_nonce_echoed(
     fake: FakeDiscord, scene: Scene, make_client: Builder
 ) -> None:
-    scene.guild.guild_create_member_limit = 1  # only the bot itself in GUILD_CREATE
-    client = make_client()
+    client = make_client()  # GUILD_CREATE carries only the bot itself: no presences intent
     async with running(client, fake.token):
         guild = client.get_guild(scene.guild.id)
         assert guild is not None

@@ -160,14 +160,16 @@ async def test_private_threads_reach_only_members_and_thread_moderators(
     joined = world.add_thread(scene.general, "with the bot", private=True, owner=scene.alice)
     joined.thread_member_ids.add(world.bot_user.id)
     world.bot_role(scene.guild).permissions &= ~(1 << 34)  # no Manage Threads
-    client = make_client()
+    # two logins within 30 s: the second's whole-member-list request would be rate limited
+    # (and discord.py waits on it); this test is about threads, so neither asks for it
+    client = make_client(chunk_guilds_at_startup=False)
     async with running(client, fake.token):
         guild = client.get_guild(scene.guild.id)
         assert guild is not None
         assert guild.get_thread(hidden.id) is None
         assert guild.get_thread(joined.id) is not None
     world.grant_bot(scene.guild, 1 << 34)  # a thread moderator sees them all
-    client = make_client()
+    client = make_client(chunk_guilds_at_startup=False)
     async with running(client, fake.token):
         guild = client.get_guild(scene.guild.id)
         assert guild is not None and guild.get_thread(hidden.id) is not None
