@@ -414,7 +414,7 @@ class Outbound:
 
     async def set_role(self, room: Room, member: Member, allowed: bool, role_id: int) -> None:
         """Give or take the role that lets members post in the room: one role serves any
-        number of members, where channel overwrites stop at 100 per channel."""
+        number of members, where channel overwrites stop at 1000 per channel."""
         channel = self._guild_channel(room)
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
