@@ -19,7 +19,13 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from bot.actions import Action, ActionRefused
+from bot.actions import (
+    Action,
+    ActionNotSupported,
+    ActionRefused,
+    PrivateMessageNotNow,
+    SendPrivate,
+)
 from bot.clock import Clock
 from bot.commands import CommandSpec, Registry
 from bot.config import DiscordConfig
@@ -71,6 +77,12 @@ _REMEMBERED_IDS = 4096
 # Discord allows one IDENTIFY per 5 s (max_concurrency 1); discord.py waits that long before
 # every re-IDENTIFY, which alone breaks the 5 s recovery target, so only what is left of it.
 IDENTIFY_INTERVAL_S = 5.0
+# The longest rate-limit wait taken inside one action. Discord's shared-scope 429s can ask
+# for twenty minutes and more (docs: topics/rate-limits, "Exceeded Resource Rate Limit");
+# discord.py would sleep that long in the call (discord/http.py: HTTPClient.request) with
+# the core waiting on it. Past this it raises discord.RateLimited instead, and the action
+# is not done now (30 s is the least discord.py accepts).
+MAX_RATELIMIT_WAIT_S = 30.0
 # A 5xx discord.py gives up on at once (503): tried again after these pauses, because the
 # core's outbox would only resend a reminder a minute later.
 SERVER_ERROR_RETRY_S = (0.5, 1.0, 2.0)
@@ -153,6 +165,7 @@ class ConfidantClient(discord.Client):
         # (discord.py has no parser for it; see sync.py).
         options.setdefault("chunk_guilds_at_startup", False)
         options.setdefault("enable_debug_events", True)
+        options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_WAIT_S)
         super().__init__(intents=required_intents(), **options)
         self.registry = registry
         self.clock = clock
@@ -627,6 +640,12 @@ class DiscordAdapter:
                 raise ActionRefused(
                     f"Discord answered {error.code} to {type(action).__name__}"
                 ) from None
+            except discord.RateLimited as limited:
+                # a long (shared-scope) rate limit: not now, rather than a 20-minute hang
+                wait = f"rate limited for {limited.retry_after:.0f} s"
+                if isinstance(action, SendPrivate):
+                    raise PrivateMessageNotNow(wait) from None
+                raise ActionNotSupported(f"{type(action).__name__} not done now: {wait}") from None
             except discord.DiscordServerError as error:
                 if pause is None or error.status in _RETRIED_BY_LIBRARY:
                     raise

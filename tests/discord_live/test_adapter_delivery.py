@@ -247,3 +247,30 @@ async def test_an_interaction_discord_refuses_as_late_is_logged_and_answered_pri
     again = await fake.events.slash_command("help", user=carol, channel=adapter_scene.lobby)
     [served] = await fake.wait_for_call("POST", callback_route(again), timeout=5)
     assert served.status == 200 and served.json["type"] == 4
+
+
+async def test_a_long_shared_rate_limit_does_not_hang_the_reminder(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """Discord asks for 1336 s on the DM (a shared-scope 429): discord.py would sleep that
+    long inside the action; the adapter gives up at once instead, the attempt is counted,
+    and the next periodic resend delivers the reminder."""
+    rig = await start_app()
+    carol = fake.world.add_user("carol")
+    dm = fake.world.open_dm(carol)
+    fake.faults.shared_rate_limit("POST", f"/channels/{dm.id}/messages")
+    started = asyncio.get_running_loop().time()
+    await fake.events.member_add(adapter_scene.guild, carol)
+    [limited] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages")
+    assert limited.status == 429
+    for _ in range(300):  # bounded: 3 s
+        owed = await rig.app.store.owed_reminders("discord", str(carol.id))
+        if owed and owed[0].attempts == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert owed and owed[0].attempts == 1
+    assert asyncio.get_running_loop().time() - started < 10  # not 22 minutes
+    await resend_for_a_while(rig, fake, hours=1)
+    delivered = [c for c in dm_posts(fake, carol) if c.status == 200]
+    assert len(delivered) == 1 and REMINDER in delivered[0].json["content"]
+    assert await rig.app.store.owed_reminders("discord", str(carol.id)) == []
