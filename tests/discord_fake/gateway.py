@@ -283,6 +283,22 @@ class Gateway:
             await self._emit(session, "RESUMED", {"_trace": ["fake"]})
         return session
 
+    async def guild_outage(self, guild: FakeGuild) -> None:
+        """A server Discord cannot serve for a while: GUILD_DELETE with ``unavailable``
+        (https://discord.com/developers/docs/events/gateway-events#guild-delete: "If the
+        unavailable field is not set, the user was removed from the guild"), nothing from it
+        meanwhile, and GUILD_CREATE when it is back (see :meth:`guild_back`)."""
+        await self.dispatch("GUILD_DELETE", {"id": str(guild.id), "unavailable": True})
+
+    async def guild_back(self, guild: FakeGuild) -> None:
+        """The server is available again: a GUILD_CREATE like a new session's (only the bot's
+        own member without the presences intent), and no replay of what changed meanwhile
+        (https://discord.com/developers/docs/events/gateway-events#guild-create, case 2)."""
+        session = self.current
+        if session is None:
+            raise GatewayError("no gateway session: has the client identified?")
+        await self.dispatch("GUILD_CREATE", self._guild_create(session, guild))
+
     def _guild_create(self, session: Session, guild: FakeGuild) -> dict[str, Any]:
         shown = members.guild_create_members(
             self.world, guild, intents=session.intents, threshold=session.large_threshold

@@ -165,11 +165,9 @@ async def test_a_guild_back_from_an_outage_is_counted_again(
     rig = await start_app(identify_interval_s=INTERVAL_S)
     await members_known(rig)
     full_lists = fake.gateway.member_requests.full_lists
-    await fake.events.raw("GUILD_DELETE", {"id": str(scene.guild.id), "unavailable": True})
+    await fake.gateway.guild_outage(scene.guild)
     world.guilds[scene.guild.id].members[scene.alice.id].role_ids.append(scene.peer_role.id)
-    session = fake.gateway.current
-    assert session is not None
-    await fake.events.raw("GUILD_CREATE", fake.gateway._guild_create(session, scene.guild))
+    await fake.gateway.guild_back(scene.guild)
     [to_alice] = await fake.wait_for_call(
         "POST", f"/channels/{world.open_dm(scene.alice).id}/messages", timeout=3 * WINDOW_S
     )
