@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,15 @@ def scene(fake: FakeDiscord) -> Scene:
     thread = world.add_thread(general, "tuesday-circle", private=True)
     thread.thread_member_ids.add(bob.id)
     return Scene(guild, general, thread, peer, alice, bob)
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Poll a condition the client reaches asynchronously; bounded in time and count."""
+    for _ in range(int(timeout / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached in time")
 
 
 def default_intents() -> discord.Intents:

@@ -16,18 +16,11 @@ from tests.discord_fake.message_rules import Refused, snowflake_at
 from tests.discord_fake.permissions import MemberCannot
 from tests.discord_fake.state import FakeOverwrite
 
-from .conftest import FastClient, Scene
+from .conftest import FastClient, Scene, eventually
 
 Builder = Callable[..., FastClient]
 MANAGE_MESSAGES = 1 << 13
 
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_bulk_delete_removes_the_messages_and_sends_one_bulk_event(

@@ -5,7 +5,6 @@ channels it cannot view; members cannot do what Discord's client would not let t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable
 
@@ -17,7 +16,7 @@ from tests.discord_fake import permissions as perm
 from tests.discord_fake.events import MemberCannot
 from tests.discord_fake.state import INVITE_PERMISSIONS, FakeOverwrite
 
-from .conftest import FastClient, Scene
+from .conftest import FastClient, Scene, eventually
 
 Builder = Callable[..., FastClient]
 
@@ -94,11 +93,8 @@ async def test_a_channel_the_bot_cannot_view_is_silent_and_refused(
     async with running(client, fake.token):
         secret = await fake.events.message_create(hidden, scene.bob, "not for the bot")
         visible = await fake.events.message_create(scene.general, scene.bob, "hello")
-        for _ in range(300):  # bounded: 3 s at most
-            if visible.id in seen:
-                break
-            await asyncio.sleep(0.01)
-        assert visible.id in seen and secret.id not in seen
+        await eventually(lambda: visible.id in seen)
+        assert secret.id not in seen
         partial = client.get_partial_messageable(hidden.id)
         with pytest.raises(discord.Forbidden) as refused:
             await partial.send("hello")

@@ -18,19 +18,11 @@ from discord import app_commands
 from tests.discord_fake import INTENT_MESSAGE_CONTENT, FakeDiscord, running
 from tests.discord_fake.gateway import IDENTIFY, REQUEST_GUILD_MEMBERS, RESUME
 
-from .conftest import FastClient, Scene
+from .conftest import FastClient, Scene, eventually
 
 Builder = Callable[..., FastClient]
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Poll a condition the client reaches asynchronously; bounded in time and count."""
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_login_ready_and_guild_create_populate_the_client(

@@ -17,17 +17,10 @@ from tests.discord_fake.state import (
     GUILD_VOICE,
 )
 
-from .conftest import FastClient, Scene
+from .conftest import FastClient, Scene, eventually
 
 Builder = Callable[..., FastClient]
 
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_channel_kinds_arrive_as_discord_py_channels(
