@@ -319,15 +319,7 @@ class World:
     def add_text_channel(
         self, guild: FakeGuild, name: str, *, topic: str | None = None
     ) -> FakeChannel:
-        channel = FakeChannel(
-            id=self.snowflakes.next(),
-            type=GUILD_TEXT,
-            name=name,
-            guild_id=guild.id,
-            position=len(guild.channel_ids),
-            topic=topic,
-        )
-        return self._register_guild_channel(guild, channel)
+        return self.add_channel(guild, name, type=GUILD_TEXT, topic=topic)
 
     def add_channel(
         self, guild: FakeGuild, name: str, *, type: int, topic: str | None = None
