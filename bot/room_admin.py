@@ -29,7 +29,7 @@ from bot.logs import fields
 
 if TYPE_CHECKING:
     from bot.core import Core
-    from bot.policy import Policy
+    from bot.policy import Policy, RoomRef
 
 log = logging.getLogger("confidant.core")
 
@@ -107,12 +107,12 @@ async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
 def refused(core: Core, action: Action, reason: str) -> list[Action]:
     """The platform refused something the policy needs (a post, a private thread, a
     permission change): told to the room's moderators once per run, room and kind, never
-    as if it were done. Alerts themselves and role changes (the adapter words those with
-    their fix) are only logged here."""
+    as if it were done. Role changes are left to the adapter, which words them with their
+    fix; a refused alert goes to the policy's other alert rooms."""
+    if isinstance(action, AlertModerators):
+        return _alert_refused(core, action, reason)
     room = getattr(action, "room", None)
-    if room is None or isinstance(action, AlertModerators) or (
-        isinstance(action, SetPostingAllowed) and action.grant is not None
-    ):
+    if room is None or (isinstance(action, SetPostingAllowed) and action.grant is not None):
         return []
     what = _REFUSED_WHAT.get(type(action).__name__, "an action")
     if isinstance(action, PostToRoom) and action.private_thread:
@@ -125,6 +125,32 @@ def refused(core: Core, action: Action, reason: str) -> list[Action]:
     problem = texts.refused_in_room(room.label, what, reason)
     log.warning("%s adapter: %s", room.platform, problem, extra=fields("action_refused"))
     return core.alerts_to([policy], texts.adapter_problems(room.platform, (problem,)))
+
+
+def _alert_refused(core: Core, action: AlertModerators, reason: str) -> list[Action]:
+    told = (action.platform, "alerts", action.room_selector)
+    if told in core.refusals_told:
+        return []
+    core.refusals_told.add(told)
+    where = action.room_selector
+    problem = texts.refused_in_room(where, "posting moderator alerts", reason)
+    log.warning("%s adapter: %s", action.platform, problem, extra=fields("action_refused"))
+    policies = [
+        policy
+        for policy in core.policies.current.policies
+        if any(_names(ref, action.platform, where) for ref in policy.alerts)
+    ]
+    text = texts.adapter_problems(action.platform, (problem,))
+    return [
+        alert
+        for alert in core.alerts_to(policies, text)
+        if isinstance(alert, AlertModerators)
+        and (alert.platform, alert.room_selector) != (action.platform, where)
+    ]
+
+
+def _names(ref: RoomRef, platform: str, selector: str) -> bool:
+    return ref.platform == platform and selector in (ref.id, ref.alias, ref.name)
 
 
 _REFUSED_WHAT = {

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.permissions import SEND_MESSAGES
+from tests.discord_fake.permissions import SEND_MESSAGES, VIEW_CHANNEL
 from tests.discord_fake.state import FakeOverwrite, FakeUser
 
 from .conftest import ADAPTER_POLICY, REMINDER, AdapterScene
+from .test_adapter_leaks import LEAK_POLICY, SHARED, share_and_forward
 
 EPHEMERAL = 64
 
@@ -102,3 +103,37 @@ async def test_a_reminder_nothing_could_deliver_stays_owed_until_the_member_is_r
     assert callback.json["data"]["flags"] == EPHEMERAL
     assert REMINDER in callback.json["data"]["content"]
     assert await delivered(rig, erin)
+
+
+async def test_a_refused_alert_is_told_to_the_other_alert_rooms_once(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    scene, world = adapter_scene, fake.world
+    bob = world.add_user("bob")
+    world.add_member(scene.guild, bob)
+    backup = world.add_text_channel(scene.guild, "mods-2")
+    two_rooms = LEAK_POLICY.replace(
+        "    name: mods\n", "    name: mods\n  - platform: discord\n    name: mods-2\n"
+    )
+    rig = await start_app(policy=two_rooms)
+    # an admin takes Send Messages in #mods from the bot's role while it runs
+    bot_role = scene.bot_role
+    scene.mods.overwrites[bot_role.id] = FakeOverwrite(
+        bot_role.id, 0, allow=VIEW_CHANNEL, deny=SEND_MESSAGES
+    )
+    for _ in range(2):  # two leaks: two refused alerts in #mods, one note about it
+        mark = fake.requests.mark()
+        await share_and_forward(fake, scene, rig, bob)
+        [refused] = await fake.wait_for_call(
+            "POST", f"/channels/{scene.mods.id}/messages", since=mark
+        )
+        assert refused.status == 403
+        await fake.wait_for_call("POST", f"/channels/{backup.id}/messages", since=mark)
+    await asyncio.sleep(0.1)
+    notes = [
+        str(c.json["content"])
+        for c in fake.calls("POST", f"/channels/{backup.id}/messages")
+        if "refused posting moderator alerts" in str(c.json["content"])
+    ]
+    assert len(notes) == 1 and "in mods the platform refused posting moderator alerts" in notes[0]
+    assert "50013" in notes[0] and SHARED not in notes[0]
