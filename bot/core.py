@@ -340,11 +340,7 @@ class Core:
 
     def alerts_to(self, policies: Iterable[Policy], text: str) -> list[Action]:
         """One alert to each alert room of these policies (once per room)."""
-        targets = {
-            (ref.platform, ref.id or ref.alias or ref.name or "")
-            for policy in policies
-            for ref in policy.alerts
-        }
+        targets = {(ref.platform, ref.selector[1]) for policy in policies for ref in policy.alerts}
         return [AlertModerators(platform, room, text) for platform, room in sorted(targets)]
 
     def alerts_for_all(self, text: str) -> list[Action]:

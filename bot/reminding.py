@@ -296,20 +296,26 @@ def _reminder_key(action: SendPrivate) -> str | None:
     return key.split("/")[0] if key and key.startswith("rem-") else None
 
 
+async def _attempt_failed(core: Core, key: str) -> int:
+    """Count a failed attempt at a pending reminder and, while attempts remain, pause before
+    the next; the attempts so far (0: delivered meanwhile, or not in the outbox)."""
+    attempts = await core.store.reminder_attempt_failed(key)
+    if 0 < attempts < PRIVATE_ATTEMPTS:
+        pause = RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]
+        await core.store.retry_reminder_at(key, core.clock.now() + pause)
+    return attempts
+
+
 async def private_not_now(core: Core, action: SendPrivate) -> bool:
     """A reminder's private message could not go out just now: count the attempt and
     pause before the next. True when the attempts are used up (use the fallback now)."""
     key = _reminder_key(action)
     if key is None:
         return False
-    attempts = await core.store.reminder_attempt_failed(key)
-    if attempts == 0:
-        return False  # delivered meanwhile, or not in the outbox
+    attempts = await _attempt_failed(core, key)
     if attempts >= PRIVATE_ATTEMPTS:
         log.info("private reminder %s failed %d times; using the fallback", key, attempts)
         return True
-    pause = RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]
-    await core.store.retry_reminder_at(key, core.clock.now() + pause)
     return False
 
 
@@ -320,13 +326,9 @@ async def undeliverable(core: Core, action: SendPrivate) -> None:
     key = _reminder_key(action)
     if key is None:
         return
-    attempts = await core.store.reminder_attempt_failed(key)
-    if attempts == 0:
-        return  # delivered meanwhile, or not in the outbox
-    log.info("reminder %s reached nobody (attempt %d); it stays owed", key, attempts)
-    if attempts < PRIVATE_ATTEMPTS:
-        pause = RETRY_PAUSES[min(attempts, len(RETRY_PAUSES)) - 1]
-        await core.store.retry_reminder_at(key, core.clock.now() + pause)
+    attempts = await _attempt_failed(core, key)
+    if attempts:
+        log.info("reminder %s reached nobody (attempt %d); it stays owed", key, attempts)
 
 
 async def unreachable(core: Core, action: SendPrivate) -> None:

@@ -150,7 +150,8 @@ def _alert_refused(core: Core, action: AlertModerators, reason: str) -> list[Act
 
 
 def _names(ref: RoomRef, platform: str, selector: str) -> bool:
-    return ref.platform == platform and selector in (ref.id, ref.alias, ref.name)
+    """The alert room an AlertModerators action names (see Core.alerts_to)."""
+    return (ref.platform, ref.selector[1]) == (platform, selector)
 
 
 _REFUSED_WHAT = {
