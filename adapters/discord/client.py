@@ -328,7 +328,7 @@ class ConfidantClient(discord.Client):
         says so, a purged confidential message's fingerprints go."""
         if payload.guild_id is None or not self.serves(payload.guild_id):
             return
-        room = room_for_id(self.get_channel(payload.channel_id), payload.channel_id)
+        room = await self.threads.room_by_id(payload.channel_id)  # as for a single delete
         now = self.clock.now()
         await self.deliver_all(
             [MessageDeleted(room, str(i), now) for i in sorted(payload.message_ids)]
