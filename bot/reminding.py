@@ -234,8 +234,9 @@ async def periodic_reminder(core: Core, room: Room, policy: Policy) -> list[Acti
 
 async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[Action]:
     """Reminders owed to a member whose private messages were refused (fallback
-    ``next_interaction``), or that nothing else reached so far (every way was refused),
-    ride on the first reply only they see, once."""
+    ``next_interaction``), or that nothing else reached after every attempt (all refused),
+    ride on the first reply only they see, once. One still being tried privately does not:
+    a try the platform took just before a crash would otherwise reach them twice."""
     index = next(
         (i for i, a in enumerate(actions) if isinstance(a, ReplyToInvoker) and a.member == member),
         None,
@@ -247,7 +248,10 @@ async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[A
         policy = core.policies.current.by_name(owed.policy)
         if (
             policy is None
-            or (policy.reminder.fallback != "next_interaction" and not owed.attempts)
+            or (
+                policy.reminder.fallback != "next_interaction"
+                and owed.attempts < PRIVATE_ATTEMPTS  # still being tried privately
+            )
             or policy.reminder.delivery == "rules_message"
             or policy.reminder.text_hash != owed.text_hash
         ):

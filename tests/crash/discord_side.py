@@ -165,6 +165,18 @@ class DiscordSide:
             if m.channel_id == self.circle.id and m.author_id == bot and mention in m.content
         ]
 
+    def private_answers(self, key: str) -> list[str]:
+        """The bot's answers to this member's commands and button presses that only they
+        see (ephemeral): where a reminder Discord would not let the bot DM just now (40003)
+        reaches them with their next interaction."""
+        user_id = self.users[key].id
+        bot = self.fake.world.bot_user.id
+        return [
+            m.content
+            for m in self.fake.world.messages.values()
+            if m.author_id == bot and m.interaction_user_id == user_id
+        ]
+
     async def quiet(self, seconds: float, deadline_s: float) -> None:
         """Until the bot made no REST call for ``seconds`` (bounded)."""
         deadline = time.monotonic() + deadline_s

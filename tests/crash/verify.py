@@ -2,7 +2,8 @@
 
 - Reminders are counted per (member, room, policy text) in what each member's client shows:
   the private reminder ("Welcome to ...") in their private chats, plus any in-room reminder
-  that mentions them. Exactly one per join.
+  that mentions them, plus (Discord) one carried by an answer only they see, when a DM could
+  not go out just now. Exactly one per join.
 - Acknowledged check-in answers (see ``conversations``) must be in the store: read with the
   bot's own Store and opened with the key file, as ``/mydata`` would.
 - A quote of a circle post in a lobby may give at most one alert per alert room; alerts are
@@ -73,8 +74,8 @@ class ReminderCount:
 
 
 def count_reminders(private: Iterable[str], mentions: Iterable[str], text: str) -> int:
-    """Private reminders start with "Welcome to"; in-room ones (fallback, or delivery by
-    room) carry the text and a mention of the member."""
+    """Private reminders start with "Welcome to"; others (an in-room fallback or delivery by
+    room, mentioning the member; an answer only the member sees) carry the text."""
     return sum(1 for body in private if body.startswith("Welcome to") and text in body) + sum(
         1 for body in mentions if text in body
     )
@@ -132,7 +133,9 @@ def discord_reminders(discord: DiscordSide, joined: list[str]) -> list[ReminderC
             key,
             "circle",
             count_reminders(
-                discord.dm_messages(key), discord.circle_mentions(key), CIRCLE_REMINDER
+                discord.dm_messages(key),
+                [*discord.circle_mentions(key), *discord.private_answers(key)],
+                CIRCLE_REMINDER,
             ),
         )
         for key in joined

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from tests.discord_fake import FakeDiscord
@@ -94,15 +95,29 @@ async def test_a_reminder_nothing_could_deliver_stays_owed_until_the_member_is_r
     assert "in circle the platform refused a post" in alert
     [owed] = await rig.app.store.owed_reminders("discord", str(erin.id))
     assert owed.attempts == 1  # counted, so it is tried again a bounded number of times
-    # her next command (where she can type) carries the reminder, privately, once
-    interaction = await fake.events.slash_command(
-        "help", user=erin, channel=adapter_scene.lobby
-    )
+    # still being tried: her next command does not carry it yet (a try Discord took just
+    # before a crash would otherwise reach her twice)
+    assert REMINDER not in await help_answer(fake, adapter_scene, erin)
+    clock = rig.app.core.clock
+    for pause in (timedelta(minutes=1, seconds=1), timedelta(minutes=5, seconds=1)):
+        await clock.advance(pause)
+        await rig.app.runtime.tick()
+    [owed] = await rig.app.store.owed_reminders("discord", str(erin.id))
+    assert owed.attempts == 3  # and no more tries after these
+    assert len([c for c in fake.calls("POST", f"/channels/{circle.id}/messages")]) == 3
+    assert len(mods_alerts(fake, adapter_scene)) == start_alerts + 1  # told once
+    # every try refused: her next command (where she can type) carries it, privately, once
+    assert REMINDER in await help_answer(fake, adapter_scene, erin)
+    assert await delivered(rig, erin)
+    assert REMINDER not in await help_answer(fake, adapter_scene, erin)  # once
+
+
+async def help_answer(fake: FakeDiscord, scene: AdapterScene, user: FakeUser) -> str:
+    interaction = await fake.events.slash_command("help", user=user, channel=scene.lobby)
     route = f"/interactions/{interaction.id}/{interaction.token}/callback"
     [callback] = await fake.wait_for_call("POST", route)
     assert callback.json["data"]["flags"] == EPHEMERAL
-    assert REMINDER in callback.json["data"]["content"]
-    assert await delivered(rig, erin)
+    return str(callback.json["data"]["content"])
 
 
 async def test_a_refused_alert_is_told_to_the_other_alert_rooms_once(
