@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot import texts
-from bot.actions import Action, AlertModerators, ReplyToInvoker, SendPrivate
+from bot.actions import Action, AlertModerators, PostToRoom, ReplyToInvoker, SendPrivate
 from bot.checkins.sealing import SealBroken, Sealer
 from bot.clock import Clock
 from bot.events import CommandInvoked, Member, MessageRef, Room
@@ -121,6 +121,7 @@ class Reports:
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
             log.info("a report on %s was over the member's limit", who.platform)
             return [host.reply(event, texts.report_limited(limit, minutes))]
+        room = event.room
         report_id = await host.store.add_member_report(
             who.platform,
             policy.name,
@@ -128,6 +129,7 @@ class Reports:
             named,
             now,
             lambda rid: self.sealer.seal(rid, _aad(who.platform), who.id),
+            room_id=(room.parent_id or room.id) if named and not room.is_private_chat else None,
         )
         actor = who.id if named else "(anonymous member)"
         await host.store.audit(
@@ -201,10 +203,16 @@ class Reports:
 
     # -- the moderators --------------------------------------------------------------------
     async def cmd_answer(self, event: CommandInvoked, args: Args) -> list[Action]:
-        """The answer goes to the member's private chat, never to a room: a room post would
-        show everyone that this member reported. Where the platform refuses the private
-        message, the fallback is a note to the moderators' room saying so (and nothing
-        else), so the moderator never believes an answer arrived that did not."""
+        """The answer goes to the member's private chat. Where the platform refuses it:
+
+        - a named report, under a policy whose fallback is ``private_thread``, is answered
+          in a private thread with the member in the room they reported from (moderators
+          who manage threads can see it; they know who reported anyway);
+        - otherwise, and if that is refused too, the moderators' room is told it was not
+          delivered, and nothing else happens. Never a room mention (everyone would see who
+          reported), never a thread for an anonymous report (its member would be named).
+
+        So the moderator never believes an answer arrived that did not."""
         host = self.host
         report_id = int(args["id"] or 0)
         answer = str(args.get("text") or "").strip()
@@ -237,12 +245,15 @@ class Reports:
             )
             for platform, selector in sorted({(r.platform, r.selector[1]) for r in policy.alerts})
         )
-        to_member = SendPrivate(
-            Member(report.platform, member_id),
-            texts.report_answer_to_member(report.id, answer),
-            fallback=undelivered,
-        )
-        return [host.reply(event, texts.report_answer_sending(report.id)), to_member]
+        member = Member(report.platform, member_id)
+        text = texts.report_answer_to_member(report.id, answer)
+        thread: tuple[Action, ...] = ()
+        if report.named and report.room_id and policy.reminder.fallback == "private_thread":
+            room = Room(report.platform, report.room_id)
+            thread = (PostToRoom(room, text, mention=member, private_thread=True),)
+        to_member = SendPrivate(member, text, fallback=(*thread, *undelivered))
+        sending = texts.report_answer_sending(report.id, thread=bool(thread))
+        return [host.reply(event, sending), to_member]
 
     # -- a member's data rights ------------------------------------------------------------
     async def export(self, platform: str, member_id: str) -> list[dict[str, Any]]:

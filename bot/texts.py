@@ -403,11 +403,16 @@ def report_answer_to_member(report_id: int, answer: str) -> str:
     return f"A moderator answered your report {report_id}:\n\n{answer}"
 
 
-def report_answer_sending(report_id: int) -> str:
+def report_answer_sending(report_id: int, thread: bool = False) -> str:
+    instead = (
+        "If those are closed, it goes to a private thread with them in the room they "
+        "reported from; if that fails too, "
+        if thread
+        else "If it cannot be delivered, "
+    )
     return (
         f"Your answer to report {report_id} is on its way to the member's private messages. "
-        "If it cannot be delivered, the moderators' room is told; nothing is posted anywhere "
-        "else."
+        f"{instead}the moderators' room is told; nothing is posted anywhere else."
     )
 
 

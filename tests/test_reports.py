@@ -18,6 +18,9 @@ from tests.conftest import POLICY, policy_rig, write_policy
 
 WORDS = "someone retold my story about my brother in the lobby canary-7f3e"
 RATE_POLICY = POLICY + "reports:\n  per_hour: 2\n"
+THREAD_POLICY = POLICY.replace(
+    "  delivery: private\n", "  delivery: private\n  fallback: private_thread\n"
+)
 
 
 def all_text(path: Path) -> str:
@@ -198,3 +201,19 @@ def test_discord_options_are_read_as_given() -> None:
     args = {"link": "https://discord.com/channels/1/2/3", "name": "named", "words": "look"}
     assert read_request(event, args) == (True, True, "look")
     assert read_request(event, {}) == (False, False, None)
+
+
+async def test_closed_dms_named_report_answered_in_a_private_thread(tmp_path: Path) -> None:
+    """The policy's private-thread fallback reaches a member who chose to be named; an
+    anonymous member is never put in a thread the moderators could see."""
+    async with policy_rig(tmp_path, THREAD_POLICY) as rig:
+        await rig.say(":room recovery", "alice: /report named", "bob: /report", ":room mods")
+        await rig.say(":dms-closed alice", ":dms-closed bob")
+        out = await rig.say("mod: /answer 1 We saw it.")
+        assert "a private thread with them" in only_sees("mod", out)
+        assert "[#recovery, private thread with alice] confidant → @alice:" in out
+        assert "We saw it." in out and alerts_to("mods", out) == []
+        out = await rig.say("mod: /answer 2 We saw it too.")
+        assert "private thread" not in out
+        [note] = alerts_to("mods", out)
+        assert "could not be delivered" in note and "We saw it too" not in note

@@ -188,6 +188,7 @@ class MemberReport:
     made_at: datetime
     answered_at: datetime | None
     answers: int
+    room_id: str | None = None  # named reports only: where a private thread may reach them
 
 
 _CHUNK = 500  # fingerprints per IN (...) list, well under SQLite's variable limit
@@ -1237,14 +1238,15 @@ class Store:
         named: bool,
         at: datetime,
         seal: Callable[[int], bytes],
+        room_id: str | None = None,
     ) -> int:
         """A new report; ``seal`` seals the member for the row's own id, known only once
         the row exists, so the sealed id is written in the same transaction."""
         try:
             cur = await self._db.execute(
                 "INSERT INTO member_reports (platform, policy, member_key, member_sealed, named,"
-                " made_at) VALUES (?,?,?,?,?,?)",
-                (platform, policy, member_key, b"", int(named), _iso(at)),
+                " made_at, room_id) VALUES (?,?,?,?,?,?,?)",
+                (platform, policy, member_key, b"", int(named), _iso(at), room_id),
             )
             report_id = cur.lastrowid
             assert report_id is not None
@@ -1303,7 +1305,7 @@ class Store:
     ) -> list[MemberReport]:
         async with self._db.execute(
             "SELECT id, platform, policy, member_key, member_sealed, named, made_at,"
-            f" answered_at, answers FROM member_reports WHERE {where} ORDER BY id",
+            f" answered_at, answers, room_id FROM member_reports WHERE {where} ORDER BY id",
             params,
         ) as cur:
             rows = await cur.fetchall()
@@ -1311,6 +1313,7 @@ class Store:
             MemberReport(
                 int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), bytes(r[4]), bool(r[5]),
                 datetime.fromisoformat(str(r[6])), _opt_dt(r[7]), int(r[8]),
+                None if r[9] is None else str(r[9]),
             )
             for r in rows
         ]

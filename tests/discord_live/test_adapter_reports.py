@@ -12,9 +12,10 @@ import pytest
 
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.events import MemberCannot
-from tests.discord_fake.state import FakeChannel, FakeUser
+from tests.discord_fake.permissions import CREATE_PRIVATE_THREADS
+from tests.discord_fake.state import PRIVATE_THREAD, FakeChannel, FakeUser
 
-from .conftest import AdapterScene
+from .conftest import ADAPTER_POLICY, AdapterScene
 
 EPHEMERAL = 64
 WORDS = "my story from tuesday was retold here canary-5d21"
@@ -148,3 +149,33 @@ async def test_report_typed_in_the_dm_reads_its_link(
     assert link not in text.split("In their own words:")[1]  # the link is not in her words
     [thanks] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
     assert "Your report (1) is with the moderators" in str(thanks.json["content"])
+
+
+async def test_closed_dms_named_report_answer_goes_to_a_private_thread(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """With the policy's private_thread fallback (and Create Private Threads granted, as the
+    README says for it) a named reporter with closed DMs gets the answer in a private thread
+    of the channel they reported from; the channel itself gets nothing."""
+    scene, alice, mod = adapter_scene, adapter_scene.alice, adapter_scene.mod
+    fake.world.grant_bot(scene.guild, CREATE_PRIVATE_THREADS)
+    await start_app(
+        policy=ADAPTER_POLICY.replace(
+            "  delivery: private\n", "  delivery: private\n  fallback: private_thread\n"
+        )
+    )
+    mark = fake.requests.mark()
+    await slash(fake, alice, scene.circle, "report", name="named")
+    await fake.wait_for_call("POST", f"/channels/{scene.mods.id}/messages", since=mark)
+    fake.world.users[alice.id].accepts_dms = False
+    mark = fake.requests.mark()
+    answer = await slash(fake, mod, scene.mods, "answer", id=1, text="We saw it, thank you.")
+    assert "a private thread with them" in answer
+    [created] = await fake.wait_for_call("POST", f"/channels/{scene.circle.id}/threads", since=mark)
+    assert created.json["type"] == PRIVATE_THREAD and created.json["invitable"] is False
+    [thread] = [c for c in fake.world.channels.values() if c.parent_id == scene.circle.id]
+    [posted] = await fake.wait_for_call("POST", f"/channels/{thread.id}/messages", since=mark)
+    assert "A moderator answered your report 1:" in posted.json["content"]
+    assert "We saw it, thank you." in posted.json["content"]
+    assert alice.id in thread.thread_member_ids
+    assert posts_in(fake, scene.circle, mark) == [] and posts_in(fake, scene.mods, mark) == []
