@@ -34,6 +34,7 @@ from bot.events import CommandInvoked, Member, MessageRef, Room
 from bot.leaks import author_key
 from bot.policy import Policy
 from bot.policy_holder import PolicyHolder
+from bot.ports import Capabilities
 from bot.store import Store
 
 log = logging.getLogger("confidant.reports")
@@ -60,6 +61,8 @@ class ReportsHost(Protocol):
     def prefix(self, platform: str) -> str: ...
 
     def reply(self, event: CommandInvoked, text: str) -> ReplyToInvoker: ...
+
+    def caps(self, platform: str) -> Capabilities: ...
 
 
 def _aad(platform: str) -> str:
@@ -159,7 +162,10 @@ class Reports:
             )
             for platform, selector in sorted({(r.platform, r.selector[1]) for r in policy.alerts})
         ]
-        return [host.reply(event, texts.report_sent(report_id, named, prefix)), *alerts]
+        thanks = texts.report_sent(report_id, named, prefix)
+        if not event.room.is_private_chat and not host.caps(room.platform).ephemeral_replies:
+            thanks += "\n\n" + texts.report_seen_in_room(prefix)  # a Matrix room saw the line
+        return [host.reply(event, thanks), *alerts]
 
     async def _covering(self, event: CommandInvoked, about: MessageRef | None) -> Policy | None:
         """The moderators to tell: those of the room pointed at, else of the room the
@@ -263,6 +269,7 @@ class Reports:
                 "id": r.id,
                 "policy": r.policy,
                 "named": r.named,
+                "room_id": r.room_id,
                 "made_at": r.made_at.isoformat(),
                 "answers": r.answers,
                 "last_answered_at": r.answered_at.isoformat() if r.answered_at else None,

@@ -370,6 +370,13 @@ def report_sent(report_id: int, named: bool, prefix: str) -> str:
     )
 
 
+def report_seen_in_room(prefix: str) -> str:
+    return (
+        f"This room could see the {prefix}report line you typed. Next time, send it in your "
+        "private chat with me, where nobody else reads it."
+    )
+
+
 def report_limited(per_hour: int, minutes: int) -> str:
     return (
         f"You have sent {per_hour} report{'s' if per_hour != 1 else ''} in the last hour, "

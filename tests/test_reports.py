@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.builtin_commands import REPORT
 from bot.commands import bind
 from bot.events import CommandInvoked, Member, Room
+from bot.ports import Capabilities
 from bot.reports import read_request
 from tests.checkin_rig import alerts_to, dm, file_block, private_to
 from tests.conftest import POLICY, policy_rig, write_policy
@@ -217,3 +218,14 @@ async def test_closed_dms_named_report_answered_in_a_private_thread(tmp_path: Pa
         assert "private thread" not in out
         [note] = alerts_to("mods", out)
         assert "could not be delivered" in note and "We saw it too" not in note
+
+
+async def test_a_room_that_saw_the_line_is_named_in_the_thanks(tmp_path: Path) -> None:
+    """Without ephemeral replies (Matrix) the room saw what was typed: the member hears so,
+    and where to report unseen next time; in the private chat there is nothing to say."""
+    async with policy_rig(tmp_path, POLICY) as rig:
+        rig.app.core.capabilities = {"console": Capabilities(ephemeral_replies=False)}
+        out = await rig.say(":room recovery", "alice: /report")
+        assert "This room could see the /report line you typed" in out
+        out = await rig.say(*dm("alice", "/report"))
+        assert "Your report (2)" in out and "could see" not in out
