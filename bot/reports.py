@@ -141,11 +141,9 @@ class Reports:
         log.info("report %d made on %s for policy %s", report_id, who.platform, policy.name)
         label = self._where_label(event, about)
         where = texts.report_where(label, about is not None and about.message_id is not None)
-        shown = (
-            f"{who.display_name} ({who.platform} user {who.id})"
-            if who.display_name
-            else (f"{who.platform} user {who.id}")
-        )
+        shown = f"{who.platform} user {who.id}"
+        if who.display_name:
+            shown = f"{who.display_name} ({shown})"
         alerts: list[Action] = [
             AlertModerators(
                 platform,

@@ -9,7 +9,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.builtin_commands import REPORT
+from bot.checkins.sealing import SealBroken
 from bot.commands import bind
 from bot.events import CommandInvoked, Member, Room
 from bot.ports import Capabilities
@@ -229,3 +232,19 @@ async def test_a_room_that_saw_the_line_is_named_in_the_thanks(tmp_path: Path) -
         assert "This room could see the /report line you typed" in out
         out = await rig.say(*dm("alice", "/report"))
         assert "Your report (2)" in out and "could see" not in out
+
+
+async def test_the_sealed_member_opens_only_for_its_own_report(tmp_path: Path) -> None:
+    """The member's id is stored sealed under the report's id: copied onto another row (or
+    read without the key) it names nobody, and the keyed hash is not the id either."""
+    async with policy_rig(tmp_path, POLICY) as rig:
+        await rig.say(":room recovery", "alice: /report", "bob: /report")
+        store, reports = rig.app.store, rig.app.core.reports
+        assert reports is not None
+        first, second = await store.member_report(1), await store.member_report(2)
+        assert first is not None and second is not None
+        assert reports.sealer.open(1, "report-member/console", first.member_sealed) == "alice"
+        with pytest.raises(SealBroken):
+            reports.sealer.open(2, "report-member/console", first.member_sealed)
+        assert b"alice" not in first.member_sealed + first.member_key
+        assert first.room_id is None  # anonymous: no room kept
