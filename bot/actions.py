@@ -180,6 +180,9 @@ class AlertModerators:
     # The confidential room it seems to come from; with the message where the platform
     # named one (a forward, a link, a reply).
     source_room: MessageRef | None = None
+    # What ``about`` is, as the line before its link says (a member's report points at a
+    # message or room that need not be a copy of anything).
+    about_label: str = "Copy"
 
     def with_links(self, link: Callable[[MessageRef], str | None]) -> str:
         """The text with a line per reference under its first line (what happened, then
@@ -188,7 +191,7 @@ class AlertModerators:
         head, *rest = self.text.split("\n")
         refs = [
             f"{label}: {link(ref) or describe_ref(ref)}"
-            for label, ref in (("Copy", self.about), ("Source", self.source_room))
+            for label, ref in ((self.about_label, self.about), ("Source", self.source_room))
             if ref is not None
         ]
         return "\n".join([head, *refs, *rest])

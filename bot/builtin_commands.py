@@ -76,6 +76,35 @@ FORGETME = CommandSpec(
     params=(Param("confirm", "say confirm to go ahead", required=False, choices=("confirm",)),),
 )
 
+# Members' private reports to their moderators (see bot/reports.py for why options, not a
+# conversation). On text platforms the line is read forgivingly: "/report", "/report named
+# <link> what happened"; on Discord the options are separate fields only the member sees.
+REPORT = CommandSpec(
+    "report",
+    "tell the moderators privately about something here (anonymous unless you choose named)",
+    params=(
+        Param("link", "a message link (leave empty for the room you are in)", required=False),
+        Param(
+            "name", "named: let the moderators see who you are (default: anonymous)", required=False
+        ),
+        Param(
+            "words",
+            "your own words for the moderators (optional, not kept)",
+            required=False,
+            rest=True,
+        ),
+    ),
+)
+ANSWER = CommandSpec(
+    "answer",
+    "answer a member's report; it reaches them privately",
+    Permission.MODERATOR,
+    (
+        Param("id", "the report's number", kind=int),
+        Param("text", "your answer", rest=True),
+    ),
+)
+
 # A bare group word typed on a text platform runs this command of the group.
 GROUP_DEFAULTS = {"checkin": CHECKIN_START.name}
 
@@ -100,4 +129,6 @@ BUILTIN_COMMANDS = (
     CLAIM,
     MYDATA,
     FORGETME,
+    REPORT,
+    ANSWER,
 )

@@ -27,6 +27,7 @@ from bot.actions import (
 from bot.builtin_commands import (
     AGREE,
     AGREEMENTS,
+    ANSWER,
     AUDIT,
     CHECKIN_HISTORY,
     CHECKIN_PAUSE,
@@ -45,6 +46,7 @@ from bot.builtin_commands import (
     MYDATA,
     POLICY_RELOAD,
     POLICY_SHOW,
+    REPORT,
     RULES,
 )
 from bot.checkins import CHECKIN_CHOICE, Checkins
@@ -81,6 +83,7 @@ from bot.metrics import Metrics, NoMetrics
 from bot.policy import Policy
 from bot.policy_holder import PolicyHolder, ReloadResult
 from bot.ports import Capabilities
+from bot.reports import Reports
 from bot.store import Store
 
 log = logging.getLogger("confidant.core")
@@ -172,6 +175,15 @@ class Core:
                 if self.registry.get(name) is not None:
                     self.add_command(name, checkin_handler)
             self.add_choice(CHECKIN_CHOICE, checkins.on_choice)
+        self.reports: Reports | None = None  # members' reports: their ids are sealed
+        if self.leak_key is not None:
+            self.reports = Reports(self, self.leak_key)
+            for spec, report_handler in (
+                (REPORT, self.reports.cmd_report),
+                (ANSWER, self.reports.cmd_answer),
+            ):
+                if self.registry.get(spec.name) is not None:
+                    self.add_command(spec.name, report_handler)
 
     def add_command(self, name: str, handler: CommandHandler) -> None:
         """Later features attach handlers to commands they registered."""

@@ -149,6 +149,9 @@ class CommandInvoked:
     argv: tuple[str, ...] = ()
     options: tuple[tuple[str, str], ...] = ()
     reply_handle: str | None = None
+    # Message links in the command's arguments, parsed by the adapter as in a post: only
+    # the adapter knows its platform's links (a /report pointing at a message).
+    links: tuple[MessageRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

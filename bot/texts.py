@@ -323,3 +323,113 @@ def leak_review_outcome(room_label: str, harmless: bool) -> str:
         "stays removed because it seemed to repeat a confidential room. Thank you for "
         "keeping what is shared there where it was shared."
     )
+
+
+# -- members' reports to moderators (/report) ------------------------------------------------
+
+
+def report_alert(
+    report_id: int, who: str | None, words: str | None, where: str, prefix: str
+) -> str:
+    """To the moderators. ``words`` is the one exception to "no member's text": what the
+    member wrote *to the moderators* with /report, and only when they chose to; it goes out
+    here and is kept nowhere. ``who`` is None for an anonymous report."""
+    head = f"Report {report_id} from " + (who if who else "a member who asked to stay anonymous")
+    lines = [f"{head}: {where}."]
+    if words:
+        lines += ["In their own words:", words]
+    else:
+        lines.append("They added no words of their own.")
+    lines.append(
+        f"Answer them privately with {prefix}answer {report_id} <your answer>"
+        + ("" if who else " (they stay anonymous to you)")
+        + "."
+    )
+    return "\n".join(lines)
+
+
+def report_where(room_label: str | None, has_message: bool) -> str:
+    if has_message:
+        return "about the message linked below"
+    if room_label:
+        return f"about the room {room_label} (linked below)"
+    return "not about one place in particular"
+
+
+def report_sent(report_id: int, named: bool, prefix: str) -> str:
+    who = (
+        "They can see that it came from you, because you chose that."
+        if named
+        else "They do not see who you are."
+    )
+    return (
+        f"Thank you. Your report ({report_id}) is with the moderators. {who} "
+        "Confidant did not keep your words. If a moderator answers, the answer comes to your "
+        "private messages with Confidant, so please keep them open for this server or room. "
+        f"You can see your reports with {prefix}mydata."
+    )
+
+
+def report_seen_in_room(prefix: str) -> str:
+    return (
+        f"This room could see the {prefix}report line you typed. Next time, send it in your "
+        "private chat with me, where nobody else reads it."
+    )
+
+
+def report_limited(per_hour: int, minutes: int) -> str:
+    return (
+        f"You have sent {per_hour} report{'s' if per_hour != 1 else ''} in the last hour, "
+        "which is as many as this room takes at once, so this one was not sent. Your earlier "
+        f"reports are with the moderators. You can send another in about {minutes} "
+        f"minute{'s' if minutes != 1 else ''}. If you need help now, please write to a "
+        "moderator directly, or use the crisis resources your community lists."
+    )
+
+
+def report_nobody(prefix: str) -> str:
+    return (
+        "I could not tell which moderators to send this to. Please send "
+        f"{prefix}report in the room it is about, or add a link to a message there."
+    )
+
+
+def report_bad_link(prefix: str) -> str:
+    return (
+        "I could not read that link. Copy the message's link (its menu has Copy Link or "
+        f"Share) and send {prefix}report again with it, or send {prefix}report in the room "
+        "itself."
+    )
+
+
+def report_off() -> str:
+    return "Reports to the moderators are turned off for this room. Please write to a moderator."
+
+
+def report_answer_to_member(report_id: int, answer: str) -> str:
+    return f"A moderator answered your report {report_id}:\n\n{answer}"
+
+
+def report_answer_sending(report_id: int, thread: bool = False) -> str:
+    instead = (
+        "If those are closed, it goes to a private thread with them in the room they "
+        "reported from; if that fails too, "
+        if thread
+        else "If it cannot be delivered, "
+    )
+    return (
+        f"Your answer to report {report_id} is on its way to the member's private messages. "
+        f"{instead}the moderators' room is told; nothing is posted anywhere else."
+    )
+
+
+def report_answer_undelivered(report_id: int, prefix: str) -> str:
+    return (
+        f"The answer to report {report_id} could not be delivered: the member does not accept "
+        "private messages from Confidant. It was not posted anywhere else and not kept; try "
+        f"again later with {prefix}answer {report_id} <your answer>."
+    )
+
+
+def report_unknown(report_id: int) -> str:
+    return f"There is no report {report_id} among the reports you moderate."

@@ -333,6 +333,7 @@ def test_the_registry_becomes_slash_commands_and_groups() -> None:
     assert sorted(commands) == [
         "agree",
         "agreements",
+        "answer",
         "audit",
         "checkin",
         "claim",
@@ -343,6 +344,7 @@ def test_the_registry_becomes_slash_commands_and_groups() -> None:
         "mood",
         "mydata",
         "policy",
+        "report",
         "room",
         "rules",
     ]

@@ -158,6 +158,18 @@ ROWS: dict[str, list[dict[str, object]]] = {
     "room_presence_counted": [
         {"platform": "discord", "room_id": "1278463009812345678", "counted_at": at(12, 10)},
     ],
+    "member_reports": [
+        {"id": 1, "platform": "matrix", "policy": "recovery-circle",
+         "member_key": keyed("report-alice"),
+         "member_sealed": _SEAL.seal(1, "report-member/matrix", "@alice:example.org"),
+         "named": 0, "room_id": None, "made_at": at(13, 21), "answered_at": at(14, 8),
+         "answers": 1},
+        {"id": 2, "platform": "discord", "policy": "recovery-circle",
+         "member_key": keyed("report-dana"),
+         "member_sealed": _SEAL.seal(2, "report-member/discord", "1178462201556787201"),
+         "named": 1, "room_id": "1278463009812345678", "made_at": at(14, 9),
+         "answered_at": None, "answers": 0},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}

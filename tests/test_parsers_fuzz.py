@@ -139,8 +139,14 @@ def test_number_arguments_stay_within_what_the_store_holds(
 ) -> None:
     spec, index = slot
     before = [p.choices[0] if p.choices else "x" for p in spec.params[:index]]
+    # required parameters after the number (the text of "/answer <id> <text>") get a value
+    after = [
+        p.choices[0] if p.choices else "1" if p.kind is int else "x"
+        for p in spec.params[index + 1 :]
+        if p.required
+    ]
     try:
-        values = bind(spec, (*before, str(number)))
+        values = bind(spec, (*before, str(number), *after))
     except UsageError as error:
         assert abs(number) >= 2**63, error
         return

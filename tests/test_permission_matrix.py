@@ -55,7 +55,7 @@ MODERATOR_COMMANDS = [s for s in REGISTRY if s.permission is Permission.MODERATO
 # Commands for everyone whose handler further asks for a role the spec cannot express.
 SUPPORTER_COMMANDS = {"claim"}
 EVERYONE_COMMANDS = {
-    "rules", "agree", "help", "mydata", "forgetme", "checkin start", "checkin history",
+    "rules", "agree", "help", "mydata", "forgetme", "report", "checkin start", "checkin history",
     "checkin schedule", "checkin snooze", "checkin pause", "checkin resume", "checkin stop",
 }
 

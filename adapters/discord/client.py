@@ -61,6 +61,7 @@ from .translate import (
     lacking_abilities,
     linked_guilds,
     member_of,
+    parse_message_links,
     permission_report,
     private_message_event,
     private_room,
@@ -350,6 +351,7 @@ class ConfidantClient(discord.Client):
                 self.clock.now(),
                 options=command_options(values),
                 reply_handle=handle,
+                links=parse_message_links(" ".join(str(v) for v in values.values())),
             ),
         )
 

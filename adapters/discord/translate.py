@@ -191,7 +191,8 @@ def private_message_event(
     text = message.content or ""
     parsed = registry.parse_text(text, PREFIX)
     if parsed is not None:
-        return CommandInvoked(room, member, parsed.spec.name, at, argv=parsed.argv)
+        links = parse_message_links(text)
+        return CommandInvoked(room, member, parsed.spec.name, at, argv=parsed.argv, links=links)
     unknown = registry.unknown_command(text, PREFIX)
     if unknown is not None:
         return CommandInvoked(room, member, unknown, at)

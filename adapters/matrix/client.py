@@ -516,7 +516,12 @@ class MatrixAdapter:
         parsed = self.registry.parse_text(text, prefix)
         if parsed is not None:
             return CommandInvoked(
-                posted.room, posted.author, parsed.spec.name, posted.at, argv=parsed.argv
+                posted.room,
+                posted.author,
+                parsed.spec.name,
+                posted.at,
+                argv=parsed.argv,
+                links=posted.links,
             )
         unknown = self.registry.unknown_command(text, prefix)
         if unknown is not None:

@@ -61,6 +61,8 @@ async def export(checkins: Checkins, platform: str, member_id: str) -> dict[str,
             }
         )
     data["checkins"] = items
+    if core.reports is not None:  # reports to moderators: no words were kept
+        data["reports"] = await core.reports.export(platform, member_id)
     data["contact_requests"] = [
         {
             "id": r.id,
@@ -102,7 +104,8 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
             core.reply(
                 event,
                 "This erases everything Confidant holds about you: check-ins and their "
-                "answers, your check-in schedule, contact requests, agreements and reminders "
+                "answers, your check-in schedule, contact requests, reports to the "
+                "moderators, agreements and reminders "
                 "(you will be asked to agree again), and the fingerprints of what you wrote "
                 "in confidential rooms. It cannot be undone. To go ahead, send "
                 f"{prefix}forgetme confirm",
@@ -113,6 +116,8 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
     if core.leaks is not None:
         fingerprints = await core.leaks.erase_member(who.platform, who.id)
     checkins.forget(who.platform, who.id)
+    if core.reports is not None:  # keyed, so erase_member cannot find them by id
+        counts["member_reports"] = await core.reports.erase(who.platform, who.id)
     rows = sum(counts.values()) + fingerprints
     await core.store.audit(
         who.platform, "(erased member)", "forgetme", f"{rows} rows", event.at, policy=None

@@ -472,6 +472,14 @@ class CheckinsSpec(_Frozen):
         return any(s.platform == platform and s.user == user_id for s in self.supporters)
 
 
+class ReportsSpec(_Frozen):
+    """Members' private reports to the moderators (/report): on by default, since a member
+    whose words were retold elsewhere should always have a quiet way to say so."""
+
+    enabled: bool = True
+    per_hour: int = Field(default=3, ge=1, le=60)  # per member, across this policy's rooms
+
+
 class Policy(_Frozen):
     """Everything Confidant does in a set of rooms. One file holds one policy."""
 
@@ -483,6 +491,7 @@ class Policy(_Frozen):
     reminder: ReminderSpec
     leaks: LeaksSpec = LeaksSpec()
     checkins: CheckinsSpec | None = None
+    reports: ReportsSpec = ReportsSpec()
 
     @field_validator("rooms")
     @classmethod

@@ -7,7 +7,7 @@ text, who agreed, who is in which room) and never any message text.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -173,6 +173,22 @@ class Escalation:
     shared: bool
     created_at: datetime
     claimed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReport:
+    """A member's report to moderators: no words, and the member only sealed and keyed."""
+
+    id: int
+    platform: str
+    policy: str
+    member_key: bytes
+    member_sealed: bytes
+    named: bool
+    made_at: datetime
+    answered_at: datetime | None
+    answers: int
+    room_id: str | None = None  # named reports only: where a private thread may reach them
 
 
 _CHUNK = 500  # fingerprints per IN (...) list, well under SQLite's variable limit
@@ -1209,6 +1225,95 @@ class Store:
             Escalation(
                 int(r[0]), None if r[1] is None else int(r[1]), str(r[2]), str(r[3]),
                 str(r[4]), str(r[5]), bool(r[6]), datetime.fromisoformat(str(r[7])), r[8],
+            )
+            for r in rows
+        ]
+
+    # -- members' reports to moderators ------------------------------------------------
+    async def add_member_report(
+        self,
+        platform: str,
+        policy: str,
+        member_key: bytes,
+        named: bool,
+        at: datetime,
+        seal: Callable[[int], bytes],
+        room_id: str | None = None,
+    ) -> int:
+        """A new report; ``seal`` seals the member for the row's own id, known only once
+        the row exists, so the sealed id is written in the same transaction."""
+        try:
+            cur = await self._db.execute(
+                "INSERT INTO member_reports (platform, policy, member_key, member_sealed, named,"
+                " made_at, room_id) VALUES (?,?,?,?,?,?,?)",
+                (platform, policy, member_key, b"", int(named), _iso(at), room_id),
+            )
+            report_id = cur.lastrowid
+            assert report_id is not None
+            await self._db.execute(
+                "UPDATE member_reports SET member_sealed = ? WHERE id = ?",
+                (seal(report_id), report_id),
+            )
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        return report_id
+
+    async def member_report(self, report_id: int) -> MemberReport | None:
+        found = await self._member_reports_where("id = ?", (report_id,))
+        return found[0] if found else None
+
+    async def member_reports_of(self, member_key: bytes) -> list[MemberReport]:
+        return await self._member_reports_where("member_key = ?", (member_key,))
+
+    async def count_member_reports_since(self, member_key: bytes, since: datetime) -> int:
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM member_reports WHERE member_key = ? AND made_at >= ?",
+            (member_key, _iso(since)),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def oldest_member_report_since(
+        self, member_key: bytes, since: datetime
+    ) -> datetime | None:
+        """When the oldest report in the window was made (the limit frees up after it)."""
+        async with self._db.execute(
+            "SELECT MIN(made_at) FROM member_reports WHERE member_key = ? AND made_at >= ?",
+            (member_key, _iso(since)),
+        ) as cur:
+            row = await cur.fetchone()
+        return _opt_dt(row[0]) if row else None
+
+    async def member_report_answered(self, report_id: int, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE member_reports SET answered_at = ?, answers = answers + 1 WHERE id = ?",
+            (_iso(at), report_id),
+        )
+        await self._db.commit()
+
+    async def erase_member_reports(self, member_key: bytes) -> int:
+        cur = await self._db.execute(
+            "DELETE FROM member_reports WHERE member_key = ?", (member_key,)
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+    async def _member_reports_where(
+        self, where: str, params: tuple[object, ...]
+    ) -> list[MemberReport]:
+        async with self._db.execute(
+            "SELECT id, platform, policy, member_key, member_sealed, named, made_at,"
+            f" answered_at, answers, room_id FROM member_reports WHERE {where} ORDER BY id",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            MemberReport(
+                int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), bytes(r[4]), bool(r[5]),
+                datetime.fromisoformat(str(r[6])), _opt_dt(r[7]), int(r[8]),
+                None if r[9] is None else str(r[9]),
             )
             for r in rows
         ]

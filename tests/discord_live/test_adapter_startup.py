@@ -35,6 +35,7 @@ async def test_start_syncs_the_registry_as_guild_commands(
     assert sorted(sent) == [
         "agree",
         "agreements",
+        "answer",
         "audit",
         "checkin",
         "claim",
@@ -44,6 +45,7 @@ async def test_start_syncs_the_registry_as_guild_commands(
         "help",
         "mydata",
         "policy",
+        "report",
         "rules",
     ]
     assert all(c["type"] == 1 for c in sent.values())
