@@ -178,7 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 ADDED_MEMBER = """\
-{what} on the demo homeserver ({url}):
+{what} on the demo homeserver ({url}).
   Member:      {user_id:<22}  password: {password}
 Sign in with any Matrix client and join {support} or {lobby}; {name} is in no room yet.
 """
@@ -197,7 +197,11 @@ def cmd_demo_add_member(args: argparse.Namespace) -> int:
         return 1
     print(
         ADDED_MEMBER.format(
-            what="Already a demo account" if added.existed else "Registered",
+            what=(
+                f"{added.user_id} is already a demo account"
+                if added.existed
+                else f"Registered {added.user_id}"
+            ),
             url=added.homeserver,
             user_id=added.user_id,
             password=added.password,

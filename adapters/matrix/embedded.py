@@ -101,22 +101,23 @@ Confidant is running with its own private Matrix homeserver, reachable from this
 
   Homeserver:  {url}
 {accounts}
-  Rooms:       {support:<24} the confidential room: a reminder, and !agree before posting
-               {lobby:<24} a lobby Confidant watches: a quote of the circle is flagged
-               {mods:<24} the moderators' room: alerts and moderator commands
-               {supporters:<24} the peer supporters' room: check-in contact requests
+  Rooms:       {support:<22} the confidential room (a reminder, !agree to post)
+               {lobby:<22} a lobby watched for quotes of the circle
+               {mods:<22} the moderators' room: alerts, moderator commands
+               {supporters:<22} the peer supporters' room: contact requests
 
 Try it with any Matrix client on this computer (for example Element Desktop: choose "Edit"
 next to the homeserver and enter the address above):
   1. Sign in as {first_member} and join {support}. Confidant sends you a private
      confidentiality reminder; answer !agree in that private chat to be allowed to post.
-     !rules shows the reminder again; !help lists the commands that work where you send it.
+     !rules shows the reminder again; !help lists the commands you can use.
   2. Post a few sentences there (twelve words or more). Sign in as {second_member}, join
      {support} and agree, then join {lobby} and paste {first_member}'s words: the
      moderators' room gets an alert with links to both, never the text.
-  3. Send !checkin and answer the mood question with 1: Confidant shows crisis resources
-     and asks whether a peer supporter may contact you. Say yes, and the request appears in
-     {supporters}, where {supporter} (invited there) takes it with !claim.
+  3. Send !checkin, agree to the check-in's terms and answer the mood question with 1:
+     Confidant shows crisis resources and asks whether a peer supporter may contact you.
+     Say yes, and the request appears in {supporters}, where {supporter} (invited
+     there) takes it with !claim.
   4. Sign in as {moderator} to read the alerts in {mods} and try !flags and !audit.
   More demo members:  {command} demo add-member NAME   (registers NAME, prints the password)
 

@@ -248,12 +248,19 @@ async def test_run_without_config_serves_a_member_and_restarts_on_the_same_data(
         for secret in passwords.values():
             assert secret not in first.stderr()
 
+        # a member added while nothing runs: the homeserver is started just for it, and
+        # stopped again; the next run lists the member with the others
+        code, out, err = await add_member_cli(state, "erin")
+        assert code == 0 and "Registered @erin:localhost" in out, err[-4000:]
+        assert synapses_on(state) == [] and not (state / HOMESERVER_DIR / PID_FILE).exists()
+
         invites_before, seen_before = len(notices.invites), len(notices.seen)
         second = await start_run(state, tmp_path, "second")
         runs.append(second)
         assert second.url == first.url
         for user_id, secret in passwords.items():
             assert password_of(second.text, user_id) == secret
+        assert password_of(second.text, "@erin:localhost") == password_of(out, "@erin:localhost")
         # a command after the restart: its answer proves the bot has handled everything
         # before it, so a repeated reminder would have arrived by then
         asked = await say(alice, room_id, "!rules")
@@ -462,7 +469,7 @@ async def test_the_embedded_default_demonstrates_every_feature(
         await sync_once(dana)
         assert dana.rooms == {} and dana.invited_rooms == {}  # joined nothing by itself
         again, out_again, _ = await add_member_cli(state, "dana")
-        assert again == 0 and "Already a demo account" in out_again
+        assert again == 0 and "@dana:localhost is already a demo account" in out_again
         assert password_of(out_again, "@dana:localhost") == password_of(out, "@dana:localhost")
         refused, _, said = await add_member_cli(state, "confidant")
         assert refused == 1 and "bot's account" in said
