@@ -197,3 +197,21 @@ async def test_the_bot_accepts_invites_to_the_demo_rooms_only(tmp_path: Path) ->
         assert await invited("#elsewhere:localhost") is LeaveRoom
     finally:
         await rig.app.close()
+
+
+async def test_in_the_terminal_room_a_crisis_shows_resources_and_promises_no_supporter(
+    tmp_path: Path,
+) -> None:
+    """The default policy's supporters are on the demo homeserver: ``confidant console``
+    alone could never reach them, so it shows the resources and offers no contact."""
+    (tmp_path / "policies").mkdir()
+    shutil.copy(DEFAULT_POLICY, tmp_path / "policies" / DEFAULT_POLICY.name)
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        await rig.say(":join alice", "alice: /agree", "alice: /checkin", ":dm alice agree")
+        out = await rig.say(":dm alice 1")
+        assert "112" in out and "https://findahelpline.com" in out
+        assert "peer supporter" not in out and "Question 2 of 3" in out
+        assert await rig.app.store.member_escalations("console", "alice") == []
+    finally:
+        await rig.app.close()
