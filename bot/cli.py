@@ -1,4 +1,4 @@
-"""The ``confidant`` command: run, console, check, backup, restore, migrate."""
+"""The ``confidant`` command: run, console, check, demo, backup, restore, migrate."""
 
 from __future__ import annotations
 
@@ -177,6 +177,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_until_stopped(config))
 
 
+ADDED_MEMBER = """\
+{what} on the demo homeserver ({url}).
+  Member:      {user_id:<22}  password: {password}
+Sign in with any Matrix client and join {support} or {lobby}; {name} is in no room yet.
+"""
+
+
+def cmd_demo_add_member(args: argparse.Namespace) -> int:
+    """Registers one more member on the embedded default's homeserver, running or not."""
+    from adapters.matrix.embedded import LOBBY_ROOM, SUPPORT_ROOM, add_member, alias
+    from adapters.matrix.homeserver import HomeserverError
+
+    logs.configure("WARNING")
+    try:
+        added = asyncio.run(add_member(state_dir(), args.name))
+    except HomeserverError as error:
+        print(f"confidant: {error}", file=sys.stderr)
+        return 1
+    print(
+        ADDED_MEMBER.format(
+            what=(
+                f"{added.user_id} is already a demo account"
+                if added.existed
+                else f"Registered {added.user_id}"
+            ),
+            url=added.homeserver,
+            user_id=added.user_id,
+            password=added.password,
+            support=alias(SUPPORT_ROOM),
+            lobby=alias(LOBBY_ROOM),
+            name=args.name,
+        ),
+        end="",
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     keep_out_unused_extras()
     parser = argparse.ArgumentParser(
@@ -193,6 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = sub.add_parser("check", help="validate the config and policies")
     check.add_argument("--config", help="path to config.yaml")
     check.set_defaults(func=cmd_check)
+    demo = sub.add_parser("demo", help="the embedded default's demo homeserver")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    add = demo_sub.add_parser(
+        "add-member", help="register one more demo member and print the password"
+    )
+    add.add_argument("name", help="the new member's user name (lowercase letters, digits)")
+    add.set_defaults(func=cmd_demo_add_member)
     add_maintenance_commands(sub, _load)
     args = parser.parse_args(argv)
     try:

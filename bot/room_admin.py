@@ -63,7 +63,8 @@ async def on_adapter_status(core: Core, event: AdapterStatus) -> list[Action]:
 
 
 async def on_invite(core: Core, event: InvitedToRoom) -> list[Action]:
-    """Join rooms a policy covers or alerts go to, and private chats; decline the rest."""
+    """Join rooms a policy covers, alerts or check-in contact requests go to, and private
+    chats; decline the rest."""
     room = event.room
     wanted = (
         room.is_private_chat
@@ -71,11 +72,16 @@ async def on_invite(core: Core, event: InvitedToRoom) -> list[Action]:
         or any(
             ref.matches(room.platform, room.id, room.name, room.aliases)
             for policy in core.policies.current.policies
-            for ref in policy.alerts
+            for ref in (*policy.alerts, *_supporters_rooms(policy))
         )
     )
     log.info("invite to a %s room: %s", room.platform, "accepting" if wanted else "declining")
     return [JoinRoom(room)] if wanted else [LeaveRoom(room)]
+
+
+def _supporters_rooms(policy: Policy) -> tuple[RoomRef, ...]:
+    room = policy.checkins.supporters_room if policy.checkins else None
+    return () if room is None else (room,)
 
 
 async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:

@@ -267,13 +267,20 @@ class Checkins:
         if first and spec.duty_to_warn and spec.supporters_room is not None:
             actions.append(SendPrivate(member, words.duty_to_warn_applies(spec.duty_to_warn)))
             actions += await self._escalate(checkin, spec, member, at, "duty_to_warn", False)
-        elif first and spec.supporters_room is not None and not checkin.asked_contact:
+        elif first and self._supporters_reachable(spec) and not checkin.asked_contact:
             await store.update_checkin(checkin.id, at, awaiting="contact")
             return [*actions, self._say(member, words.offer_contact(), YES_NO)]
         checkin = await self._reload(checkin)
         if not resume:
             return [*actions, *self._ask(checkin, spec, member)]
         return actions + await self._next(checkin, spec, member, at)
+
+    def _supporters_reachable(self, spec: CheckinsSpec) -> bool:
+        """Contact is offered only where a request can reach the supporters: a supporters'
+        room on a platform this run has no adapter for (a Matrix room while only the console
+        runs) would make the promise to the member an empty one."""
+        room = spec.supporters_room
+        return room is not None and room.platform in self.core.capabilities
 
     async def _contact_reply(
         self, checkin: Checkin, spec: CheckinsSpec, member: Member, said: str, at: datetime
