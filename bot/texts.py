@@ -323,3 +323,12 @@ def leak_review_outcome(room_label: str, harmless: bool) -> str:
         "stays removed because it seemed to repeat a confidential room. Thank you for "
         "keeping what is shared there where it was shared."
     )
+
+
+def unencrypted_private_chat() -> str:
+    """Said once in a member's private chat with the bot that is not end-to-end encrypted.
+    It holds nothing private: everything private goes to the encrypted chat named here."""
+    return (
+        "This chat is not encrypted, so I send nothing private here: I have opened an "
+        "encrypted private chat with you. Please accept its invitation."
+    )
