@@ -155,7 +155,7 @@ class MatrixOutbound:
         room_id = await self._resolve(action.room.id)
         key = action.idempotency_key
         event_id = None
-        if action.replaces is not None and await self._still_there(room_id, action.replaces):
+        if action.replaces is not None and not await self._gone(room_id, action.replaces):
             await self._edit(room_id, action.replaces, action.text, key)
             event_id = action.replaces  # an edit keeps the message's identity
         if event_id is None:
@@ -219,18 +219,15 @@ class MatrixOutbound:
         raise PlaintextRefused(f"{room_id} is a private chat without end-to-end encryption")
 
     # -- edits, redactions later, checks -------------------------------------------------------
-    async def _still_there(self, room_id: str, event_id: str) -> bool:
-        """Whether a post of ours can be edited: not redacted and still ours."""
+    async def _gone(self, room_id: str, event_id: str) -> bool:
+        """Whether a post of ours is gone for sure: redacted, or unknown to the homeserver.
+        Any other answer (an outage, a server error) is not taken as gone: a rules message
+        posted again on a hiccup would stand twice."""
         response = await self.client.room_get_event(room_id, event_id)
-        if not isinstance(response, RoomGetEventResponse):
-            log.info("matrix: the message %s to edit is gone; posting anew", event_id)
-            return False
-        source = getattr(response.event, "source", {}) or {}
-        redacted = bool((source.get("unsigned") or {}).get("redacted_because"))
-        if redacted or source.get("sender") != self.user_id:
-            log.info("matrix: the message %s to edit was removed; posting anew", event_id)
-            return False
-        return True
+        if isinstance(response, RoomGetEventResponse):
+            source = getattr(response.event, "source", {}) or {}
+            return bool((source.get("unsigned") or {}).get("redacted_because"))
+        return getattr(response, "status_code", None) == "M_NOT_FOUND"
 
     async def _edit(self, room_id: str, event_id: str, text: str, tx_id: str | None) -> None:
         """An m.replace edit (client-server spec, "Event replacements"): the new content
@@ -268,7 +265,7 @@ class MatrixOutbound:
         """At start: a rules message redacted while the bot was away is reported as
         deleted, so the core posts it again."""
         room_id = await self._resolve(action.room.id)
-        if not await self._still_there(room_id, action.message_id) and self._report is not None:
+        if self._report is not None and await self._gone(room_id, action.message_id):
             room = Room(action.room.platform, room_id, action.room.name, action.room.aliases)
             await self._report(MessageDeleted(room, action.message_id, self.clock.now()))
 

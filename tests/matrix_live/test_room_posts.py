@@ -9,6 +9,7 @@ as deletions.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,3 +178,52 @@ async def raw_event(client: AsyncClient, room_id: str, event_id: str) -> dict[st
 
 async def _is(get: Any, expected: str) -> bool:
     return bool(await get() == expected)
+
+
+async def test_a_rules_message_redacted_while_the_bot_was_away_is_posted_again(
+    synapse: LocalSynapse,
+    tmp_path: Path,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    """A redaction the bot's syncs never showed it (a restored session file, a gap longer
+    than a sync's timeline): asked at start whether its rules message is still there, the
+    adapter finds out, and the core posts it again."""
+    world = await create_world(synapse, tmp_path, matrix_client, policy=RULES_POLICY)
+    seen = record(world.mod)
+    await world.start_bot()
+    try:
+        await wait_until([world.mod], world.bot_joined, "the bot joined")
+        await wait_until(
+            [world.mod], lambda: bool(seen.posts(world.room_id, REMINDER)), "the rules message"
+        )
+        [original] = seen.posts(world.room_id, REMINDER)
+        assert world.app is not None
+        store = world.app.store
+
+        async def posted_as(expected: str) -> bool:
+            row = await store.rules_message("matrix", world.room_id, "circle")
+            return row is not None and row.posted and row.message_id == expected
+
+        await poll_until(lambda: posted_as(original), "the rules message's id reported")
+        await world.stop_bot()
+        redacted = await world.mod.room_redact(world.room_id, original, reason="tidying")
+        assert isinstance(redacted, RoomRedactResponse), redacted
+        await wait_until([world.mod], lambda: original in seen.redacted, "the redaction")
+        # The bot goes on from after the redaction, as if it had missed it (sync tokens are
+        # positions in the homeserver's streams: the moderator's is as good as the bot's).
+        session = world.tmp / "matrix-store" / "session.json"
+        state = json.loads(session.read_text())
+        session.write_text(json.dumps({**state, "next_batch": world.mod.next_batch}))
+        await world.start_bot()
+        await wait_until(
+            [world.mod],
+            lambda: len(seen.posts(world.room_id, REMINDER)) == 2,
+            "the rules message posted again",
+        )
+        again = seen.posts(world.room_id, REMINDER)[1]
+        assert again != original
+        assert world.app is not None
+        store = world.app.store
+        await poll_until(lambda: posted_as(again), "the new post's id reported")
+    finally:
+        await world.stop_bot()
