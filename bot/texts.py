@@ -330,5 +330,5 @@ def unencrypted_private_chat() -> str:
     It holds nothing private: everything private goes to the encrypted chat named here."""
     return (
         "This chat is not encrypted, so I send nothing private here: I have opened an "
-        "encrypted private chat with you. Please accept its invitation."
+        "encrypted private chat with you (accept its invitation if you have not yet)."
     )

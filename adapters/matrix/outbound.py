@@ -171,10 +171,12 @@ class MatrixOutbound:
         and the chat it was typed in only hears where the answer went."""
         log.debug("matrix: reply to %s", action.member.id)
         if action.room.is_private_chat:
+            if self._encrypted(action.room.id):
+                await self._send(action.room.id, action.text)
+                return
             room_id, _ = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
-            if room_id != action.room.id and not self._encrypted(action.room.id):
-                await self._notice_unencrypted(action.room.id)
+            await self._notice_unencrypted(action.room.id)
             return
         try:
             room_id, _ = await self.chats.open(action.member.id)
