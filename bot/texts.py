@@ -433,3 +433,12 @@ def report_answer_undelivered(report_id: int, prefix: str) -> str:
 
 def report_unknown(report_id: int) -> str:
     return f"There is no report {report_id} among the reports you moderate."
+
+
+def unencrypted_private_chat() -> str:
+    """Said once in a member's private chat with the bot that is not end-to-end encrypted.
+    It holds nothing private: everything private goes to the encrypted chat named here."""
+    return (
+        "This chat is not encrypted, so I send nothing private here: I have opened an "
+        "encrypted private chat with you (accept its invitation if you have not yet)."
+    )

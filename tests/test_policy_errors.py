@@ -147,6 +147,18 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
         ],
     ),
     (
+        "private_thread_on_matrix",
+        'rooms:\n  - platform: discord\n    id: "123456789012345678"\n'
+        '  - platform: matrix\n    id: "!abc:example.org"\n'
+        "reminder:\n  text: Hi\n  fallback: private_thread\n",
+        [
+            f"{P}:8:13: 'private_thread' is not possible on Matrix (it has no private "
+            "threads), and this policy covers the matrix room id '!abc:example.org'; use "
+            "room_mention, next_interaction or none, or give the Matrix rooms a policy of "
+            "their own"
+        ],
+    ),
+    (
         "delete_after_not_positive",
         ROOMS + "reminder:\n  text: Hi\n  fallback_delete_after_minutes: 0\n",
         [f"{P}:6:34: must be more than 0.0, got 0"],

@@ -136,6 +136,7 @@ class MatrixAdapter:
             deletes=True,
             private_messages=True,
             command_prefix=config.command_prefix,
+            checks_posts=True,
         )
         self.sync_timeout_ms = sync_timeout_ms
         self.encryption = encryption
@@ -197,6 +198,10 @@ class MatrixAdapter:
             self._wait_for_room,
             self._know_member_devices,
             self._note_pending_invite,
+            clock=self.clock,
+            report=self._deliver,
+            told_unencrypted=self.state.told_unencrypted,
+            save_told=lambda: self.state.save(self.session_path),
         )
         await self.chats.load()
         self.spares = SpareChats(
@@ -221,6 +226,7 @@ class MatrixAdapter:
     async def stop(self) -> None:
         if self.client is not None:
             await self.spares.stop()
+            await self.outbound.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -110,10 +110,14 @@ class PrivateChats:
                 log.warning("matrix: saving m.direct failed with HTTP %s", response.status)
 
     def usable(self, member_id: str) -> tuple[str, bool] | None:
-        """An existing private chat with the member: (room id, member has joined)."""
+        """An existing encrypted private chat with the member: (room id, member has joined).
+
+        Only an encrypted one: a chat the member opened without encryption (Matrix clients
+        let them) would hand reminders, check-ins and data exports to the homeserver in
+        the clear, so it is never used for anything private (see ``unencrypted``)."""
         for room_id in reversed(self.by_member.get(member_id, [])):
             room = self.client.rooms.get(room_id)
-            if room is None or self.user_id not in room.users:
+            if room is None or self.user_id not in room.users or not room.encrypted:
                 continue
             if member_id in room.invited_users:
                 return room_id, False
@@ -121,9 +125,38 @@ class PrivateChats:
                 return room_id, True
         return None
 
+    def unencrypted(self, member_id: str) -> list[str]:
+        """The member's private chats with the bot that are not encrypted, both joined."""
+        found = []
+        for room_id in self.by_member.get(member_id, []):
+            room = self.client.rooms.get(room_id)
+            if (
+                room is not None
+                and not room.encrypted
+                and self.user_id in room.users
+                and member_id in room.users
+                and member_id not in room.invited_users
+            ):
+                found.append(room_id)
+        return found
+
+    def is_bots_private(self, room_id: str) -> bool:
+        """A room that is, or is about to be, a private chat of the bot with one member:
+        in m.direct, created as one, or made ahead. Nothing may go there unencrypted."""
+        spares = self.spares
+        return (
+            self.is_private(room_id)
+            or room_id in self.opened
+            or (spares is not None and spares.owns(room_id))
+        )
+
     async def open(self, member_id: str) -> tuple[str, bool]:
-        """The private chat with a member, created (and invited to) if there is none. One
-        creation at a time per member, or two quick messages would open two chats."""
+        """The encrypted private chat with a member, created (and invited to) if there is
+        none. One creation at a time per member, or two quick messages would open two chats."""
+        if not self.encryption:
+            # encrypted or not at all: without end-to-end encryption the homeserver would
+            # read every private message; the core uses the policy's fallback instead
+            raise PrivateMessageRefused("private chats need end-to-end encryption, which is off")
         async with self._locks.setdefault(member_id, asyncio.Lock()):
             found = self.usable(member_id)
             if found is not None:

@@ -8,7 +8,9 @@ are known before encrypting, which the adapter hands it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,21 +21,25 @@ from nio import (
     AsyncClient,
     ErrorResponse,
     JoinError,
+    RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
     UploadResponse,
 )
+from nio.api import Api
 
 from adapters.matrix import translate
 from adapters.matrix.direct import PrivateChats, WaitForRoom
 from adapters.matrix.powers import CannotChangeLevel, with_posting
 from adapters.matrix.session import PendingInvite
+from bot import texts
 from bot.actions import (
     Action,
     ActionNotSupported,
     AlertModerators,
     Attachment,
+    CheckMessage,
     DeleteMessage,
     JoinRoom,
     LeaveRoom,
@@ -43,13 +49,21 @@ from bot.actions import (
     SendPrivate,
     SetPostingAllowed,
 )
-from bot.events import Member
+from bot.clock import Clock, SystemClock
+from bot.events import BotPosted, Event, Member, MessageDeleted, Room
 
 log = logging.getLogger("confidant.matrix")
 
 
 class MatrixError(RuntimeError):
     """A homeserver answer the adapter cannot work with (turned from nio's error values)."""
+
+
+class PlaintextRefused(MatrixError):
+    """Something was about to go into a private chat that is not end-to-end encrypted."""
+
+
+REDACT_REASON = "removed after the time the room's policy sets"
 
 
 class MatrixOutbound:
@@ -62,6 +76,11 @@ class MatrixOutbound:
         wait_for_room: WaitForRoom,
         know_member_devices: Callable[[str], Awaitable[None]],
         note_pending_invite: Callable[[PendingInvite], None],
+        *,
+        clock: Clock | None = None,
+        report: Callable[[Event], Awaitable[None]] | None = None,
+        told_unencrypted: list[str] | None = None,
+        save_told: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.user_id = user_id
@@ -70,8 +89,23 @@ class MatrixOutbound:
         self.wait_for_room = wait_for_room
         self.know_member_devices = know_member_devices
         self.note_pending_invite = note_pending_invite
+        self.clock = clock or SystemClock()
+        self._report = report
+        # The session state's own list: unencrypted private chats told once, across restarts.
+        self._told = told_unencrypted if told_unencrypted is not None else []
+        self._save_told = save_told or (lambda: None)
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._alias_cache: dict[str, str] = {}
+        # Redactions waiting for their time, on the core's clock (tests move it). They live
+        # in this process: a restart before their time leaves those posts standing.
+        self._timers: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        for task in list(self._timers):
+            task.cancel()
+        for task in list(self._timers):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def perform(self, action: Action) -> None:
         handler = self._action_handlers().get(type(action))
@@ -86,6 +120,7 @@ class MatrixOutbound:
             ReplyToInvoker: self._reply,
             AlertModerators: self._alert,
             DeleteMessage: self._delete,
+            CheckMessage: self._check_message,
             SetPostingAllowed: self._set_posting,
             JoinRoom: self._join,
             LeaveRoom: self._leave,
@@ -108,22 +143,133 @@ class MatrixOutbound:
                     time.time() + action.unread_timeout_s,
                 )
             )
+        await self._tell_unencrypted(action.member.id)
 
     async def _post(self, action: PostToRoom) -> None:
+        """A room post with what it asks for: an edit of an earlier post (m.replace), a
+        redaction after a delay, its event id reported back. Matrix has no private threads:
+        such a post is refused, so the core goes on to its next fallback, never posting
+        the private text in the room itself."""
+        if action.private_thread:
+            raise ActionNotSupported("Matrix has no private threads")
         room_id = await self._resolve(action.room.id)
-        await self._send(room_id, action.text, mention=action.mention, tx_id=action.idempotency_key)
+        key = action.idempotency_key
+        event_id = None
+        if action.replaces is not None and not await self._gone(room_id, action.replaces):
+            await self._edit(room_id, action.replaces, action.text, key)
+            event_id = action.replaces  # an edit keeps the message's identity
+        if event_id is None:
+            event_id = await self._send(room_id, action.text, mention=action.mention, tx_id=key)
+        if action.delete_after_s is not None:
+            self._redact_later(room_id, event_id, action.delete_after_s)
+        if action.report_id and self._report is not None:
+            await self._report(BotPosted(action.room, event_id, key, self.clock.now()))
 
     async def _reply(self, action: ReplyToInvoker) -> None:
-        """No ephemeral messages on Matrix: answer in the private chat, or the room."""
+        """No ephemeral messages on Matrix: answer in the private chat, or the room. A
+        command typed in an unencrypted private chat is answered in the encrypted one,
+        and the chat it was typed in only hears where the answer went."""
         log.debug("matrix: reply to %s", action.member.id)
         if action.room.is_private_chat:
-            await self._send(action.room.id, action.text)
+            if self._encrypted(action.room.id):
+                await self._send(action.room.id, action.text)
+                return
+            room_id, _ = await self.chats.open(action.member.id)
+            await self._send(room_id, action.text)
+            await self._notice_unencrypted(action.room.id)
             return
         try:
             room_id, _ = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
         except PrivateMessageRefused:
             await self._send(action.room.id, action.text, mention=action.member)
+            return
+        await self._tell_unencrypted(action.member.id)
+
+    # -- unencrypted private chats ------------------------------------------------------------
+    def _encrypted(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.encrypted
+
+    async def _tell_unencrypted(self, member_id: str) -> None:
+        """Once per chat, ever: the member's unencrypted private chat hears that the bot
+        writes to them in an encrypted one instead. Best effort; the private message
+        itself was delivered already."""
+        for room_id in self.chats.unencrypted(member_id):
+            if room_id in self._told:
+                continue
+            self._told.append(room_id)
+            self._save_told()
+            await self._notice_unencrypted(room_id)
+
+    async def _notice_unencrypted(self, room_id: str) -> None:
+        try:
+            await self._send(room_id, texts.unencrypted_private_chat())
+        except Exception as error:  # a notice must never fail the private send
+            log.warning(
+                "matrix: could not tell %s it is unencrypted (%s)", room_id, type(error).__name__
+            )
+
+    def _refuse_plaintext(self, room_id: str, content: dict[str, Any]) -> None:
+        """Every message the bot sends passes here. In a private chat of the bot's that is
+        not end-to-end encrypted, the only thing ever sent is the notice that says so: a
+        reminder, check-in, export or reply would be readable by the homeserver."""
+        if not self.chats.is_bots_private(room_id) or self._encrypted(room_id):
+            return
+        if content.get("body") == texts.unencrypted_private_chat() and "url" not in content:
+            return
+        raise PlaintextRefused(f"{room_id} is a private chat without end-to-end encryption")
+
+    # -- edits, redactions later, checks -------------------------------------------------------
+    async def _gone(self, room_id: str, event_id: str) -> bool:
+        """Whether a post of ours is gone for sure: redacted, or unknown to the homeserver.
+        Any other answer (an outage, a server error) is not taken as gone: a rules message
+        posted again on a hiccup would stand twice."""
+        response = await self.client.room_get_event(room_id, event_id)
+        if isinstance(response, RoomGetEventResponse):
+            source = getattr(response.event, "source", {}) or {}
+            return bool((source.get("unsigned") or {}).get("redacted_because"))
+        return getattr(response, "status_code", None) == "M_NOT_FOUND"
+
+    async def _edit(self, room_id: str, event_id: str, text: str, tx_id: str | None) -> None:
+        """An m.replace edit (client-server spec, "Event replacements"): the new content
+        under ``m.new_content``, a "* "-prefixed fallback body for clients without edits.
+        In an encrypted room it is encrypted like any message, its relation left readable
+        for the server as the spec asks."""
+        new_content = _notice_content(text)
+        content: dict[str, Any] = {
+            **new_content,
+            "body": f"* {new_content['body']}",
+            "formatted_body": f"* {new_content['formatted_body']}",
+            "m.new_content": {k: v for k, v in new_content.items() if k != "m.mentions"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+        }
+        await self._room_send(room_id, content, f"{tx_id}-edit" if tx_id else None)
+
+    def _redact_later(self, room_id: str, event_id: str, seconds: float) -> None:
+        task = asyncio.create_task(
+            self._redact_after(room_id, event_id, seconds), name="matrix-redact-after"
+        )
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    async def _redact_after(self, room_id: str, event_id: str, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+        try:
+            response = await self.client.room_redact(room_id, event_id, reason=REDACT_REASON)
+        except Exception as error:  # a background task: logged, not raised
+            log.warning("matrix: removing a post in %s failed (%s)", room_id, type(error).__name__)
+            return
+        if isinstance(response, ErrorResponse):
+            log.warning("matrix: removing a post in %s refused: %s", room_id, response.status_code)
+
+    async def _check_message(self, action: CheckMessage) -> None:
+        """At start: a rules message redacted while the bot was away is reported as
+        deleted, so the core posts it again."""
+        room_id = await self._resolve(action.room.id)
+        if self._report is not None and await self._gone(room_id, action.message_id):
+            room = Room(action.room.platform, room_id, action.room.name, action.room.aliases)
+            await self._report(MessageDeleted(room, action.message_id, self.clock.now()))
 
     async def _alert(self, action: AlertModerators) -> None:
         room_id = await self._resolve_selector(action.room_selector)
@@ -198,67 +344,113 @@ class MatrixOutbound:
 
     async def _send(
         self, room_id: str, text: str, mention: Member | None = None, tx_id: str | None = None
-    ) -> None:
-        """Send a notice (bots send notices, so other bots do not answer them)."""
-        content: dict[str, Any] = {"msgtype": "m.notice", "body": text}
-        html = escape(text).replace("\n", "<br>")
+    ) -> str:
+        """Send a notice (bots send notices, so other bots do not answer them); its id."""
+        content = _notice_content(text)
         if mention is not None:
             name = mention.display_name or mention.id
             content["body"] = f"{name}: {text}"
             link = translate.permalink(mention.id).replace("https://matrix.to/#/", "")
-            html = f'<a href="https://matrix.to/#/{escape(link)}">{escape(name)}</a>: {html}'
+            html = content["formatted_body"]
+            content["formatted_body"] = (
+                f'<a href="https://matrix.to/#/{escape(link)}">{escape(name)}</a>: {html}'
+            )
             content["m.mentions"] = {"user_ids": [mention.id]}
-        else:
-            content["m.mentions"] = {}
-        content["format"] = "org.matrix.custom.html"
-        content["formatted_body"] = html
+        return await self._room_send(room_id, content, tx_id)
+
+    async def _room_send(
+        self, room_id: str, content: dict[str, Any], tx_id: str | None = None
+    ) -> str:
+        """The one way a message leaves the bot: refused in a plaintext private chat."""
         if room_id not in self.client.rooms:
             await self.wait_for_room(room_id, None)
-        if self.encryption and room_id in self.chats.opened:
-            room = self.client.rooms.get(room_id)
-            if room is None or not room.encrypted:
-                # never in plaintext: a private chat of ours is always created encrypted
-                raise MatrixError("the private chat is not known as encrypted yet")
+        if self.encryption and room_id in self.chats.opened and not self._encrypted(room_id):
+            # a private chat of ours is always created encrypted; nio may not know it yet
+            raise MatrixError("the private chat is not known as encrypted yet")
+        self._refuse_plaintext(room_id, content)
         await self.know_member_devices(room_id)
-        response = await self.client.room_send(
-            room_id,
-            "m.room.message",
-            content,
-            tx_id=_txn(tx_id),
-            ignore_unverified_devices=True,
+        relates = content.get("m.relates_to")
+        if relates is not None and self._encrypted(room_id) and self.client.olm is not None:
+            event_id = await self._send_encrypted_relation(room_id, content, relates, tx_id)
+        else:
+            response = await self.client.room_send(
+                room_id,
+                "m.room.message",
+                content,
+                tx_id=_txn(tx_id),
+                ignore_unverified_devices=True,
+            )
+            if not isinstance(response, RoomSendResponse):
+                raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
+            event_id = response.event_id
+        log.debug("matrix: sent %s to %s", event_id, room_id)
+        return event_id
+
+    async def _send_encrypted_relation(
+        self, room_id: str, content: dict[str, Any], relates: dict[str, Any], tx_id: str | None
+    ) -> str:
+        """nio encrypts a relation (an edit) along with the rest; the spec wants
+        ``m.relates_to`` also in the clear part of the encrypted event, so the server can
+        tie the edit to its original. Encrypted here as nio's room_send would, then sent."""
+        client = self.client
+        assert client.olm is not None
+        room = client.rooms[room_id]
+        if not room.members_synced:
+            await client.joined_members(room_id)
+        if client.olm.should_share_group_session(room_id):
+            if room_id in client.sharing_session:
+                await client.sharing_session[room_id].wait()
+            else:
+                await client.share_group_session(room_id, ignore_unverified_devices=True)
+        event_type, encrypted = client.encrypt(room_id, "m.room.message", content)
+        encrypted = {**encrypted, "m.relates_to": relates}
+        txn = _txn(tx_id) or f"confidant-{time.time_ns()}"
+        path = Api._build_path(["rooms", room_id, "send", event_type, txn])
+        response = await client.send(
+            "PUT",
+            path,
+            json.dumps(encrypted),
+            headers={
+                "Authorization": f"Bearer {client.access_token}",
+                "Content-Type": "application/json",
+            },
         )
-        if not isinstance(response, RoomSendResponse):
-            raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
-        log.debug("matrix: sent %s to %s", response.event_id, room_id)
+        body = await response.json()
+        if response.status >= 300 or not isinstance(body.get("event_id"), str):
+            raise MatrixError(f"sending an edit failed with HTTP {response.status}")
+        return str(body["event_id"])
 
     async def _send_file(
         self, room_id: str, attachment: Attachment, tx_id: str | None = None
     ) -> None:
-        """An m.file. In an encrypted room the file is encrypted before upload and the event
-        carries its key (``file`` instead of ``url``, as the spec asks for encrypted
-        attachments): the homeserver's media store only ever holds ciphertext, and the key
-        travels inside the Megolm-encrypted event."""
-        room = self.client.rooms.get(room_id)
-        encrypt = room is not None and room.encrypted
-        if self.encryption and room_id in self.chats.opened and not encrypt:
-            raise MatrixError("the private chat is not known as encrypted yet")
+        """An m.file, only ever into an encrypted room: the file is encrypted before upload
+        and the event carries its key (``file`` instead of ``url``, as the spec asks for
+        encrypted attachments), so the homeserver's media store only ever holds ciphertext
+        and the key travels inside the Megolm-encrypted event."""
+        if not self._encrypted(room_id):
+            # checked before the upload: a refused event would still leave clear bytes behind
+            raise PlaintextRefused(f"{room_id} is not encrypted; a file goes only where it is")
         uploaded, keys = await self.client.upload(
             io.BytesIO(attachment.data),
             content_type=attachment.media_type,
             filename=attachment.name,
-            encrypt=encrypt,
+            encrypt=True,
             filesize=len(attachment.data),
         )
         if not isinstance(uploaded, UploadResponse):
             raise MatrixError(f"uploading failed: {getattr(uploaded, 'status_code', uploaded)}")
-        content = file_content(attachment, uploaded.content_uri, keys if encrypt else None)
-        await self.know_member_devices(room_id)
-        response = await self.client.room_send(
-            room_id, "m.room.message", content, tx_id=_txn(tx_id), ignore_unverified_devices=True
-        )
-        if not isinstance(response, RoomSendResponse):
-            raise MatrixError(f"sending failed: {getattr(response, 'status_code', response)}")
-        log.debug("matrix: sent file %s to %s", response.event_id, room_id)
+        content = file_content(attachment, uploaded.content_uri, keys)
+        await self._room_send(room_id, content, tx_id)
+
+
+def _notice_content(text: str) -> dict[str, Any]:
+    return {
+        "msgtype": "m.notice",
+        "body": text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": escape(text).replace("\n", "<br>"),
+        "m.mentions": {},
+    }
 
 
 def file_content(

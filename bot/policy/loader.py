@@ -15,7 +15,7 @@ from pathlib import Path, PurePath
 from bot.policy.conflicts import find_conflicts
 from bot.policy.errors import PolicyError, PolicyLoadError
 from bot.policy.model import POLICY_NAME_RE, Policy, PolicySet
-from bot.policy.validate import validate_document
+from bot.policy.validate import platform_limits, validate_document
 from bot.policy.yamlpos import MAX_BYTES, START, Document, Loc, Problem, parse_yaml
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -66,6 +66,8 @@ def _parse_policy(text: str | bytes, path: str) -> tuple[_Loaded | None, list[Po
         Policy, parsed.document, injected={"source": path}, defaults=defaults
     )
     problems.extend(more)
+    if policy is not None:
+        problems.extend(platform_limits(policy, parsed.document))
     if policy is None or problems:
         return None, to_errors(path, problems)
     loaded = _Loaded(policy, parsed.document)

@@ -227,3 +227,24 @@ def _literal_values(model: type[BaseModel], loc: Loc) -> list[str]:
     if get_origin(annotation) is Literal:
         return [str(v) for v in get_args(annotation)]
     return []
+
+
+def platform_limits(policy: Any, document: Document) -> list[Problem]:
+    """What a platform cannot do, refused at ``check`` rather than done differently at run
+    time: a moderator reading the policy should be able to trust that it happens.
+
+    Matrix has no private threads (a thread there is readable by everyone in the room), so
+    ``fallback: private_thread`` on a policy that covers a Matrix room is refused at the
+    fallback line. ``policy`` is a validated :class:`bot.policy.model.Policy`."""
+    reminder = policy.reminder
+    matrix_rooms = [ref for ref in policy.rooms if ref.platform == "matrix"]
+    if reminder.fallback != "private_thread" or not matrix_rooms:
+        return []
+    return [
+        Problem(
+            document.value_pos(("reminder", "fallback")),
+            "'private_thread' is not possible on Matrix (it has no private threads), and this "
+            f"policy covers the {matrix_rooms[0].describe()}; use room_mention, "
+            "next_interaction or none, or give the Matrix rooms a policy of their own",
+        )
+    ]

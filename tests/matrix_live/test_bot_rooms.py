@@ -7,6 +7,7 @@ from pathlib import Path
 from nio import JoinResponse, RoomCreateResponse, RoomMessagesResponse
 
 from adapters.matrix.homeserver import LocalSynapse
+from bot import texts
 from tests.matrix_live.conftest import sync_once
 from tests.matrix_live.rig import (
     POLICY,
@@ -166,7 +167,12 @@ async def test_invites_to_uncovered_rooms_are_declined(
         )
         await say(gina, dm.room_id, "!help")
         await wait_until([gina], lambda: bool(notices.containing("Commands you can use")), "help")
-        assert notices.containing("Commands you can use")[0][0] == dm.room_id
+        # her chat is not encrypted: the answer goes to an encrypted one, hers hears where
+        answered_in = notices.containing("Commands you can use")[0][0]
+        assert answered_in != dm.room_id and gina.rooms[answered_in].encrypted
+        notice = texts.unencrypted_private_chat()
+        await wait_until([gina], lambda: bool(notices.in_room(dm.room_id)), "the notice")
+        assert notices.in_room(dm.room_id) == [notice]
     finally:
         await world.stop_bot()
 
