@@ -94,6 +94,29 @@ class LeakWatch:
         policy = self.core.policy_for(room)
         return policy if policy is not None and policy.leaks.enabled else None
 
+    def moderators_room(self, room: Room) -> bool:
+        """An alert room or supporters' room (a thread: its channel's): never scanned as
+        "outside", since discussing what members disclosed is the moderators' work."""
+        current = self.core.policies.current
+        if current.is_moderators_room(room.platform, room.id, room.name, room.aliases):
+            return True
+        return room.parent_id is not None and current.is_moderators_room(
+            room.platform, room.parent_id, room.parent_name
+        )
+
+    def _not_moderators_work(
+        self, found: list[Suspicion], poster: Member, relayed: bool
+    ) -> list[Suspicion]:
+        """A moderator of the source room's policy retelling it is left alone unless that
+        policy says ``scan_moderators``. A relay's post is nobody's in particular: kept."""
+        if relayed:
+            return found
+        return [
+            s
+            for s in found
+            if s.policy.leaks.scan_moderators or not self.core.is_moderator(poster, s.policy)
+        ]
+
     def _scans_private(self) -> bool:
         return any(
             p.leaks.enabled and p.leaks.scan_private_messages
@@ -108,6 +131,12 @@ class LeakWatch:
         room = event.room
         if room.is_private_chat and not self._scans_private():
             return []
+        policy = self.covered(room)
+        author = author_key(self._key, event.author.platform, event.author.id)
+        if self.moderators_room(room):
+            if policy is not None:  # a supporters' room a policy also covers
+                await self._index(room, event.message_id, author, event.text, policy, event.at)
+            return []
         refs: list[tuple[str, MessageRef]] = []
         if event.forward_of is not None:
             refs.append(("forward", event.forward_of))
@@ -117,13 +146,12 @@ class LeakWatch:
         found = structural(refs, room, self.engines, self.covered)
         if room.is_private_chat:
             found = [s for s in found if s.policy.leaks.scan_private_messages]
-        author = author_key(self._key, event.author.platform, event.author.id)
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
+        found = self._not_moderators_work(found, event.author, event.relayed)
         poster = _poster(event.author, event.relayed)
         actions = await self._flag(room, event.message_id, poster, found, event.at)
-        policy = self.covered(room)
         if policy is not None:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
         return actions
@@ -134,6 +162,7 @@ class LeakWatch:
             return []
         author = author_key(self._key, event.member.platform, event.member.id)
         found = await quotes(event.text, event.room, author, self.engines, self.covered, True)
+        found = self._not_moderators_work(found, event.member, False)
         message_id = f"private message at {event.at.isoformat(timespec='seconds')}"
         return await self._flag(event.room, message_id, event.member, found, event.at)
 
@@ -148,7 +177,7 @@ class LeakWatch:
         if policy is not None:
             await self._forget(room, event.message_id)
             await self._index(room, event.message_id, author, event.text, policy, event.at)
-        if room.is_private_chat and not self._scans_private():
+        if (room.is_private_chat and not self._scans_private()) or self.moderators_room(room):
             return []
         found = structural(
             [("link", ref) for ref in event.links], room, self.engines, self.covered
@@ -158,6 +187,7 @@ class LeakWatch:
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
+        found = self._not_moderators_work(found, event.author, event.relayed)
         actions = await self._flag(
             room,
             event.message_id,
