@@ -1,0 +1,95 @@
+"""Leak flagging around the moderators' work and watch-only channels, against the fake:
+moderators discussing a disclosure in #mods are not leakers; a moderator's quote elsewhere
+is flagged only where the policy says so; a watched #general is scanned but gets no
+reminder and no gate."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.events import MemberJoined
+from tests.discord_fake import FakeDiscord
+from tests.discord_fake.state import FakeUser
+
+from .conftest import AdapterScene
+from .test_adapter_leaks import DELETE_POLICY, LEAK_POLICY, QUOTE, alert_in_mods, share
+
+WATCH = "watch:\n  - platform: discord\n    name: general\n"
+
+
+@pytest.fixture
+def bob(fake: FakeDiscord, adapter_scene: AdapterScene) -> FakeUser:
+    user = fake.world.add_user("bob")
+    fake.world.add_member(adapter_scene.guild, user)
+    return user
+
+
+async def settled(fake: FakeDiscord, scene: AdapterScene, bob: FakeUser, since: int) -> str:
+    """A real leak by bob after whatever came before: once its alert is out, everything
+    posted earlier was handled (events are handled in order)."""
+    await fake.events.message_create(scene.lobby, bob, QUOTE)
+    return await alert_in_mods(fake, scene, since)
+
+
+async def test_moderators_discussing_a_disclosure_in_mods_are_not_flagged(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any], bob: FakeUser
+) -> None:
+    scene = adapter_scene
+    rig = await start_app(policy=DELETE_POLICY)
+    await share(fake, scene, rig)
+    mark = fake.requests.mark()
+    discussed = await fake.events.message_create(scene.mods, scene.mod, f"she wrote: {QUOTE}")
+    await settled(fake, scene, bob, mark)
+    [flag] = await rig.app.store.open_flags()
+    assert flag.poster_id == str(bob.id)
+    assert fake.calls("DELETE", f"/channels/{scene.mods.id}/messages/{discussed.id}") == []
+    assert discussed.id in fake.world.messages
+
+
+async def test_a_moderators_quote_in_lobby_is_flagged_only_when_the_policy_says(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any], bob: FakeUser
+) -> None:
+    scene = adapter_scene
+    rig = await start_app(policy=LEAK_POLICY)
+    await share(fake, scene, rig)
+    mark = fake.requests.mark()
+    await fake.events.message_create(scene.lobby, scene.mod, f"as she said, {QUOTE}")
+    await settled(fake, scene, bob, mark)
+    assert [f.poster_id for f in await rig.app.store.open_flags()] == [str(bob.id)]
+    await rig.app.close()
+
+    rig = await start_app(policy=LEAK_POLICY + "leaks:\n  scan_moderators: true\n")
+    mark = fake.requests.mark()
+    quoted = await fake.events.message_create(scene.lobby, scene.mod, f"as she said, {QUOTE}")
+    alert = await alert_in_mods(fake, scene, mark)
+    assert str(quoted.id) in alert
+    [flag] = [f for f in await rig.app.store.open_flags() if f.message_id == str(quoted.id)]
+    assert flag.poster_id == str(scene.mod.id)
+
+
+async def test_a_watched_channel_is_scanned_without_reminders(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    scene = adapter_scene
+    general = fake.world.add_text_channel(scene.guild, "general")
+    rig = await start_app(policy=LEAK_POLICY + WATCH)
+    await share(fake, scene, rig)
+    carol = fake.world.add_user("carol")
+    mark = fake.requests.mark()
+    await fake.events.member_add(scene.guild, carol)
+    await rig.wait_for_event(lambda e: isinstance(e, MemberJoined) and e.room.name == "general")
+    dm = fake.world.open_dm(carol)
+    [reminder] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert reminder.json["content"].startswith("Welcome to circle.")
+    quoted = await fake.events.message_create(general, carol, QUOTE)
+    alert = await alert_in_mods(fake, scene, mark)
+    assert "a quote of what was said there" in alert and str(quoted.id) in alert
+    await asyncio.sleep(0.05)
+    # one reminder (circle's), nothing posted in or changed on #general
+    assert len(fake.calls("POST", f"/channels/{dm.id}/messages", since=mark)) == 2  # + leak's
+    assert fake.calls("POST", f"/channels/{general.id}/messages", since=mark) == []
+    assert fake.calls("PUT", f"/channels/{general.id}/permissions/{carol.id}") == []
