@@ -323,3 +323,30 @@ def leak_review_outcome(room_label: str, harmless: bool) -> str:
         "stays removed because it seemed to repeat a confidential room. Thank you for "
         "keeping what is shared there where it was shared."
     )
+
+
+# -- a copy held for review, read once by a moderator (bot/leaks_flow/held.py) -----------
+
+
+def held_copy_shown(flag_id: int, source_label: str, room_label: str, text: str) -> str:
+    """The one place a held copy's words go: to the moderator who asked, privately."""
+    return (
+        f"The copy held for flag {flag_id} (in {room_label}, seemingly from {source_label}). "
+        "It is shown this once and is now destroyed; do not repeat it elsewhere.\n\n" + text
+    )
+
+
+def held_copy_gone(flag_id: int) -> str:
+    return (
+        f"Flag {flag_id} has no held copy to show: it was already shown, its review time is "
+        "up, the flag was closed, or nothing was held."
+    )
+
+
+def leak_review_harmless_after_hold(room_label: str) -> str:
+    """To the poster of a held copy found harmless: the sealed copy went with the review."""
+    return (
+        f"A moderator looked at your message in {room_label} that was held for review and "
+        "found nothing confidential in it. Confidant kept it only sealed, for the review, and "
+        "has now destroyed it, so please post it again if you still want to."
+    )

@@ -158,6 +158,10 @@ ROWS: dict[str, list[dict[str, object]]] = {
     "room_presence_counted": [
         {"platform": "discord", "room_id": "1278463009812345678", "counted_at": at(12, 10)},
     ],
+    "held_copies": [
+        {"flag_id": 1, "sealed": _SEAL.seal(1, "held-copy", "a held copy, sealed"),
+         "expires_at": at(9, 8)},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}

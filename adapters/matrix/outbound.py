@@ -123,6 +123,8 @@ class MatrixOutbound:
             room_id, _ = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
         except PrivateMessageRefused:
+            if action.private_only:
+                raise  # never in the room: the words are for the member alone
             await self._send(action.room.id, action.text, mention=action.member)
 
     async def _alert(self, action: AlertModerators) -> None:

@@ -28,6 +28,7 @@ from bot.events import (
 from bot.leaks import author_key
 from bot.leaks_flow.detect import Suspicion, quotes, strongest, structural
 from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of
+from bot.leaks_flow.held import HeldCopies
 from bot.logs import fields
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import LeakFlag, StoredFingerprint
@@ -46,6 +47,7 @@ class LeakWatch:
     def __init__(self, core: Core, key: bytes) -> None:
         self.core = core
         self.engines = Engines(key, core.store)
+        self.held = HeldCopies(core.store, key)
         self._key = key
         self._purged_day: int | None = None
 
@@ -63,7 +65,9 @@ class LeakWatch:
             await self.load()
 
     async def tick(self) -> None:
-        """Once a day: retention purge and compaction of the in-memory index."""
+        """Held copies whose review time is up, at every tick; once a day: retention
+        purge and compaction of the in-memory index."""
+        await self.held.purge(self.core.clock.now())
         if self._purged_day != day_number(self.core.clock.now()):
             await self.purge()
 
@@ -151,7 +155,9 @@ class LeakWatch:
         )
         found = self._not_moderators_work(found, event.author, event.relayed)
         poster = _poster(event.author, event.relayed)
-        actions = await self._flag(room, event.message_id, poster, found, event.at)
+        actions = await self._flag(
+            room, event.message_id, poster, found, event.at, text=event.text
+        )
         if policy is not None:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
         return actions
@@ -195,6 +201,7 @@ class LeakWatch:
             found,
             event.at,
             copy_state="edited",
+            text=event.text,
         )
         await self.core.store.set_copy_state(
             room.platform, room.id, event.message_id, "edited", event.at
@@ -244,7 +251,10 @@ class LeakWatch:
         found: Iterable[Suspicion],
         at: datetime,
         copy_state: str | None = None,
+        text: str | None = None,
     ) -> list[Action]:
+        """``text``: the copy's words, sealed for review where the policy holds copies
+        (and nowhere else; they are dropped here otherwise)."""
         actions: list[Action] = []
         for suspicion in strongest(found):
             source = suspicion.source
@@ -289,7 +299,21 @@ class LeakWatch:
             if new:
                 self.core.metrics.count("flag_raised")
                 actions += self._consequences(flag, room, poster, suspicion)
+                if text is not None and self._holds(suspicion.policy, room):
+                    await self.held.keep(flag.id, text, suspicion.policy, self.core.clock.now())
         return actions
+
+    def _removes(self, policy: Policy, room: Room) -> bool:
+        todo = policy.leaks.actions
+        return (
+            (todo.delete_copy or todo.hold_for_review)
+            and self.core.caps(room.platform).deletes
+            and not room.is_private_chat
+        )
+
+    def _holds(self, policy: Policy, room: Room) -> bool:
+        """The copy is taken down for review: its words are kept sealed until then."""
+        return policy.leaks.actions.hold_for_review and self._removes(policy, room)
 
     def _consequences(
         self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion
@@ -297,10 +321,7 @@ class LeakWatch:
         policy = suspicion.policy
         todo = policy.leaks.actions
         prefix = self.core.prefix(room.platform)
-        caps = self.core.caps(room.platform)
-        remove = (
-            (todo.delete_copy or todo.hold_for_review) and caps.deletes and not room.is_private_chat
-        )
+        remove = self._removes(policy, room)
         source_label = flag.source_room_name or flag.source_room_id
         actions: list[Action] = []
         if remove:

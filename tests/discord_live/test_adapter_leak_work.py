@@ -6,6 +6,7 @@ reminder and no gate."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,15 @@ from tests.discord_fake import FakeDiscord
 from tests.discord_fake.state import FakeUser
 
 from .conftest import AdapterScene
-from .test_adapter_leaks import DELETE_POLICY, LEAK_POLICY, QUOTE, alert_in_mods, share
+from .test_adapter_leaks import (
+    DELETE_POLICY,
+    EPHEMERAL,
+    LEAK_POLICY,
+    QUOTE,
+    alert_in_mods,
+    assert_no_words,
+    share,
+)
 
 WATCH = "watch:\n  - platform: discord\n    name: general\n"
 
@@ -93,3 +102,47 @@ async def test_a_watched_channel_is_scanned_without_reminders(
     assert len(fake.calls("POST", f"/channels/{dm.id}/messages", since=mark)) == 2  # + leak's
     assert fake.calls("POST", f"/channels/{general.id}/messages", since=mark) == []
     assert fake.calls("PUT", f"/channels/{general.id}/permissions/{carol.id}") == []
+
+
+async def test_a_held_copy_is_shown_once_ephemerally(
+    fake: FakeDiscord,
+    adapter_scene: AdapterScene,
+    start_app: Callable[..., Any],
+    bob: FakeUser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    scene = adapter_scene
+    rig = await start_app(policy=LEAK_POLICY + "leaks:\n  actions:\n    hold_for_review: true\n")
+    await share(fake, scene, rig)
+    mark = fake.requests.mark()
+    quoted = await fake.events.message_create(scene.lobby, bob, QUOTE)
+    await fake.wait_for_call("DELETE", f"/channels/{scene.lobby.id}/messages/{quoted.id}")
+    alert = await alert_in_mods(fake, scene, mark)
+    assert_no_words(alert)
+
+    async def show() -> Any:
+        interaction = await fake.events.slash_command(
+            "flag", user=scene.mod, channel=scene.mods, options={"action": "show", "id": 1}
+        )
+        route = f"/interactions/{interaction.id}/{interaction.token}/callback"
+        [callback] = await fake.wait_for_call("POST", route)
+        return callback.json["data"]
+
+    first = await show()
+    assert first["flags"] == EPHEMERAL
+    assert first["content"].startswith("The copy held for flag 1 (in lobby")
+    assert QUOTE in first["content"]
+    second = await show()
+    assert second["flags"] == EPHEMERAL
+    assert second["content"].startswith("Flag 1 has no held copy to show")
+    assert_no_words(second["content"])
+    # never in a channel, the log or the audit entry
+    for call in fake.calls("POST", f"/channels/{scene.mods.id}/messages", since=mark):
+        assert_no_words(str(call.json))
+    assert_no_words(caplog.text)
+    entries = await rig.app.store.audit_entries(5)
+    assert [e.detail for e in entries if e.action == "flag show"] == [
+        "flag 1, no held copy to show",
+        "flag 1, held copy shown",
+    ]
