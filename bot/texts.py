@@ -343,6 +343,16 @@ def held_copy_gone(flag_id: int) -> str:
     )
 
 
+def held_copy_undelivered(flag_id: int, prefix: str) -> str:
+    """Said where the moderator asked, without the copy: it is never shown in a room."""
+    return (
+        f"The held copy of flag {flag_id} could not be sent to you privately (your private "
+        "messages from me are closed), and it is never shown in a room. It was read out of "
+        f"storage for you, so it is gone now; {prefix}flag resolve or {prefix}flag "
+        f"false-positive {flag_id} still close the flag."
+    )
+
+
 def leak_review_harmless_after_hold(room_label: str) -> str:
     """To the poster of a held copy found harmless: the sealed copy went with the review."""
     return (

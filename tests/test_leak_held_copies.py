@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.clock import FakeClock
 from tests.conftest import ConsoleRig, write_policy
-from tests.leak_rig import LEAK_POLICY, QUOTE, SHARED, SHARED_WORDS, alerts, leak_rig, policy_with
+from tests.leak_rig import QUOTE, SHARED, SHARED_WORDS, alerts, leak_rig, policy_with
 
 HOLD = policy_with("actions:\n  hold_for_review: true")
 # a second community with its own moderator, who must not read the circle's held copies
@@ -148,4 +148,11 @@ async def test_the_poster_erasing_their_data_destroys_their_held_copy(tmp_path: 
         assert "has no held copy" in await rig.say(f"mod: /flag show {flag_id}")
 
 
-assert "hold_for_review" not in LEAK_POLICY
+async def test_closed_private_messages_never_put_the_copy_in_the_room(tmp_path: Path) -> None:
+    async with leak_rig(tmp_path, HOLD) as rig:
+        flag_id = await held_quote(rig, CANARY_QUOTE)
+        out = await rig.say(":dms-closed mod", f"mod: /flag show {flag_id}")
+        assert CANARY not in out and "relapsed" not in out
+        assert f"[only mod sees, #lobby] The held copy of flag {flag_id} could not be sent" in out
+        # it was taken to be shown and the show failed: gone all the same, not left behind
+        assert await rig.app.store.held_copy_ids() == []

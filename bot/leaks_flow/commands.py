@@ -123,18 +123,19 @@ async def _show(watch: LeakWatch, event: CommandInvoked, flag: LeakFlag) -> list
         return [core.reply(event, texts.held_copy_gone(flag.id))]
     source = flag.source_room_name or flag.source_room_id
     shown = texts.held_copy_shown(flag.id, source, flag.room_name or flag.room_id, text)
-    return [_privately(event, shown)]
+    return [_privately(core, event, flag.id, shown)]
 
 
-def _privately(event: CommandInvoked, text: str) -> Action:
+def _privately(core: Core, event: CommandInvoked, flag_id: int, text: str) -> Action:
     """Where only the moderator sees it: the private chat the command came from, the
     command's own ephemeral answer (Discord), else a private message. Never the room:
-    if none of these can be had, the words are not shown at all."""
+    if none of these can be had, the words are not shown and the moderator is told so."""
     if event.room.is_private_chat or event.reply_handle is not None:
         return ReplyToInvoker(
             event.room, event.invoker, text, event.reply_handle, private_only=True
         )
-    return SendPrivate(event.invoker, text)
+    undelivered = texts.held_copy_undelivered(flag_id, core.prefix(event.room.platform))
+    return SendPrivate(event.invoker, text, fallback=(core.reply(event, undelivered),))
 
 
 async def cmd_audit(
