@@ -146,3 +146,46 @@ async def test_a_held_copy_is_shown_once_ephemerally(
         "flag 1, no held copy to show",
         "flag 1, held copy shown",
     ]
+
+
+async def test_a_held_copy_answered_too_late_with_dms_closed_never_reaches_a_channel(
+    fake: FakeDiscord,
+    adapter_scene: AdapterScene,
+    start_app: Callable[..., Any],
+    bob: FakeUser,
+) -> None:
+    """Discord refuses the late answer (10062) and the moderator's DMs are closed: an
+    ordinary reply then goes to the channel with a mention; the held copy must not."""
+    scene = adapter_scene
+    rig = await start_app(policy=LEAK_POLICY + "leaks:\n  actions:\n    hold_for_review: true\n")
+    await share(fake, scene, rig)
+    mark = fake.requests.mark()
+    quoted = await fake.events.message_create(scene.lobby, bob, QUOTE)
+    await fake.wait_for_call("DELETE", f"/channels/{scene.lobby.id}/messages/{quoted.id}")
+    await alert_in_mods(fake, scene, mark)
+    scene.mod.accepts_dms = False
+    fake.limits.interaction_deadline_s = 0.5
+    store = rig.app.store
+    take = store.take_held_copy
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(2.5)  # a disk under load: the core answers after the deadline
+        return await take(*args, **kwargs)
+
+    store.take_held_copy = slow  # type: ignore[method-assign]
+    mark = fake.requests.mark()
+    command = await fake.events.slash_command(
+        "flag", user=scene.mod, channel=scene.lobby, options={"action": "show", "id": 1}
+    )
+    route = f"/interactions/{command.id}/{command.token}/callback"
+    [refused] = await fake.wait_for_call("POST", route, timeout=5)
+    assert refused.status == 404  # 10062 Unknown interaction
+    await fake.wait_for_call("POST", "/users/@me/channels", since=mark, timeout=10)
+    # the next command is served as usual; by its answer the show was handled
+    fake.limits.interaction_deadline_s = 3.0
+    store.take_held_copy = take  # type: ignore[method-assign]
+    again = await fake.events.slash_command("flags", user=scene.mod, channel=scene.mods)
+    await fake.wait_for_call("POST", f"/interactions/{again.id}/{again.token}/callback")
+    for channel in (scene.lobby, scene.mods):
+        for call in fake.calls("POST", f"/channels/{channel.id}/messages", since=mark):
+            assert_no_words(str(call.json))
