@@ -27,8 +27,7 @@ FLAGS = CommandSpec("flags", "recent open leak flags", Permission.MODERATOR)
 # "show" reads a copy held for review, once, privately (see bot/leaks_flow/held.py).
 FLAG = CommandSpec(
     "flag",
-    "close a leak flag: resolve it, or mark it a false positive (its phrasing is ignored); "
-    "or show a copy held for review, once",
+    "close a leak flag: resolve it or mark it a false positive; or show its held copy, once",
     Permission.MODERATOR,
     (
         Param("action", "what to do", choices=("resolve", "false-positive", "show")),

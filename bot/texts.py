@@ -343,6 +343,27 @@ def held_copy_gone(flag_id: int) -> str:
     )
 
 
+def _hours(hours: float) -> str:
+    whole = int(hours) if float(hours).is_integer() else hours
+    return f"{whole} hour{'s' if whole != 1 else ''}"
+
+
+def held_copy_alert_line(flag_id: int, prefix: str, hours: float) -> str:
+    """Added to the alert of a held copy: how a moderator reads it, and for how long."""
+    return (
+        f"The copy is kept sealed for review: {prefix}flag show {flag_id} shows it to you "
+        f"once, privately, within {_hours(hours)}."
+    )
+
+
+def held_copy_poster_note(hours: float) -> str:
+    """Added to the poster's reminder: what happens to their removed words."""
+    return (
+        f" Your message is kept sealed for at most {_hours(hours)} so that one moderator can "
+        "read it once; then it is destroyed."
+    )
+
+
 def held_copy_undelivered(flag_id: int, prefix: str) -> str:
     """Said where the moderator asked, without the copy: it is never shown in a room."""
     return (

@@ -64,6 +64,18 @@ async def test_a_held_copy_is_shown_once_privately_and_audited(tmp_path: Path) -
         assert [f.id for f in await rig.app.store.open_flags()] == [flag_id]
 
 
+async def test_the_alert_and_the_poster_say_how_long_it_is_kept(tmp_path: Path) -> None:
+    async with leak_rig(
+        tmp_path, policy_with("review_hours: 6\nactions:\n  hold_for_review: true")
+    ) as rig:
+        await rig.say(":room recovery", f"alice: {SHARED}")
+        out = await rig.say(":room lobby", f"bob: {CANARY_QUOTE}")
+        [alert] = alerts(out)
+        assert "/flag show 1 shows it to you once, privately, within 6 hours." in alert
+        assert "kept sealed for at most 6 hours so that one moderator can read it once" in out
+        assert CANARY not in out
+
+
 async def test_closing_the_flag_destroys_the_held_copy(tmp_path: Path) -> None:
     async with leak_rig(tmp_path, HOLD) as rig:
         flag_id = await held_quote(rig)

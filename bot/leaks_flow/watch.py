@@ -298,9 +298,11 @@ class LeakWatch:
             )
             if new:
                 self.core.metrics.count("flag_raised")
-                actions += self._consequences(flag, room, poster, suspicion)
-                if text is not None and self._holds(suspicion.policy, room):
+                held = text is not None and self._holds(suspicion.policy, room)
+                if held:
+                    assert text is not None
                     await self.held.keep(flag.id, text, suspicion.policy, self.core.clock.now())
+                actions += self._consequences(flag, room, poster, suspicion, held)
         return actions
 
     def _removes(self, policy: Policy, room: Room) -> bool:
@@ -316,8 +318,9 @@ class LeakWatch:
         return policy.leaks.actions.hold_for_review and self._removes(policy, room)
 
     def _consequences(
-        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion
+        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion, held: bool
     ) -> list[Action]:
+        """``held``: the copy's words are kept sealed for one reading (/flag show)."""
         policy = suspicion.policy
         todo = policy.leaks.actions
         prefix = self.core.prefix(room.platform)
@@ -327,6 +330,7 @@ class LeakWatch:
         if remove:
             actions.append(DeleteMessage(room, flag.message_id, poster))
         if todo.alert:
+            alert_prefix = self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix
             text = texts.leak_alert(
                 flag.id,
                 source_label,
@@ -336,9 +340,13 @@ class LeakWatch:
                 flag.signal,
                 flag.matched,
                 flag.whole_message,
-                self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix,
+                alert_prefix,
                 remove,
             )
+            if held:
+                text += "\n" + texts.held_copy_alert_line(
+                    flag.id, alert_prefix, policy.leaks.review_hours
+                )
             about, source_ref = alert_refs(flag, room, suspicion)
             actions += [
                 AlertModerators(
@@ -354,7 +362,8 @@ class LeakWatch:
                     poster,
                     texts.leak_reminder(
                         room.label, source_label, remove, prefix, held=todo.hold_for_review
-                    ),
+                    )
+                    + (texts.held_copy_poster_note(policy.leaks.review_hours) if held else ""),
                     idempotency_key=f"leak-{flag.id}",
                 )
             )
