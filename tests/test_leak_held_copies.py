@@ -150,6 +150,11 @@ async def test_the_held_copys_words_are_not_in_the_database_files(tmp_path: Path
             raw = path.read_bytes()
             assert CANARY.encode() not in raw, path.name
             assert b"wants to see me" not in raw, path.name
+        # nor in anyone's export of their data
+        for who in ("bob", "mod", "alice"):
+            exported = await rig.say(f"{who}: /mydata")
+            assert "[private" in exported
+            assert CANARY not in exported and "wants to see me" not in exported
 
 
 async def test_the_poster_erasing_their_data_destroys_their_held_copy(tmp_path: Path) -> None:

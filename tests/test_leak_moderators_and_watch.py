@@ -108,6 +108,15 @@ def test_check_refuses_a_room_both_covered_and_watched(tmp_path: Path) -> None:
     assert "(policies/circle.yaml:5:5)" in first
 
 
+def test_an_alert_room_cannot_be_watched() -> None:
+    text = policy_with() + "watch:\n  - platform: console\n    name: mods\n"
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_text(text, "policies/circle.yaml")
+    [error] = caught.value.errors
+    assert "alert rooms are never watched for leaks" in error.message
+    assert error.line == text.count("\n", 0, text.index("watch:")) + 2
+
+
 def test_watch_entries_name_no_role() -> None:
     text = policy_with() + "watch:\n  - platform: discord\n    id: '1'\n    agreed_role: '2'\n"
     with pytest.raises(PolicyLoadError) as caught:

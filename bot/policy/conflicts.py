@@ -94,12 +94,23 @@ def _watched_and_covered(
     policies: Sequence[Policy], rooms: dict[tuple[str, str, str], tuple[int, Loc]], at: Where
 ) -> list[Conflict]:
     """A room under 'watch' gets no reminder and no gate; one also under 'rooms' gets both.
-    Which one the moderator meant cannot be guessed, so the file is refused."""
+    Which one the moderator meant cannot be guessed, so the file is refused. An alert room
+    is never scanned, so watching one would promise what is not done."""
     conflicts: list[Conflict] = []
+    alert_rooms = {_room_key(ref) for policy in policies for ref in policy.alerts}
     for index, policy in enumerate(policies):
         for position, room in enumerate(policy.watch):
             owner_entry = rooms.get(_room_key(room))
             if owner_entry is None:
+                if _room_key(room) in alert_rooms:
+                    conflicts.append(
+                        Conflict(
+                            index,
+                            ("watch", position),
+                            f"{room.describe()} is an alert room, where moderators discuss "
+                            "what they read; alert rooms are never watched for leaks",
+                        )
+                    )
                 continue
             owner, owner_loc = owner_entry
             whose = "this policy" if owner == index else f"policy '{policies[owner].name}'"
