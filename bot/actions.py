@@ -116,6 +116,8 @@ class ReplyToInvoker:
     member: Member
     text: str
     reply_handle: str | None = None
+    # Only they may ever see it (a held copy's words): no mention in the room instead.
+    private_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,12 +24,13 @@ AGREEMENTS = CommandSpec(
 FLAGS = CommandSpec("flags", "recent open leak flags", Permission.MODERATOR)
 # One command with a choice rather than "flag resolve" / "flag false-positive": command words
 # must be identifiers, and a hyphen is what moderators will type.
+# "show" reads a copy held for review, once, privately (see bot/leaks_flow/held.py).
 FLAG = CommandSpec(
     "flag",
-    "close a leak flag: resolve it, or mark it a false positive (its phrasing is ignored)",
+    "close a leak flag: resolve it or mark it a false positive; or show its held copy, once",
     Permission.MODERATOR,
     (
-        Param("action", "what to do", choices=("resolve", "false-positive")),
+        Param("action", "what to do", choices=("resolve", "false-positive", "show")),
         Param("id", "the flag's number", kind=int),
     ),
 )

@@ -63,12 +63,13 @@ async def on_adapter_status(core: Core, event: AdapterStatus) -> list[Action]:
 
 
 async def on_invite(core: Core, event: InvitedToRoom) -> list[Action]:
-    """Join rooms a policy covers, alerts or check-in contact requests go to, and private
-    chats; decline the rest."""
+    """Join rooms a policy covers or watches, rooms its alerts or check-in contact requests go
+    to, and private chats; decline the rest."""
     room = event.room
     wanted = (
         room.is_private_chat
         or core.policy_for(room) is not None
+        or bool(core.policies.current.watching(room.platform, room.id, room.name, room.aliases))
         or any(
             ref.matches(room.platform, room.id, room.name, room.aliases)
             for policy in core.policies.current.policies

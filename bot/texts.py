@@ -442,3 +442,61 @@ def unencrypted_private_chat() -> str:
         "This chat is not encrypted, so I send nothing private here: I have opened an "
         "encrypted private chat with you (accept its invitation if you have not yet)."
     )
+
+
+# -- a copy held for review, read once by a moderator (bot/leaks_flow/held.py) -----------
+
+
+def held_copy_shown(flag_id: int, source_label: str, room_label: str, text: str) -> str:
+    """The one place a held copy's words go: to the moderator who asked, privately."""
+    return (
+        f"The copy held for flag {flag_id} (in {room_label}, seemingly from {source_label}). "
+        "It is shown this once and is now destroyed; do not repeat it elsewhere.\n\n" + text
+    )
+
+
+def held_copy_gone(flag_id: int) -> str:
+    return (
+        f"Flag {flag_id} has no held copy to show: it was already shown, its review time is "
+        "up, the flag was closed, or nothing was held."
+    )
+
+
+def _hours(hours: float) -> str:
+    whole = int(hours) if float(hours).is_integer() else hours
+    return f"{whole} hour{'s' if whole != 1 else ''}"
+
+
+def held_copy_alert_line(flag_id: int, prefix: str, hours: float) -> str:
+    """Added to the alert of a held copy: how a moderator reads it, and for how long."""
+    return (
+        f"The copy is kept sealed for review: {prefix}flag show {flag_id} shows it to you "
+        f"once, privately, within {_hours(hours)}."
+    )
+
+
+def held_copy_poster_note(hours: float) -> str:
+    """Added to the poster's reminder: what happens to their removed words."""
+    return (
+        f" Your message is kept sealed for at most {_hours(hours)} so that one moderator can "
+        "read it once; then it is destroyed."
+    )
+
+
+def held_copy_undelivered(flag_id: int, prefix: str) -> str:
+    """Said where the moderator asked, without the copy: it is never shown in a room."""
+    return (
+        f"The held copy of flag {flag_id} could not be sent to you privately (your private "
+        "messages from me are closed), and it is never shown in a room. It was read out of "
+        f"storage for you, so it is gone now; {prefix}flag resolve or {prefix}flag "
+        f"false-positive {flag_id} still close the flag."
+    )
+
+
+def leak_review_harmless_after_hold(room_label: str) -> str:
+    """To the poster of a held copy found harmless: the sealed copy went with the review."""
+    return (
+        f"A moderator looked at your message in {room_label} that was held for review and "
+        "found nothing confidential in it. Confidant kept it only sealed, for the review, and "
+        "has now destroyed it, so please post it again if you still want to."
+    )

@@ -170,6 +170,10 @@ ROWS: dict[str, list[dict[str, object]]] = {
          "named": 1, "room_id": "1278463009812345678", "made_at": at(14, 9),
          "answered_at": None, "answers": 0},
     ],
+    "held_copies": [
+        {"flag_id": 1, "sealed": _SEAL.seal(1, "held-copy", "a held copy, sealed"),
+         "expires_at": at(9, 8)},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}

@@ -300,6 +300,8 @@ class Outbound:
         try:
             await self.send_private(action.member, action.text)
         except PrivateMessageRefused:
+            if action.private_only:
+                raise  # never in the room: the words are for the member alone
             await self.post(action.room, action.text, mention=action.member)
 
     async def alert(self, selector: str, text: str) -> None:

@@ -182,6 +182,8 @@ class MatrixOutbound:
             room_id, _ = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
         except PrivateMessageRefused:
+            if action.private_only:
+                raise  # never in the room: the words are for the member alone
             await self._send(action.room.id, action.text, mention=action.member)
             return
         await self._tell_unencrypted(action.member.id)

@@ -1,4 +1,4 @@
-"""Moderators' leak commands: /flags, /flag resolve|false-positive ID, /audit.
+"""Moderators' leak commands: /flags, /flag resolve|false-positive|show ID, /audit.
 
 Permission is checked by the core before these run; a moderator further sees only the
 flags and audit entries of policies they moderate, so one community's flags stay with its
@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from bot import texts
-from bot.actions import Action, SendPrivate
+from bot.actions import Action, ReplyToInvoker, SendPrivate
 from bot.events import CommandInvoked, Member
 from bot.moderation import in_view, moderated
 from bot.store.sqlite import LeakFlag
@@ -74,9 +74,14 @@ async def cmd_flag(
     action, flag_id = str(args["action"]), int(args["id"] or 0)
     flag = await core.store.flag(flag_id)
     if flag is None or flag.status != "open" or not _moderates(core, event, flag):
+        if action == "show" and flag is not None and _moderates(core, event, flag):
+            return await _show(watch, event, flag)  # closed: says there is nothing to show
         return [core.reply(event, texts.leak_flag_missing(flag_id))]
+    if action == "show":
+        return await _show(watch, event, flag)
     by = f"{event.invoker.platform}:{event.invoker.id}"
-    outcome = _review_outcome(core, flag, harmless=action != "resolve")
+    held = await watch.held.drop(flag_id)  # a closed flag's held copy goes unread
+    outcome = _review_outcome(core, flag, harmless=action != "resolve", held=held)
     if action == "resolve":
         await core.store.close_flag(flag_id, "resolved", by, event.at)
         await _audit(core, event, "flag resolve", f"flag {flag_id}", flag.policy)
@@ -90,16 +95,47 @@ async def cmd_flag(
     return [*outcome, core.reply(event, texts.leak_flag_false_positive(flag_id, len(stopped)))]
 
 
-def _review_outcome(core: Core, flag: LeakFlag, harmless: bool) -> list[Action]:
-    """A copy held for review was taken down with a promise: its poster hears the outcome."""
+def _review_outcome(core: Core, flag: LeakFlag, harmless: bool, held: bool) -> list[Action]:
+    """A copy held for review was taken down with a promise: its poster hears the outcome.
+    ``held``: its sealed copy was still kept (and is destroyed now)."""
     policy = core.policies.current.by_name(flag.policy)
     if policy is None or not policy.leaks.actions.hold_for_review:
         return []
     if not core.caps(flag.platform).deletes:
         return []  # nothing was held: the platform could not take it down
     poster = Member(flag.platform, flag.poster_id)
-    text = texts.leak_review_outcome(flag.room_name or flag.room_id, harmless)
+    room = flag.room_name or flag.room_id
+    if harmless and held:
+        text = texts.leak_review_harmless_after_hold(room)
+    else:
+        text = texts.leak_review_outcome(room, harmless)
     return [SendPrivate(poster, text, idempotency_key=f"leak-review-{flag.id}")]
+
+
+async def _show(watch: LeakWatch, event: CommandInvoked, flag: LeakFlag) -> list[Action]:
+    """A held copy's words, once, to a moderator of the source room's policy, privately.
+    The audit entry says that it was read (or was not there), never what it said."""
+    core = watch.core
+    text = await watch.held.take(flag.id, core.clock.now())
+    outcome = "held copy shown" if text is not None else "no held copy to show"
+    await _audit(core, event, "flag show", f"flag {flag.id}, {outcome}", flag.policy)
+    if text is None:
+        return [core.reply(event, texts.held_copy_gone(flag.id))]
+    source = flag.source_room_name or flag.source_room_id
+    shown = texts.held_copy_shown(flag.id, source, flag.room_name or flag.room_id, text)
+    return [_privately(core, event, flag.id, shown)]
+
+
+def _privately(core: Core, event: CommandInvoked, flag_id: int, text: str) -> Action:
+    """Where only the moderator sees it: the private chat the command came from, the
+    command's own ephemeral answer (Discord), else a private message. Never the room:
+    if none of these can be had, the words are not shown and the moderator is told so."""
+    if event.room.is_private_chat or event.reply_handle is not None:
+        return ReplyToInvoker(
+            event.room, event.invoker, text, event.reply_handle, private_only=True
+        )
+    undelivered = texts.held_copy_undelivered(flag_id, core.prefix(event.room.platform))
+    return SendPrivate(event.invoker, text, fallback=(core.reply(event, undelivered),))
 
 
 async def cmd_audit(

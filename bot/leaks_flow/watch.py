@@ -28,6 +28,7 @@ from bot.events import (
 from bot.leaks import author_key
 from bot.leaks_flow.detect import Suspicion, quotes, strongest, structural
 from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of
+from bot.leaks_flow.held import HeldCopies
 from bot.logs import fields
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import LeakFlag, StoredFingerprint
@@ -46,6 +47,7 @@ class LeakWatch:
     def __init__(self, core: Core, key: bytes) -> None:
         self.core = core
         self.engines = Engines(key, core.store)
+        self.held = HeldCopies(core.store, key)
         self._key = key
         self._purged_day: int | None = None
 
@@ -63,7 +65,9 @@ class LeakWatch:
             await self.load()
 
     async def tick(self) -> None:
-        """Once a day: retention purge and compaction of the in-memory index."""
+        """Held copies whose review time is up, at every tick; once a day: retention
+        purge and compaction of the in-memory index."""
+        await self.held.purge(self.core.clock.now())
         if self._purged_day != day_number(self.core.clock.now()):
             await self.purge()
 
@@ -94,6 +98,29 @@ class LeakWatch:
         policy = self.core.policy_for(room)
         return policy if policy is not None and policy.leaks.enabled else None
 
+    def moderators_room(self, room: Room) -> bool:
+        """An alert room or supporters' room (a thread: its channel's): never scanned as
+        "outside", since discussing what members disclosed is the moderators' work."""
+        current = self.core.policies.current
+        if current.is_moderators_room(room.platform, room.id, room.name, room.aliases):
+            return True
+        return room.parent_id is not None and current.is_moderators_room(
+            room.platform, room.parent_id, room.parent_name
+        )
+
+    def _not_moderators_work(
+        self, found: list[Suspicion], poster: Member, relayed: bool
+    ) -> list[Suspicion]:
+        """A moderator of the source room's policy retelling it is left alone unless that
+        policy says ``scan_moderators``. A relay's post is nobody's in particular: kept."""
+        if relayed:
+            return found
+        return [
+            s
+            for s in found
+            if s.policy.leaks.scan_moderators or not self.core.is_moderator(poster, s.policy)
+        ]
+
     def _scans_private(self) -> bool:
         return any(
             p.leaks.enabled and p.leaks.scan_private_messages
@@ -108,6 +135,12 @@ class LeakWatch:
         room = event.room
         if room.is_private_chat and not self._scans_private():
             return []
+        policy = self.covered(room)
+        author = author_key(self._key, event.author.platform, event.author.id)
+        if self.moderators_room(room):
+            if policy is not None:  # a supporters' room a policy also covers
+                await self._index(room, event.message_id, author, event.text, policy, event.at)
+            return []
         refs: list[tuple[str, MessageRef]] = []
         if event.forward_of is not None:
             refs.append(("forward", event.forward_of))
@@ -117,13 +150,14 @@ class LeakWatch:
         found = structural(refs, room, self.engines, self.covered)
         if room.is_private_chat:
             found = [s for s in found if s.policy.leaks.scan_private_messages]
-        author = author_key(self._key, event.author.platform, event.author.id)
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
+        found = self._not_moderators_work(found, event.author, event.relayed)
         poster = _poster(event.author, event.relayed)
-        actions = await self._flag(room, event.message_id, poster, found, event.at)
-        policy = self.covered(room)
+        actions = await self._flag(
+            room, event.message_id, poster, found, event.at, text=event.text
+        )
         if policy is not None:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
         return actions
@@ -134,6 +168,7 @@ class LeakWatch:
             return []
         author = author_key(self._key, event.member.platform, event.member.id)
         found = await quotes(event.text, event.room, author, self.engines, self.covered, True)
+        found = self._not_moderators_work(found, event.member, False)
         message_id = f"private message at {event.at.isoformat(timespec='seconds')}"
         return await self._flag(event.room, message_id, event.member, found, event.at)
 
@@ -148,7 +183,7 @@ class LeakWatch:
         if policy is not None:
             await self._forget(room, event.message_id)
             await self._index(room, event.message_id, author, event.text, policy, event.at)
-        if room.is_private_chat and not self._scans_private():
+        if (room.is_private_chat and not self._scans_private()) or self.moderators_room(room):
             return []
         found = structural(
             [("link", ref) for ref in event.links], room, self.engines, self.covered
@@ -158,6 +193,7 @@ class LeakWatch:
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
+        found = self._not_moderators_work(found, event.author, event.relayed)
         actions = await self._flag(
             room,
             event.message_id,
@@ -165,6 +201,7 @@ class LeakWatch:
             found,
             event.at,
             copy_state="edited",
+            text=event.text,
         )
         await self.core.store.set_copy_state(
             room.platform, room.id, event.message_id, "edited", event.at
@@ -214,7 +251,10 @@ class LeakWatch:
         found: Iterable[Suspicion],
         at: datetime,
         copy_state: str | None = None,
+        text: str | None = None,
     ) -> list[Action]:
+        """``text``: the copy's words, sealed for review where the policy holds copies
+        (and nowhere else; they are dropped here otherwise)."""
         actions: list[Action] = []
         for suspicion in strongest(found):
             source = suspicion.source
@@ -258,24 +298,39 @@ class LeakWatch:
             )
             if new:
                 self.core.metrics.count("flag_raised")
-                actions += self._consequences(flag, room, poster, suspicion)
+                held = text is not None and self._holds(suspicion.policy, room)
+                if held:
+                    assert text is not None
+                    await self.held.keep(flag.id, text, suspicion.policy, self.core.clock.now())
+                actions += self._consequences(flag, room, poster, suspicion, held)
         return actions
 
+    def _removes(self, policy: Policy, room: Room) -> bool:
+        todo = policy.leaks.actions
+        return (
+            (todo.delete_copy or todo.hold_for_review)
+            and self.core.caps(room.platform).deletes
+            and not room.is_private_chat
+        )
+
+    def _holds(self, policy: Policy, room: Room) -> bool:
+        """The copy is taken down for review: its words are kept sealed until then."""
+        return policy.leaks.actions.hold_for_review and self._removes(policy, room)
+
     def _consequences(
-        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion
+        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion, held: bool
     ) -> list[Action]:
+        """``held``: the copy's words are kept sealed for one reading (/flag show)."""
         policy = suspicion.policy
         todo = policy.leaks.actions
         prefix = self.core.prefix(room.platform)
-        caps = self.core.caps(room.platform)
-        remove = (
-            (todo.delete_copy or todo.hold_for_review) and caps.deletes and not room.is_private_chat
-        )
+        remove = self._removes(policy, room)
         source_label = flag.source_room_name or flag.source_room_id
         actions: list[Action] = []
         if remove:
             actions.append(DeleteMessage(room, flag.message_id, poster))
         if todo.alert:
+            alert_prefix = self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix
             text = texts.leak_alert(
                 flag.id,
                 source_label,
@@ -285,9 +340,13 @@ class LeakWatch:
                 flag.signal,
                 flag.matched,
                 flag.whole_message,
-                self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix,
+                alert_prefix,
                 remove,
             )
+            if held:
+                text += "\n" + texts.held_copy_alert_line(
+                    flag.id, alert_prefix, policy.leaks.review_hours
+                )
             about, source_ref = alert_refs(flag, room, suspicion)
             actions += [
                 AlertModerators(
@@ -303,7 +362,8 @@ class LeakWatch:
                     poster,
                     texts.leak_reminder(
                         room.label, source_label, remove, prefix, held=todo.hold_for_review
-                    ),
+                    )
+                    + (texts.held_copy_poster_note(policy.leaks.review_hours) if held else ""),
                     idempotency_key=f"leak-{flag.id}",
                 )
             )

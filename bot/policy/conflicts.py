@@ -71,6 +71,7 @@ def find_conflicts(policies: Sequence[Policy], where: Where | None = None) -> li
                 conflicts.append(Conflict(index, loc, message))
             else:
                 rooms[key] = (index, loc)
+    conflicts += _watched_and_covered(policies, rooms, at)
     for index, policy in enumerate(policies):
         for position, alert in enumerate(policy.alerts):
             owner_entry = rooms.get(_room_key(alert))
@@ -84,6 +85,41 @@ def find_conflicts(policies: Sequence[Policy], where: Where | None = None) -> li
                     ("alerts", position),
                     f"alerts would go to {alert.describe()}, a support room of {whose}; "
                     "members would see moderator alerts",
+                )
+            )
+    return conflicts
+
+
+def _watched_and_covered(
+    policies: Sequence[Policy], rooms: dict[tuple[str, str, str], tuple[int, Loc]], at: Where
+) -> list[Conflict]:
+    """A room under 'watch' gets no reminder and no gate; one also under 'rooms' gets both.
+    Which one the moderator meant cannot be guessed, so the file is refused. An alert room
+    is never scanned, so watching one would promise what is not done."""
+    conflicts: list[Conflict] = []
+    alert_rooms = {_room_key(ref) for policy in policies for ref in policy.alerts}
+    for index, policy in enumerate(policies):
+        for position, room in enumerate(policy.watch):
+            owner_entry = rooms.get(_room_key(room))
+            if owner_entry is None:
+                if _room_key(room) in alert_rooms:
+                    conflicts.append(
+                        Conflict(
+                            index,
+                            ("watch", position),
+                            f"{room.describe()} is an alert room, where moderators discuss "
+                            "what they read; alert rooms are never watched for leaks",
+                        )
+                    )
+                continue
+            owner, owner_loc = owner_entry
+            whose = "this policy" if owner == index else f"policy '{policies[owner].name}'"
+            conflicts.append(
+                Conflict(
+                    index,
+                    ("watch", position),
+                    f"{room.describe()} is watched here but is a confidential room of {whose} "
+                    f"({at(owner, owner_loc)}); a room is either covered or only watched",
                 )
             )
     return conflicts

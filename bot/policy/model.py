@@ -279,6 +279,13 @@ class LeaksSpec(_Frozen):
     exempt_own_words: bool = True
     retention_days: int = Field(default=90, ge=1, le=3650)
     scan_private_messages: bool = False
+    # Moderators retell what they read as their work; whether their posts outside the
+    # moderators' rooms are still checked is the community's choice (off by default).
+    # Alert rooms and supporters' rooms are never checked, whatever this says.
+    scan_moderators: bool = False
+    # How long a copy taken down by 'hold_for_review' is kept sealed for a moderator to
+    # read once (/flag show); destroyed earlier when the flag is closed.
+    review_hours: float = Field(default=24, gt=0, le=720)
     actions: LeakActionsSpec = LeakActionsSpec()
 
     @model_validator(mode="after")
@@ -488,6 +495,9 @@ class Policy(_Frozen):
     rooms: tuple[RoomRef, ...]
     moderators: tuple[UserRef, ...] = ()
     alerts: tuple[RoomRef, ...] = ()
+    # Rooms only watched for leaks of this policy's rooms (a lobby, a general channel): no
+    # reminder, no agreement gate; the bot accepts invites to them where invites exist.
+    watch: tuple[RoomRef, ...] = ()
     reminder: ReminderSpec
     leaks: LeaksSpec = LeaksSpec()
     checkins: CheckinsSpec | None = None
@@ -510,6 +520,17 @@ class Policy(_Frozen):
                 raise problem(
                     f"'agreed_role' belongs to a room under 'rooms', not to the alert room "
                     f"{ref.describe()}"
+                )
+        return value
+
+    @field_validator("watch")
+    @classmethod
+    def _watch_grants_nothing(cls, value: tuple[RoomRef, ...]) -> tuple[RoomRef, ...]:
+        for ref in value:
+            if ref.agreed_role is not None:
+                raise problem(
+                    f"'agreed_role' belongs to a room under 'rooms'; {ref.describe()} under "
+                    "'watch' has no agreement to grant"
                 )
         return value
 
@@ -553,6 +574,29 @@ class PolicySet(_Frozen):
             if any(room.matches(platform, room_id, name, aliases) for room in policy.rooms):
                 return policy
         return None
+
+    def watching(
+        self, platform: str, room_id: str, name: str | None = None, aliases: Sequence[str] = ()
+    ) -> tuple[Policy, ...]:
+        """The policies that list this room under 'watch'."""
+        return tuple(
+            policy
+            for policy in self.policies
+            if any(ref.matches(platform, room_id, name, aliases) for ref in policy.watch)
+        )
+
+    def is_moderators_room(
+        self, platform: str, room_id: str, name: str | None = None, aliases: Sequence[str] = ()
+    ) -> bool:
+        """An alert room or a supporters' room of any policy: where moderators and
+        supporters discuss what members told them, which is their work, not a leak."""
+        for policy in self.policies:
+            refs = list(policy.alerts)
+            if policy.checkins is not None and policy.checkins.supporters_room is not None:
+                refs.append(policy.checkins.supporters_room)
+            if any(ref.matches(platform, room_id, name, aliases) for ref in refs):
+                return True
+        return False
 
     def by_name(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -893,6 +893,50 @@ class Store:
             return [_flag_row(row) for row in await cur.fetchall()]
 
 
+    # -- copies held for review, sealed (never plaintext) ------------------------------
+    async def hold_copy(self, flag_id: int, sealed: bytes, expires_at: datetime) -> None:
+        """Keep a removed copy, sealed by the caller, until ``expires_at`` at the latest."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO held_copies (flag_id, sealed, expires_at) VALUES (?,?,?)",
+            (flag_id, sealed, _iso(expires_at.astimezone(UTC))),
+        )
+        await self._db.commit()
+
+    async def take_held_copy(self, flag_id: int, now: datetime) -> bytes | None:
+        """The sealed copy, removed in the same step so it is read at most once; None when
+        there is none (already read, closed) or its time is up (then it is removed too)."""
+        try:
+            async with self._db.execute(
+                "DELETE FROM held_copies WHERE flag_id = ? RETURNING sealed, expires_at",
+                (flag_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        if row is None or datetime.fromisoformat(str(row[1])) <= now:
+            return None
+        return bytes(row[0])
+
+    async def drop_held_copy(self, flag_id: int) -> bool:
+        cur = await self._db.execute("DELETE FROM held_copies WHERE flag_id = ?", (flag_id,))
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def purge_held_copies(self, now: datetime) -> int:
+        """Copies whose review time is up: gone, read or not."""
+        cur = await self._db.execute(
+            "DELETE FROM held_copies WHERE expires_at <= ?", (_iso(now.astimezone(UTC)),)
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+    async def held_copy_ids(self) -> list[int]:
+        """The flags that still have a held copy (ids only), for tests and the admin."""
+        async with self._db.execute("SELECT flag_id FROM held_copies ORDER BY flag_id") as cur:
+            return [int(row[0]) for row in await cur.fetchall()]
+
     # -- private messages already taken (a replay after a crash is not taken twice) ----
     async def claim_reply(self, platform: str, message_id: str, at: datetime) -> bool:
         """Claim a private message before acting on it; False when it was claimed before
@@ -1380,6 +1424,10 @@ class Store:
             "reminders": "DELETE FROM reminders WHERE platform = ? AND member_id = ?",
             "agreements": "DELETE FROM agreements WHERE platform = ? AND member_id = ?",
             "audit_log": "DELETE FROM audit_log WHERE platform = ? AND actor_id = ?",
+            "held_copies": (
+                "DELETE FROM held_copies WHERE flag_id IN"
+                " (SELECT id FROM leak_flags WHERE platform = ? AND poster_id = ?)"
+            ),
             "leak_flags": (
                 f"UPDATE leak_flags SET poster_id = '{gone}' WHERE platform = ? AND poster_id = ?"
             ),
