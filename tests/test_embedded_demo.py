@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from adapters.matrix.embedded import (
     ACCOUNTS,
@@ -161,17 +160,13 @@ def test_the_default_policy_has_the_demo_rooms_checkins_and_a_supporter() -> Non
     assert checkins.supporters_room.alias == "#supporters:localhost"
 
 
-def test_the_lobby_moves_to_watch_by_uncommenting_one_line() -> None:
-    """Until policies name watch-only rooms the lobby is listed under 'rooms'; the marked
-    line puts it under 'watch' instead, leaving every other room where it was."""
-    text = DEFAULT_POLICY.read_text(encoding="utf-8")
-    today = yaml.safe_load(text)
-    lobby = {"platform": "matrix", "alias": "#lobby:localhost"}
-    assert lobby in today["rooms"] and "watch" not in today
-    assert text.count("\n# watch:\n") == 1
-    switched = yaml.safe_load(text.replace("\n# watch:\n", "\nwatch:\n"))
-    assert switched["watch"] == [lobby]
-    assert switched["rooms"] == [room for room in today["rooms"] if room != lobby]
+def test_the_lobby_is_watched_not_covered() -> None:
+    """The demo lobby is a watch-only room: quotes of the circle are flagged there, and it
+    has no reminder or gate of its own."""
+    (policy,) = load_policy_dir(DEFAULTS_DIR).policies
+    lobby = [ref.alias for ref in policy.watch if ref.platform == "matrix"]
+    covered = [ref.alias for ref in policy.rooms if ref.platform == "matrix"]
+    assert lobby == ["#lobby:localhost"] and "#lobby:localhost" not in covered
 
 
 async def test_the_bot_accepts_invites_to_the_demo_rooms_only(tmp_path: Path) -> None:
