@@ -101,6 +101,9 @@ class SendPrivate:
     buttons: tuple[Button, ...] = ()
     select: Select | None = None
     attachment: Attachment | None = None
+    # Done only once the private message was delivered: an answer such as "sent to you
+    # privately" is true only then (a refused message performs ``fallback`` instead).
+    then: tuple[Action, ...] = ()
 
     @property
     def has_choices(self) -> bool:

@@ -143,6 +143,29 @@ def no_policy_here(prefix: str) -> str:
     return f"This room has no confidentiality policy. Run {prefix}rules in a room that has one."
 
 
+def sent_privately(said: str | None = None) -> str:
+    """Said in the room only after the private message was delivered."""
+    return said or "Sent to you privately."
+
+
+_OPEN_PRIVATE = {
+    "discord": (
+        "allow direct messages from this server's members (the server's menu, Privacy "
+        "Settings, Direct Messages)"
+    ),
+    "matrix": "accept my invitation to a private chat, or invite me to an encrypted one",
+}
+
+
+def private_not_delivered(platform: str, command: str) -> str:
+    """A private answer the platform refused: said plainly, with no private content."""
+    how = _OPEN_PRIVATE.get(platform, "allow private messages from me")
+    return (
+        f"I could not reach you privately, so nothing was sent. To get it, {how}, then "
+        f"send {command} again."
+    )
+
+
 def refused(command: str) -> str:
     return f"Only moderators can use {command}."
 
