@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from bot import gating, moderation, presence, reminding, room_admin, rules_messages, texts
@@ -138,6 +138,9 @@ class Core:
         self._rules_posting: set[str] = set()
         # Refusals the moderators were told of in this run: (platform, action, room).
         self.refusals_told: set[tuple[str, str, str]] = set()
+        # Unagreed posts left in the room, last answered with a reminder (see gating).
+        self._reload_alerted: tuple[str, ...] | None = None  # errors last alerted
+        self.unagreed_reminded: dict[tuple[str, str, str, str], datetime] = {}
         self.leaks: LeakWatch | None = None
         if self.leak_key is not None:
             self.leaks = LeakWatch(self, self.leak_key)
@@ -242,9 +245,15 @@ class Core:
         result = self.policies.reload()
         actions: list[Action] = []
         if not result.ok:
-            everyone = self.policies.current.policies
-            actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
-        elif result.changed:
+            # The same errors are alerted once: a moderator's /policy reload after the file
+            # watcher told the moderators' rooms gets its own answer, and no second alert.
+            if tuple(result.errors) != self._reload_alerted:
+                self._reload_alerted = tuple(result.errors)
+                everyone = self.policies.current.policies
+                actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
+            return result, actions
+        self._reload_alerted = None
+        if result.changed:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
             for policy in self.policies.current.policies:

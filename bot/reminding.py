@@ -71,8 +71,11 @@ async def on_join(core: Core, event: MemberJoined) -> list[Action]:
     return actions
 
 
-async def remind(core: Core, room: Room, member: Member, policy: Policy) -> list[Action]:
-    """Record the reminder first (the outbox), then ask for it to be delivered."""
+async def remind(
+    core: Core, room: Room, member: Member, policy: Policy, changed: bool = False
+) -> list[Action]:
+    """Record the reminder first (the outbox), then ask for it to be delivered.
+    ``changed``: a re-ask after the text changed, which says so."""
     text_hash = policy.reminder.text_hash
     key = reminder_key(room.platform, room.id, member.id, policy.name, text_hash)
     fresh = await core.store.add_reminder(
@@ -87,7 +90,7 @@ async def remind(core: Core, room: Room, member: Member, policy: Policy) -> list
     )
     if not fresh:
         return []
-    return reminder_actions(core, room, member, policy, key)
+    return reminder_actions(core, room, member, policy, key, changed)
 
 
 def agree_buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ...]:
@@ -100,15 +103,19 @@ def agree_buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ..
 
 
 def reminder_actions(
-    core: Core, room: Room, member: Member, policy: Policy, key: str
+    core: Core, room: Room, member: Member, policy: Policy, key: str, changed: bool = False
 ) -> list[Action]:
     reminder = policy.reminder
     prefix = core.prefix(room.platform)
     buttons = agree_buttons(core, room.platform, policy)
     ask = (reminder.text, prefix, reminder.require_agreement, bool(buttons))
+
+    def say(text: str) -> str:
+        return texts.reminder_changed(text) if changed else text
+
     in_room = PostToRoom(
         room,
-        texts.reminder_in_room(*ask),
+        say(texts.reminder_in_room(*ask)),
         mention=member,
         idempotency_key=f"{key}/room",
         buttons=buttons,
@@ -122,14 +129,14 @@ def reminder_actions(
             room,
             member,
             policy,
-            texts.reminder_fallback(*ask),
-            texts.reminder_in_thread(*ask),
+            say(texts.reminder_fallback(*ask)),
+            say(texts.reminder_in_thread(*ask)),
             f"{key}/fallback",
             buttons,
         )
     private = SendPrivate(
         member,
-        texts.reminder_private(room.label, *ask),
+        say(texts.reminder_private(room.label, *ask)),
         fallback=fallback,
         idempotency_key=key,
         unread_timeout_s=reminder.private_timeout_minutes * 60.0 if fallback else None,
@@ -215,7 +222,7 @@ async def reask_changed(core: Core, policy: Policy) -> list[Action]:
         member = Member(platform, member_id)
         if policy.reminder.require_agreement and core.caps(platform).posting_permission:
             actions.append(core.posting(room, member, False, policy))
-        actions += await remind(core, room, member, policy)
+        actions += await remind(core, room, member, policy, changed=True)
     return actions
 
 

@@ -34,9 +34,7 @@ def reminder_private(
     return "\n".join(lines)
 
 
-def reminder_in_room(
-    text: str, prefix: str, require_agreement: bool, buttons: bool = False
-) -> str:
+def reminder_in_room(text: str, prefix: str, require_agreement: bool, buttons: bool = False) -> str:
     """``buttons``: the post carries the Agree button, the one way that works for a member
     held back in the room, who has no chat bar there to type a command in."""
     lines = ["Confidentiality reminder for this room:", "", text.strip(), ""]
@@ -46,6 +44,14 @@ def reminder_in_room(
     else:
         lines.append(f"Read it again at any time with {prefix}rules.")
     return "\n".join(lines)
+
+
+def reminder_changed(reminder: str) -> str:
+    """A re-ask after the policy's text changed says so first: the member agreed before,
+    and is asked again because the words are new, not because of anything they did."""
+    return "This room's confidentiality reminder has changed; please read it again.\n\n" + (
+        reminder
+    )
 
 
 def reminder_fallback(
@@ -109,10 +115,17 @@ def periodic_reminder(text: str, prefix: str) -> str:
 def post_held_back(
     room_label: str, text: str, prefix: str, deleted: bool, buttons: bool = False
 ) -> str:
-    what = "was removed" if deleted else "was not shared"
+    """``deleted``: the post was removed; otherwise it stays in the room and the member is
+    only reminded (never told it was hidden when it was not)."""
     how = f"Press {AGREE_LABEL} below (or send {prefix}agree)" if buttons else f"Send {prefix}agree"
+    if not deleted:
+        return (
+            f"Your message in {room_label} is in the room, but members there agree to the "
+            f"room's confidentiality reminder. Here it is:\n\n{text.strip()}\n\n{how} to "
+            "confirm you will keep it."
+        )
     return (
-        f"Your message in {room_label} {what} because members agree to the room's "
+        f"Your message in {room_label} was removed because members agree to the room's "
         f"confidentiality reminder before posting. Nothing you wrote was kept.\n\n{text.strip()}"
         f"\n\n{how} to confirm, then post again."
     )
@@ -120,7 +133,7 @@ def post_held_back(
 
 def post_held_back_in_room(prefix: str, buttons: bool = False) -> str:
     how = f"press {AGREE_LABEL} below" if buttons else f"send {prefix}agree"
-    return f"please read this room's reminder ({prefix}rules) and {how} before posting."
+    return f"please read this room's reminder ({prefix}rules) and {how} to confirm you keep it."
 
 
 def agreed(room_labels: list[str]) -> str:

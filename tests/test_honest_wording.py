@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from tests.checkin_rig import checkin_rig, private_to
+from tests.conftest import POLICY, make_config, policy_rig, start_rig, write_policy
 
 
 async def test_closed_dms_are_never_called_sent_privately(tmp_path: Path) -> None:
@@ -28,3 +30,43 @@ async def test_open_dms_are_pointed_to_after_delivery(tmp_path: Path) -> None:
         assert pointer.strip() == "Sent to you privately."
         out = await rig.say("alice: /checkin")
         assert out.index("[private → alice]") < out.index("continues in our private chat")
+
+
+REMIND = POLICY.replace(
+    "require_agreement: true", "require_agreement: true\n  unagreed_posts: remind"
+)
+
+
+async def test_remind_never_says_hidden_and_reminds_once_per_period(tmp_path: Path) -> None:
+    async with policy_rig(tmp_path, REMIND) as rig:
+        await rig.say(":join alice")
+        first = await rig.say("alice: I had a hard week")
+        assert "hidden" not in first and "removed" not in first and "not shared" not in first
+        assert "[private → alice] Your message in recovery is in the room" in first
+        assert "Send /agree to confirm" in first
+        # more posts the same day: no reminder after each one
+        assert await rig.say("alice: and another thing", "alice: one more") == ""
+        await rig.clock.advance(timedelta(days=1, minutes=1))
+        again = await rig.say("alice: next day")
+        assert "[private → alice] Your message in recovery is in the room" in again
+        await rig.say("alice: /agree")
+        await rig.clock.advance(timedelta(days=2))
+        assert await rig.say("alice: agreed now") == ""
+
+
+async def test_manual_reload_does_not_repeat_the_watchers_alert(tmp_path: Path) -> None:
+    policy_file = write_policy(tmp_path / "policies")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: sometimes"))
+        before = len(rig.out.getvalue())
+        await rig.app.runtime.poll_policies()
+        assert rig.out.getvalue()[before:].startswith("[alert → #mods] Policy reload failed")
+        manual = await rig.say("mod: /policy reload")
+        assert "[alert → #mods]" not in manual  # the watcher told them already
+        assert "[only mod sees, #recovery] Policy reload failed" in manual
+        # a different error is news, and alerted
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: never"))
+        assert "[alert → #mods]" in await rig.say("mod: /policy reload")
+    finally:
+        await rig.app.close()

@@ -90,7 +90,8 @@ async def test_changed_text_reasks(tmp_config: Config) -> None:
             policy_file.read_text().replace(REMINDER, "New wording, it stays in the room."),
         )
         reloaded = await rig.say("mod: /policy reload")
-        assert "[private → alice] Welcome to recovery." in reloaded
+        assert "[private → alice] This room's confidentiality reminder has changed" in reloaded
+        assert "Welcome to recovery." in reloaded
         assert "New wording" in reloaded
         assert "Policies reloaded (changed)" in reloaded
         # until alice agrees to the new text her posts are held back again
