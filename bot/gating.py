@@ -124,26 +124,41 @@ def notice(
 
 
 async def cmd_agree(
-    core: Core, event: CommandInvoked, _: dict[str, str | int | None]
+    core: Core, event: CommandInvoked, args: dict[str, str | int | None]
 ) -> list[Action]:
+    """In a room: its policy. In a private chat: the reminder waiting for this member, named
+    in the answer; where several wait, the member is asked which (``/agree <policy>``)."""
     member = event.invoker
     prefix = core.prefix(event.room.platform)
     policy = core.policy_for(event.room)
     if policy is not None:
         targets = [policy]
-    else:  # in a private chat: agree to every reminder this member is waiting on
+    else:  # in a private chat: the reminders this member is waiting on
         waiting = await core.store.policies_awaiting_agreement(member.platform, member.id)
-        names = {name for name, _ in waiting}
-        targets = [p for p in core.policies.current.policies if p.name in names]
         targets = [
-            p for p in targets if p.reminder.text_hash in {h for n, h in waiting if n == p.name}
+            p
+            for p in core.policies.current.policies
+            if (p.name, p.reminder.text_hash) in set(waiting)
         ]
+        named = args.get("policy")
+        if isinstance(named, str):
+            targets = [p for p in targets if p.name == named]
+        elif len(targets) > 1:
+            choices = [(p.name, await _reminded_labels(core, member, p)) for p in targets]
+            return [core.reply(event, texts.agree_which(choices, prefix))]
     if not targets:
         return [core.reply(event, texts.nothing_to_agree(prefix))]
     here = event.room if policy is not None else None
     new, labels, actions = await agree(core, member, targets, here, event.at)
     reply = texts.agreed(labels) if new else texts.already_agreed()
+    if here is None:  # a private chat: say which promise this was
+        reply = f"{reply} (policy {', '.join(p.name for p in targets)})"
     return [*actions, core.reply(event, reply)]
+
+
+async def _reminded_labels(core: Core, member: Member, policy: Policy) -> list[str]:
+    rooms = await core.store.rooms_reminded(member.platform, member.id, policy.name)
+    return sorted({name or room_id for room_id, name in rooms})
 
 
 async def agree(

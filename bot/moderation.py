@@ -32,31 +32,47 @@ log = logging.getLogger("confidant.core")
 async def cmd_rules(
     core: Core, event: CommandInvoked, _: dict[str, str | int | None]
 ) -> list[Action]:
+    """The reminder, worded for what the member did: one who agreed to the current text is
+    not asked to agree again; in a private chat each reminder names its rooms and policy."""
     policy = core.policy_for(event.room)
     prefix = core.prefix(event.room.platform)
+    member = event.invoker
     if policy is None and event.room.is_private_chat:
         # in a private chat: the reminders of the rooms this member was reminded of
-        member = event.invoker
         names = await core.store.policies_reminded(member.platform, member.id)
         found = [p for p in core.policies.current.policies if p.name in names]
         if found:
-            return [
-                core.reply(
-                    event,
-                    "\n\n".join(
-                        texts.reminder_in_room(
-                            p.reminder.text, prefix, p.reminder.require_agreement
-                        )
-                        for p in found
-                    ),
+            parts = []
+            for p in found:
+                rooms = await core.store.rooms_reminded(member.platform, member.id, p.name)
+                labels = sorted({name or room_id for room_id, name in rooms})
+                agreed = await _has_agreed(core, member, p)
+                parts.append(
+                    texts.rules_for(labels, p.name, p.reminder.text, prefix, _asks(p, agreed))
                 )
-            ]
+            return [core.reply(event, "\n\n".join(parts))]
     if policy is None:
         return [core.reply(event, texts.no_policy_here(prefix))]
     reminder = policy.reminder
+    agreed = await _has_agreed(core, member, policy)
+    if reminder.require_agreement and agreed:
+        return [core.reply(event, texts.rules_agreed(reminder.text))]
     return [
         core.reply(event, texts.reminder_in_room(reminder.text, prefix, reminder.require_agreement))
     ]
+
+
+async def _has_agreed(core: Core, member: Member, policy: Policy) -> bool:
+    return await core.store.has_agreed(
+        member.platform, member.id, policy.name, core.text_hash_for_checks(policy)
+    )
+
+
+def _asks(policy: Policy, agreed: bool) -> str:
+    """What a private /rules says of agreeing: asked, done, or not needed."""
+    if not policy.reminder.require_agreement:
+        return "none"
+    return "agreed" if agreed else "ask"
 
 
 async def cmd_help(

@@ -54,6 +54,30 @@ def reminder_changed(reminder: str) -> str:
     )
 
 
+def rules_agreed(text: str) -> str:
+    """/rules for a member who agreed to the current text: no second request to agree."""
+    return (
+        f"Confidentiality reminder for this room:\n\n{text.strip()}\n\n"
+        "You have agreed to it. Thank you for keeping it."
+    )
+
+
+def rules_for(rooms: list[str], policy: str, text: str, prefix: str, asks: str) -> str:
+    """One reminder in a private chat, named by its rooms and policy (a member of several
+    communities must know which promise is which). ``asks``: ask, agreed or none."""
+    where = ", ".join(rooms) or "your rooms"
+    lines = [f"Confidentiality reminder for {where} (policy {policy}):", "", text.strip(), ""]
+    if asks == "ask":
+        lines.append(
+            f"Please send {prefix}agree {policy} here to confirm you keep it (it covers {where})."
+        )
+    elif asks == "agreed":
+        lines.append("You have agreed to it. Thank you for keeping it.")
+    else:
+        lines.append(f"Read it again at any time with {prefix}rules.")
+    return "\n".join(lines)
+
+
 def reminder_fallback(
     text: str, prefix: str, require_agreement: bool, buttons: bool = False
 ) -> str:
@@ -143,6 +167,16 @@ def agreed(room_labels: list[str]) -> str:
 
 def already_agreed() -> str:
     return "You have already agreed to the current reminder. Thank you."
+
+
+def agree_which(choices: list[tuple[str, list[str]]], prefix: str) -> str:
+    """/agree in a private chat while several communities' reminders wait: which one?"""
+    lines = ["Several confidentiality reminders wait for your agreement:"]
+    lines += [f"  {name}: {', '.join(rooms) or 'your rooms'}" for name, rooms in choices]
+    lines.append(
+        f"Send {prefix}agree <policy> for the one you agree to (read each with {prefix}rules)."
+    )
+    return "\n".join(lines)
 
 
 def nothing_to_agree(prefix: str) -> str:

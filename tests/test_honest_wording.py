@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.checkin_rig import checkin_rig, private_to
-from tests.conftest import POLICY, make_config, policy_rig, start_rig, write_policy
+from tests.conftest import POLICY, ConsoleRig, make_config, policy_rig, start_rig, write_policy
 
 
 async def test_closed_dms_are_never_called_sent_privately(tmp_path: Path) -> None:
@@ -68,5 +68,44 @@ async def test_manual_reload_does_not_repeat_the_watchers_alert(tmp_path: Path) 
         # a different error is news, and alerted
         policy_file.write_text(POLICY.replace("delivery: private", "delivery: never"))
         assert "[alert → #mods]" in await rig.say("mod: /policy reload")
+    finally:
+        await rig.app.close()
+
+
+async def test_rules_after_agreeing_does_not_ask_again(rig: ConsoleRig) -> None:
+    await rig.say(":join alice")
+    assert "/agree to confirm" in await rig.say("alice: /rules")
+    await rig.say("alice: /agree")
+    rules = await rig.say("alice: /rules")
+    assert "What is shared here stays here." in rules
+    assert "agree" not in rules.replace("You have agreed", "")
+    assert "You have agreed to it" in rules
+    private = await rig.say(":dm alice /rules")
+    assert "You have agreed to it" in private and "/agree" not in private
+
+
+GRIEF = POLICY.replace("name: circle", "name: grief").replace("name: recovery", "name: loss")
+
+
+async def test_private_rules_and_agree_name_each_policy(tmp_path: Path) -> None:
+    write_policy(tmp_path / "policies", POLICY)
+    write_policy(tmp_path / "policies", GRIEF, "grief.yaml")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        await rig.say(":join bob", ":room loss", ":join bob")
+        rules = await rig.say(":dm bob /rules")
+        assert "Confidentiality reminder for recovery (policy circle):" in rules
+        assert "Confidentiality reminder for loss (policy grief):" in rules
+        assert "/agree circle here" in rules and "/agree grief here" in rules
+        which = await rig.say(":dm bob /agree")
+        assert "Several confidentiality reminders wait" in which
+        assert "circle: recovery" in which and "grief: loss" in which
+        assert not await rig.app.store.has_agreed("console", "bob", "circle", None)
+        done = await rig.say(":dm bob /agree grief")
+        assert "Your agreement is recorded for loss. (policy grief)" in done
+        assert await rig.app.store.has_agreed("console", "bob", "grief", None)
+        assert not await rig.app.store.has_agreed("console", "bob", "circle", None)
+        last = await rig.say(":dm bob /agree")  # one left: no question
+        assert "recorded for recovery. (policy circle)" in last
     finally:
         await rig.app.close()
