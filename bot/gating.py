@@ -150,9 +150,9 @@ async def cmd_agree(
         return [core.reply(event, texts.nothing_to_agree(prefix))]
     here = event.room if policy is not None else None
     new, labels, actions = await agree(core, member, targets, here, event.at)
-    reply = texts.agreed(labels) if new else texts.already_agreed()
-    if here is None:  # a private chat: say which promise this was
-        reply = f"{reply} (policy {', '.join(p.name for p in targets)})"
+    # in a private chat the answer says which promise this was
+    named = [p.name for p in targets] if event.room.is_private_chat else []
+    reply = texts.agreed(labels, named) if new else texts.already_agreed()
     return [*actions, core.reply(event, reply)]
 
 

@@ -51,32 +51,50 @@ async def on_join(core: Core, event: MemberJoined) -> list[Action]:
     if policy is None:
         return []
     room, member = event.room, event.member
+    # Back after leaving: a member who never agreed to the current text hears it again
+    # (they may not remember it, and the room still asks it); one who agreed does not.
+    came_back = await core.store.has_left(room.platform, room.id, member.id)
     await core.store.record_join(room.platform, room.id, member.id, event.at)
     await core.store.room_state(room.platform, room.id, policy.name, room.name, event.at)
     # The reminder goes first: it is what the member waits for. A post slipped in
     # before posting is restricted is still caught by the agreement gate.
     actions: list[Action] = []
     check_hash = core.text_hash_for_checks(policy)
+    agreed = await core.store.has_agreed(member.platform, member.id, policy.name, check_hash)
     # With a rules message nothing is sent to a joining member: the room shows it.
-    if policy.reminder.delivery != "rules_message" and not await core.store.was_reminded(
-        room.platform, room.id, member.id, policy.name, check_hash
-    ):
-        actions += await remind(core, room, member, policy)
+    if policy.reminder.delivery != "rules_message":
+        reminded = await core.store.was_reminded(
+            room.platform, room.id, member.id, policy.name, check_hash
+        )
+        if not reminded:
+            actions += await remind(core, room, member, policy)
+        elif came_back and not agreed:
+            actions += await remind(core, room, member, policy, again=event.at.isoformat())
     must_agree = policy.reminder.require_agreement and not core.is_moderator(member, policy)
     if must_agree and core.caps(room.platform).posting_permission:
-        agreed = await core.store.has_agreed(
-            member.platform, member.id, policy.name, core.text_hash_for_checks(policy)
-        )
         actions.append(core.posting(room, member, agreed, policy))
     return actions
 
 
 async def remind(
-    core: Core, room: Room, member: Member, policy: Policy, changed: bool = False
+    core: Core,
+    room: Room,
+    member: Member,
+    policy: Policy,
+    changed: bool = False,
+    again: str | None = None,
 ) -> list[Action]:
     """Record the reminder first (the outbox), then ask for it to be delivered.
-    ``changed``: a re-ask after the text changed, which says so."""
+    ``changed``: a re-ask after the text changed, which says so. ``again``: what makes a
+    second reminder of the same text its own (the time of the join that asks it), so
+    neither the outbox nor the platform takes it for a resend of the first."""
     text_hash = policy.reminder.text_hash
+    if again is not None:
+        key = reminder_key(room.platform, room.id, member.id, policy.name, f"{text_hash}@{again}")
+        renewed = await core.store.renew_reminder(
+            key, room.platform, room.id, member.id, policy.name, text_hash, core.clock.now()
+        )
+        return reminder_actions(core, room, member, policy, key) if renewed else []
     key = reminder_key(room.platform, room.id, member.id, policy.name, text_hash)
     fresh = await core.store.add_reminder(
         key,

@@ -160,8 +160,12 @@ def post_held_back_in_room(prefix: str, buttons: bool = False) -> str:
     return f"please read this room's reminder ({prefix}rules) and {how} to confirm you keep it."
 
 
-def agreed(room_labels: list[str]) -> str:
+def agreed(room_labels: list[str], policies: list[str] | None = None) -> str:
+    """``policies``: named where the room does not say it (a private chat)."""
     where = ", ".join(room_labels) if room_labels else "this room"
+    if policies:
+        which = ", ".join(policies)
+        return f"Thank you. Your agreement to the reminder of {which} is recorded for {where}."
     return f"Thank you. Your agreement is recorded for {where}."
 
 
@@ -311,16 +315,27 @@ def relayed_poster(name: str) -> str:
 def leak_reminder(
     room_label: str, source_label: str, removed: bool, prefix: str, held: bool = False
 ) -> str:
-    """To the poster, privately, once per flag; it names rooms, never the message."""
-    done = " It was removed." if removed else " Please remove it if it does."
+    """To the poster, privately, once for copies posted close together; it names rooms,
+    never the message. Plain sentences: what happened, what to do, where to read the rule."""
+    opening = f"Your message in {room_label} seems to repeat something from {source_label}, "
     if held and removed:
         done = (
-            " It was taken down until a moderator has looked at it; you will hear what they decide."
+            "a confidential room, so it was taken down until a moderator has looked at it. "
+            "You will hear what they decide."
+        )
+    elif removed:
+        done = (
+            "a confidential room, so it was removed. If it did not repeat anything said "
+            "there, you need not do anything more."
+        )
+    else:
+        done = (
+            "a confidential room. If it does repeat something said there, please delete it. "
+            "If it does not, you need not do anything."
         )
     return (
-        f"Your message in {room_label} seems to repeat something from {source_label}, a "
-        f"confidential room.{done} What is shared there stays there. If it does not, you need "
-        f"do nothing more. ({prefix}rules in {source_label} shows its reminder.)"
+        f"{opening}{done} What is shared in {source_label} stays there. To read its "
+        f"reminder, send {prefix}rules in {source_label}."
     )
 
 

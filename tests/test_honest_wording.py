@@ -102,10 +102,10 @@ async def test_private_rules_and_agree_name_each_policy(tmp_path: Path) -> None:
         assert "circle: recovery" in which and "grief: loss" in which
         assert not await rig.app.store.has_agreed("console", "bob", "circle", None)
         done = await rig.say(":dm bob /agree grief")
-        assert "Your agreement is recorded for loss. (policy grief)" in done
+        assert "Your agreement to the reminder of grief is recorded for loss." in done
         assert await rig.app.store.has_agreed("console", "bob", "grief", None)
         assert not await rig.app.store.has_agreed("console", "bob", "circle", None)
         last = await rig.say(":dm bob /agree")  # one left: no question
-        assert "recorded for recovery. (policy circle)" in last
+        assert "reminder of circle is recorded for recovery." in last
     finally:
         await rig.app.close()

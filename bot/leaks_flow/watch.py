@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import texts
@@ -47,6 +47,9 @@ class LeakWatch:
         self.core = core
         self.engines = Engines(key, core.store)
         self._key = key
+        # When each poster was last reminded of a flag: several copies posted within
+        # minutes get one reminder, not one per flag (see _remind_poster_due).
+        self._posters_reminded: dict[tuple[str, str], datetime] = {}
         self._purged_day: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -258,11 +261,26 @@ class LeakWatch:
             )
             if new:
                 self.core.metrics.count("flag_raised")
-                actions += self._consequences(flag, room, poster, suspicion)
+                actions += self._consequences(flag, room, poster, suspicion, at)
         return actions
 
+    def _remind_poster_due(self, poster: Member, at: datetime) -> bool:
+        """One reminder for copies posted close together (a relay, a webhook, has no
+        inbox and is never reminded). Kept for the run; old entries are dropped."""
+        if poster.is_bot:
+            return False
+        key = (poster.platform, poster.id)
+        last = self._posters_reminded.get(key)
+        if last is not None and at - last < POSTER_REMINDER_GAP:
+            return False
+        self._posters_reminded = {
+            k: t for k, t in self._posters_reminded.items() if at - t < POSTER_REMINDER_GAP
+        }
+        self._posters_reminded[key] = at
+        return True
+
     def _consequences(
-        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion
+        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion, at: datetime
     ) -> list[Action]:
         policy = suspicion.policy
         todo = policy.leaks.actions
@@ -276,28 +294,32 @@ class LeakWatch:
         if remove:
             actions.append(DeleteMessage(room, flag.message_id, poster))
         if todo.alert:
-            text = texts.leak_alert(
-                flag.id,
-                source_label,
-                room.label,
-                flag.message_id,
-                poster.label,
-                flag.signal,
-                flag.matched,
-                flag.whole_message,
-                self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix,
-                remove,
-            )
             about, source_ref = alert_refs(flag, room, suspicion)
+            # each alert room reads the commands with its own platform's prefix
             actions += [
                 AlertModerators(
-                    ref.platform, ref.id or ref.alias or ref.name or "", text, about, source_ref
+                    ref.platform,
+                    ref.id or ref.alias or ref.name or "",
+                    texts.leak_alert(
+                        flag.id,
+                        source_label,
+                        room.label,
+                        flag.message_id,
+                        poster.label,
+                        flag.signal,
+                        flag.matched,
+                        flag.whole_message,
+                        self.core.prefix(ref.platform),
+                        remove,
+                    ),
+                    about,
+                    source_ref,
                 )
                 for ref in policy.alerts
             ]
             if not policy.alerts:
                 log.warning("policy %s has no alert room for leak flag %d", policy.name, flag.id)
-        if todo.remind_poster and not poster.is_bot:  # a relay (webhook) has no inbox
+        if todo.remind_poster and not poster.is_bot and self._remind_poster_due(poster, at):
             actions.append(
                 SendPrivate(
                     poster,
@@ -308,6 +330,9 @@ class LeakWatch:
                 )
             )
         return actions
+
+
+POSTER_REMINDER_GAP = timedelta(minutes=10)
 
 
 def _poster(author: Member, relayed: bool) -> Member:

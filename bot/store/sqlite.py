@@ -317,6 +317,27 @@ class Store:
         await self._db.commit()
         return cur.rowcount == 1
 
+    async def renew_reminder(
+        self,
+        key: str,
+        platform: str,
+        room_id: str,
+        member_id: str,
+        policy: str,
+        text_hash: str,
+        at: datetime,
+    ) -> bool:
+        """The reminder of this text here becomes a new one to send under ``key`` (a member
+        who never agreed came back); False when it already is (a replayed join)."""
+        cur = await self._db.execute(
+            "UPDATE reminders SET key = ?, delivered_at = NULL, channel = NULL, attempts = 0,"
+            " retry_at = NULL, created_at = ? WHERE platform = ? AND room_id = ?"
+            " AND member_id = ? AND policy = ? AND text_hash = ? AND key != ?",
+            (key, _iso(at), platform, room_id, member_id, policy, text_hash, key),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
     async def mark_reminder_delivered(self, key: str, channel: str, at: datetime) -> bool:
         """True the first time only: a reminder sent on two channels is one reminder."""
         cursor = await self._db.execute(
