@@ -89,13 +89,12 @@ async def remind(
     second reminder of the same text its own (the time of the join that asks it), so
     neither the outbox nor the platform takes it for a resend of the first."""
     text_hash = policy.reminder.text_hash
-    if again is not None:
-        key = reminder_key(room.platform, room.id, member.id, policy.name, f"{text_hash}@{again}")
-        renewed = await core.store.renew_reminder(
-            key, room.platform, room.id, member.id, policy.name, text_hash, core.clock.now()
-        )
-        return reminder_actions(core, room, member, policy, key) if renewed else []
-    key = reminder_key(room.platform, room.id, member.id, policy.name, text_hash)
+    version = text_hash if again is None else f"{text_hash}@{again}"
+    key = reminder_key(room.platform, room.id, member.id, policy.name, version)
+    if again is not None and await core.store.renew_reminder(
+        key, room.platform, room.id, member.id, policy.name, text_hash, core.clock.now()
+    ):
+        return reminder_actions(core, room, member, policy, key)
     fresh = await core.store.add_reminder(
         key,
         room.platform,
@@ -374,3 +373,29 @@ async def fallbacks(core: Core, action: SendPrivate) -> tuple[Action, ...]:
             await unreachable(core, action)
             return ()
     return action.fallback
+
+
+async def rooms_asking_agreement(core: Core, member: Member) -> list[tuple[Policy, Room]]:
+    """The rooms the member is in whose policy asks for agreement (as far as joins told)."""
+    found: list[tuple[Policy, Room]] = []
+    for policy in core.policies.current.policies:
+        if not policy.reminder.require_agreement or core.is_moderator(member, policy):
+            continue
+        rooms = await core.store.member_rooms_for_policy(member.platform, member.id, policy.name)
+        found += [(policy, Room(member.platform, rid, name)) for rid, name in rooms]
+    return found
+
+
+async def ask_again(core: Core, member: Member, rooms: list[tuple[Policy, Room]]) -> list[Action]:
+    """After the member erased their data (their agreements with it) while still in these
+    rooms: they are a member who has not agreed, so posting is held back and they are
+    reminded afresh, as on joining (a rules message room shows its own message)."""
+    actions: list[Action] = []
+    for policy, room in rooms:
+        await core.store.record_join(room.platform, room.id, member.id, core.clock.now())
+        if core.caps(room.platform).posting_permission:
+            actions.append(core.posting(room, member, False, policy))
+        if policy.reminder.delivery != "rules_message":
+            again = core.clock.now().isoformat()  # a new reminder, not a resend of the old
+            actions += await remind(core, room, member, policy, again=again)
+    return actions

@@ -190,6 +190,32 @@ def nothing_to_agree(prefix: str) -> str:
     )
 
 
+def forgetme_confirm(prefix: str, still_in: list[str]) -> str:
+    """Before the erase: what it takes, and what it means in rooms the member is still in."""
+    text = (
+        "This erases everything Confidant holds about you: check-ins and their "
+        "answers, your check-in schedule, contact requests, agreements and reminders "
+        "(you will be asked to agree again), and the fingerprints of what you wrote "
+        "in confidential rooms. It cannot be undone."
+    )
+    if still_in:
+        text += (
+            f" You are still in {', '.join(still_in)}: right after the erase you will get its "
+            "reminder again, and your posts there are held back until you agree again."
+        )
+    return f"{text} To go ahead, send {prefix}forgetme confirm"
+
+
+def forgetme_done(still_in: list[str]) -> str:
+    text = "Done: everything Confidant held about you is erased."
+    if still_in:
+        text += (
+            f" You are still in {', '.join(still_in)}, so you are asked to agree to its "
+            "reminder again; until you do, your posts there are held back."
+        )
+    return text
+
+
 def no_policy_here(prefix: str) -> str:
     return f"This room has no confidentiality policy. Run {prefix}rules in a room that has one."
 

@@ -109,3 +109,16 @@ async def test_private_rules_and_agree_name_each_policy(tmp_path: Path) -> None:
         assert "reminder of circle is recorded for recovery." in last
     finally:
         await rig.app.close()
+
+
+async def test_forgetme_in_a_room_says_and_does_ask_again(rig: ConsoleRig) -> None:
+    await rig.say(":join alice", "alice: /agree")
+    asked = await rig.say(":dm alice /forgetme")
+    assert "You are still in recovery" in asked and "held back until you agree again" in asked
+    done = await rig.say(":dm alice /forgetme confirm")
+    assert "erased. You are still in recovery, so you are asked to agree" in done
+    assert "[private → alice] Welcome to recovery." in done  # asked again right away
+    assert not await rig.app.store.has_agreed("console", "alice", "circle", None)
+    assert "hidden" in await rig.say("alice: hello")  # the gate holds her posts again
+    await rig.say(":dm alice /agree")
+    assert await rig.say("alice: hello") == ""
