@@ -182,6 +182,11 @@ class Core:
             raise ValueError(f"register the spec for {name!r} before its handler")
         self._command_handlers[name] = handler
 
+    def handles(self, name: str) -> bool:
+        """Whether a command has a handler in this run (leak and check-in commands need the
+        deployment key): /help lists only these."""
+        return name in self._command_handlers
+
     def add_choice(self, prefix: str, handler: ChoiceHandler) -> None:
         """Later features (check-ins) answer the buttons and selects whose ids they chose."""
         if not prefix.startswith(CHOICE_PREFIX) or prefix in self._choice_handlers:

@@ -16,7 +16,7 @@ from bot.actions import (
     Action,
 )
 from bot.checkins import words as checkin_words
-from bot.commands import Permission
+from bot.commands import CommandSpec, Permission
 from bot.events import (
     CommandInvoked,
     Member,
@@ -78,9 +78,42 @@ def _asks(policy: Policy, agreed: bool) -> str:
 async def cmd_help(
     core: Core, event: CommandInvoked, _: dict[str, str | int | None]
 ) -> list[Action]:
-    moderator = core.is_moderator(event.invoker, core.policy_for(event.room))
-    specs = [s for s in core.registry if s.permission is Permission.MEMBER or moderator]
+    """Only what the caller can use here, under the policy that covers the room (in a
+    private chat or an uncovered room: under any policy): a command that would only
+    answer "not here" or "only moderators" is noise in a list of what to try."""
+    room_policy = core.policy_for(event.room)
+    scope = [room_policy] if room_policy is not None else list(core.policies.current.policies)
+    specs = [s for s in core.registry if _usable(core, event, s, room_policy, scope)]
     return [core.reply(event, texts.help_text(specs, core.prefix(event.room.platform)))]
+
+
+def _usable(
+    core: Core,
+    event: CommandInvoked,
+    spec: CommandSpec,
+    room_policy: Policy | None,
+    scope: list[Policy],
+) -> bool:
+    who = event.invoker
+    if not core.handles(spec.name):
+        return False
+    with_checkins = [p for p in scope if p.checkins is not None]
+    if spec.permission is Permission.MODERATOR:
+        if not any(core.is_moderator(who, p) for p in scope):
+            return False
+        return bool(with_checkins) if spec.name.startswith("checkin") else True
+    where = room_policy is not None or event.room.is_private_chat
+    if spec.name == "rules":
+        return where
+    if spec.name == "agree":
+        return where and any(p.reminder.require_agreement for p in scope)
+    if spec.name == "claim":
+        return any(
+            p.checkins.is_supporter(who.platform, who.id) for p in with_checkins if p.checkins
+        )
+    if spec.name.startswith("checkin"):
+        return bool(with_checkins)
+    return True  # help, and a member's own data rights (mydata, forgetme)
 
 
 def moderated(core: Core, member: Member) -> list[Policy]:

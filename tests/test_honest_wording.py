@@ -122,3 +122,32 @@ async def test_forgetme_in_a_room_says_and_does_ask_again(rig: ConsoleRig) -> No
     assert "hidden" in await rig.say("alice: hello")  # the gate holds her posts again
     await rig.say(":dm alice /agree")
     assert await rig.say("alice: hello") == ""
+
+
+def listed(help_text: str) -> set[str]:
+    """The command words a /help answer lists."""
+    return {
+        line.strip().split(" - ")[0].split(" <")[0].split(" [")[0].lstrip("/")
+        for line in help_text.splitlines()[1:]
+    }
+
+
+async def test_help_lists_only_what_the_caller_can_use_here(tmp_path: Path) -> None:
+    from tests.checkin_rig import CHECKIN_POLICY
+
+    async with checkin_rig(tmp_path) as rig:  # check-ins, no agreement asked
+        member = listed(await rig.say("carol: /help"))
+        assert {"rules", "help", "checkin start", "mydata", "forgetme"} <= member
+        assert "agree" not in member  # the circle asks no agreement
+        assert "claim" not in member and "flags" not in member and "checkin stats" not in member
+        supporter = listed(await rig.say(":room supporters", "sam: /help"))
+        assert "claim" in supporter and "rules" not in supporter  # no policy covers this room
+        moderator = listed(await rig.say(":room recovery", "mod: /help"))
+        assert {"policy reload", "agreements", "flags", "checkin stats"} <= moderator
+    assert "require_agreement" not in CHECKIN_POLICY
+
+
+async def test_help_without_check_ins_does_not_offer_them(rig: ConsoleRig) -> None:
+    member = listed(await rig.say("carol: /help"))
+    assert "agree" in member and "rules" in member
+    assert not {m for m in member if m.startswith("checkin")}
