@@ -119,6 +119,9 @@ class ReplyToInvoker:
     member: Member
     text: str
     reply_handle: str | None = None
+    # Where an answer from a room lands in a private chat the member has not accepted yet
+    # (a Matrix invite), this is said in the room instead (never the answer itself).
+    pointer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

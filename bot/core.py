@@ -20,6 +20,7 @@ from bot.actions import (
     Action,
     AlertModerators,
     DeleteMessage,
+    PostToRoom,
     ReplyToInvoker,
     SendPrivate,
     SetPostingAllowed,
@@ -381,6 +382,9 @@ class Core:
     async def _on_command(self, event: CommandInvoked) -> list[Action]:
         if event.invoker.is_bot:
             return []
+        return self._answer_where_asked(event, await self._command(event))
+
+    async def _command(self, event: CommandInvoked) -> list[Action]:
         spec = self.registry.get(event.name) or self.registry.get(
             GROUP_DEFAULTS.get(event.name, "")
         )
@@ -401,7 +405,34 @@ class Core:
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
 
     def reply(self, event: CommandInvoked, text: str) -> ReplyToInvoker:
-        return ReplyToInvoker(event.room, event.invoker, text, event.reply_handle)
+        pointer = None if event.room.is_private_chat else texts.answer_in_private_chat()
+        return ReplyToInvoker(event.room, event.invoker, text, event.reply_handle, pointer)
+
+    def is_alert_room_of(self, room: Room, member: Member) -> bool:
+        """Whether ``room`` is the moderators' room of a policy ``member`` moderates."""
+        return any(
+            ref.matches(room.platform, room.id, room.name, room.aliases)
+            for policy in self.policies.current.policies
+            if self.is_moderator(member, policy)
+            for ref in policy.alerts
+        )
+
+    def _answer_where_asked(self, event: CommandInvoked, actions: list[Action]) -> list[Action]:
+        """A moderator asking in their moderators' room is answered there, where only
+        moderators read (the other moderators see the answer too); on a platform with
+        ephemeral replies the answer already shows in that room. Anywhere else answers stay
+        private (see ReplyToInvoker)."""
+        room = event.room
+        if self.caps(room.platform).ephemeral_replies or not self.is_alert_room_of(
+            room, event.invoker
+        ):
+            return actions
+        return [
+            PostToRoom(room, a.text)
+            if isinstance(a, ReplyToInvoker) and a.member == event.invoker and a.room == room
+            else a
+            for a in actions
+        ]
 
     # -- buttons and selects -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from bot.events import (
     CommandInvoked,
     Member,
 )
+from bot.mentions import member_token
 from bot.policy import Policy
 
 if TYPE_CHECKING:
@@ -205,6 +206,9 @@ async def cmd_agreements(
 ) -> list[Action]:
     policy = named_or_room_policy(core, event, args.get("policy"))
     prefix = core.prefix(event.room.platform)
+    mine = moderated(core, event.invoker)
+    if policy is None and args.get("policy") is None and len(mine) == 1:
+        policy = mine[0]  # the one community they moderate needs no naming
     if policy is None:
         names = _your_policies(core, event.invoker)
         return [
@@ -215,7 +219,6 @@ async def cmd_agreements(
         ]
     if not core.is_moderator(event.invoker, policy):
         return [core.reply(event, texts.refused(f"{prefix}agreements"))]
-    text_hash = core.text_hash_for_checks(policy)
     if core.policy_for(event.room) == policy:
         rooms = [(event.room.id, event.room.label)]
     else:
@@ -224,21 +227,48 @@ async def cmd_agreements(
             for s in await core.store.room_states()
             if s.policy == policy.name and s.platform == event.room.platform
         ]
-    lines = [f"Agreement to the current reminder of {policy.name}:"]
+    platform = event.room.platform
+    latest = await core.store.latest_agreements(platform, policy.name)
+    lines = [f"Agreements to the reminder of {policy.name}, current text first:"]
     for room_id, label in rooms:
-        report = await core.store.agreement_report(
-            event.room.platform, room_id, policy.name, text_hash
-        )
-        lines.append(f"{label}: {len(report.agreed)} agreed, {len(report.not_agreed)} not yet")
-        if report.not_agreed:
-            lines.append("  not yet: " + ", ".join(report.not_agreed))
-        if report.agreed:
-            lines.append("  agreed: " + ", ".join(report.agreed))
+        members = await core.store.room_member_ids(platform, room_id)
+        lines += agreement_lines(label, members, latest, policy.reminder.text_hash)
     if not rooms:
         lines.append("no members seen yet")
     who, shown = event.invoker, f"{len(rooms)} rooms shown"
     await core.store.audit(who.platform, who.id, "agreements", shown, event.at, policy=policy.name)
     return [core.reply(event, "\n".join(lines))]
+
+
+def agreement_lines(
+    label: str, members: list[str], latest: dict[str, tuple[str, str]], current: str
+) -> list[str]:
+    """One room: who agreed to which version of the text and when (the current version
+    first, then earlier ones, newest first), and who agreed to none. Members are tokens
+    the adapter renders as names or mentions (see bot.mentions), never raw ids."""
+    by_version: dict[str, list[tuple[str, str]]] = {}
+    never: list[str] = []
+    for member_id in members:
+        if member_id in latest:
+            version, at = latest[member_id]
+            by_version.setdefault(version, []).append((at, member_id))
+        else:
+            never.append(member_id)
+    agreed_now = len(by_version.get(current, []))
+    lines = [f"{label}: {agreed_now} of {len(members)} members agreed to the current text"]
+    earlier = sorted(
+        (v for v in by_version if v != current), key=lambda v: max(by_version[v]), reverse=True
+    )
+    for version in ([current] if current in by_version else []) + earlier:
+        which = "current text" if version == current else "earlier text"
+        names = ", ".join(
+            f"{member_token(m)} ({at[:16].replace('T', ' ')} UTC)"
+            for at, m in sorted(by_version[version])
+        )
+        lines.append(f"  {which} (version {version[:8]}): {names}")
+    if never:
+        lines.append("  not agreed: " + ", ".join(member_token(m) for m in never))
+    return lines
 
 
 def describe_policy(policy: Policy) -> str:

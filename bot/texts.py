@@ -243,6 +243,14 @@ def private_not_delivered(platform: str, command: str) -> str:
     )
 
 
+def answer_in_private_chat() -> str:
+    """Said in the room, without the answer, when it waits in a chat not yet accepted."""
+    return (
+        "my answer is in our private chat: accept my invitation to read it (it is not "
+        "repeated here)."
+    )
+
+
 def refused(command: str) -> str:
     return f"Only moderators can use {command}."
 

@@ -69,9 +69,9 @@ async def test_member_is_refused_moderator_commands(rig: ConsoleRig) -> None:
 async def test_moderator_sees_agreements(rig: ConsoleRig) -> None:
     await rig.say(":join alice", ":join bob", "alice: /agree")
     out = await rig.say("mod: /agreements")
-    assert "recovery: 1 agreed, 1 not yet" in out
-    assert "not yet: bob" in out
-    assert "agreed: alice" in out
+    assert "recovery: 1 of 2 members agreed to the current text" in out
+    assert "  not agreed: bob" in out
+    assert "  current text (version " in out and "): alice (" in out
 
 
 async def test_console_mod_directive_grants_moderator(rig: ConsoleRig) -> None:

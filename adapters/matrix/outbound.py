@@ -12,6 +12,7 @@ import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -44,6 +45,7 @@ from bot.actions import (
     SetPostingAllowed,
 )
 from bot.events import Member
+from bot.mentions import render
 
 log = logging.getLogger("confidant.matrix")
 
@@ -111,17 +113,30 @@ class MatrixOutbound:
 
     async def _post(self, action: PostToRoom) -> None:
         room_id = await self._resolve(action.room.id)
-        await self._send(room_id, action.text, mention=action.mention, tx_id=action.idempotency_key)
+        text = render(action.text, self._display_name)
+        await self._send(room_id, text, mention=action.mention, tx_id=action.idempotency_key)
+
+    def _display_name(self, user_id: str) -> str:
+        """A member named in an answer: their display name where a room the bot shares
+        with them knows one, else their Matrix ID (readable, unlike a numeric id)."""
+        for room in self.client.rooms.values():
+            user = room.users.get(user_id)
+            if user is not None and user.display_name:
+                return f"{user.display_name} ({user_id})"
+        return user_id
 
     async def _reply(self, action: ReplyToInvoker) -> None:
         """No ephemeral messages on Matrix: answer in the private chat, or the room."""
         log.debug("matrix: reply to %s", action.member.id)
+        action = replace(action, text=render(action.text, self._display_name))
         if action.room.is_private_chat:
             await self._send(action.room.id, action.text)
             return
         try:
-            room_id, _ = await self.chats.open(action.member.id)
+            room_id, joined = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
+            if not joined and action.pointer:  # an invite not accepted yet: say where it is
+                await self._send(action.room.id, action.pointer, mention=action.member)
         except PrivateMessageRefused:
             await self._send(action.room.id, action.text, mention=action.member)
 

@@ -618,6 +618,27 @@ class Store:
         not_agreed = tuple(str(m) for m, ok in rows if not ok)
         return AgreementReport(agreed, not_agreed)
 
+    async def room_member_ids(self, platform: str, room_id: str) -> list[str]:
+        """Who is in the room as far as the bot knows: joins it saw (and no leave since),
+        and the last complete count the adapter reported (members there before the bot)."""
+        async with self._db.execute(
+            "SELECT member_id FROM memberships WHERE platform = ? AND room_id = ?"
+            " AND left_at IS NULL UNION SELECT member_id FROM room_presence"
+            " WHERE platform = ? AND room_id = ? ORDER BY 1",
+            (platform, room_id, platform, room_id),
+        ) as cur:
+            return [str(r[0]) for r in await cur.fetchall()]
+
+    async def latest_agreements(self, platform: str, policy: str) -> dict[str, tuple[str, str]]:
+        """Per member, the text version they agreed to last and when (ISO time)."""
+        async with self._db.execute(
+            "SELECT member_id, text_hash, agreed_at FROM agreements WHERE platform = ?"
+            " AND policy = ? ORDER BY agreed_at",
+            (platform, policy),
+        ) as cur:
+            rows = await cur.fetchall()
+        return {str(m): (str(h), str(at)) for m, h, at in rows}
+
     # -- periodic in-room reminders ---------------------------------------------------
     async def room_state(
         self, platform: str, room_id: str, policy: str, room_name: str | None, at: datetime
