@@ -382,7 +382,11 @@ class Core:
     async def _on_command(self, event: CommandInvoked) -> list[Action]:
         if event.invoker.is_bot:
             return []
-        return self._answer_where_asked(event, await self._command(event))
+        actions = await self._command(event)
+        spec = self.registry.get(event.name)
+        if spec is None or spec.permission is not Permission.MODERATOR:
+            return actions  # members' commands (a supporter's /claim too) answer privately
+        return self._answer_where_asked(event, actions)
 
     async def _command(self, event: CommandInvoked) -> list[Action]:
         spec = self.registry.get(event.name) or self.registry.get(
