@@ -227,6 +227,14 @@ async def cmd_agreements(
             for s in await core.store.room_states()
             if s.policy == policy.name and s.platform == event.room.platform
         ]
+        # rooms named by id where nothing happened yet still have members (counted by the
+        # platform when the bot came in)
+        seen = {room_id for room_id, _ in rooms}
+        rooms += [
+            (ref.id, ref.name or ref.id)
+            for ref in policy.rooms
+            if ref.platform == event.room.platform and ref.id is not None and ref.id not in seen
+        ]
     platform = event.room.platform
     latest = await core.store.latest_agreements(platform, policy.name)
     lines = [f"Agreements to the reminder of {policy.name}, current text first:"]

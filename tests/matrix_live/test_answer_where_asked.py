@@ -51,6 +51,14 @@ async def test_moderators_are_answered_in_their_room_or_pointed_to_the_private_c
             ),
             "the answer in the moderators' room",
         )
+        [answer] = [
+            body
+            for rid, body in mod_notices.seen
+            if rid == world.mods_room and body.startswith("Agreements to the reminder of circle")
+        ]
+        # the room's creator was there before the bot: listed, by display name and Matrix ID
+        assert f"({world.mod.user_id})" in answer and "not agreed" in answer
+        assert "<member:" not in answer
         # elsewhere: privately; with the private chat still an invite, a pointer in the room
         seen = collect(second)
         await sync_once(second)
