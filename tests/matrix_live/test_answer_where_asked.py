@@ -8,7 +8,7 @@ from nio import AsyncClient, JoinResponse, MatrixRoom, RoomMessageNotice
 
 from adapters.matrix.homeserver import LocalSynapse
 from tests.matrix_live.conftest import sync_once
-from tests.matrix_live.rig import POLICY, create_world, say, wait_until, watch
+from tests.matrix_live.rig import POLICY, REMINDER, create_world, say, wait_until, watch
 
 POINTER = "my answer is in our private chat"
 
@@ -73,5 +73,26 @@ async def test_moderators_are_answered_in_their_room_or_pointed_to_the_private_c
         )
         in_room = [body for rid, body in seen if rid == world.room_id]
         assert not any("Agreements to the reminder" in body for body in in_room)
+    finally:
+        await world.stop_bot()
+
+
+async def test_a_member_who_never_agreed_is_reminded_again_on_coming_back(
+    synapse: LocalSynapse, tmp_path: Path, matrix_client
+) -> None:  # type: ignore[no-untyped-def]
+    world = await create_world(synapse, tmp_path, matrix_client)
+    try:
+        await world.start_bot()
+        await wait_until([world.mod], world.bot_joined, "the bot joined the covered room")
+        dora = await matrix_client("dora")
+        notices = watch(dora)
+        await sync_once(dora)
+        assert isinstance(await dora.join(world.room_id), JoinResponse)
+        await wait_until([dora], lambda: bool(notices.containing(REMINDER)), "first reminder")
+        await dora.room_leave(world.room_id)
+        assert isinstance(await dora.join(world.room_id), JoinResponse)
+        await wait_until(
+            [dora], lambda: len(notices.containing(REMINDER)) == 2, "reminded again on return"
+        )
     finally:
         await world.stop_bot()
