@@ -222,8 +222,18 @@ async def resend_pending(core: Core, older_than: datetime | None = None) -> list
             continue  # most likely refused: owed to the member's next interaction instead
         room = Room(pending.platform, pending.room_id, pending.room_name)
         member = Member(pending.platform, pending.member_id)
-        actions += reminder_actions(core, room, member, policy, pending.key)
+        changed = await agreed_to_earlier_text(core, member, policy)
+        actions += reminder_actions(core, room, member, policy, pending.key, changed)
     return actions
+
+
+async def agreed_to_earlier_text(core: Core, member: Member, policy: Policy) -> bool:
+    """A member who agreed to an earlier text but not this one is re-asked because the
+    text changed; a resent or fallback reminder says so as the first one did."""
+    store, name = core.store, policy.name
+    return await store.has_agreed(member.platform, member.id, name, None) and not (
+        await store.has_agreed(member.platform, member.id, name, policy.reminder.text_hash)
+    )
 
 
 async def reask_changed(core: Core, policy: Policy) -> list[Action]:
@@ -301,14 +311,19 @@ async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
     reminder = policy.reminder
     buttons = agree_buttons(core, room.platform, policy)
     ask = (reminder.text, core.prefix(room.platform), reminder.require_agreement, bool(buttons))
+    changed = await agreed_to_earlier_text(core, event.member, policy)
+
+    def say(text: str) -> str:
+        return texts.reminder_changed(text) if changed else text
+
     return list(
         fallback_actions(
             core,
             room,
             event.member,
             policy,
-            texts.reminder_fallback(*ask),
-            texts.reminder_in_thread(*ask),
+            say(texts.reminder_fallback(*ask)),
+            say(texts.reminder_in_thread(*ask)),
             f"{event.idempotency_key}/unread",
             buttons,
         )

@@ -67,3 +67,29 @@ async def test_rejoining_without_having_agreed_reminds_again(rig: ConsoleRig) ->
     assert back.count("[private → alice] Welcome to recovery.") == 1  # never agreed
     assert "[private → bob]" not in back  # agreed to the current text
     assert await rig.say(":join alice") == ""  # the same join again is no new join
+
+
+async def test_a_reask_says_the_text_changed_on_every_way_it_goes(tmp_path: Path) -> None:
+    from tests.conftest import POLICY, make_config, start_rig, write_policy
+
+    policy_file = write_policy(tmp_path / "policies", POLICY)
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        await rig.say(":join alice", "alice: /agree", ":dms-closed alice")
+        policy_file.write_text(POLICY.replace("stays here.", "stays here, always."))
+        out = await rig.say("mod: /policy reload")
+        assert (
+            "[#recovery] confidant → @alice: This room's confidentiality reminder has changed"
+            in out
+        )
+        # a resend (after a restart, say) words it the same way
+        core = rig.app.core
+        policy = core.policies.current.by_name("circle")
+        assert policy is not None
+        from bot.events import Member
+        from bot.reminding import agreed_to_earlier_text
+
+        assert await agreed_to_earlier_text(core, Member("console", "alice"), policy)
+        assert not await agreed_to_earlier_text(core, Member("console", "bob"), policy)
+    finally:
+        await rig.app.close()
