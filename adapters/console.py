@@ -41,6 +41,7 @@ from bot.events import (
     PrivateReply,
     Room,
 )
+from bot.mentions import render
 from bot.ports import Capabilities, EventSink
 
 PLATFORM = "console"
@@ -135,7 +136,7 @@ class ConsoleAdapter:
             case PostToRoom():
                 await self._post_to_room(action)
             case ReplyToInvoker(room=room, member=member, text=text):
-                self._print(f"[only {member.id} sees, #{room.label}]", text)
+                self._print(f"[only {member.id} sees, #{room.label}]", render(text, str))
             case AlertModerators(room_selector=target):
                 # no links on a console: the references print as ids
                 self._print(f"[alert → #{target}]", action.with_links(lambda _: None))
@@ -158,7 +159,7 @@ class ConsoleAdapter:
         head = f"[{where}] confidant"
         if action.replaces is not None:
             head += f" (edits message {action.replaces})"
-        lines = [action.text]
+        lines = [render(action.text, str)]  # members by their console names
         if action.buttons:
             lines.append("[buttons: " + ", ".join(b.label for b in action.buttons) + "]")
             self._buttons.setdefault(room.id, {}).update({b.id: b for b in action.buttons})

@@ -101,6 +101,9 @@ class SendPrivate:
     buttons: tuple[Button, ...] = ()
     select: Select | None = None
     attachment: Attachment | None = None
+    # Done only once the private message was delivered: an answer such as "sent to you
+    # privately" is true only then (a refused message performs ``fallback`` instead).
+    then: tuple[Action, ...] = ()
 
     @property
     def has_choices(self) -> bool:
@@ -116,6 +119,9 @@ class ReplyToInvoker:
     member: Member
     text: str
     reply_handle: str | None = None
+    # Where an answer from a room lands in a private chat the member has not accepted yet
+    # (a Matrix invite), this is said in the room instead (never the answer itself).
+    pointer: str | None = None
     # Only they may ever see it (a held copy's words): no mention in the room instead.
     private_only: bool = False
 

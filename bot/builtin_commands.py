@@ -5,7 +5,13 @@ from __future__ import annotations
 from bot.commands import CommandSpec, Param, Permission
 
 RULES = CommandSpec("rules", "show this room's confidentiality reminder")
-AGREE = CommandSpec("agree", "agree to keep this room's reminder")
+AGREE = CommandSpec(
+    "agree",
+    "agree to keep this room's reminder",
+    params=(
+        Param("policy", "which reminder, in a private chat where several wait", required=False),
+    ),
+)
 HELP = CommandSpec("help", "list the commands you can use")
 POLICY_SHOW = CommandSpec(
     "policy show",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from bot import gating, moderation, presence, reminding, room_admin, rules_messages, texts
@@ -20,6 +20,7 @@ from bot.actions import (
     Action,
     AlertModerators,
     DeleteMessage,
+    PostToRoom,
     ReplyToInvoker,
     SendPrivate,
     SetPostingAllowed,
@@ -141,6 +142,9 @@ class Core:
         self._rules_posting: set[str] = set()
         # Refusals the moderators were told of in this run: (platform, action, room).
         self.refusals_told: set[tuple[str, str, str]] = set()
+        # Unagreed posts left in the room, last answered with a reminder (see gating).
+        self._reload_alerted: tuple[str, ...] | None = None  # errors last alerted
+        self.unagreed_reminded: dict[tuple[str, str, str, str], datetime] = {}
         self.leaks: LeakWatch | None = None
         if self.leak_key is not None:
             self.leaks = LeakWatch(self, self.leak_key)
@@ -190,6 +194,11 @@ class Core:
         if self.registry.get(name) is None:
             raise ValueError(f"register the spec for {name!r} before its handler")
         self._command_handlers[name] = handler
+
+    def handles(self, name: str) -> bool:
+        """Whether a command has a handler in this run (leak and check-in commands need the
+        deployment key): /help lists only these."""
+        return name in self._command_handlers
 
     def add_choice(self, prefix: str, handler: ChoiceHandler) -> None:
         """Later features (check-ins) answer the buttons and selects whose ids they chose."""
@@ -254,9 +263,15 @@ class Core:
         result = self.policies.reload()
         actions: list[Action] = []
         if not result.ok:
-            everyone = self.policies.current.policies
-            actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
-        elif result.changed:
+            # The same errors are alerted once: a moderator's /policy reload after the file
+            # watcher told the moderators' rooms gets its own answer, and no second alert.
+            if tuple(result.errors) != self._reload_alerted:
+                self._reload_alerted = tuple(result.errors)
+                everyone = self.policies.current.policies
+                actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
+            return result, actions
+        self._reload_alerted = None
+        if result.changed:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
             for policy in self.policies.current.policies:
@@ -379,6 +394,13 @@ class Core:
     async def _on_command(self, event: CommandInvoked) -> list[Action]:
         if event.invoker.is_bot:
             return []
+        actions = await self._command(event)
+        spec = self.registry.get(event.name)
+        if spec is None or spec.permission is not Permission.MODERATOR:
+            return actions  # members' commands (a supporter's /claim too) answer privately
+        return self._answer_where_asked(event, actions)
+
+    async def _command(self, event: CommandInvoked) -> list[Action]:
         spec = self.registry.get(event.name) or self.registry.get(
             GROUP_DEFAULTS.get(event.name, "")
         )
@@ -399,7 +421,34 @@ class Core:
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
 
     def reply(self, event: CommandInvoked, text: str) -> ReplyToInvoker:
-        return ReplyToInvoker(event.room, event.invoker, text, event.reply_handle)
+        pointer = None if event.room.is_private_chat else texts.answer_in_private_chat()
+        return ReplyToInvoker(event.room, event.invoker, text, event.reply_handle, pointer)
+
+    def is_alert_room_of(self, room: Room, member: Member) -> bool:
+        """Whether ``room`` is the moderators' room of a policy ``member`` moderates."""
+        return any(
+            ref.matches(room.platform, room.id, room.name, room.aliases)
+            for policy in self.policies.current.policies
+            if self.is_moderator(member, policy)
+            for ref in policy.alerts
+        )
+
+    def _answer_where_asked(self, event: CommandInvoked, actions: list[Action]) -> list[Action]:
+        """A moderator asking in their moderators' room is answered there, where only
+        moderators read (the other moderators see the answer too); on a platform with
+        ephemeral replies the answer already shows in that room. Anywhere else answers stay
+        private (see ReplyToInvoker)."""
+        room = event.room
+        if self.caps(room.platform).ephemeral_replies or not self.is_alert_room_of(
+            room, event.invoker
+        ):
+            return actions
+        return [
+            PostToRoom(room, a.text)
+            if isinstance(a, ReplyToInvoker) and a.member == event.invoker and a.room == room
+            else a
+            for a in actions
+        ]
 
     # -- buttons and selects -------------------------------------------------------------------
 

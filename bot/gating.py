@@ -7,7 +7,7 @@ back without the bot ever repeating what was written.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import reminding, texts
@@ -65,6 +65,8 @@ async def gate(core: Core, event: MessagePosted, policy: Policy) -> list[Action]
     prefix = core.prefix(room.platform)
     caps = core.caps(room.platform)
     delete = reminder.unagreed_posts == "hide" and caps.deletes
+    if not delete and not _remind_due(core, member, room, policy, event.at):
+        return []  # the post stays; they were reminded of agreeing in this period already
     actions: list[Action] = []
     if delete:
         actions.append(DeleteMessage(room, event.message_id, member))
@@ -84,6 +86,26 @@ async def gate(core: Core, event: MessagePosted, policy: Policy) -> list[Action]
     return actions
 
 
+REMIND_PERIOD = timedelta(days=1)  # unagreed_posts: remind, without a repeat period of its own
+
+
+def _remind_due(core: Core, member: Member, room: Room, policy: Policy, at: datetime) -> bool:
+    """A post that stays in the room (``unagreed_posts: remind``, or a platform that cannot
+    remove it) is answered with a reminder once per member and room per period (the
+    policy's ``repeat.every_days``, else a day), not after every post: a member who keeps
+    talking before agreeing is not told the same thing after each message. Kept for the
+    run only; a restart may remind once more, which does no harm."""
+    repeat = policy.reminder.repeat
+    days = repeat.every_days if repeat is not None and repeat.every_days else None
+    period = timedelta(days=days) if days else REMIND_PERIOD
+    key = (room.platform, room.id, member.id, policy.name)
+    last = core.unagreed_reminded.get(key)
+    if last is not None and at - last < period:
+        return False
+    core.unagreed_reminded[key] = at
+    return True
+
+
 def notice(
     core: Core,
     room: Room,
@@ -98,32 +120,45 @@ def notice(
         return reminding.fallback_actions(core, room, member, policy, text, text, None, buttons)
     minutes = policy.reminder.fallback_delete_after_minutes
     delete_after = minutes * 60.0 if minutes is not None else None
-    return (
-        PostToRoom(room, text, mention=member, delete_after_s=delete_after, buttons=buttons),
-    )
+    return (PostToRoom(room, text, mention=member, delete_after_s=delete_after, buttons=buttons),)
 
 
 async def cmd_agree(
-    core: Core, event: CommandInvoked, _: dict[str, str | int | None]
+    core: Core, event: CommandInvoked, args: dict[str, str | int | None]
 ) -> list[Action]:
+    """In a room: its policy. In a private chat: the reminder waiting for this member, named
+    in the answer; where several wait, the member is asked which (``/agree <policy>``)."""
     member = event.invoker
     prefix = core.prefix(event.room.platform)
     policy = core.policy_for(event.room)
     if policy is not None:
         targets = [policy]
-    else:  # in a private chat: agree to every reminder this member is waiting on
+    else:  # in a private chat: the reminders this member is waiting on
         waiting = await core.store.policies_awaiting_agreement(member.platform, member.id)
-        names = {name for name, _ in waiting}
-        targets = [p for p in core.policies.current.policies if p.name in names]
         targets = [
-            p for p in targets if p.reminder.text_hash in {h for n, h in waiting if n == p.name}
+            p
+            for p in core.policies.current.policies
+            if (p.name, p.reminder.text_hash) in set(waiting)
         ]
+        named = args.get("policy")
+        if isinstance(named, str):
+            targets = [p for p in targets if p.name == named]
+        elif len(targets) > 1:
+            choices = [(p.name, await _reminded_labels(core, member, p)) for p in targets]
+            return [core.reply(event, texts.agree_which(choices, prefix))]
     if not targets:
         return [core.reply(event, texts.nothing_to_agree(prefix))]
     here = event.room if policy is not None else None
     new, labels, actions = await agree(core, member, targets, here, event.at)
-    reply = texts.agreed(labels) if new else texts.already_agreed()
+    # in a private chat the answer says which promise this was
+    named = [p.name for p in targets] if event.room.is_private_chat else []
+    reply = texts.agreed(labels, named) if new else texts.already_agreed()
     return [*actions, core.reply(event, reply)]
+
+
+async def _reminded_labels(core: Core, member: Member, policy: Policy) -> list[str]:
+    rooms = await core.store.rooms_reminded(member.platform, member.id, policy.name)
+    return sorted({name or room_id for room_id, name in rooms})
 
 
 async def agree(

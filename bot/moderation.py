@@ -16,11 +16,12 @@ from bot.actions import (
     Action,
 )
 from bot.checkins import words as checkin_words
-from bot.commands import Permission
+from bot.commands import CommandSpec, Permission
 from bot.events import (
     CommandInvoked,
     Member,
 )
+from bot.mentions import member_token
 from bot.policy import Policy
 
 if TYPE_CHECKING:
@@ -32,39 +33,88 @@ log = logging.getLogger("confidant.core")
 async def cmd_rules(
     core: Core, event: CommandInvoked, _: dict[str, str | int | None]
 ) -> list[Action]:
+    """The reminder, worded for what the member did: one who agreed to the current text is
+    not asked to agree again; in a private chat each reminder names its rooms and policy."""
     policy = core.policy_for(event.room)
     prefix = core.prefix(event.room.platform)
+    member = event.invoker
     if policy is None and event.room.is_private_chat:
         # in a private chat: the reminders of the rooms this member was reminded of
-        member = event.invoker
         names = await core.store.policies_reminded(member.platform, member.id)
         found = [p for p in core.policies.current.policies if p.name in names]
         if found:
-            return [
-                core.reply(
-                    event,
-                    "\n\n".join(
-                        texts.reminder_in_room(
-                            p.reminder.text, prefix, p.reminder.require_agreement
-                        )
-                        for p in found
-                    ),
+            parts = []
+            for p in found:
+                rooms = await core.store.rooms_reminded(member.platform, member.id, p.name)
+                labels = sorted({name or room_id for room_id, name in rooms})
+                agreed = await _has_agreed(core, member, p)
+                parts.append(
+                    texts.rules_for(labels, p.name, p.reminder.text, prefix, _asks(p, agreed))
                 )
-            ]
+            return [core.reply(event, "\n\n".join(parts))]
     if policy is None:
         return [core.reply(event, texts.no_policy_here(prefix))]
     reminder = policy.reminder
+    agreed = await _has_agreed(core, member, policy)
+    if reminder.require_agreement and agreed:
+        return [core.reply(event, texts.rules_agreed(reminder.text))]
     return [
         core.reply(event, texts.reminder_in_room(reminder.text, prefix, reminder.require_agreement))
     ]
 
 
+async def _has_agreed(core: Core, member: Member, policy: Policy) -> bool:
+    return await core.store.has_agreed(
+        member.platform, member.id, policy.name, core.text_hash_for_checks(policy)
+    )
+
+
+def _asks(policy: Policy, agreed: bool) -> str:
+    """What a private /rules says of agreeing: asked, done, or not needed."""
+    if not policy.reminder.require_agreement:
+        return "none"
+    return "agreed" if agreed else "ask"
+
+
 async def cmd_help(
     core: Core, event: CommandInvoked, _: dict[str, str | int | None]
 ) -> list[Action]:
-    moderator = core.is_moderator(event.invoker, core.policy_for(event.room))
-    specs = [s for s in core.registry if s.permission is Permission.MEMBER or moderator]
+    """Only what the caller can use here, under the policy that covers the room (in a
+    private chat or an uncovered room: under any policy): a command that would only
+    answer "not here" or "only moderators" is noise in a list of what to try."""
+    room_policy = core.policy_for(event.room)
+    scope = [room_policy] if room_policy is not None else list(core.policies.current.policies)
+    specs = [s for s in core.registry if _usable(core, event, s, room_policy, scope)]
     return [core.reply(event, texts.help_text(specs, core.prefix(event.room.platform)))]
+
+
+def _usable(
+    core: Core,
+    event: CommandInvoked,
+    spec: CommandSpec,
+    room_policy: Policy | None,
+    scope: list[Policy],
+) -> bool:
+    who = event.invoker
+    if not core.handles(spec.name):
+        return False
+    with_checkins = [p for p in scope if p.checkins is not None]
+    if spec.permission is Permission.MODERATOR:
+        if not any(core.is_moderator(who, p) for p in scope):
+            return False
+        return bool(with_checkins) if spec.name.startswith("checkin") else True
+    where = room_policy is not None or event.room.is_private_chat
+    if spec.name == "rules":
+        return where
+    if spec.name == "agree":
+        return where and any(p.reminder.require_agreement for p in scope)
+    if spec.name == "claim":
+        return any(
+            p.checkins.is_supporter(who.platform, who.id) for p in with_checkins if p.checkins
+        )
+    if spec.name.startswith("checkin"):
+        return bool(with_checkins)
+    return True  # help, and a member's own data rights (mydata, forgetme)
 
 
 def moderated(core: Core, member: Member) -> list[Policy]:
@@ -156,6 +206,9 @@ async def cmd_agreements(
 ) -> list[Action]:
     policy = named_or_room_policy(core, event, args.get("policy"))
     prefix = core.prefix(event.room.platform)
+    mine = moderated(core, event.invoker)
+    if policy is None and args.get("policy") is None and len(mine) == 1:
+        policy = mine[0]  # the one community they moderate needs no naming
     if policy is None:
         names = _your_policies(core, event.invoker)
         return [
@@ -166,7 +219,6 @@ async def cmd_agreements(
         ]
     if not core.is_moderator(event.invoker, policy):
         return [core.reply(event, texts.refused(f"{prefix}agreements"))]
-    text_hash = core.text_hash_for_checks(policy)
     if core.policy_for(event.room) == policy:
         rooms = [(event.room.id, event.room.label)]
     else:
@@ -175,21 +227,56 @@ async def cmd_agreements(
             for s in await core.store.room_states()
             if s.policy == policy.name and s.platform == event.room.platform
         ]
-    lines = [f"Agreement to the current reminder of {policy.name}:"]
+        # rooms named by id where nothing happened yet still have members (counted by the
+        # platform when the bot came in)
+        seen = {room_id for room_id, _ in rooms}
+        rooms += [
+            (ref.id, ref.name or ref.id)
+            for ref in policy.rooms
+            if ref.platform == event.room.platform and ref.id is not None and ref.id not in seen
+        ]
+    platform = event.room.platform
+    latest = await core.store.latest_agreements(platform, policy.name)
+    lines = [f"Agreements to the reminder of {policy.name}, current text first:"]
     for room_id, label in rooms:
-        report = await core.store.agreement_report(
-            event.room.platform, room_id, policy.name, text_hash
-        )
-        lines.append(f"{label}: {len(report.agreed)} agreed, {len(report.not_agreed)} not yet")
-        if report.not_agreed:
-            lines.append("  not yet: " + ", ".join(report.not_agreed))
-        if report.agreed:
-            lines.append("  agreed: " + ", ".join(report.agreed))
+        members = await core.store.room_member_ids(platform, room_id)
+        lines += agreement_lines(label, members, latest, policy.reminder.text_hash)
     if not rooms:
         lines.append("no members seen yet")
     who, shown = event.invoker, f"{len(rooms)} rooms shown"
     await core.store.audit(who.platform, who.id, "agreements", shown, event.at, policy=policy.name)
     return [core.reply(event, "\n".join(lines))]
+
+
+def agreement_lines(
+    label: str, members: list[str], latest: dict[str, tuple[str, str]], current: str
+) -> list[str]:
+    """One room: who agreed to which version of the text and when (the current version
+    first, then earlier ones, newest first), and who agreed to none. Members are tokens
+    the adapter renders as names or mentions (see bot.mentions), never raw ids."""
+    by_version: dict[str, list[tuple[str, str]]] = {}
+    never: list[str] = []
+    for member_id in members:
+        if member_id in latest:
+            version, at = latest[member_id]
+            by_version.setdefault(version, []).append((at, member_id))
+        else:
+            never.append(member_id)
+    agreed_now = len(by_version.get(current, []))
+    lines = [f"{label}: {agreed_now} of {len(members)} members agreed to the current text"]
+    earlier = sorted(
+        (v for v in by_version if v != current), key=lambda v: max(by_version[v]), reverse=True
+    )
+    for version in ([current] if current in by_version else []) + earlier:
+        which = "current text" if version == current else "earlier text"
+        names = ", ".join(
+            f"{member_token(m)} ({at[:16].replace('T', ' ')} UTC)"
+            for at, m in sorted(by_version[version])
+        )
+        lines.append(f"  {which} (version {version[:8]}): {names}")
+    if never:
+        lines.append("  not agreed: " + ", ".join(member_token(m) for m in never))
+    return lines
 
 
 def describe_policy(policy: Policy) -> str:

@@ -51,30 +51,50 @@ async def on_join(core: Core, event: MemberJoined) -> list[Action]:
     if policy is None:
         return []
     room, member = event.room, event.member
+    # Back after leaving: a member who never agreed to the current text hears it again
+    # (they may not remember it, and the room still asks it); one who agreed does not.
+    came_back = await core.store.has_left(room.platform, room.id, member.id)
     await core.store.record_join(room.platform, room.id, member.id, event.at)
     await core.store.room_state(room.platform, room.id, policy.name, room.name, event.at)
     # The reminder goes first: it is what the member waits for. A post slipped in
     # before posting is restricted is still caught by the agreement gate.
     actions: list[Action] = []
     check_hash = core.text_hash_for_checks(policy)
+    agreed = await core.store.has_agreed(member.platform, member.id, policy.name, check_hash)
     # With a rules message nothing is sent to a joining member: the room shows it.
-    if policy.reminder.delivery != "rules_message" and not await core.store.was_reminded(
-        room.platform, room.id, member.id, policy.name, check_hash
-    ):
-        actions += await remind(core, room, member, policy)
+    if policy.reminder.delivery != "rules_message":
+        reminded = await core.store.was_reminded(
+            room.platform, room.id, member.id, policy.name, check_hash
+        )
+        if not reminded:
+            actions += await remind(core, room, member, policy)
+        elif came_back and not agreed:
+            actions += await remind(core, room, member, policy, again=event.at.isoformat())
     must_agree = policy.reminder.require_agreement and not core.is_moderator(member, policy)
     if must_agree and core.caps(room.platform).posting_permission:
-        agreed = await core.store.has_agreed(
-            member.platform, member.id, policy.name, core.text_hash_for_checks(policy)
-        )
         actions.append(core.posting(room, member, agreed, policy))
     return actions
 
 
-async def remind(core: Core, room: Room, member: Member, policy: Policy) -> list[Action]:
-    """Record the reminder first (the outbox), then ask for it to be delivered."""
+async def remind(
+    core: Core,
+    room: Room,
+    member: Member,
+    policy: Policy,
+    changed: bool = False,
+    again: str | None = None,
+) -> list[Action]:
+    """Record the reminder first (the outbox), then ask for it to be delivered.
+    ``changed``: a re-ask after the text changed, which says so. ``again``: what makes a
+    second reminder of the same text its own (the time of the join that asks it), so
+    neither the outbox nor the platform takes it for a resend of the first."""
     text_hash = policy.reminder.text_hash
-    key = reminder_key(room.platform, room.id, member.id, policy.name, text_hash)
+    version = text_hash if again is None else f"{text_hash}@{again}"
+    key = reminder_key(room.platform, room.id, member.id, policy.name, version)
+    if again is not None and await core.store.renew_reminder(
+        key, room.platform, room.id, member.id, policy.name, text_hash, core.clock.now()
+    ):
+        return reminder_actions(core, room, member, policy, key)
     fresh = await core.store.add_reminder(
         key,
         room.platform,
@@ -87,7 +107,7 @@ async def remind(core: Core, room: Room, member: Member, policy: Policy) -> list
     )
     if not fresh:
         return []
-    return reminder_actions(core, room, member, policy, key)
+    return reminder_actions(core, room, member, policy, key, changed)
 
 
 def agree_buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ...]:
@@ -100,15 +120,19 @@ def agree_buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ..
 
 
 def reminder_actions(
-    core: Core, room: Room, member: Member, policy: Policy, key: str
+    core: Core, room: Room, member: Member, policy: Policy, key: str, changed: bool = False
 ) -> list[Action]:
     reminder = policy.reminder
     prefix = core.prefix(room.platform)
     buttons = agree_buttons(core, room.platform, policy)
     ask = (reminder.text, prefix, reminder.require_agreement, bool(buttons))
+
+    def say(text: str) -> str:
+        return texts.reminder_changed(text) if changed else text
+
     in_room = PostToRoom(
         room,
-        texts.reminder_in_room(*ask),
+        say(texts.reminder_in_room(*ask)),
         mention=member,
         idempotency_key=f"{key}/room",
         buttons=buttons,
@@ -122,14 +146,14 @@ def reminder_actions(
             room,
             member,
             policy,
-            texts.reminder_fallback(*ask),
-            texts.reminder_in_thread(*ask),
+            say(texts.reminder_fallback(*ask)),
+            say(texts.reminder_in_thread(*ask)),
             f"{key}/fallback",
             buttons,
         )
     private = SendPrivate(
         member,
-        texts.reminder_private(room.label, *ask),
+        say(texts.reminder_private(room.label, *ask)),
         fallback=fallback,
         idempotency_key=key,
         unread_timeout_s=reminder.private_timeout_minutes * 60.0 if fallback else None,
@@ -198,8 +222,18 @@ async def resend_pending(core: Core, older_than: datetime | None = None) -> list
             continue  # most likely refused: owed to the member's next interaction instead
         room = Room(pending.platform, pending.room_id, pending.room_name)
         member = Member(pending.platform, pending.member_id)
-        actions += reminder_actions(core, room, member, policy, pending.key)
+        changed = await agreed_to_earlier_text(core, member, policy)
+        actions += reminder_actions(core, room, member, policy, pending.key, changed)
     return actions
+
+
+async def agreed_to_earlier_text(core: Core, member: Member, policy: Policy) -> bool:
+    """A member who agreed to an earlier text but not this one is re-asked because the
+    text changed; a resent or fallback reminder says so as the first one did."""
+    store, name = core.store, policy.name
+    return await store.has_agreed(member.platform, member.id, name, None) and not (
+        await store.has_agreed(member.platform, member.id, name, policy.reminder.text_hash)
+    )
 
 
 async def reask_changed(core: Core, policy: Policy) -> list[Action]:
@@ -215,7 +249,7 @@ async def reask_changed(core: Core, policy: Policy) -> list[Action]:
         member = Member(platform, member_id)
         if policy.reminder.require_agreement and core.caps(platform).posting_permission:
             actions.append(core.posting(room, member, False, policy))
-        actions += await remind(core, room, member, policy)
+        actions += await remind(core, room, member, policy, changed=True)
     return actions
 
 
@@ -281,14 +315,19 @@ async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
     reminder = policy.reminder
     buttons = agree_buttons(core, room.platform, policy)
     ask = (reminder.text, core.prefix(room.platform), reminder.require_agreement, bool(buttons))
+    changed = await agreed_to_earlier_text(core, event.member, policy)
+
+    def say(text: str) -> str:
+        return texts.reminder_changed(text) if changed else text
+
     return list(
         fallback_actions(
             core,
             room,
             event.member,
             policy,
-            texts.reminder_fallback(*ask),
-            texts.reminder_in_thread(*ask),
+            say(texts.reminder_fallback(*ask)),
+            say(texts.reminder_in_thread(*ask)),
             f"{event.idempotency_key}/unread",
             buttons,
         )
@@ -353,3 +392,29 @@ async def fallbacks(core: Core, action: SendPrivate) -> tuple[Action, ...]:
             await unreachable(core, action)
             return ()
     return action.fallback
+
+
+async def rooms_asking_agreement(core: Core, member: Member) -> list[tuple[Policy, Room]]:
+    """The rooms the member is in whose policy asks for agreement (as far as joins told)."""
+    found: list[tuple[Policy, Room]] = []
+    for policy in core.policies.current.policies:
+        if not policy.reminder.require_agreement or core.is_moderator(member, policy):
+            continue
+        rooms = await core.store.member_rooms_for_policy(member.platform, member.id, policy.name)
+        found += [(policy, Room(member.platform, rid, name)) for rid, name in rooms]
+    return found
+
+
+async def ask_again(core: Core, member: Member, rooms: list[tuple[Policy, Room]]) -> list[Action]:
+    """After the member erased their data (their agreements with it) while still in these
+    rooms: they are a member who has not agreed, so posting is held back and they are
+    reminded afresh, as on joining (a rules message room shows its own message)."""
+    actions: list[Action] = []
+    for policy, room in rooms:
+        await core.store.record_join(room.platform, room.id, member.id, core.clock.now())
+        if core.caps(room.platform).posting_permission:
+            actions.append(core.posting(room, member, False, policy))
+        if policy.reminder.delivery != "rules_message":
+            again = core.clock.now().isoformat()  # a new reminder, not a resend of the old
+            actions += await remind(core, room, member, policy, again=again)
+    return actions

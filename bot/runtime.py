@@ -117,6 +117,9 @@ class Runtime:
             await self._not_now(action)
             return False
         await self.core.delivered(action, type(action).__name__)
+        if isinstance(action, SendPrivate):  # what is true only once it was delivered
+            for then in action.then:
+                await self._perform(then)
         return True
 
     async def _not_now(self, action: Action) -> None:

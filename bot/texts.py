@@ -34,15 +34,45 @@ def reminder_private(
     return "\n".join(lines)
 
 
-def reminder_in_room(
-    text: str, prefix: str, require_agreement: bool, buttons: bool = False
-) -> str:
+def reminder_in_room(text: str, prefix: str, require_agreement: bool, buttons: bool = False) -> str:
     """``buttons``: the post carries the Agree button, the one way that works for a member
     held back in the room, who has no chat bar there to type a command in."""
     lines = ["Confidentiality reminder for this room:", "", text.strip(), ""]
     if require_agreement:
         how = f"press {AGREE_LABEL} below" if buttons else f"send {prefix}agree"
         lines.append(f"Please {how} to confirm you will keep it.")
+    else:
+        lines.append(f"Read it again at any time with {prefix}rules.")
+    return "\n".join(lines)
+
+
+def reminder_changed(reminder: str) -> str:
+    """A re-ask after the policy's text changed says so first: the member agreed before,
+    and is asked again because the words are new, not because of anything they did."""
+    return "This room's confidentiality reminder has changed; please read it again.\n\n" + (
+        reminder
+    )
+
+
+def rules_agreed(text: str) -> str:
+    """/rules for a member who agreed to the current text: no second request to agree."""
+    return (
+        f"Confidentiality reminder for this room:\n\n{text.strip()}\n\n"
+        "You have agreed to it. Thank you for keeping it."
+    )
+
+
+def rules_for(rooms: list[str], policy: str, text: str, prefix: str, asks: str) -> str:
+    """One reminder in a private chat, named by its rooms and policy (a member of several
+    communities must know which promise is which). ``asks``: ask, agreed or none."""
+    where = ", ".join(rooms) or "your rooms"
+    lines = [f"Confidentiality reminder for {where} (policy {policy}):", "", text.strip(), ""]
+    if asks == "ask":
+        lines.append(
+            f"Please send {prefix}agree {policy} here to confirm you keep it (it covers {where})."
+        )
+    elif asks == "agreed":
+        lines.append("You have agreed to it. Thank you for keeping it.")
     else:
         lines.append(f"Read it again at any time with {prefix}rules.")
     return "\n".join(lines)
@@ -109,10 +139,17 @@ def periodic_reminder(text: str, prefix: str) -> str:
 def post_held_back(
     room_label: str, text: str, prefix: str, deleted: bool, buttons: bool = False
 ) -> str:
-    what = "was removed" if deleted else "was not shared"
+    """``deleted``: the post was removed; otherwise it stays in the room and the member is
+    only reminded (never told it was hidden when it was not)."""
     how = f"Press {AGREE_LABEL} below (or send {prefix}agree)" if buttons else f"Send {prefix}agree"
+    if not deleted:
+        return (
+            f"Your message in {room_label} is in the room, but members there agree to the "
+            f"room's confidentiality reminder. Here it is:\n\n{text.strip()}\n\n{how} to "
+            "confirm you will keep it."
+        )
     return (
-        f"Your message in {room_label} {what} because members agree to the room's "
+        f"Your message in {room_label} was removed because members agree to the room's "
         f"confidentiality reminder before posting. Nothing you wrote was kept.\n\n{text.strip()}"
         f"\n\n{how} to confirm, then post again."
     )
@@ -120,16 +157,30 @@ def post_held_back(
 
 def post_held_back_in_room(prefix: str, buttons: bool = False) -> str:
     how = f"press {AGREE_LABEL} below" if buttons else f"send {prefix}agree"
-    return f"please read this room's reminder ({prefix}rules) and {how} before posting."
+    return f"please read this room's reminder ({prefix}rules) and {how} to confirm you keep it."
 
 
-def agreed(room_labels: list[str]) -> str:
+def agreed(room_labels: list[str], policies: list[str] | None = None) -> str:
+    """``policies``: named where the room does not say it (a private chat)."""
     where = ", ".join(room_labels) if room_labels else "this room"
+    if policies:
+        which = ", ".join(policies)
+        return f"Thank you. Your agreement to the reminder of {which} is recorded for {where}."
     return f"Thank you. Your agreement is recorded for {where}."
 
 
 def already_agreed() -> str:
     return "You have already agreed to the current reminder. Thank you."
+
+
+def agree_which(choices: list[tuple[str, list[str]]], prefix: str) -> str:
+    """/agree in a private chat while several communities' reminders wait: which one?"""
+    lines = ["Several confidentiality reminders wait for your agreement:"]
+    lines += [f"  {name}: {', '.join(rooms) or 'your rooms'}" for name, rooms in choices]
+    lines.append(
+        f"Send {prefix}agree <policy> for the one you agree to (read each with {prefix}rules)."
+    )
+    return "\n".join(lines)
 
 
 def nothing_to_agree(prefix: str) -> str:
@@ -139,8 +190,66 @@ def nothing_to_agree(prefix: str) -> str:
     )
 
 
+def forgetme_confirm(prefix: str, still_in: list[str]) -> str:
+    """Before the erase: what it takes, and what it means in rooms the member is still in."""
+    text = (
+        "This erases everything Confidant holds about you: check-ins and their "
+        "answers, your check-in schedule, contact requests, reports to the moderators, "
+        "agreements and reminders "
+        "(you will be asked to agree again), and the fingerprints of what you wrote "
+        "in confidential rooms. It cannot be undone."
+    )
+    if still_in:
+        text += (
+            f" You are still in {', '.join(still_in)}: right after the erase you will get its "
+            "reminder again, and your posts there are held back until you agree again."
+        )
+    return f"{text} To go ahead, send {prefix}forgetme confirm"
+
+
+def forgetme_done(still_in: list[str]) -> str:
+    text = "Done: everything Confidant held about you is erased."
+    if still_in:
+        text += (
+            f" You are still in {', '.join(still_in)}, so you are asked to agree to its "
+            "reminder again; until you do, your posts there are held back."
+        )
+    return text
+
+
 def no_policy_here(prefix: str) -> str:
     return f"This room has no confidentiality policy. Run {prefix}rules in a room that has one."
+
+
+def sent_privately(said: str | None = None) -> str:
+    """Said in the room only after the private message was delivered."""
+    return said or "Sent to you privately."
+
+
+_OPEN_PRIVATE = {
+    "discord": (
+        "allow direct messages from this server's members (the server's menu, Privacy "
+        "Settings, Direct Messages)"
+    ),
+    "matrix": "accept my invitation to a private chat, or invite me to an encrypted one",
+}
+
+
+def private_not_delivered(platform: str, command: str) -> str:
+    """A private answer the platform refused: said plainly, with no private content."""
+    how = _OPEN_PRIVATE.get(platform, "allow private messages from me")
+    return (
+        f"I could not reach you privately, so nothing was sent. To get it, {how}, then "
+        f"send {command} again."
+    )
+
+
+def answer_in_private_chat() -> str:
+    """Said in the room, without the answer, when it waits in a chat not yet accepted."""
+    return (
+        "my answer is in our private chat: accept my invitation to read it (it is not "
+        "repeated here)."
+    )
 
 
 def refused(command: str) -> str:
@@ -241,16 +350,27 @@ def relayed_poster(name: str) -> str:
 def leak_reminder(
     room_label: str, source_label: str, removed: bool, prefix: str, held: bool = False
 ) -> str:
-    """To the poster, privately, once per flag; it names rooms, never the message."""
-    done = " It was removed." if removed else " Please remove it if it does."
+    """To the poster, privately, once for copies posted close together; it names rooms,
+    never the message. Plain sentences: what happened, what to do, where to read the rule."""
+    opening = f"Your message in {room_label} seems to repeat something from {source_label}, "
     if held and removed:
         done = (
-            " It was taken down until a moderator has looked at it; you will hear what they decide."
+            "a confidential room, so it was taken down until a moderator has looked at it. "
+            "You will hear what they decide."
+        )
+    elif removed:
+        done = (
+            "a confidential room, so it was removed. If it did not repeat anything said "
+            "there, you need not do anything more."
+        )
+    else:
+        done = (
+            "a confidential room. If it does repeat something said there, please delete it. "
+            "If it does not, you need not do anything."
         )
     return (
-        f"Your message in {room_label} seems to repeat something from {source_label}, a "
-        f"confidential room.{done} What is shared there stays there. If it does not, you need "
-        f"do nothing more. ({prefix}rules in {source_label} shows its reminder.)"
+        f"{opening}{done} What is shared in {source_label} stays there. To read its "
+        f"reminder, send {prefix}rules in {source_label}."
     )
 
 

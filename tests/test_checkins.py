@@ -462,9 +462,10 @@ async def test_a_checkin_started_in_a_room_offers_consent_buttons_privately(
         core.capabilities = {"console": Capabilities(buttons=True)}
         room, alice = Room("console", "recovery", "recovery"), Member("console", "alice")
         at = rig.clock.now()
-        ack, intro = await core.handle(CommandInvoked(room, alice, "checkin", at))
-        assert isinstance(ack, ReplyToInvoker) and "continues in our private chat" in ack.text
+        [intro] = await core.handle(CommandInvoked(room, alice, "checkin", at))
         assert isinstance(intro, SendPrivate) and intro.member == alice
+        [ack] = intro.then  # said only once the intro was delivered
+        assert isinstance(ack, ReplyToInvoker) and "continues in our private chat" in ack.text
         assert intro.text.startswith("Private check-in")
         assert [(b.id, b.label) for b in intro.buttons] == [
             ("confidant:checkin:alice:agree", "agree"),

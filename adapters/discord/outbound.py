@@ -14,6 +14,7 @@ import io
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ from bot.actions import (
 )
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
+from bot.mentions import render
 
 from .channels import (
     ForumPost,
@@ -289,7 +291,10 @@ class Outbound:
         return thread
 
     async def reply(self, action: ReplyToInvoker) -> None:
-        """Ephemeral if the command is still running, else privately, else in the room."""
+        """Ephemeral if the command is still running, else privately, else in the room.
+        Members named in it show as mentions, which ping nobody: ephemeral replies and the
+        bot's messages are sent with mentions disabled."""
+        action = replace(action, text=render(action.text, lambda member_id: f"<@{member_id}>"))
         if action.reply_handle is not None and await self.replies.answer(
             action.reply_handle, action.text
         ):

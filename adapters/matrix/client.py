@@ -62,6 +62,7 @@ from bot.events import (
     PrivateMessageUnread,
     PrivateReply,
     Room,
+    RoomMembers,
 )
 from bot.logs import fields
 from bot.ports import Capabilities, EventSink
@@ -425,6 +426,10 @@ class MatrixAdapter:
             if room_id not in self._checked_rooms and not (room.is_private_chat or created_by_me):
                 self._checked_rooms.add(room_id)
                 self._to_check.append(room)
+                # The whole joined-member list (the first sync of a run is full state and
+                # members are not lazy-loaded): who was there before the bot, for the core's
+                # room count (bot/presence.py), e.g. for /agreements.
+                events.append(self._room_members(room, matrix_room))
             for state_event in info.state:
                 source = getattr(state_event, "source", {}) or {}
                 ts = source.get("origin_server_ts", 0)
@@ -450,6 +455,15 @@ class MatrixAdapter:
                 if translated is not None:
                     events.append(translated)
         return _Batch(events, response.next_batch, newest)
+
+    def _room_members(self, room: Room, matrix_room: MatrixRoom) -> RoomMembers:
+        invited = set(matrix_room.invited_users)
+        members = tuple(
+            Member(PLATFORM, user_id, display_name=user.display_name)
+            for user_id, user in sorted(matrix_room.users.items())
+            if user_id != self.user_id and user_id not in invited
+        )
+        return RoomMembers(room, members, self.clock.now())
 
     def _created_by_me(self, info: Any) -> bool:
         """Rooms the bot created are its private chats: nothing to enforce there."""

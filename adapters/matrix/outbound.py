@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -51,6 +52,7 @@ from bot.actions import (
 )
 from bot.clock import Clock, SystemClock
 from bot.events import BotPosted, Event, Member, MessageDeleted, Room
+from bot.mentions import render
 
 log = logging.getLogger("confidant.matrix")
 
@@ -154,22 +156,33 @@ class MatrixOutbound:
             raise ActionNotSupported("Matrix has no private threads")
         room_id = await self._resolve(action.room.id)
         key = action.idempotency_key
+        text = render(action.text, self._display_name)
         event_id = None
         if action.replaces is not None and not await self._gone(room_id, action.replaces):
-            await self._edit(room_id, action.replaces, action.text, key)
+            await self._edit(room_id, action.replaces, text, key)
             event_id = action.replaces  # an edit keeps the message's identity
         if event_id is None:
-            event_id = await self._send(room_id, action.text, mention=action.mention, tx_id=key)
+            event_id = await self._send(room_id, text, mention=action.mention, tx_id=key)
         if action.delete_after_s is not None:
             self._redact_later(room_id, event_id, action.delete_after_s)
         if action.report_id and self._report is not None:
             await self._report(BotPosted(action.room, event_id, key, self.clock.now()))
+
+    def _display_name(self, user_id: str) -> str:
+        """A member named in an answer: their display name where a room the bot shares
+        with them knows one, else their Matrix ID (readable, unlike a numeric id)."""
+        for room in self.client.rooms.values():
+            user = room.users.get(user_id)
+            if user is not None and user.display_name:
+                return f"{user.display_name} ({user_id})"
+        return user_id
 
     async def _reply(self, action: ReplyToInvoker) -> None:
         """No ephemeral messages on Matrix: answer in the private chat, or the room. A
         command typed in an unencrypted private chat is answered in the encrypted one,
         and the chat it was typed in only hears where the answer went."""
         log.debug("matrix: reply to %s", action.member.id)
+        action = replace(action, text=render(action.text, self._display_name))
         if action.room.is_private_chat:
             if self._encrypted(action.room.id):
                 await self._send(action.room.id, action.text)
@@ -179,8 +192,10 @@ class MatrixOutbound:
             await self._notice_unencrypted(action.room.id)
             return
         try:
-            room_id, _ = await self.chats.open(action.member.id)
+            room_id, joined = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
+            if not joined and action.pointer:  # an invite not accepted yet: say where it is
+                await self._send(action.room.id, action.pointer, mention=action.member)
         except PrivateMessageRefused:
             if action.private_only:
                 raise  # never in the room: the words are for the member alone

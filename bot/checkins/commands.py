@@ -15,6 +15,7 @@ from bot.checkins import questions as q
 from bot.checkins import words
 from bot.checkins.flow import member_label
 from bot.events import CommandInvoked, Member
+from bot.private_answers import confirmed
 from bot.store.sqlite import Checkin
 
 if TYPE_CHECKING:
@@ -29,10 +30,9 @@ def privately(
     checkins: Checkins, event: CommandInvoked, text: str, attachment: Attachment | None = None
 ) -> list[Action]:
     """A member's own data goes to the private chat; in a room only a pointer to it."""
-    actions: list[Action] = [SendPrivate(event.invoker, text, attachment=attachment)]
-    if not event.room.is_private_chat:
-        actions.insert(0, checkins.core.reply(event, "Sent to you privately."))
-    return actions
+    return confirmed(
+        checkins.core, event, [SendPrivate(event.invoker, text, attachment=attachment)]
+    )
 
 
 async def cmd_history(checkins: Checkins, event: CommandInvoked, _: Args) -> list[Action]:
@@ -126,7 +126,8 @@ async def cmd_claim(checkins: Checkins, event: CommandInvoked, args: Args) -> li
     core, who = checkins.core, event.invoker
     prefix = core.prefix(event.room.platform)
     supports = [
-        p for p in core.policies.current.policies
+        p
+        for p in core.policies.current.policies
         if p.checkins is not None and p.checkins.is_supporter(who.platform, who.id)
     ]
     if not supports:

@@ -21,6 +21,7 @@ from bot.events import ChoiceMade, CommandInvoked, Member, PrivateReply, Room
 from bot.identifiers import CHOICE_PREFIX
 from bot.logs import fields
 from bot.policy.model import CheckinsSpec, Policy
+from bot.private_answers import confirmed
 from bot.store.sqlite import Checkin
 
 if TYPE_CHECKING:
@@ -102,16 +103,16 @@ class Checkins:
 
     # -- /checkin -----------------------------------------------------------------------------
     async def start(self, event: CommandInvoked) -> list[Action]:
+        """The pointer to the private chat ("your check-in continues there") is said only
+        once the first private message was delivered (see bot.private_answers)."""
         member, prefix = event.invoker, self.core.prefix(event.room.platform)
-        actions: list[Action] = []
-        if not event.room.is_private_chat:
-            actions.append(self.core.reply(event, words.continues_privately()))
+        said = words.continues_privately()
         checkin = await self._current(member, event.at)
         if checkin is not None:
             spec = self.spec(checkin.policy)
             assert spec is not None  # _current closes check-ins whose policy went away
-            return [*actions, SendPrivate(member, words.already_open()),
-                    *self._ask(checkin, spec, member)]
+            asked = [SendPrivate(member, words.already_open()), *self._ask(checkin, spec, member)]
+            return confirmed(self.core, event, asked, said)
         policy = await self.policy_for(event.room, member)
         spec = self.spec(policy.name) if policy is not None else None
         if policy is None or spec is None:
@@ -119,8 +120,10 @@ class Checkins:
         consent = await self.core.store.checkin_consent(member.platform, member.id, policy.name)
         if consent != spec.intro_hash:
             self._consent_pending[(member.platform, member.id)] = policy.name
-            return [*actions, self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)]
-        return actions + await self._begin(member, policy.name, spec, event.at)
+            intro = self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)
+            return confirmed(self.core, event, [intro], said)
+        begun = await self._begin(member, policy.name, spec, event.at)
+        return confirmed(self.core, event, begun, said)
 
     async def start_scheduled(self, member: Member, policy: str, at: datetime) -> list[Action]:
         """A schedule's check-in, as /checkin from the private chat would start it; one the

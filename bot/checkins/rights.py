@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from bot import reminding, texts
 from bot.actions import Action, Attachment
 from bot.checkins import questions as q
 from bot.checkins.commands import Args, privately
@@ -97,20 +98,15 @@ async def cmd_mydata(checkins: Checkins, event: CommandInvoked, _: Args) -> list
 
 
 async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) -> list[Action]:
+    """The erase takes the member's agreements too: where they are still in a room that
+    asks for agreement, they are told so before confirming, and asked again right after
+    (posting held back until they agree, as for any member who has not)."""
     core, who = checkins.core, event.invoker
     prefix = core.prefix(event.room.platform)
+    still_in = await reminding.rooms_asking_agreement(core, who)
+    labels = sorted({room.label for _, room in still_in})
     if args.get("confirm") != "confirm":
-        return [
-            core.reply(
-                event,
-                "This erases everything Confidant holds about you: check-ins and their "
-                "answers, your check-in schedule, contact requests, reports to the "
-                "moderators, agreements and reminders "
-                "(you will be asked to agree again), and the fingerprints of what you wrote "
-                "in confidential rooms. It cannot be undone. To go ahead, send "
-                f"{prefix}forgetme confirm",
-            )
-        ]
+        return [core.reply(event, texts.forgetme_confirm(prefix, labels))]
     counts = await core.store.erase_member(who.platform, who.id)
     fingerprints = 0
     if core.leaks is not None:
@@ -122,4 +118,5 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
     await core.store.audit(
         who.platform, "(erased member)", "forgetme", f"{rows} rows", event.at, policy=None
     )
-    return [core.reply(event, "Done: everything Confidant held about you is erased.")]
+    asked = await reminding.ask_again(core, who, still_in)
+    return [core.reply(event, texts.forgetme_done(labels)), *asked]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import texts
@@ -49,6 +49,9 @@ class LeakWatch:
         self.engines = Engines(key, core.store)
         self.held = HeldCopies(core.store, key)
         self._key = key
+        # When each poster was last reminded of a flag: several copies posted within
+        # minutes get one reminder, not one per flag (see _remind_poster_due).
+        self._posters_reminded: dict[tuple[str, str], datetime] = {}
         self._purged_day: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -302,7 +305,7 @@ class LeakWatch:
                 if held:
                     assert text is not None
                     await self.held.keep(flag.id, text, suspicion.policy, self.core.clock.now())
-                actions += self._consequences(flag, room, poster, suspicion, held)
+                actions += self._consequences(flag, room, poster, suspicion, held, at)
         return actions
 
     def _removes(self, policy: Policy, room: Room) -> bool:
@@ -317,8 +320,29 @@ class LeakWatch:
         """The copy is taken down for review: its words are kept sealed until then."""
         return policy.leaks.actions.hold_for_review and self._removes(policy, room)
 
+    def _remind_poster_due(self, poster: Member, at: datetime) -> bool:
+        """One reminder for copies posted close together (a relay, a webhook, has no
+        inbox and is never reminded). Kept for the run; old entries are dropped."""
+        if poster.is_bot:
+            return False
+        key = (poster.platform, poster.id)
+        last = self._posters_reminded.get(key)
+        if last is not None and at - last < POSTER_REMINDER_GAP:
+            return False
+        self._posters_reminded = {
+            k: t for k, t in self._posters_reminded.items() if at - t < POSTER_REMINDER_GAP
+        }
+        self._posters_reminded[key] = at
+        return True
+
     def _consequences(
-        self, flag: LeakFlag, room: Room, poster: Member, suspicion: Suspicion, held: bool
+        self,
+        flag: LeakFlag,
+        room: Room,
+        poster: Member,
+        suspicion: Suspicion,
+        held: bool,
+        at: datetime,
     ) -> list[Action]:
         """``held``: the copy's words are kept sealed for one reading (/flag show)."""
         policy = suspicion.policy
@@ -330,33 +354,40 @@ class LeakWatch:
         if remove:
             actions.append(DeleteMessage(room, flag.message_id, poster))
         if todo.alert:
-            alert_prefix = self.core.prefix(policy.alerts[0].platform) if policy.alerts else prefix
-            text = texts.leak_alert(
-                flag.id,
-                source_label,
-                room.label,
-                flag.message_id,
-                poster.label,
-                flag.signal,
-                flag.matched,
-                flag.whole_message,
-                alert_prefix,
-                remove,
-            )
-            if held:
-                text += "\n" + texts.held_copy_alert_line(
-                    flag.id, alert_prefix, policy.leaks.review_hours
-                )
             about, source_ref = alert_refs(flag, room, suspicion)
+            # each alert room reads the commands with its own platform's prefix
             actions += [
                 AlertModerators(
-                    ref.platform, ref.id or ref.alias or ref.name or "", text, about, source_ref
+                    ref.platform,
+                    ref.id or ref.alias or ref.name or "",
+                    texts.leak_alert(
+                        flag.id,
+                        source_label,
+                        room.label,
+                        flag.message_id,
+                        poster.label,
+                        flag.signal,
+                        flag.matched,
+                        flag.whole_message,
+                        self.core.prefix(ref.platform),
+                        remove,
+                    )
+                    + (
+                        "\n"
+                        + texts.held_copy_alert_line(
+                            flag.id, self.core.prefix(ref.platform), policy.leaks.review_hours
+                        )
+                        if held
+                        else ""
+                    ),
+                    about,
+                    source_ref,
                 )
                 for ref in policy.alerts
             ]
             if not policy.alerts:
                 log.warning("policy %s has no alert room for leak flag %d", policy.name, flag.id)
-        if todo.remind_poster and not poster.is_bot:  # a relay (webhook) has no inbox
+        if todo.remind_poster and not poster.is_bot and self._remind_poster_due(poster, at):
             actions.append(
                 SendPrivate(
                     poster,
@@ -368,6 +399,9 @@ class LeakWatch:
                 )
             )
         return actions
+
+
+POSTER_REMINDER_GAP = timedelta(minutes=10)
 
 
 def _poster(author: Member, relayed: bool) -> Member:

@@ -333,6 +333,27 @@ class Store:
         await self._db.commit()
         return cur.rowcount == 1
 
+    async def renew_reminder(
+        self,
+        key: str,
+        platform: str,
+        room_id: str,
+        member_id: str,
+        policy: str,
+        text_hash: str,
+        at: datetime,
+    ) -> bool:
+        """The reminder of this text here becomes a new one to send under ``key`` (a member
+        who never agreed came back); False when it already is (a replayed join)."""
+        cur = await self._db.execute(
+            "UPDATE reminders SET key = ?, delivered_at = NULL, channel = NULL, attempts = 0,"
+            " retry_at = NULL, created_at = ? WHERE platform = ? AND room_id = ?"
+            " AND member_id = ? AND policy = ? AND text_hash = ? AND key != ?",
+            (key, _iso(at), platform, room_id, member_id, policy, text_hash, key),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
     async def mark_reminder_delivered(self, key: str, channel: str, at: datetime) -> bool:
         """True the first time only: a reminder sent on two channels is one reminder."""
         cursor = await self._db.execute(
@@ -612,6 +633,27 @@ class Store:
         agreed = tuple(str(m) for m, ok in rows if ok)
         not_agreed = tuple(str(m) for m, ok in rows if not ok)
         return AgreementReport(agreed, not_agreed)
+
+    async def room_member_ids(self, platform: str, room_id: str) -> list[str]:
+        """Who is in the room as far as the bot knows: joins it saw (and no leave since),
+        and the last complete count the adapter reported (members there before the bot)."""
+        async with self._db.execute(
+            "SELECT member_id FROM memberships WHERE platform = ? AND room_id = ?"
+            " AND left_at IS NULL UNION SELECT member_id FROM room_presence"
+            " WHERE platform = ? AND room_id = ? ORDER BY 1",
+            (platform, room_id, platform, room_id),
+        ) as cur:
+            return [str(r[0]) for r in await cur.fetchall()]
+
+    async def latest_agreements(self, platform: str, policy: str) -> dict[str, tuple[str, str]]:
+        """Per member, the text version they agreed to last and when (ISO time)."""
+        async with self._db.execute(
+            "SELECT member_id, text_hash, agreed_at FROM agreements WHERE platform = ?"
+            " AND policy = ? ORDER BY agreed_at",
+            (platform, policy),
+        ) as cur:
+            rows = await cur.fetchall()
+        return {str(m): (str(h), str(at)) for m, h, at in rows}
 
     # -- periodic in-room reminders ---------------------------------------------------
     async def room_state(

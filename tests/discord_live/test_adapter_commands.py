@@ -191,7 +191,9 @@ async def test_agree_by_direct_message_is_a_text_command(
     mark = fake.requests.mark()
     await fake.events.message_create(dm, carol, "/agree")
     replies = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
-    assert replies[0].json["content"] == "Thank you. Your agreement is recorded for circle."
+    assert replies[0].json["content"] == (
+        "Thank you. Your agreement to the reminder of circle is recorded for circle."
+    )  # in a private chat the answer names the policy too
     assert fake.calls("DELETE", f"/channels/{adapter_scene.circle.id}/permissions/{carol.id}")
     await fake.events.message_create(dm, carol, "thanks!")
     reply = await rig.wait_for_event(lambda e: isinstance(e, PrivateReply))

@@ -80,6 +80,9 @@ async def test_a_restart_never_resends_and_delivers_what_was_owed_once(
     first = await start_app()
     await fake.events.member_add(adapter_scene.guild, carol)
     await fake.wait_for_call("POST", f"/channels/{carol_dm.id}/messages")
+    agreed = fake.requests.mark()  # she agrees, so coming back later asks nothing again
+    await fake.events.message_create(carol_dm, carol, "/agree")
+    await fake.wait_for_call("POST", f"/channels/{carol_dm.id}/messages", since=agreed)
     # Discord has an outage just as dave's reminder goes out, longer than the adapter retries
     fake.faults.server_error(
         "POST", f"/channels/{dave_dm.id}/messages", status=503, count=len(SERVER_ERROR_RETRY_S) + 1

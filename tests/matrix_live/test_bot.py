@@ -57,7 +57,13 @@ async def test_join_gets_private_reminder_once(world: BotWorld, matrix_client) -
     body = await read_dm(world, alice, notices, REMINDER)
     assert "!agree" in body and "!rules" in body
     assert notices.undecryptable == []
-    # a display-name change is not a join; a second join is not either
+    # once she agreed: a display-name change is not a join; a second join asks nothing
+    # (a member who never agreed is reminded again when they come back)
+    dm_room = notices.containing(REMINDER)[0][0]
+    await say(alice, dm_room, "!agree")
+    await wait_until(
+        [alice], lambda: bool(notices.containing("agreement")), "her agreement is recorded"
+    )
     await alice.set_displayname("Alice A.")
     await alice.room_leave(world.room_id)
     await alice.join(world.room_id)

@@ -253,7 +253,7 @@ async def test_moderators_list_and_resolve_flags_members_are_refused(leaks: Leak
     await say(mod, leaks.world.mods_room, "!flags")
     await wait_until([mod], lambda: bool(notices.containing("Open leak flags")), "!flags answer")
     [(where, listed)] = notices.containing("Open leak flags")
-    assert where != leaks.world.mods_room  # privately, in the moderator's chat with the bot
+    assert where == leaks.world.mods_room  # asked in the moderators' room: answered there
     assert "1: from Recovery circle, link in Lobby" in listed
     bob_notices = watch(leaks.bob)
     await say(leaks.bob, leaks.lobby, "!flags")

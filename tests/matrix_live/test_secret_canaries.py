@@ -63,7 +63,7 @@ async def test_no_canary_reaches_logs_answers_or_the_database(
             await say(world.mod, world.room_id, command)
         await wait_until(
             [world.mod, alice],
-            lambda: bool(mod_notices.containing("Agreement to the current reminder"))
+            lambda: bool(mod_notices.containing("Agreements to the reminder of"))
             and bool(notices.containing("Only moderators can use !policy show")),
             "the answers",
         )
