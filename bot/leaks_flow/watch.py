@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot import texts
+from bot import repeat_flags, texts
 from bot.actions import Action, AlertModerators, DeleteMessage, SendPrivate
 from bot.events import (
     Member,
@@ -84,7 +84,12 @@ class LeakWatch:
         author = author_key(self._key, platform, user_id)
         removed = await self.core.store.delete_author_fingerprints(author)
         self.engines.remove_author(author)
+        await self.core.store.delete_author_confirmed_flags(author)  # repeat-leaker history
         return removed
+
+    def author(self, member: Member) -> bytes:
+        """The member's keyed hash: how fingerprints and confirmed flags name them."""
+        return author_key(self._key, member.platform, member.id)
 
     # -- events -------------------------------------------------------------------------
     def covered(self, room: Room) -> Policy | None:
@@ -258,7 +263,10 @@ class LeakWatch:
             )
             if new:
                 self.core.metrics.count("flag_raised")
-                actions += self._consequences(flag, room, poster, suspicion)
+                told = self._consequences(flag, room, poster, suspicion)
+                actions += await repeat_flags.mark_alerts(
+                    self.core, self.author(poster), flag, told
+                )
         return actions
 
     def _consequences(
@@ -274,7 +282,8 @@ class LeakWatch:
         source_label = flag.source_room_name or flag.source_room_id
         actions: list[Action] = []
         if remove:
-            actions.append(DeleteMessage(room, flag.message_id, poster))
+            why = f"leak flag {flag.id}" + (", held for review" if todo.hold_for_review else "")
+            actions.append(DeleteMessage(room, flag.message_id, poster, policy.name, why))
         if todo.alert:
             text = texts.leak_alert(
                 flag.id,
