@@ -76,9 +76,10 @@ async def on_confirmed(
         return [], ""
     spec = policy.leaks.repeat
     count = await recent(core, author, policy, at)
+    # the first is no repeat: said only when the policy acts on it
     line = f"{ordinal(count)} confirmed flag of this member in {spec.days} days."
     if count < spec.count or spec.action == "mark" or flag.poster_id == "(erased)":
-        return [], line
+        return [], line if count > 1 else ""
     proposed = await core.store.add_repeat_action(
         RepeatAction(
             0,

@@ -106,7 +106,7 @@ async def _member_flags(watch: LeakWatch, event: CommandInvoked, typed: str) -> 
     poster = Member(event.invoker.platform, repeat_flags.member_id(typed))
     text = await repeat_flags.member_history(core, event, watch.author(poster), typed, mine)
     for policy in mine:
-        await _audit(core, event, "flags member", f"history of {poster.id} shown", policy.name)
+        await _audit(core, event, "flags", f"confirmed flags of {poster.id} shown", policy.name)
     return [core.reply(event, text)]
 
 
