@@ -148,6 +148,8 @@ class ConsoleAdapter:
                 raise ActionNotSupported("the console has no posting permissions")
             case TimeoutMember(room=room, member=member, until=until):
                 what = f"timed out until {until:%H:%M}" if until else "timeout ended"
+                if until is None and not action.restore_posting:
+                    what += ", still held until they agree"
                 self._print(f"[#{room.label}]", f"({member.id}: {what})")
             case RemoveFromRoom(room=room, member=member):
                 self._print(f"[#{room.label}]", f"({member.id} was removed from the room)")

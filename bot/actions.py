@@ -156,6 +156,9 @@ class TimeoutMember:
     until: datetime | None
     policy: str | None = None
     reason: str = ""
+    # At the end: may the member post again? False while the agreement gate holds them
+    # (Matrix keeps the power level below posting; Discord's timeout is apart from the gate).
+    restore_posting: bool = True
 
 
 @dataclass(frozen=True, slots=True)

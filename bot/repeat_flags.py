@@ -154,8 +154,18 @@ async def restorations_due(core: Core) -> list[Action]:
             continue
         member = Member(due.platform, due.member_id)
         reason = f"timeout of action {due.id} ended"
+        # A member the agreement gate still holds must not get posting back with the end of
+        # the timeout (on Matrix both are one power level; Discord's timeout is separate).
+        gated = policy.reminder.require_agreement and not await core.store.has_agreed(
+            due.platform, due.member_id, policy.name, core.text_hash_for_checks(policy)
+        )
+        if gated:
+            reason += "; posting stays held until they agree"
         rooms = await rooms_of(core, policy, due.platform)
-        actions += [TimeoutMember(r, member, None, policy.name, reason) for r in rooms]
+        actions += [
+            TimeoutMember(r, member, None, policy.name, reason, restore_posting=not gated)
+            for r in rooms
+        ]
     return actions
 
 

@@ -108,7 +108,8 @@ async def test_the_bots_own_actions_are_audited_with_policy_and_reason(tmp_path:
     """A held post's deletion and a timeout: in /audit with the policy's entries and the
     reason, never the member's words. (The console has no posting permissions or roles: the
     Discord tests cover those.)"""
-    async with leak_rig(tmp_path, HOLD) as rig:
+    clock = FakeClock()
+    async with leak_rig(tmp_path, HOLD, clock) as rig:
         await rig.say(":join alice", ":join bob")
         held = await rig.say("bob: I had a hard week")
         assert "(bob's message was hidden from the room)" in held
@@ -123,3 +124,12 @@ async def test_the_bots_own_actions_are_audited_with_policy_and_reason(tmp_path:
         assert {e.action for e in entries} >= {"bot delete", "bot timeout"}
         text = audit + str(entries)
         assert "hard week" not in text and all(w not in text for w in SHARED_WORDS)
+        # bob never agreed: the timeout's end does not let him post (the gate still holds)
+        await clock.advance(timedelta(minutes=61))
+        start = len(rig.out.getvalue())
+        await rig.app.runtime.tick()
+        assert "(bob: timeout ended, still held until they agree)" in rig.out.getvalue()[start:]
+        ended = await rig.say("mod: /audit")
+        assert "bot timeout ended (bob in recovery: timeout of action 1 ended; posting stays" in (
+            ended
+        )

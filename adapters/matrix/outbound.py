@@ -168,7 +168,7 @@ class MatrixOutbound:
     async def _timeout(self, action: TimeoutMember) -> None:
         """A repeat leaker's timeout: the power level below posting, as for a member who has
         not agreed; the core sends the end (``until=None``) when it is due."""
-        allowed = action.until is None
+        allowed = action.until is None and action.restore_posting
         await self._set_posting(SetPostingAllowed(action.room, action.member, allowed))
 
     async def _remove(self, action: RemoveFromRoom) -> None:
