@@ -56,6 +56,10 @@ async def test_confirmed_flags_are_counted_shown_and_marked(tmp_path: Path) -> N
         refused = await rig.say(":room lobby", "bob: /flags bob")
         assert "Confirmed" not in refused
         assert all(w not in resolved + out + history for w in SHARED_WORDS)
+        # an erase request takes the history and the proposed action with it
+        await rig.say(":room lobby", "bob: /forgetme confirm")
+        assert await rig.app.store.confirmed_flags(author, ["circle"]) == []
+        assert await rig.app.store.member_repeat_actions("console", "bob") == []
 
 
 async def test_confirmed_timeout_is_done_audited_and_restored_after_a_restart(
