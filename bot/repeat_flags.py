@@ -95,11 +95,20 @@ async def on_confirmed(
         )
     )
     what = describe(proposed)
+    # Every moderator of the policy hears of it, not only the one who resolved the flag.
+    head = f"Repeat leaker: the poster of flag {flag.id} has {count} confirmed flags in "
+    head += f"{spec.days} days (the policy's mark is {spec.count})."
     if spec.automatic:
+        told = core.alerts_to([policy], f"{head} Done by the policy: {what}.")
         actions = await carry_out(core, proposed, at)
-        return actions, f"{line} The policy's mark is {spec.count}: {what} (automatic)."
+        return [*told, *actions], f"{line} The policy's mark is {spec.count}: {what} (automatic)."
+    alert_prefix = core.prefix(policy.alerts[0].platform) if policy.alerts else "/"
+    told = core.alerts_to(
+        [policy],
+        f"{head} Proposed: {what}. To do it: {alert_prefix}flag confirm-action {proposed.id}",
+    )
     prefix = core.prefix(flag.platform)
-    return [], (
+    return told, (
         f"{line} The policy's mark is {spec.count}: it proposes {what}. "
         f"To do it: {prefix}flag confirm-action {proposed.id}"
     )

@@ -46,6 +46,9 @@ async def test_confirmed_flags_are_counted_shown_and_marked(tmp_path: Path) -> N
         assert "2nd confirmed flag of this member in 30 days." in out
         assert "proposes a 60-minute timeout (action 1)" in out
         assert "/flag confirm-action 1" in out
+        [proposal] = [a for a in alerts(out) if "Repeat leaker" in a]
+        assert proposal.startswith("[alert → #mods] Repeat leaker: the poster of flag")
+        assert "Proposed: a 60-minute timeout (action 1)" in proposal
         assert "timed out" not in out  # not before a moderator confirms
         history = await rig.say("mod: /flags bob")
         assert "Confirmed flags of bob: 2" in history

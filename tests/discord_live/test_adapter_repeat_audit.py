@@ -77,6 +77,10 @@ async def test_a_confirmed_timeout_silences_the_member_and_is_restored(
     assert "1st confirmed flag of this member in 30 days." in resolved
     assert "/flag confirm-action 1" in resolved
     assert fake.calls("PATCH", MEMBER) == []  # nothing before a moderator confirms
+    # (the alert went out before the answer: actions are carried out in order)
+    told = [c.json["content"] for c in fake.calls("POST", f"/channels/{scene.mods.id}/messages")]
+    proposed = "Proposed: a 60-minute timeout (action 1). To do it: /flag confirm-action 1"
+    assert any(proposed in t for t in told)
     history = await slash(fake, scene, "flags", member=f"<@{bob.id}>")
     assert "Confirmed flags of" in history and "a 60-minute timeout (action 1): proposed" in history
     mark = fake.requests.mark()
@@ -116,7 +120,8 @@ async def test_without_moderate_members_the_timeout_is_not_tried_and_moderators_
     resolved = await leak_and_confirm(fake, scene, rig, bob)
     assert "(automatic)" in resolved
     mods = f"/channels/{scene.mods.id}/messages"
-    alerts = await fake.wait_for_call("POST", mods, since=mark, count=2)
+    alerts = await fake.wait_for_call("POST", mods, since=mark, count=3)
+    assert "Repeat leaker: the poster of flag 1 has 1 confirmed flags" in alerts[1].json["content"]
     told = [call.json["content"] for call in alerts[1:]]
     refused = "refused a timeout of a repeat leaker"
     assert any(refused in t and "Moderate Members" in t for t in told)
