@@ -21,10 +21,12 @@ from bot.actions import (
     DeleteMessage,
     PostToRoom,
     PrivateMessageRefused,
+    RemoveFromRoom,
     ReplyToInvoker,
     Select,
     SendPrivate,
     SetPostingAllowed,
+    TimeoutMember,
 )
 from bot.clock import Clock
 from bot.commands import Registry
@@ -145,6 +147,13 @@ class ConsoleAdapter:
                 self._print(f"[#{room.label}]", f"({who} message was hidden from the room)")
             case SetPostingAllowed():
                 raise ActionNotSupported("the console has no posting permissions")
+            case TimeoutMember(room=room, member=member, until=until):
+                what = f"timed out until {until:%H:%M}" if until else "timeout ended"
+                if until is None and not action.restore_posting:
+                    what += ", still held until they agree"
+                self._print(f"[#{room.label}]", f"({member.id}: {what})")
+            case RemoveFromRoom(room=room, member=member):
+                self._print(f"[#{room.label}]", f"({member.id} was removed from the room)")
             case _:
                 raise ActionNotSupported(type(action).__name__)
         if key is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.events import Member, MessageRef, Room
 
@@ -131,6 +132,10 @@ class DeleteMessage:
     room: Room
     message_id: str
     author: Member | None = None
+    # For the audit log of the bot's own actions: the policy it acted under (None: the
+    # room's) and why, in words that never quote a member.
+    policy: str | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,37 @@ class SetPostingAllowed:
     # adapter gives or takes that role instead of changing the room's permissions for one
     # member. Platforms without such roles ignore it.
     grant: str | None = None
+    policy: str | None = None  # for the audit log, as on DeleteMessage
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutMember:
+    """Keep a member from posting for a while (a repeat leaker, see bot/repeat_flags.py):
+    ``until`` is when it ends, None to end it now. Discord: a communication timeout on the
+    server of ``room`` (needs Moderate Members); Matrix: a power level below posting in
+    ``room``, restored by a later TimeoutMember with ``until=None`` (the core stores the
+    end and sends it when due, also after a restart)."""
+
+    room: Room
+    member: Member
+    until: datetime | None
+    policy: str | None = None
+    reason: str = ""
+    # At the end: may the member post again? False while the agreement gate holds them
+    # (Matrix keeps the power level below posting; Discord's timeout is apart from the gate).
+    restore_posting: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFromRoom:
+    """Take a member out of a confidential room (Discord: a per-member View Channel deny;
+    Matrix: a kick). Undone by moderators, not by the bot."""
+
+    room: Room
+    member: Member
+    policy: str | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +265,8 @@ Action = (
     | ReplyToInvoker
     | DeleteMessage
     | SetPostingAllowed
+    | TimeoutMember
+    | RemoveFromRoom
     | CheckGrant
     | CheckMessage
     | AlertModerators

@@ -27,17 +27,27 @@ AGREEMENTS = CommandSpec(
     (Param("policy", "policy name (needed outside a covered room)", required=False),),
 )
 
-FLAGS = CommandSpec("flags", "recent open leak flags", Permission.MODERATOR)
+FLAGS = CommandSpec(
+    "flags",
+    "recent open leak flags, or one member's confirmed flags",
+    Permission.MODERATOR,
+    (Param("member", "a member (mention or id) to see their confirmed flags", required=False),),
+)
 # One command with a choice rather than "flag resolve" / "flag false-positive": command words
 # must be identifiers, and a hyphen is what moderators will type.
 # "show" reads a copy held for review, once, privately (see bot/leaks_flow/held.py).
 FLAG = CommandSpec(
     "flag",
-    "close a leak flag: resolve it or mark it a false positive; or show its held copy, once",
+    "close a leak flag: resolve it, or mark it a false positive (its phrasing is ignored);"
+    " show its held copy, once; or confirm a proposed action against a repeat leaker",
     Permission.MODERATOR,
     (
-        Param("action", "what to do", choices=("resolve", "false-positive", "show")),
-        Param("id", "the flag's number", kind=int),
+        Param(
+            "action",
+            "what to do",
+            choices=("resolve", "false-positive", "show", "confirm-action"),
+        ),
+        Param("id", "the flag's (or proposed action's) number", kind=int),
     ),
 )
 AUDIT = CommandSpec(

@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from bot import gating, moderation, presence, reminding, room_admin, rules_messages, texts
+from bot import (
+    bot_audit,
+    gating,
+    moderation,
+    presence,
+    reminding,
+    repeat_flags,
+    room_admin,
+    rules_messages,
+    texts,
+)
 from bot.actions import (
     Action,
     AlertModerators,
@@ -247,6 +257,7 @@ class Core:
             actions += await self.checkins.tick()
         if self.recurring is not None:  # scheduled check-ins whose local time came
             actions += await self.recurring.tick()
+        actions += await repeat_flags.restorations_due(self)  # timeouts that ended
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None
@@ -281,7 +292,9 @@ class Core:
         return result, actions
 
     async def delivered(self, action: Action, channel: str) -> None:
-        """The runtime reports a completed action; reminders leave the outbox here."""
+        """The runtime reports a completed action; reminders leave the outbox here, and the
+        bot's own moderation actions enter the audit log (see bot/bot_audit.py)."""
+        await bot_audit.record(self, action)
         key = getattr(action, "idempotency_key", None)
         if key and key.startswith("rem-"):
             await self.reminder_delivered(key.split("/")[0], channel)
@@ -347,7 +360,9 @@ class Core:
     def posting(
         self, room: Room, member: Member, allowed: bool, policy: Policy
     ) -> SetPostingAllowed:
-        return SetPostingAllowed(room, member, allowed, self.grant_for(room, policy))
+        reason = "agreed to the reminder" if allowed else "has not agreed to the current reminder"
+        grant = self.grant_for(room, policy)
+        return SetPostingAllowed(room, member, allowed, grant, policy=policy.name, reason=reason)
 
     def is_moderator(self, member: Member, policy: Policy | None) -> bool:
         if (member.platform, member.id) in self._console_moderators:

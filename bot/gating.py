@@ -69,7 +69,8 @@ async def gate(core: Core, event: MessagePosted, policy: Policy) -> list[Action]
         return []  # the post stays; they were reminded of agreeing in this period already
     actions: list[Action] = []
     if delete:
-        actions.append(DeleteMessage(room, event.message_id, member))
+        reason = "posted before agreeing to the reminder"
+        actions.append(DeleteMessage(room, event.message_id, member, policy.name, reason))
     if reminder.delivery == "rules_message":  # no private message, ever
         note = texts.post_held_back_rules(prefix, caps.buttons)
         return [*actions, *notice(core, room, member, policy, note)]

@@ -165,6 +165,8 @@ _REFUSED_WHAT = {
     "PostToRoom": "a post",
     "SetPostingAllowed": "a change to who may post",
     "DeleteMessage": "removing a post",
+    "TimeoutMember": "a timeout of a repeat leaker",
+    "RemoveFromRoom": "removing a repeat leaker from the room",
 }
 
 

@@ -92,7 +92,8 @@ async def refresh_rules_messages(core: Core) -> list[Action]:
             actions += await rules_message(core, room, policy)
         elif row.message_id is not None:
             await core.store.forget_rules_message(row.platform, row.room_id, row.message_id)
-            actions.append(DeleteMessage(room, row.message_id))
+            why = "the bot's rules message, no longer wanted by the policy"
+            actions.append(DeleteMessage(room, row.message_id, policy=row.policy, reason=why))
     return actions
 
 

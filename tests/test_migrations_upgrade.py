@@ -174,6 +174,18 @@ ROWS: dict[str, list[dict[str, object]]] = {
         {"flag_id": 1, "sealed": _SEAL.seal(1, "held-copy", "a held copy, sealed"),
          "expires_at": at(9, 8)},
     ],
+    "confirmed_flags": [
+        {"author": keyed("bob-author"), "policy": "recovery-circle", "flag_id": 2,
+         "confirmed_at": at(9, 12)},
+    ],
+    "repeat_actions": [
+        {"id": 1, "platform": "discord", "member_id": "998877665544332211",
+         "policy": "recovery-circle", "kind": "timeout", "flag_id": 2, "status": "done",
+         "minutes": 60, "until": at(9, 13), "created_at": at(9, 12), "updated_at": at(9, 12)},
+        {"id": 2, "platform": "matrix", "member_id": "@bob:example.org",
+         "policy": "recovery-circle", "kind": "remove", "flag_id": 2, "status": "proposed",
+         "minutes": None, "until": None, "created_at": at(9, 12), "updated_at": at(9, 12)},
+    ],
 }  # fmt: skip
 
 BOOKKEEPING = {"schema_migrations", "sqlite_sequence"}

@@ -33,14 +33,17 @@ from bot.actions import (
     PostToRoom,
     PrivateMessageNotNow,
     PrivateMessageRefused,
+    RemoveFromRoom,
     ReplyToInvoker,
     SendPrivate,
     SetPostingAllowed,
+    TimeoutMember,
 )
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
 from bot.mentions import render
 
+from . import member_actions
 from .channels import (
     ForumPost,
     covered_channels,
@@ -127,6 +130,10 @@ class Outbound:
                 await self.set_posting(room, member, allowed)
             case SetPostingAllowed(room=room, member=member, allowed=allowed, grant=grant):
                 await self.set_role(room, member, allowed, _snowflake(grant, "role"))
+            case TimeoutMember(room=room, member=member, until=until):
+                await member_actions.timeout(self, room, member, until)
+            case RemoveFromRoom(room=room, member=member):
+                await member_actions.remove(self, room, member)
             case CheckGrant(room=room, grant=grant):
                 await self.check_grant(room, _snowflake(grant, "role"))
             case CheckMessage(room=room, message_id=message_id):

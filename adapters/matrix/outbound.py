@@ -38,6 +38,7 @@ from bot import texts
 from bot.actions import (
     Action,
     ActionNotSupported,
+    ActionRefused,
     AlertModerators,
     Attachment,
     CheckMessage,
@@ -46,9 +47,11 @@ from bot.actions import (
     LeaveRoom,
     PostToRoom,
     PrivateMessageRefused,
+    RemoveFromRoom,
     ReplyToInvoker,
     SendPrivate,
     SetPostingAllowed,
+    TimeoutMember,
 )
 from bot.clock import Clock, SystemClock
 from bot.events import BotPosted, Event, Member, MessageDeleted, Room
@@ -124,6 +127,8 @@ class MatrixOutbound:
             DeleteMessage: self._delete,
             CheckMessage: self._check_message,
             SetPostingAllowed: self._set_posting,
+            TimeoutMember: self._timeout,
+            RemoveFromRoom: self._remove,
             JoinRoom: self._join,
             LeaveRoom: self._leave,
         }
@@ -322,6 +327,20 @@ class MatrixOutbound:
             response = await self.client.room_put_state(room_id, "m.room.power_levels", updated)
             if isinstance(response, ErrorResponse):
                 raise ActionNotSupported(f"power levels refused: {response.status_code}")
+
+    async def _timeout(self, action: TimeoutMember) -> None:
+        """A repeat leaker's timeout: the power level below posting, as for a member who has
+        not agreed; the core sends the end (``until=None``) when it is due."""
+        allowed = action.until is None and action.restore_posting
+        await self._set_posting(SetPostingAllowed(action.room, action.member, allowed))
+
+    async def _remove(self, action: RemoveFromRoom) -> None:
+        """A repeat leaker out of a confidential room: a kick (they may be invited back)."""
+        room_id = await self._resolve(action.room.id)
+        reason = "removed after repeat leaks of this room (confirmed by its moderators)"
+        response = await self.client.room_kick(room_id, action.member.id, reason=reason)
+        if isinstance(response, ErrorResponse):
+            raise ActionRefused(f"kick refused: {response.status_code}")
 
     async def _join(self, action: JoinRoom) -> None:
         response = await self.client.join(action.room.id)

@@ -1,4 +1,5 @@
-"""Moderators' leak commands: /flags, /flag resolve|false-positive|show ID, /audit.
+"""Moderators' leak commands: /flags [MEMBER], /flag resolve|false-positive|show|confirm-action
+ID, /audit.
 
 Permission is checked by the core before these run; a moderator further sees only the
 flags and audit entries of policies they moderate, so one community's flags stay with its
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from bot import texts
+from bot import repeat_flags, texts
 from bot.actions import Action, ReplyToInvoker, SendPrivate
 from bot.events import CommandInvoked, Member
 from bot.moderation import in_view, moderated
@@ -37,9 +38,12 @@ async def _audit(core: Core, event: CommandInvoked, action: str, detail: str, po
 
 
 async def cmd_flags(
-    watch: LeakWatch, event: CommandInvoked, _: dict[str, str | int | None]
+    watch: LeakWatch, event: CommandInvoked, args: dict[str, str | int | None]
 ) -> list[Action]:
     core = watch.core
+    typed = args.get("member")
+    if isinstance(typed, str) and typed.strip():
+        return await _member_flags(watch, event, typed.strip())
     flags = [f for f in await core.store.open_flags(limit=500) if _moderates(core, event, f)]
     shown = flags[:MAX_FLAGS_SHOWN]
     lines = [
@@ -72,6 +76,8 @@ async def cmd_flag(
 ) -> list[Action]:
     core = watch.core
     action, flag_id = str(args["action"]), int(args["id"] or 0)
+    if action == "confirm-action":  # the id is a repeat-leaker action's
+        return await repeat_flags.cmd_confirm(core, event, flag_id)
     flag = await core.store.flag(flag_id)
     if flag is None or flag.status != "open" or not _moderates(core, event, flag):
         if action == "show" and flag is not None and _moderates(core, event, flag):
@@ -85,7 +91,10 @@ async def cmd_flag(
     if action == "resolve":
         await core.store.close_flag(flag_id, "resolved", by, event.at)
         await _audit(core, event, "flag resolve", f"flag {flag_id}", flag.policy)
-        return [*outcome, core.reply(event, texts.leak_flag_resolved(flag_id))]
+        poster = Member(flag.platform, flag.poster_id)
+        repeat, line = await repeat_flags.on_confirmed(core, watch.author(poster), flag, event.at)
+        reply = texts.leak_flag_resolved(flag_id) + (f"\n{line}" if line else "")
+        return [*outcome, *repeat, core.reply(event, reply)]
     stopped = await core.store.flag_fingerprints(flag_id)
     await core.store.add_to_stoplist(stopped, event.at)
     watch.engines.add_stopped(stopped)
@@ -93,6 +102,17 @@ async def cmd_flag(
     detail = f"flag {flag_id}, {len(stopped)} fingerprints stopped"
     await _audit(core, event, "flag false-positive", detail, flag.policy)
     return [*outcome, core.reply(event, texts.leak_flag_false_positive(flag_id, len(stopped)))]
+
+
+async def _member_flags(watch: LeakWatch, event: CommandInvoked, typed: str) -> list[Action]:
+    """``/flags MEMBER``: one member's confirmed flags and repeat actions (audited)."""
+    core = watch.core
+    mine = moderated(core, event.invoker)
+    poster = Member(event.invoker.platform, repeat_flags.member_id(typed))
+    text = await repeat_flags.member_history(core, event, watch.author(poster), typed, mine)
+    for policy in mine:
+        await _audit(core, event, "flags", f"confirmed flags of {poster.id} shown", policy.name)
+    return [core.reply(event, text)]
 
 
 def _review_outcome(core: Core, flag: LeakFlag, harmless: bool, held: bool) -> list[Action]:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import texts
+from bot import repeat_flags, texts
 from bot.actions import Action, AlertModerators, DeleteMessage, SendPrivate
 from bot.events import (
     Member,
@@ -91,7 +91,12 @@ class LeakWatch:
         author = author_key(self._key, platform, user_id)
         removed = await self.core.store.delete_author_fingerprints(author)
         self.engines.remove_author(author)
+        await self.core.store.delete_author_confirmed_flags(author)  # repeat-leaker history
         return removed
+
+    def author(self, member: Member) -> bytes:
+        """The member's keyed hash: how fingerprints and confirmed flags name them."""
+        return author_key(self._key, member.platform, member.id)
 
     # -- events -------------------------------------------------------------------------
     def covered(self, room: Room) -> Policy | None:
@@ -305,7 +310,10 @@ class LeakWatch:
                 if held:
                     assert text is not None
                     await self.held.keep(flag.id, text, suspicion.policy, self.core.clock.now())
-                actions += self._consequences(flag, room, poster, suspicion, held, at)
+                told = self._consequences(flag, room, poster, suspicion, held, at)
+                actions += await repeat_flags.mark_alerts(
+                    self.core, self.author(poster), flag, told
+                )
         return actions
 
     def _removes(self, policy: Policy, room: Room) -> bool:
@@ -352,7 +360,8 @@ class LeakWatch:
         source_label = flag.source_room_name or flag.source_room_id
         actions: list[Action] = []
         if remove:
-            actions.append(DeleteMessage(room, flag.message_id, poster))
+            why = f"leak flag {flag.id}" + (", held for review" if todo.hold_for_review else "")
+            actions.append(DeleteMessage(room, flag.message_id, poster, policy.name, why))
         if todo.alert:
             about, source_ref = alert_refs(flag, room, suspicion)
             # each alert room reads the commands with its own platform's prefix

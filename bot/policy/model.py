@@ -257,6 +257,22 @@ class LeakActionsSpec(_Frozen):
     hold_for_review: bool = False
 
 
+class LeakRepeatSpec(_Frozen):
+    """Repeat leakers: what follows ``count`` confirmed flags (resolved as real) of one member
+    within ``days``. ``mark`` only marks the alert; ``timeout`` keeps the member from posting
+    for ``timeout_minutes`` (Discord: a communication timeout; Matrix: a power level below
+    posting, restored after); ``remove`` takes them out of the policy's rooms (Discord: a View
+    Channel deny; Matrix: a kick). A timeout or removal waits for a moderator's confirm unless
+    ``automatic``: consequences are human decisions unless the community chose otherwise."""
+
+    count: int = Field(default=3, ge=1, le=100)
+    days: int = Field(default=30, ge=1, le=3650)
+    action: Literal["mark", "timeout", "remove"] = "mark"
+    # Discord ends a timeout at most 28 days ahead (Modify Guild Member).
+    timeout_minutes: int = Field(default=60, ge=1, le=28 * 24 * 60)
+    automatic: bool = False
+
+
 class LeaksSpec(_Frozen):
     """Leak flagging for the policy's rooms: on unless switched off.
 
@@ -287,6 +303,7 @@ class LeaksSpec(_Frozen):
     # read once (/flag show); destroyed earlier when the flag is closed.
     review_hours: float = Field(default=24, gt=0, le=720)
     actions: LeakActionsSpec = LeakActionsSpec()
+    repeat: LeakRepeatSpec = LeakRepeatSpec()
 
     @model_validator(mode="after")
     def _whole_below_k(self) -> Self:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -117,6 +117,22 @@ class LeakFlag:
     created_at: datetime
     updated_at: datetime
     closed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatAction:
+    """A consequence for a repeat leaker: proposed (awaiting a moderator), done, restored."""
+
+    id: int
+    platform: str
+    member_id: str
+    policy: str
+    kind: str  # "timeout" or "remove"
+    flag_id: int
+    status: str
+    minutes: int | None
+    until: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -925,6 +941,93 @@ class Store:
         ) as cur:
             return {int(row[0]) for row in await cur.fetchall()}
 
+    # -- repeat leakers (keyed author hashes, ids only) ---------------------------------
+    async def record_confirmed_flag(
+        self, author: bytes, policy: str, flag_id: int, at: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO confirmed_flags (author, policy, flag_id, confirmed_at)"
+            " VALUES (?,?,?,?)",
+            (author, policy, flag_id, _iso(at)),
+        )
+        await self._db.commit()
+
+    async def confirmed_flags(
+        self, author: bytes, policies: Sequence[str], since: datetime | None = None
+    ) -> list[tuple[int, str, datetime]]:
+        """(flag id, policy, confirmed at) of the member's confirmed flags, newest first."""
+        if not policies:
+            return []
+        marks = ",".join("?" * len(policies))
+        async with self._db.execute(
+            "SELECT flag_id, policy, confirmed_at FROM confirmed_flags WHERE author = ?"
+            f" AND policy IN ({marks}) AND confirmed_at >= ? ORDER BY confirmed_at DESC",
+            (author, *policies, _iso(since) if since else ""),
+        ) as cur:
+            return [
+                (int(r[0]), str(r[1]), datetime.fromisoformat(str(r[2])))
+                for r in await cur.fetchall()
+            ]
+
+    async def delete_author_confirmed_flags(self, author: bytes) -> int:
+        cur = await self._db.execute("DELETE FROM confirmed_flags WHERE author = ?", (author,))
+        await self._db.commit()
+        return cur.rowcount
+
+    async def add_repeat_action(self, action: RepeatAction) -> RepeatAction:
+        cur = await self._db.execute(
+            "INSERT INTO repeat_actions (platform, member_id, policy, kind, flag_id, status,"
+            " minutes, until, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                action.platform, action.member_id, action.policy, action.kind, action.flag_id,
+                action.status, action.minutes, _opt_iso(action.until),
+                _iso(action.created_at), _iso(action.created_at),
+            ),
+        )
+        await self._db.commit()
+        assert cur.lastrowid is not None
+        return replace(action, id=cur.lastrowid)
+
+    async def repeat_action(self, action_id: int) -> RepeatAction | None:
+        found = await self._repeat_where("id = ?", (action_id,))
+        return found[0] if found else None
+
+    async def member_repeat_actions(self, platform: str, member_id: str) -> list[RepeatAction]:
+        return await self._repeat_where("platform = ? AND member_id = ?", (platform, member_id))
+
+    async def repeat_actions_due(self, now: datetime) -> list[RepeatAction]:
+        """Timeouts done whose end has come: their restoration is owed (also after a restart)."""
+        return await self._repeat_where(
+            "status = 'done' AND kind = 'timeout' AND until <= ?", (_iso(now),)
+        )
+
+    async def set_repeat_action(
+        self, action_id: int, status: str, before: str, at: datetime, until: datetime | None = None
+    ) -> bool:
+        """Move an action on from ``before`` (so a second confirm does nothing)."""
+        cur = await self._db.execute(
+            "UPDATE repeat_actions SET status = ?, until = COALESCE(?, until), updated_at = ?"
+            " WHERE id = ? AND status = ?",
+            (status, _opt_iso(until), _iso(at), action_id, before),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def _repeat_where(self, where: str, params: tuple[object, ...]) -> list[RepeatAction]:
+        async with self._db.execute(
+            "SELECT id, platform, member_id, policy, kind, flag_id, status, minutes, until,"
+            f" created_at FROM repeat_actions WHERE {where} ORDER BY id",
+            params,
+        ) as cur:
+            return [
+                RepeatAction(
+                    int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]),
+                    str(r[6]), None if r[7] is None else int(r[7]), _opt_dt(r[8]),
+                    datetime.fromisoformat(str(r[9])),
+                )
+                for r in await cur.fetchall()
+            ]
+
     async def _flag_where(
         self, where: str, params: tuple[object, ...], limit: int = 1000
     ) -> list[LeakFlag]:
@@ -1439,6 +1542,10 @@ class Store:
                 "SELECT at, action, detail, policy FROM audit_log"
                 " WHERE platform = ? AND actor_id = ?"
             ),
+            "repeat_actions": (
+                "SELECT id, policy, kind, status, until, created_at FROM repeat_actions"
+                " WHERE platform = ? AND member_id = ?"
+            ),
         }
         found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
         for name, sql in queries.items():
@@ -1472,6 +1579,11 @@ class Store:
             ),
             "leak_flags": (
                 f"UPDATE leak_flags SET poster_id = '{gone}' WHERE platform = ? AND poster_id = ?"
+            ),
+            # A timeout still running keeps the id its restoration needs; the rest go.
+            "repeat_actions": (
+                "DELETE FROM repeat_actions WHERE platform = ? AND member_id = ?"
+                " AND NOT (status = 'done' AND kind = 'timeout')"
             ),
         }
         counts: dict[str, int] = {}

@@ -119,7 +119,7 @@ def member(world: World, m: FakeMember, *, with_user: bool = True) -> Json:
         "mute": False,
         "flags": m.flags,
         "pending": m.pending,
-        "communication_disabled_until": None,
+        "communication_disabled_until": timestamp(m.communication_disabled_until),
     }
     if with_user:
         payload["user"] = user(world.users[m.user_id])

@@ -17,6 +17,7 @@ and ``discord/threads.py: Thread.permissions_for``), so a test can compare the t
 
 from __future__ import annotations
 
+from . import moderation
 from .state import DM, PRIVATE_THREAD, FakeChannel, FakeGuild, World
 
 # https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags
@@ -116,6 +117,8 @@ def channel_permissions(world: World, channel: FakeChannel, user_id: int) -> int
         return 0
     if not value & SEND_MESSAGES:
         value &= ~_NEEDS_SEND
+    if moderation.timed_out(guild.members.get(user_id)):  # only View and Read History left
+        value = moderation.in_timeout(value)
     return value
 
 

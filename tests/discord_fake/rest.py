@@ -13,11 +13,12 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from . import message_rules, payloads, threads
+from . import message_rules, moderation, payloads, threads
 from . import permissions as perm
 from .faults import FaultPlan, json_response
 from .gateway import Gateway, GatewayError
@@ -247,6 +248,8 @@ class RestApi:
             r("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member),
             r("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_role),
             r("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.remove_role),
+            r("PATCH", "/guilds/{guild_id}/members/{user_id}",
+              partial(moderation.modify_member, self)),
             r("GET", "/applications/{app_id}/commands", self.get_commands),
             r("PUT", "/applications/{app_id}/commands", self.put_commands),
             r("GET", "/applications/{app_id}/guilds/{guild_id}/commands", self.get_commands),

@@ -119,6 +119,7 @@ class FakeMember:
     flags: int = 0
     pending: bool = False
     joined_at: dt.datetime = field(default_factory=utcnow)
+    communication_disabled_until: dt.datetime | None = None  # a timeout (see moderation.py)
 
 
 @dataclass

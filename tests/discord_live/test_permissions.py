@@ -106,5 +106,8 @@ async def test_nothing_a_bot_does_is_acted_on(
     assert [(e.author.id, e.author.is_bot) for e in posted] == [(str(other_bot.id), True)]
     assert fake.calls("DELETE", "/channels/{c}/messages/{m}", since=mark) == []
     assert fake.calls("POST", f"/channels/{world.open_dm(other_bot).id}/messages") == []
-    assert await rig.app.store.audit_entries(100) == []
+    # (alice's agreement let her post: the bot's own audited action, about her alone)
+    acted = await rig.app.store.audit_entries(100)
+    assert [e.action for e in acted] == ["bot posting allowed"]
+    assert str(scene.alice.id) in acted[0].detail
     assert not await rig.app.store.has_agreed("discord", str(other_bot.id), "circle", None)

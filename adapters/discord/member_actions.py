@@ -1,0 +1,67 @@
+"""The core's consequences for a repeat leaker on Discord: a timeout, a removal.
+
+A timeout is Discord's own (Modify Guild Member's ``communication_disabled_until``), which
+needs Moderate Members (1 << 40): the README invite link does not ask for it, so an admin who
+sets ``leaks: repeat: action: timeout`` grants it to the bot's role. Without it the bot does
+not try (each refused request counts against it): the core hears ActionRefused and the
+moderators are told once. A removal is a per-member View Channel deny on the room's channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.actions import ActionNotSupported, ActionRefused
+from bot.events import Member, Room
+
+if TYPE_CHECKING:
+    from .outbound import Outbound
+
+log = logging.getLogger("confidant.discord")
+
+TIMEOUT_REASON = "Confidant: repeat leaks of a confidential room (confirmed by moderators)"
+REMOVE_REASON = "Confidant: removed from a confidential room after repeat leaks"
+
+
+async def timeout(out: Outbound, room: Room, member: Member, until: datetime | None) -> None:
+    channel = out._guild_channel(room)
+    if channel is None:
+        raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
+    if not channel.guild.me.guild_permissions.moderate_members:
+        raise ActionRefused(f"no Moderate Members permission in {channel.guild.id}")
+    target = await out._member(channel.guild, member)
+    if target is None:
+        return  # no longer in the server
+    try:
+        await target.edit(timed_out_until=until, reason=TIMEOUT_REASON)
+    except discord.Forbidden as error:
+        raise ActionRefused(
+            f"Discord answered {error.code} to a timeout in {channel.guild.id}"
+        ) from None
+    log.info("timeout of %s %s", member.id, "set" if until else "ended")
+
+
+async def remove(out: Outbound, room: Room, member: Member) -> None:
+    channel = out._guild_channel(room)
+    if channel is None:
+        raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
+    if not channel.permissions_for(channel.guild.me).manage_roles:
+        raise ActionRefused(f"no Manage Permissions permission in {room.id}")
+    target = await out._member(channel.guild, member)
+    if target is None:
+        return
+    overwrite = channel.overwrites_for(target)
+    if overwrite.view_channel is False:
+        return
+    overwrite.view_channel = False
+    try:
+        await channel.set_permissions(target, overwrite=overwrite, reason=REMOVE_REASON)
+    except discord.Forbidden as error:
+        raise ActionRefused(
+            f"Discord answered {error.code} to a removal from {room.id}"
+        ) from None
+    log.info("%s removed from %s", member.id, room.id)
