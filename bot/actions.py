@@ -136,6 +136,10 @@ class DeleteMessage:
     # room's) and why, in words that never quote a member.
     policy: str | None = None
     reason: str = ""
+    # What is said about it: ``then`` once the post is gone, ``otherwise`` when it could
+    # not be removed, so nobody is told a post was removed that is still there.
+    then: tuple[Action, ...] = ()
+    otherwise: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

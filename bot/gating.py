@@ -67,24 +67,28 @@ async def gate(core: Core, event: MessagePosted, policy: Policy) -> list[Action]
     delete = reminder.unagreed_posts == "hide" and caps.deletes
     if not delete and not _remind_due(core, member, room, policy, event.at):
         return []  # the post stays; they were reminded of agreeing in this period already
-    actions: list[Action] = []
-    if delete:
-        reason = "posted before agreeing to the reminder"
-        actions.append(DeleteMessage(room, event.message_id, member, policy.name, reason))
     if reminder.delivery == "rules_message":  # no private message, ever
-        note = texts.post_held_back_rules(prefix, caps.buttons)
-        return [*actions, *notice(core, room, member, policy, note)]
-    buttons = reminding.agree_buttons(core, room.platform, policy)
-    in_room = texts.post_held_back_in_room(prefix, bool(buttons))
-    actions.append(
-        SendPrivate(
-            member,
-            texts.post_held_back(room.label, reminder.text, prefix, delete, bool(buttons)),
-            fallback=notice(core, room, member, policy, in_room, buttons),
-            buttons=buttons,
+        told = notice(core, room, member, policy, texts.post_held_back_rules(prefix, caps.buttons))
+        removed = told
+    else:
+        buttons = reminding.agree_buttons(core, room.platform, policy)
+        in_room = texts.post_held_back_in_room(prefix, bool(buttons))
+
+        def note(deleted: bool) -> tuple[Action, ...]:
+            text = texts.post_held_back(room.label, reminder.text, prefix, deleted, bool(buttons))
+            fallback = notice(core, room, member, policy, in_room, buttons)
+            return (SendPrivate(member, text, fallback=fallback, buttons=buttons),)
+
+        told, removed = note(False), note(True)
+    if not delete:
+        return list(told)
+    # the member hears that the post was removed only once it was
+    reason = "posted before agreeing to the reminder"
+    return [
+        DeleteMessage(
+            room, event.message_id, member, policy.name, reason, then=removed, otherwise=told
         )
-    )
-    return actions
+    ]
 
 
 REMIND_PERIOD = timedelta(days=1)  # unagreed_posts: remind, without a repeat period of its own

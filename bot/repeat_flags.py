@@ -11,10 +11,11 @@ actions themselves are audited where the runtime reports them done (bot/bot_audi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.actions import Action, AlertModerators, RemoveFromRoom, TimeoutMember
+from bot.actions import Action, AlertModerators, DeleteMessage, RemoveFromRoom, TimeoutMember
 from bot.events import CommandInvoked, Member, Room
 from bot.policy import Policy
 from bot.store.sqlite import LeakFlag, RepeatAction
@@ -57,12 +58,19 @@ async def mark_alerts(
     line = f"Earlier confirmed flags by this member: {earlier} in {spec.days} days"
     if earlier >= spec.count:
         line = f"REPEATED: {line} (the policy's mark is {spec.count})"
-    return [
-        AlertModerators(a.platform, a.room_selector, f"{a.text}\n{line}", a.about, a.source_room)
-        if isinstance(a, AlertModerators)
-        else a
-        for a in actions
-    ]
+
+    def marked(action: Action) -> Action:
+        if isinstance(action, AlertModerators):
+            return replace(action, text=f"{action.text}\n{line}")
+        if isinstance(action, DeleteMessage):  # the alerts said once the copy is gone, or not
+            return replace(
+                action,
+                then=tuple(marked(a) for a in action.then),
+                otherwise=tuple(marked(a) for a in action.otherwise),
+            )
+        return action
+
+    return [marked(a) for a in actions]
 
 
 async def on_confirmed(

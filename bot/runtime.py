@@ -17,6 +17,7 @@ from bot.actions import (
     Action,
     ActionNotSupported,
     ActionRefused,
+    DeleteMessage,
     MemberUnreachable,
     PrivateMessageNotNow,
     PrivateMessageRefused,
@@ -81,6 +82,19 @@ class Runtime:
             await self._perform(action)
 
     async def _perform(self, action: Action) -> bool:
+        """Carry out one action, then what it says is true only if it was done (or what is
+        true instead); True only if it was done."""
+        done = await self._attempt(action)
+        follow: tuple[Action, ...] = ()
+        if isinstance(action, SendPrivate) and done:
+            follow = action.then
+        elif isinstance(action, DeleteMessage):
+            follow = action.then if done else action.otherwise
+        for each in follow:
+            await self._perform(each)
+        return done
+
+    async def _attempt(self, action: Action) -> bool:
         """Carry out one action; True only if it was done (a refusal is never reported
         as done: the core hears of it and decides what follows)."""
         platform = platform_of(action)
@@ -117,9 +131,6 @@ class Runtime:
             await self._not_now(action)
             return False
         await self.core.delivered(action, type(action).__name__)
-        if isinstance(action, SendPrivate):  # what is true only once it was delivered
-            for then in action.then:
-                await self._perform(then)
         return True
 
     async def _not_now(self, action: Action) -> None:

@@ -312,7 +312,14 @@ async def test_delete_copy_removes_it_where_the_platform_can(tmp_path: Path) -> 
         assert "The copy was removed from the room." in out
         assert "[private → bob]" not in out
         actions = await rig.app.core.handle(posted(LOBBY, "z1", QUOTE, who="dave"))
-        assert [type(a) for a in actions] == [DeleteMessage, AlertModerators]
+        [delete] = actions
+        assert isinstance(delete, DeleteMessage)
+        # the alert says "removed" only once the copy is gone, and says otherwise if not
+        [removed] = delete.then
+        [standing] = delete.otherwise
+        assert isinstance(removed, AlertModerators) and isinstance(standing, AlertModerators)
+        assert "The copy was removed from the room." in removed.text
+        assert "removed" not in standing.text
 
 
 async def test_leaks_can_be_switched_off(tmp_path: Path) -> None:

@@ -358,56 +358,73 @@ class LeakWatch:
         prefix = self.core.prefix(room.platform)
         remove = self._removes(policy, room)
         source_label = flag.source_room_name or flag.source_room_id
-        actions: list[Action] = []
-        if remove:
-            why = f"leak flag {flag.id}" + (", held for review" if todo.hold_for_review else "")
-            actions.append(DeleteMessage(room, flag.message_id, poster, policy.name, why))
-        if todo.alert:
-            about, source_ref = alert_refs(flag, room, suspicion)
-            # each alert room reads the commands with its own platform's prefix
-            actions += [
-                AlertModerators(
-                    ref.platform,
-                    ref.id or ref.alias or ref.name or "",
-                    texts.leak_alert(
-                        flag.id,
-                        source_label,
-                        room.label,
-                        flag.message_id,
-                        poster.label,
-                        flag.signal,
-                        flag.matched,
-                        flag.whole_message,
-                        self.core.prefix(ref.platform),
-                        remove,
-                    )
-                    + (
-                        "\n"
-                        + texts.held_copy_alert_line(
-                            flag.id, self.core.prefix(ref.platform), policy.leaks.review_hours
+        remind = todo.remind_poster and not poster.is_bot and self._remind_poster_due(poster, at)
+        if todo.alert and not policy.alerts:
+            log.warning("policy %s has no alert room for leak flag %d", policy.name, flag.id)
+
+        def told(removed: bool) -> list[Action]:
+            """The alerts and the poster's reminder, saying the copy was removed only if it
+            was (a refused removal leaves it standing)."""
+            said: list[Action] = []
+            if todo.alert:
+                about, source_ref = alert_refs(flag, room, suspicion)
+                # each alert room reads the commands with its own platform's prefix
+                said += [
+                    AlertModerators(
+                        ref.platform,
+                        ref.id or ref.alias or ref.name or "",
+                        texts.leak_alert(
+                            flag.id,
+                            source_label,
+                            room.label,
+                            flag.message_id,
+                            poster.label,
+                            flag.signal,
+                            flag.matched,
+                            flag.whole_message,
+                            self.core.prefix(ref.platform),
+                            removed,
                         )
-                        if held
-                        else ""
-                    ),
-                    about,
-                    source_ref,
-                )
-                for ref in policy.alerts
-            ]
-            if not policy.alerts:
-                log.warning("policy %s has no alert room for leak flag %d", policy.name, flag.id)
-        if todo.remind_poster and not poster.is_bot and self._remind_poster_due(poster, at):
-            actions.append(
-                SendPrivate(
-                    poster,
-                    texts.leak_reminder(
-                        room.label, source_label, remove, prefix, held=todo.hold_for_review
+                        + (
+                            "\n"
+                            + texts.held_copy_alert_line(
+                                flag.id, self.core.prefix(ref.platform), policy.leaks.review_hours
+                            )
+                            if held
+                            else ""
+                        ),
+                        about,
+                        source_ref,
                     )
-                    + (texts.held_copy_poster_note(policy.leaks.review_hours) if held else ""),
-                    idempotency_key=f"leak-{flag.id}",
+                    for ref in policy.alerts
+                ]
+            if remind:
+                said.append(
+                    SendPrivate(
+                        poster,
+                        texts.leak_reminder(
+                            room.label, source_label, removed, prefix, held=todo.hold_for_review
+                        )
+                        + (texts.held_copy_poster_note(policy.leaks.review_hours) if held else ""),
+                        idempotency_key=f"leak-{flag.id}",
+                    )
                 )
+            return said
+
+        if not remove:
+            return told(False)
+        why = f"leak flag {flag.id}" + (", held for review" if todo.hold_for_review else "")
+        return [
+            DeleteMessage(
+                room,
+                flag.message_id,
+                poster,
+                policy.name,
+                why,
+                then=tuple(told(True)),
+                otherwise=tuple(told(False)),
             )
-        return actions
+        ]
 
 
 POSTER_REMINDER_GAP = timedelta(minutes=10)

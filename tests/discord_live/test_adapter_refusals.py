@@ -10,7 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.permissions import SEND_MESSAGES, VIEW_CHANNEL
+from tests.discord_fake.permissions import (
+    MANAGE_MESSAGES,
+    MANAGE_ROLES,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+)
 from tests.discord_fake.state import FakeOverwrite, FakeUser
 
 from .conftest import ADAPTER_POLICY, REMINDER, AdapterScene
@@ -152,3 +157,29 @@ async def test_a_refused_alert_is_told_to_the_other_alert_rooms_once(
     ]
     assert len(notes) == 1 and "in mods the platform refused posting moderator alerts" in notes[0]
     assert "50013" in notes[0] and SHARED not in notes[0]
+
+
+async def test_a_post_discord_would_not_remove_is_never_called_removed(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    # neither Manage Messages nor Manage Permissions in #circle: the hold cannot be set
+    # and the removal of an unagreed post is refused
+    bot_role, circle = adapter_scene.bot_role, adapter_scene.circle
+    circle.overwrites[bot_role.id] = FakeOverwrite(
+        bot_role.id, 0, deny=MANAGE_MESSAGES | MANAGE_ROLES
+    )
+    await start_app()
+    carol = fake.world.add_user("carol")
+    dm = fake.world.open_dm(carol)
+    mark = fake.requests.mark()
+    await fake.events.member_add(adapter_scene.guild, carol)
+    await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)  # reminder
+    mark = fake.requests.mark()
+    post = await fake.events.message_create(circle, carol, "my week was hard")
+    [refused] = await fake.wait_for_call(
+        "DELETE", f"/channels/{circle.id}/messages/{post.id}", since=mark
+    )
+    assert refused.status == 403 and post.id in fake.world.messages
+    [told] = await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    assert "is in the room" in told.json["content"]
+    assert "removed" not in told.json["content"] and "hard" not in told.json["content"]
