@@ -146,11 +146,15 @@ async def cmd_agree(
             if (p.name, p.reminder.text_hash) in set(waiting)
         ]
         named = args.get("policy")
+        # a reminder that asks for no agreement is no reason to ask "which one?"
+        asking = [p for p in targets if p.reminder.require_agreement] or targets
         if isinstance(named, str):
             targets = [p for p in targets if p.name == named]
-        elif len(targets) > 1:
-            choices = [(p.name, await _reminded_labels(core, member, p)) for p in targets]
+        elif len(asking) > 1:
+            choices = [(p.name, await _reminded_labels(core, member, p)) for p in asking]
             return [core.reply(event, texts.agree_which(choices, prefix))]
+        else:
+            targets = asking
     if not targets:
         return [core.reply(event, texts.nothing_to_agree(prefix))]
     here = event.room if policy is not None else None

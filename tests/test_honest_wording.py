@@ -151,3 +151,21 @@ async def test_help_without_check_ins_does_not_offer_them(rig: ConsoleRig) -> No
     member = listed(await rig.say("carol: /help"))
     assert "agree" in member and "rules" in member
     assert not {m for m in member if m.startswith("checkin")}
+
+
+async def test_a_reminder_asking_no_agreement_is_no_reason_to_ask_which(tmp_path: Path) -> None:
+    """A member reminded of an open lobby's rules (no agreement asked) and of the circle's
+    (agreement asked) agrees with a plain /agree in the private chat: no question."""
+    open_lobby = GRIEF.replace("require_agreement: true", "require_agreement: false")
+    assert open_lobby != GRIEF
+    write_policy(tmp_path / "policies", POLICY)
+    write_policy(tmp_path / "policies", open_lobby, "grief.yaml")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        await rig.say(":join bob", ":room loss", ":join bob")
+        done = await rig.say(":dm bob /agree")
+        assert "Several confidentiality reminders wait" not in done
+        assert "reminder of circle is recorded for recovery." in done
+        assert await rig.app.store.has_agreed("console", "bob", "circle", None)
+    finally:
+        await rig.app.close()

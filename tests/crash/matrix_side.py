@@ -234,7 +234,10 @@ class MatrixSide:
 
             async def thanked() -> bool:
                 await member_sync(member, timeout_ms=1000)
-                return any("agreement is recorded" in n.body for n in member.notices)
+                return any(
+                    n.body.startswith("Thank you. Your agreement") and "is recorded" in n.body
+                    for n in member.notices
+                )
 
             await bounded(f"{key}'s agreement acknowledged", thanked, deadline_s)
 
