@@ -307,9 +307,10 @@ class Core:
         """A private message the platform would not take just now (see reminding)."""
         return await reminding.private_not_now(self, action)
 
-    async def unreachable(self, action: SendPrivate) -> None:
-        """The member of a private message shares no place with the bot any more."""
-        await reminding.unreachable(self, action)
+    async def unreachable(self, action: SendPrivate) -> bool:
+        """The member of a private message shares no place with the bot any more; False
+        when it is no reminder (see reminding.unreachable)."""
+        return await reminding.unreachable(self, action)
 
     async def undeliverable(self, action: SendPrivate) -> None:
         """Neither the private message nor any fallback reached the member (see reminding)."""

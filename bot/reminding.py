@@ -354,7 +354,7 @@ async def private_not_now(core: Core, action: SendPrivate) -> bool:
     pause before the next. True when the attempts are used up (use the fallback now)."""
     key = _reminder_key(action)
     if key is None:
-        return False
+        return True  # not a reminder: nothing tries it again, so its fallback is used now
     attempts = await _attempt_failed(core, key)
     if attempts >= PRIVATE_ATTEMPTS:
         log.info("private reminder %s failed %d times; using the fallback", key, attempts)
@@ -374,12 +374,16 @@ async def undeliverable(core: Core, action: SendPrivate) -> None:
         log.info("reminder %s reached nobody (attempt %d); it stays owed", key, attempts)
 
 
-async def unreachable(core: Core, action: SendPrivate) -> None:
+async def unreachable(core: Core, action: SendPrivate) -> bool:
     """The member shares no place with the bot any more: their reminder is owed to nobody.
-    Forgotten rather than marked delivered, so coming back reminds them then."""
+    Forgotten rather than marked delivered, so coming back reminds them then. False when
+    the message is no reminder (its fallback then says it could not be delivered)."""
     key = _reminder_key(action)
-    if key is not None and await core.store.forget_pending_reminder(key):
+    if key is None:
+        return False
+    if await core.store.forget_pending_reminder(key):
         log.info("reminder %s dropped: the member is no longer reachable", key)
+    return True
 
 
 async def fallbacks(core: Core, action: SendPrivate) -> tuple[Action, ...]:

@@ -106,8 +106,8 @@ class Runtime:
             await adapter.perform(action)
         except MemberUnreachable:
             log.info("private message on %s: the member is no longer reachable", platform)
-            if isinstance(action, SendPrivate):
-                await self.core.unreachable(action)
+            if isinstance(action, SendPrivate) and not await self.core.unreachable(action):
+                await self._fall_back(action)  # an answer, not a reminder: its fallback
             return False
         except PrivateMessageRefused:
             log.info("private message refused on %s; using the policy's fallback", platform)

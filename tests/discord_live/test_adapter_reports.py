@@ -179,3 +179,20 @@ async def test_closed_dms_named_report_answer_goes_to_a_private_thread(
     assert "We saw it, thank you." in posted.json["content"]
     assert alice.id in thread.thread_member_ids
     assert posts_in(fake, scene.circle, mark) == [] and posts_in(fake, scene.mods, mark) == []
+
+
+async def test_an_answer_to_a_member_who_left_is_told_to_the_moderators(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """She left the server (Discord answers the DM with 50278): the moderators hear the
+    answer was not delivered, as for closed DMs, instead of nothing at all."""
+    scene, alice, mod = adapter_scene, adapter_scene.alice, adapter_scene.mod
+    await start_app()
+    mark = fake.requests.mark()
+    await slash(fake, alice, scene.circle, "report")
+    await fake.wait_for_call("POST", f"/channels/{scene.mods.id}/messages", since=mark)
+    await fake.events.member_remove(scene.guild, alice)
+    mark = fake.requests.mark()
+    await slash(fake, mod, scene.mods, "answer", id=1, text="We are looking at it.")
+    [note] = await fake.wait_for_call("POST", f"/channels/{scene.mods.id}/messages", since=mark)
+    assert "could not be delivered" in str(note.json["content"])
