@@ -395,7 +395,7 @@ class Core:
         rooms: dict[tuple[str, str], list[Policy]] = {}
         for policy in self.policies.current.policies:
             for ref in policy.alerts:
-                target = (ref.platform, ref.id or ref.alias or ref.name or "")
+                target = (ref.platform, ref.selector[1])
                 rooms.setdefault(target, []).append(policy)
         return [
             AlertModerators(platform, room, text_for(policies))

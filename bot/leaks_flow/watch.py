@@ -372,7 +372,7 @@ class LeakWatch:
                 said += [
                     AlertModerators(
                         ref.platform,
-                        ref.id or ref.alias or ref.name or "",
+                        ref.selector[1],
                         texts.leak_alert(
                             flag.id,
                             source_label,
