@@ -105,7 +105,8 @@ async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
             problems = [
                 f"in {event.room.label} I can neither stop members who have not agreed from "
                 "posting nor remove their posts, so the agreement rule is not enforced there",
-                *event.missing,
+                # what a lacking ability below names already is not named twice
+                *(m for m in event.missing if m not in {lack.fix for lack in event.lacking}),
                 *problems,
             ]
     return actions + _report(core, event.room.platform, [policy], problems)

@@ -85,3 +85,18 @@ async def test_a_room_the_bot_cannot_post_in_and_an_alert_room_it_cannot_see(
         told
     )
     assert "mods-2 the bot lacks View Channel" in caplog.text  # the log has it too
+
+
+async def test_a_covered_channel_the_bot_cannot_see_is_named_once(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """Without View Channel the agreement rule is not enforced and nothing else works
+    there either: the alert names View Channel once, not once per reason."""
+    bot_role, circle = adapter_scene.bot_role, adapter_scene.circle
+    circle.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, deny=VIEW_CHANNEL)
+    await start_app()
+    await fake.wait_for_call("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    await asyncio.sleep(0.1)
+    told = "\n".join(alerts(fake, adapter_scene))
+    assert "in circle I can neither stop members who have not agreed" in told
+    assert told.count("View Channel in #circle") == 1
