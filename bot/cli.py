@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import logs
 from bot.config import Config, default_config, load_config
+from bot.doctor import add_command as add_doctor_command
 from bot.keys import KeyFileError
 from bot.lean import keep_out_unused_extras
 from bot.maintenance import add_commands as add_maintenance_commands
@@ -238,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("name", help="the new member's user name (lowercase letters, digits)")
     add.set_defaults(func=cmd_demo_add_member)
     add_maintenance_commands(sub, _load)
+    add_doctor_command(sub, _load)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
