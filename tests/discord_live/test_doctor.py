@@ -35,12 +35,12 @@ def doctor(fake: FakeDiscord, adapter_scene: AdapterScene, tmp_path: Path) -> Do
         encoding="utf-8",
     )
 
-    async def run(policy: str = ADAPTER_POLICY) -> tuple[int, str]:
+    async def run(policy: str = ADAPTER_POLICY, token: str | None = None) -> tuple[int, str]:
         (tmp_path / "policies" / "circle.yaml").write_text(
             policy.format(inner_id=adapter_scene.inner.id, mod_id=adapter_scene.mod.id),
             encoding="utf-8",
         )
-        config = load_config(tmp_path / "config.yaml", env={"DISCORD_TOKEN": fake.token})
+        config = load_config(tmp_path / "config.yaml", env={"DISCORD_TOKEN": token or fake.token})
         policies = load_policy_dir(config.policy_dir)
         look = functools.partial(
             inspect, connector=fake.connector(), guild_ready_timeout=0.05, ready_timeout=5.0
@@ -139,6 +139,74 @@ async def test_an_agreed_role_above_the_bot_is_reported(
     code, report = await doctor(policy)
     assert code == 1
     assert "the bot's highest role 'Confidant' must be above the role 'agreed'" in report
+
+
+SUPPORTED_POLICY = """\
+name: circle
+rooms:
+  - platform: discord
+    name: circle
+alerts:
+  - platform: discord
+    name: mods
+watch:
+  - platform: discord
+    name: general
+reminder:
+  text: What is shared here stays here.
+checkins:
+  intro: Check-ins are private; only you can read your answers.
+  questions:
+    - id: mood
+      prompt: How is your mood today?
+      kind: scale
+      min: 1
+      max: 5
+  supporters:
+    - platform: discord
+      user: "{mod_id}"
+  supporters_room:
+    platform: discord
+    name: lobby
+"""
+
+
+async def test_a_supporters_room_everyone_can_see_and_a_watched_room(
+    fake: FakeDiscord, doctor: Doctor, adapter_scene: AdapterScene
+) -> None:
+    general = fake.world.add_text_channel(adapter_scene.guild, "general")
+    bot_role = adapter_scene.bot_role
+    general.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, deny=VIEW_CHANNEL)
+    code, report = await doctor(SUPPORTED_POLICY)
+    assert code == 1
+    assert "discord #lobby (supporters' room, policy circle)" in report
+    assert "everyone in Recovery Circle can see #lobby" in report
+    assert "discord #general (watched, policy circle)" in report
+    assert (
+        "in #general the bot lacks View Channel in #general, needed to read posts there and "
+        "spot copies of confidential ones" in report
+    )
+    assert "2 problem(s)" in report
+
+
+async def test_a_rejected_token_is_reported(doctor: Doctor) -> None:
+    code, report = await doctor(token="not-the-bot-token")
+    assert code == 1
+    assert "problem  Discord rejected the bot token" in report
+    assert "Reset Token" in report
+
+
+async def test_a_server_the_bot_is_not_in_is_reported(
+    fake: FakeDiscord, doctor: Doctor, tmp_path: Path
+) -> None:
+    other = fake.world.snowflakes.next()  # a server the bot was never invited to
+    config = tmp_path / "config.yaml"
+    text = config.read_text(encoding="utf-8").replace("guild_ids: [", f'guild_ids: ["{other}", ')
+    config.write_text(text, encoding="utf-8")
+    code, report = await doctor()
+    assert code == 1
+    assert f"problem  the bot is not in the Discord server {other}" in report
+    assert "1 problem(s)" in report  # the server it is in is still checked, and fine
 
 
 async def test_doctor_changes_nothing(

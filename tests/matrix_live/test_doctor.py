@@ -13,6 +13,7 @@ from nio import (
     DevicesResponse,
     JoinResponse,
     LoginResponse,
+    RoomCreateResponse,
     RoomMessagesResponse,
 )
 
@@ -97,6 +98,14 @@ async def test_a_room_without_redaction_power_and_a_public_alert_room(
         '    id: "{mods_room}"\n',
         '    id: "{mods_room}"\n  - platform: matrix\n    id: "' + public_mods + '"\n',
     )
+    # watched: an alias nobody published, and a room the bot was never invited to
+    server = world.bot_id.split(":", 1)[1]
+    uninvited = await world.mod.room_create(name="Lobby")
+    assert isinstance(uninvited, RoomCreateResponse), uninvited
+    policy += (
+        f'watch:\n  - platform: matrix\n    alias: "#nowhere:{server}"\n'
+        f'  - platform: matrix\n    id: "{uninvited.room_id}"\n'
+    )
     (tmp_path / "policies" / "circle.yaml").write_text(
         policy.format(room_id=world.room_id, mod=world.mod.user_id, mods_room=world.mods_room)
     )
@@ -119,6 +128,7 @@ async def test_a_room_without_redaction_power_and_a_public_alert_room(
         code, report = await _doctor(world)  # with the bot's saved device
 
         assert code == 1, report
+        assert "6 problem(s)" in report, report
         assert "with the bot's saved device" in report
         assert (
             f"problem  in Evening circle ({weak}) the bot lacks power level 50 to remove messages"
@@ -130,6 +140,9 @@ async def test_a_room_without_redaction_power_and_a_public_alert_room(
             "the alerts" in report
         )
         assert "make it private (invite only)" in report
+        assert f"problem  the alias #nowhere:{server} does not lead to a room" in report
+        assert f"problem  the bot is not in the room {uninvited.room_id}" in report
+        assert "fix: invite the bot to the room" in report
         assert "messages here are end-to-end encrypted" in report  # the encrypted circle
         circle = report.split(f"({world.room_id}) (covered")[1].split("\nmatrix ")[0]
         assert "problem" not in circle  # the healthy room stays healthy
