@@ -213,6 +213,41 @@ def render(sections: Iterable[Section], out: TextIO) -> None:
                 print(f"  {'':<8} fix: {finding.fix}", file=out)
 
 
+def unserved(config: Config, policies: PolicySet) -> list[Section]:
+    """Rooms on a platform the config does not run: nobody there is reminded or protected."""
+    adapters = config.adapters
+    running = {
+        name
+        for name, section in (
+            ("discord", adapters.discord),
+            ("matrix", adapters.matrix),
+            (
+                "console",
+                adapters.console if adapters.console and adapters.console.enabled else None,
+            ),
+        )
+        if section is not None
+    }
+    sections: list[Section] = []
+    for policy in policies.policies:
+        named = {ref.platform for ref, _, _ in _uses(policy)} - running
+        for platform in sorted(named):
+            sections.append(
+                Section(
+                    f"{platform} (policy {policy.name})",
+                    [
+                        Finding.problem(
+                            f"policy {policy.name} names {platform} rooms, but the config runs "
+                            f"no {platform} adapter, so they are not served",
+                            f"add adapters.{platform} to the config, or take those rooms out "
+                            "of the policy",
+                        )
+                    ],
+                )
+            )
+    return sections
+
+
 # -- running it ---------------------------------------------------------------------------------
 
 
@@ -239,7 +274,7 @@ async def run_doctor(
     """Inspect every configured platform and print the report; 0 when nothing is wrong."""
     chosen = platforms_of(config) if inspectors is None else inspectors
     facts = [await inspect(config, policies) for inspect in chosen.values()]
-    sections = assess(policies, facts)
+    sections = assess(policies, facts) + unserved(config, policies)
     if not chosen:
         sections.append(
             Section(

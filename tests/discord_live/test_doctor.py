@@ -209,6 +209,18 @@ async def test_a_server_the_bot_is_not_in_is_reported(
     assert "1 problem(s)" in report  # the server it is in is still checked, and fine
 
 
+async def test_rooms_on_a_platform_the_config_does_not_run_are_a_problem(doctor: Doctor) -> None:
+    policy = ADAPTER_POLICY.replace(
+        "rooms:\n", 'rooms:\n  - platform: matrix\n    alias: "#circle:example.org"\n', 1
+    )
+    code, report = await doctor(policy)
+    assert code == 1
+    assert (
+        "problem  policy circle names matrix rooms, but the config runs no matrix adapter" in report
+    )
+    assert "1 problem(s)" in report
+
+
 async def test_doctor_changes_nothing(
     fake: FakeDiscord, doctor: Doctor, adapter_scene: AdapterScene
 ) -> None:
