@@ -113,8 +113,7 @@ class RoomRef(_Frozen):
         if value is not None and info.data.get("platform") == "discord" and value[0] == "#":
             # Discord shows '#' before a channel's name; the name itself never has it.
             raise problem(
-                f"'{value}': write the Discord channel name without '#', as "
-                f"'{value.lstrip('#')}'"
+                f"'{value}': write the Discord channel name without '#', as '{value.lstrip('#')}'"
             )
         return value
 
