@@ -71,8 +71,8 @@ def _ambiguous_answers(question: QuestionSpec, document: Document, loc: Loc) -> 
                         where,
                         f"the option '{option}' is number {position} in the list; members "
                         f"may answer by typing an option's number, so typing {number} could "
-                        f"mean it or option {number} ('{other}'). Word it differently (for "
-                        f"example '{option} times') or move it to place {number}",
+                        f"mean it or option {number} ('{other}'). Add a word to it (like "
+                        f"'about {option}') or move it to place {number}",
                     )
                 )
     for step, label in enumerate(question.labels):

@@ -59,7 +59,7 @@ def _canonical_snowflake(value: str, what: str) -> None:
 
 
 def _at_least_a_minute(value: float | None, why: str) -> float | None:
-    if value is not None and value < MIN_TIMEOUT_MINUTES:
+    if value is not None and not value >= MIN_TIMEOUT_MINUTES:  # NaN too
         raise problem(f"must be at least {MIN_TIMEOUT_MINUTES} minute, got {value:g}: {why}")
     return value
 
