@@ -89,7 +89,11 @@ CASES: list[tuple[str, str, str]] = [
         f"{P}:9:12: the question id 'Mood Today' may only use lowercase letters, digits and "
         "'_', starting with a letter",
     ),
-    ("timeout_zero", Q + "  timeout_minutes: 0\n", f"{P}:10:20: must be more than 0.0, got 0"),
+    (
+        "timeout_zero",
+        Q + "  timeout_minutes: 0\n",
+        f"{P}:10:20: must be at least 1 minute, got 0: a member needs time to answer a question",
+    ),
 ]
 
 

@@ -161,7 +161,10 @@ CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "delete_after_not_positive",
         ROOMS + "reminder:\n  text: Hi\n  fallback_delete_after_minutes: 0\n",
-        [f"{P}:6:34: must be more than 0.0, got 0"],
+        [
+            f"{P}:6:34: must be at least 1 minute, got 0: the member needs time to read the "
+            "mention"
+        ],
     ),
     (
         "delete_after_quoted",

@@ -252,3 +252,89 @@ def test_unknown_section_is_refused_rather_than_ignored() -> None:
     with pytest.raises(PolicyLoadError) as caught:
         load_policy_text(MINIMAL + "theme:\n  colour: blue\n", "policies/a.yaml")
     assert [str(e) for e in caught.value.errors] == ["policies/a.yaml:6:1: unknown key 'theme'"]
+
+
+# -- what the refusals of unworkable policies must still accept --------------------------------
+CHECKIN_ROOMS = "rooms:\n  - platform: {platform}\n    {selector}\nreminder:\n  text: Hi\n"
+DISCORD_ROOM = CHECKIN_ROOMS.format(platform="discord", selector="id: '412345678901234567'")
+CONSOLE_ROOM = CHECKIN_ROOMS.format(platform="console", selector="name: recovery")
+
+
+def _with_question(rooms: str, question: str, threshold: str = "") -> str:
+    crisis = (
+        "  crisis:\n    thresholds:\n      - " + threshold + "\n    resources:\n"
+        "      - {name: Line, link: 'https://example.org/help'}\n"
+        if threshold
+        else ""
+    )
+    return rooms + "checkins:\n  intro: Private.\n  questions:\n    - " + question + "\n" + crisis
+
+
+@pytest.mark.parametrize(
+    ("question", "threshold"),
+    [
+        ("{id: mood, prompt: Mood?, kind: scale, min: 1, max: 5}", "{question: mood, at_most: 1}"),
+        ("{id: mood, prompt: Mood?, kind: scale, min: 1, max: 5}", "{question: mood, at_least: 5}"),
+        ("{id: safe, prompt: Safe?, kind: yesno}", "{question: safe, equals: 'No'}"),
+        (
+            "{id: week, prompt: Week?, kind: choice, options: [calm, Hard]}",
+            "{question: week, equals: hard}",
+        ),
+        ("{id: nights, prompt: Nights?, kind: choice, options: ['1', '2', '3 or more']}", ""),
+        ("{id: mood, prompt: Mood?, kind: scale, min: 1, max: 3, labels: ['1', low, high]}", ""),
+        ("{id: mood, prompt: 'ㅤ💙', kind: scale, min: 1, max: 2, labels: ['😞', 'e\u0301']}", ""),
+    ],
+)
+def test_workable_checkin_rules_still_load(question: str, threshold: str) -> None:
+    """The boundary of every new refusal: a rule at the scale's end fires, yes/no and option
+    answers are compared regardless of case, an option may be its own number, an emoji or
+    a letter with a combining accent is visible."""
+    for rooms in (CONSOLE_ROOM, DISCORD_ROOM):
+        load_policy_text(_with_question(rooms, question, threshold), "policies/case.yaml")
+
+
+def test_discord_limits_apply_only_to_policies_with_discord_rooms() -> None:
+    many = ", ".join(f"place {i}" for i in range(1, 25))
+    question = "{id: where, prompt: Where?, kind: choice, options: [" + many + "]}"
+    load_policy_text(_with_question(CONSOLE_ROOM, question), "policies/case.yaml")
+    with pytest.raises(PolicyLoadError, match="at most 23 options"):
+        load_policy_text(_with_question(DISCORD_ROOM, question), "policies/case.yaml")
+    fits = "{id: where, prompt: Where?, kind: choice, options: [" + many.rsplit(",", 1)[0] + "]}"
+    load_policy_text(_with_question(DISCORD_ROOM, fits), "policies/case.yaml")
+    # as a menu an option may be 100 characters long; as one of three buttons, 61
+    menu = ", ".join(["a", "b", "c", "x" * 100])
+    load_policy_text(
+        _with_question(DISCORD_ROOM, "{id: w, prompt: W?, kind: choice, options: [" + menu + "]}"),
+        "policies/case.yaml",
+    )
+    buttons = "{id: w, prompt: W?, kind: choice, options: [a, " + "x" * 61 + "]}"
+    load_policy_text(_with_question(DISCORD_ROOM, buttons), "policies/case.yaml")
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    [
+        "\u200b",  # zero-width space
+        "\u3164",  # Hangul filler
+        "\u2800",  # braille blank
+        "\u034f",  # combining grapheme joiner
+        "\u115f\u1160",  # Hangul choseong and jungseong fillers
+        "\uffa0",  # halfwidth Hangul filler
+        "\u00ad\u2060\ufeff",  # soft hyphen, word joiner, byte-order mark (Cf)
+        "\u3000\u00a0",  # ideographic and no-break spaces (Zs)
+        "\ufe0f\U000e0100",  # variation selectors
+        "\u0301",  # a combining accent on nothing
+        "\U000e0041",  # a tag character
+    ],
+)
+def test_texts_members_read_need_a_visible_character(invisible: str) -> None:
+    from bot.policy.texts_check import has_visible_text
+
+    assert not has_visible_text(invisible + " " + invisible)
+    assert has_visible_text(invisible + "a")
+    escaped = invisible.encode("unicode_escape").decode("ascii")  # YAML reads the escapes
+    text = MINIMAL.replace("text: Hi", f'text: "{escaped}"')
+    with pytest.raises(
+        PolicyLoadError, match=r"the reminder text (is empty|has no visible characters)"
+    ):
+        load_policy_text(text, "policies/case.yaml")

@@ -29,7 +29,15 @@ class Conflict:
 
 
 def _room_key(room: RoomRef) -> tuple[str, str, str]:
+    """Names and Matrix aliases' local parts are compared regardless of letter case: two
+    entries that differ only in case are one room written twice, or a typo that leaves one
+    of them matching nothing; either way the moderator has to look."""
     kind, value = room.selector
+    if kind == "name":
+        value = value.casefold()
+    elif kind == "alias":
+        local, _, server = value.partition(":")
+        value = f"{local.casefold()}:{server}"
     return room.platform, kind, value
 
 
@@ -72,6 +80,7 @@ def find_conflicts(policies: Sequence[Policy], where: Where | None = None) -> li
             else:
                 rooms[key] = (index, loc)
     conflicts += _watched_and_covered(policies, rooms, at)
+    conflicts += _supporters_rooms_open_to_members(policies, rooms)
     for index, policy in enumerate(policies):
         for position, alert in enumerate(policy.alerts):
             owner_entry = rooms.get(_room_key(alert))
@@ -108,7 +117,8 @@ def _watched_and_covered(
                             index,
                             ("watch", position),
                             f"{room.describe()} is an alert room, where moderators discuss "
-                            "what they read; alert rooms are never watched for leaks",
+                            "what they read; alert rooms are never watched for leaks, and "
+                            "members reading it would see what moderators are told",
                         )
                     )
                 continue
@@ -123,3 +133,42 @@ def _watched_and_covered(
                 )
             )
     return conflicts
+
+
+def _supporters_rooms_open_to_members(
+    policies: Sequence[Policy], rooms: dict[tuple[str, str, str], tuple[int, Loc]]
+) -> list[Conflict]:
+    """A contact request names the member and, if they chose to share them, carries their
+    check-in answers: posted into a confidential room or a watched (members') room it would
+    tell the circle who asked for help and why."""
+    watched = {
+        _room_key(ref): index for index, policy in enumerate(policies) for ref in policy.watch
+    }
+    conflicts: list[Conflict] = []
+    for index, policy in enumerate(policies):
+        room = policy.checkins.supporters_room if policy.checkins is not None else None
+        if room is None:
+            continue
+        key = _room_key(room)
+        if key in rooms:
+            owner = rooms[key][0]
+            what = "a confidential room of " + _whose(policies, owner, index)
+        elif key in watched:
+            what = "a room open to members (watched by " + _whose(policies, watched[key], index)
+            what += ")"
+        else:
+            continue
+        conflicts.append(
+            Conflict(
+                index,
+                ("checkins", "supporters_room"),
+                f"the supporters' room is {room.describe()}, {what}; a member's contact "
+                "request and answers would be posted into the circle. Use a room only "
+                "supporters can read",
+            )
+        )
+    return conflicts
+
+
+def _whose(policies: Sequence[Policy], owner: int, index: int) -> str:
+    return "this policy" if owner == index else f"policy '{policies[owner].name}'"

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.policy.conflicts import find_conflicts
+from bot.policy.texts_check import blank_problem
 
 Platform = Literal["console", "matrix", "discord"]
 
@@ -37,11 +38,42 @@ _MATRIX_ROOM_ID_RE = re.compile(r"^![^:\s]+(:\S+)?$")
 _MATRIX_ALIAS_RE = re.compile(r"^#[^:\s]+:\S+$")
 _MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")
 _SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")
+# A timeout shorter than this ends before a member can have read or answered anything.
+MIN_TIMEOUT_MINUTES = 1
 
 
 def problem(message: str) -> PydanticCustomError:
     """An error whose message is already worded for moderators and must be shown verbatim."""
     return PydanticCustomError("confidant", message)
+
+
+def _canonical_snowflake(value: str, what: str) -> None:
+    """Discord ids are numbers written without leading zeros: '0123' is compared as text
+    with the id Discord sends ('123') and would never match."""
+    if value.startswith("0"):
+        fix = f"write '{value.lstrip('0')}'" if value.strip("0") else "copy the id again"
+        raise problem(
+            f"'{value}' starts with 0, and no Discord {what} id does, so it would never "
+            f"match; {fix} (with Developer Mode on, right-click and choose Copy ID)"
+        )
+
+
+def _at_least_a_minute(value: float | None, why: str) -> float | None:
+    if value is not None and not value >= MIN_TIMEOUT_MINUTES:  # NaN too
+        raise problem(f"must be at least {MIN_TIMEOUT_MINUTES} minute, got {value:g}: {why}")
+    return value
+
+
+def _visible(what: str) -> AfterValidator:
+    """A text a member reads: it must show at least one visible character."""
+
+    def check(value: str) -> str:
+        reason = blank_problem(what, value)
+        if reason is not None:
+            raise problem(reason)
+        return value
+
+    return AfterValidator(check)
 
 
 class _Frozen(BaseModel):
@@ -67,6 +99,22 @@ class RoomRef(_Frozen):
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise problem("must not be empty")
+        if value is not None and value != value.strip():
+            # Rooms are compared exactly: "recovery " never matches the room "recovery".
+            raise problem(
+                f"'{value}' has a space at its start or end, so it would never match a "
+                f"room; write '{value.strip()}'"
+            )
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("platform") == "discord" and value[0] == "#":
+            # Discord shows '#' before a channel's name; the name itself never has it.
+            raise problem(
+                f"'{value}': write the Discord channel name without '#', as '{value.lstrip('#')}'"
+            )
         return value
 
     @field_validator("id")
@@ -85,6 +133,8 @@ class RoomRef(_Frozen):
                 f"'{value}' is not a Discord channel id (a long number in quotes, like "
                 "'123456789012345678'); for a channel name use 'name'"
             )
+        if platform == "discord":
+            _canonical_snowflake(value, "channel")
         return value
 
     @field_validator("alias")
@@ -118,6 +168,7 @@ class RoomRef(_Frozen):
                 "'123456789012345678'; with Developer Mode on, right-click the role and "
                 "choose Copy Role ID)"
             )
+        _canonical_snowflake(value, "role")
         return value
 
     @model_validator(mode="after")
@@ -176,6 +227,8 @@ class UserRef(_Frozen):
                 f"'{value}' is not a Discord user id (a long number in quotes, like "
                 "'123456789012345678'; names can change, ids cannot)"
             )
+        if platform == "discord":
+            _canonical_snowflake(value, "user")
         return value
 
 
@@ -207,20 +260,21 @@ class ReminderSpec(_Frozen):
     # When a private message is refused, or (rules_message) must not be sent.
     fallback: Literal["room_mention", "private_thread", "next_interaction", "none"] = "room_mention"
     # The room mention names a member; it need not stay in the room's history for good.
-    fallback_delete_after_minutes: float | None = Field(default=None, gt=0, le=10080)
+    fallback_delete_after_minutes: float | None = Field(default=None, le=10080)
     require_agreement: bool = False
     unagreed_posts: Literal["hide", "remind"] = "hide"
     reask_on_change: bool = True
     repeat: RepeatSpec | None = None
     # Where a private chat must first be accepted (a Matrix invite), how long to wait for
     # the member before using the fallback instead.
-    private_timeout_minutes: float = Field(default=10, gt=0, le=10080)
+    private_timeout_minutes: float = Field(default=10, le=10080)
 
     @field_validator("text")
     @classmethod
     def _text_present(cls, value: str) -> str:
-        if not value.strip():
-            raise problem("the reminder text is empty")
+        reason = blank_problem("the reminder text", value)
+        if reason is not None:
+            raise problem(reason)
         if len(value) > MAX_REMINDER_CHARS:
             raise problem(
                 f"the reminder text is too long: {len(value)} characters "
@@ -237,6 +291,12 @@ class ReminderSpec(_Frozen):
                 "'fallback_delete_after_minutes' only applies to 'fallback: room_mention', "
                 f"not '{fallback}'"
             )
+        return _at_least_a_minute(value, "the member needs time to read the mention")
+
+    @field_validator("private_timeout_minutes")
+    @classmethod
+    def _private_timeout(cls, value: float) -> float:
+        _at_least_a_minute(value, "the member needs time to open the private chat")
         return value
 
     @property
@@ -318,6 +378,17 @@ class LeaksSpec(_Frozen):
 _QUESTION_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def _one_line(value: str) -> str:
+    """Members' answers are compared with the option, and buttons and menus show it on one
+    line with single spaces: an option written otherwise could never be chosen."""
+    if value != " ".join(value.split()):
+        raise problem(
+            f"write this option on one line with single spaces and no space at its start or "
+            f"end, as '{' '.join(value.split())}'"
+        )
+    return value
+
+
 class QuestionSpec(_Frozen):
     """One check-in question. Every question may be skipped: none is ever required."""
 
@@ -326,8 +397,8 @@ class QuestionSpec(_Frozen):
     kind: Literal["scale", "choice", "yesno", "text"]
     min: int = 1
     max: int = 5
-    labels: tuple[str, ...] = ()  # one per step of a scale, lowest first
-    options: tuple[str, ...] = ()
+    labels: tuple[Annotated[str, _visible("this label")], ...] = ()  # per step, lowest first
+    options: tuple[Annotated[str, _visible("this option"), AfterValidator(_one_line)], ...] = ()
 
     @field_validator("id")
     @classmethod
@@ -342,8 +413,9 @@ class QuestionSpec(_Frozen):
     @field_validator("prompt")
     @classmethod
     def _prompt_present(cls, value: str) -> str:
-        if not value.strip():
-            raise problem("the question's prompt is empty")
+        reason = blank_problem("the question's prompt", value)
+        if reason is not None:
+            raise problem(reason)
         return value
 
     @model_validator(mode="after")
@@ -360,11 +432,22 @@ class QuestionSpec(_Frozen):
                     f"a scale from {self.min} to {self.max} needs {steps} 'labels' (one per "
                     f"step), got {len(self.labels)}"
                 )
+            folded = [label.strip().casefold() for label in self.labels]
+            if len(set(folded)) != len(folded):
+                raise problem(
+                    "two 'labels' of this scale are the same (letter case aside); a member "
+                    "typing one could not be told which step they meant"
+                )
         elif self.labels:
             raise problem(f"'labels' are only for 'kind: scale', not '{self.kind}'")
         if self.kind == "choice":
             if len(self.options) < 2 or len(set(self.options)) != len(self.options):
                 raise problem("a choice question needs at least two different 'options'")
+            if len({option.casefold() for option in self.options}) != len(self.options):
+                raise problem(
+                    "two 'options' differ only in letter case; members' answers are read "
+                    "regardless of case, so they would be the same answer"
+                )
         elif self.options:
             raise problem(f"'options' are only for 'kind: choice', not '{self.kind}'")
         return self
@@ -393,6 +476,23 @@ class ResourceSpec(_Frozen):
     number: str | None = None
     link: str | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name_shown(cls, value: str) -> str:
+        reason = blank_problem("the resource's name", value)
+        if reason is not None:
+            raise problem(reason + "; members must see whom they are calling")
+        return value
+
+    @field_validator("number", "link")
+    @classmethod
+    def _contact_shown(cls, value: str | None, info: ValidationInfo) -> str | None:
+        what = f"the resource's {info.field_name}"
+        reason = None if value is None else blank_problem(what, value)
+        if reason is not None:
+            raise problem(reason + "; a member in crisis would be shown nothing to use")
+        return value
+
     @model_validator(mode="after")
     def _reachable(self) -> Self:
         if self.number is None and self.link is None:
@@ -403,6 +503,9 @@ class ResourceSpec(_Frozen):
 def _keyword_present(value: str) -> str:
     if not value.strip():
         raise problem("a crisis keyword is empty; it would match almost every answer")
+    reason = blank_problem("this crisis keyword", value)
+    if reason is not None:
+        raise problem(reason)
     return value
 
 
@@ -435,7 +538,7 @@ class CheckinsSpec(_Frozen):
     enabled: bool = True
     intro: str
     retention_days: int = Field(default=180, ge=1, le=3650)
-    timeout_minutes: float = Field(default=30, gt=0, le=1440)
+    timeout_minutes: float = Field(default=30, le=1440)
     questions: tuple[QuestionSpec, ...]
     crisis: CrisisSpec = CrisisSpec()
     supporters: tuple[UserRef, ...] = ()
@@ -447,10 +550,25 @@ class CheckinsSpec(_Frozen):
     @field_validator("intro")
     @classmethod
     def _intro_present(cls, value: str) -> str:
-        if not value.strip():
-            raise problem("the check-in intro is empty")
+        reason = blank_problem("the check-in intro", value)
+        if reason is not None:
+            raise problem(reason)
         if len(value) > MAX_REMINDER_CHARS:
             raise problem(f"the check-in intro is too long (at most {MAX_REMINDER_CHARS})")
+        return value
+
+    @field_validator("timeout_minutes")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        _at_least_a_minute(value, "a member needs time to answer a question")
+        return value
+
+    @field_validator("duty_to_warn")
+    @classmethod
+    def _duty_shown(cls, value: str | None) -> str | None:
+        reason = None if value is None else blank_problem("'duty_to_warn'", value)
+        if reason is not None:
+            raise problem(reason + "; members must read when they would be reported")
         return value
 
     @field_validator("questions")

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from bot.policy.answers_check import answer_problems
 from bot.policy.yamlpos import Document, Loc, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -235,16 +236,21 @@ def platform_limits(policy: Any, document: Document) -> list[Problem]:
 
     Matrix has no private threads (a thread there is readable by everyone in the room), so
     ``fallback: private_thread`` on a policy that covers a Matrix room is refused at the
-    fallback line. ``policy`` is a validated :class:`bot.policy.model.Policy`."""
+    fallback line. ``policy`` is a validated :class:`bot.policy.model.Policy`.
+
+    Check-in rules that could never work (see :mod:`bot.policy.answers_check`), Discord's
+    limits on menus and buttons among them, are refused here too, at their own lines."""
+    problems = answer_problems(policy, document)
     reminder = policy.reminder
     matrix_rooms = [ref for ref in policy.rooms if ref.platform == "matrix"]
     if reminder.fallback != "private_thread" or not matrix_rooms:
-        return []
+        return problems
     return [
+        *problems,
         Problem(
             document.value_pos(("reminder", "fallback")),
             "'private_thread' is not possible on Matrix (it has no private threads), and this "
             f"policy covers the {matrix_rooms[0].describe()}; use room_mention, "
             "next_interaction or none, or give the Matrix rooms a policy of their own",
-        )
+        ),
     ]

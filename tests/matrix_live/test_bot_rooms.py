@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from nio import JoinResponse, RoomCreateResponse, RoomMessagesResponse
 
+from adapters.matrix import outbound as matrix_outbound
 from adapters.matrix.homeserver import LocalSynapse
 from bot import texts
 from tests.matrix_live.conftest import sync_once
@@ -103,9 +107,11 @@ async def test_without_power_to_restrict_unagreed_posts_are_redacted_and_told(
 async def test_unopened_private_chat_falls_back_to_a_room_mention(
     synapse: LocalSynapse,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     matrix_client,  # type: ignore[no-untyped-def]
 ) -> None:
-    quick = POLICY.replace("private_timeout_minutes: 10", "private_timeout_minutes: 0.05")
+    quick = POLICY.replace("private_timeout_minutes: 10", "private_timeout_minutes: 1")
+    invites_due_early(monkeypatch)
     world = await create_world(synapse, tmp_path, matrix_client, policy=quick)
     room_notices = watch(world.mod)
     await world.start_bot()
@@ -212,3 +218,11 @@ async def test_moderators_are_alerted_in_their_room(
         assert "policies/circle.yaml:" in failed and "'x' is not one of" in failed
     finally:
         await world.stop_bot()
+
+
+def invites_due_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A private-chat invitation's deadline is the Matrix adapter's wall-clock time plus the
+    policy's wait; set that clock 57 s back, and the shortest wait a policy may give (one
+    minute) runs out about 3 s after the invitation."""
+    behind = SimpleNamespace(time=lambda: time.time() - 57, time_ns=time.time_ns)
+    monkeypatch.setattr(matrix_outbound, "time", behind)

@@ -10,11 +10,14 @@ as deletions.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from nio import (
     AsyncClient,
     JoinResponse,
@@ -25,6 +28,7 @@ from nio import (
 )
 from nio.api import Api
 
+from adapters.matrix import outbound as matrix_outbound
 from adapters.matrix.homeserver import LocalSynapse
 from bot.clock import FakeClock
 from tests.matrix_live.conftest import sync_once
@@ -73,12 +77,14 @@ def record(client: AsyncClient) -> Seen:
 async def test_a_fallback_mention_is_redacted_after_the_policys_delay(
     synapse: LocalSynapse,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     matrix_client,  # type: ignore[no-untyped-def]
 ) -> None:
     policy = POLICY.replace(
         "private_timeout_minutes: 10",
-        "private_timeout_minutes: 0.05\n  fallback_delete_after_minutes: 1",
+        "private_timeout_minutes: 1\n  fallback_delete_after_minutes: 1",
     )
+    invites_due_early(monkeypatch)
     world = await create_world(synapse, tmp_path, matrix_client, policy=policy)
     seen = record(world.mod)
     clock = FakeClock(datetime.now(UTC))
@@ -227,3 +233,11 @@ async def test_a_rules_message_redacted_while_the_bot_was_away_is_posted_again(
         await poll_until(lambda: posted_as(again), "the new post's id reported")
     finally:
         await world.stop_bot()
+
+
+def invites_due_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A private-chat invitation's deadline is the Matrix adapter's wall-clock time plus the
+    policy's wait; set that clock 57 s back, and the shortest wait a policy may give (one
+    minute) runs out about 3 s after the invitation."""
+    behind = SimpleNamespace(time=lambda: time.time() - 57, time_ns=time.time_ns)
+    monkeypatch.setattr(matrix_outbound, "time", behind)
