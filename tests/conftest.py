@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,17 @@ reminder:
   delivery: private
   require_agreement: true
 """
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Any:
+    """Commands under test configure the root logger (``confidant doctor`` sets ERROR); a
+    later test's records must not depend on which command ran before it."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
 
 def write_policy(directory: Path, text: str = POLICY, name: str = "circle.yaml") -> Path:
