@@ -421,9 +421,9 @@ class Core:
             GROUP_DEFAULTS.get(event.name, "")
         )
         prefix = self.prefix(event.room.platform)
-        if spec is None:
-            return [self.reply(event, texts.unknown_command(event.name, prefix))]
         policy = self.policy_for(event.room)
+        if spec is None:
+            return [self.reply(event, self._unknown_command(event, policy, prefix))]
         if spec.permission is Permission.MODERATOR and not self.is_moderator(event.invoker, policy):
             log.info("refused %s to a non-moderator on %s", spec.name, event.room.platform)
             return [self.reply(event, texts.refused(f"{prefix}{spec.name}"))]
@@ -435,6 +435,21 @@ class Core:
         if handler is None:
             return [self.reply(event, f"{prefix}{spec.name} is not available yet.")]
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
+
+    def _unknown_command(self, event: CommandInvoked, policy: Policy | None, prefix: str) -> str:
+        """A word after a group's word that names none of its commands ("/checkin now") is
+        refused with the group's usage: neither ignored nor taken for the bare group word,
+        which would start a check-in the member did not ask for."""
+        group, _, rest = event.name.partition(" ")
+        usable = [
+            spec
+            for spec in self.registry.group(group)
+            if spec.permission is Permission.MEMBER or self.is_moderator(event.invoker, policy)
+        ]
+        if not rest or not usable:
+            return texts.unknown_command(event.name, prefix)
+        default = GROUP_DEFAULTS.get(group)
+        return texts.unknown_in_group(event.name, prefix, usable, default)
 
     def reply(self, event: CommandInvoked, text: str) -> ReplyToInvoker:
         pointer = None if event.room.is_private_chat else texts.answer_in_private_chat()
