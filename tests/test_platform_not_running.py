@@ -1,0 +1,76 @@
+"""A policy naming rooms on a platform the configuration does not run is said once at start,
+naming the policy and the platform, and not again for every alert that cannot go there."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POLICY, make_config, start_rig, write_policy
+
+WITH_MATRIX_ALERTS = POLICY.replace(
+    "alerts:\n  - platform: console\n    name: mods\n",
+    "alerts:\n  - platform: console\n    name: mods\n"
+    "  - platform: matrix\n    id: '!mods:example.org'\n",
+)
+
+
+async def test_alerts_for_a_platform_not_run_are_one_warning_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy_file = write_policy(tmp_path / "policies", WITH_MATRIX_ALERTS)
+    caplog.set_level(logging.DEBUG, logger="confidant.runtime")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        # two alerts for both moderators' rooms: two broken edits
+        for broken in ("delivery: sometimes", "delivery: never"):
+            policy_file.write_text(WITH_MATRIX_ALERTS.replace("delivery: private", broken))
+            before = len(rig.out.getvalue())
+            await rig.app.runtime.poll_policies()
+            assert "[alert → #mods] Policy reload failed" in rig.out.getvalue()[before:]
+    finally:
+        await rig.app.close()
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "confidant.runtime"
+    ]
+    assert warnings == [
+        "policy circle names matrix rooms (alerts) but this configuration runs no matrix; "
+        "nothing for them is delivered"
+    ]
+    [told] = [r for r in caplog.records if getattr(r, "event", None) == "platform_not_running"]
+    assert (told.policy, told.platform) == ("circle", "matrix")  # type: ignore[attr-defined]
+    # each alert that could not go out is still in the log, at DEBUG
+    undelivered = [r for r in caplog.records if "no matrix adapter running" in r.getMessage()]
+    assert len(undelivered) == 2 and {r.levelno for r in undelivered} == {logging.DEBUG}
+
+
+async def test_a_policy_a_reload_brings_in_is_told_once_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_policy(tmp_path / "policies")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        supporters = WITH_MATRIX_ALERTS.replace("name: circle", "name: grief").replace(
+            "name: recovery", "name: grief-room"
+        )
+        write_policy(tmp_path / "policies", supporters, "grief.yaml")
+        await rig.app.runtime.poll_policies()
+        write_policy(
+            tmp_path / "policies", supporters.replace("delivery: private", "x: y"), "grief.yaml"
+        )
+        await rig.app.runtime.poll_policies()  # a failed reload: alerts to both rooms
+        await rig.app.runtime.poll_policies()
+    finally:
+        await rig.app.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    named = [w for w in warnings if "runs no matrix" in w]
+    assert named == [
+        "policy grief names matrix rooms (alerts) but this configuration runs no matrix; "
+        "nothing for them is delivered"
+    ]
+    assert not [w for w in warnings if "adapter running" in w]
