@@ -154,6 +154,8 @@ class Core:
         self.refusals_told: set[tuple[str, str, str]] = set()
         # Unagreed posts left in the room, last answered with a reminder (see gating).
         self._reload_alerted: tuple[str, ...] | None = None  # errors last alerted
+        # Moderators' rooms told of a failed reload since the last good one: (platform, room).
+        self._reload_failure_told: set[tuple[str, str]] = set()
         self.unagreed_reminded: dict[tuple[str, str, str, str], datetime] = {}
         self.leaks: LeakWatch | None = None
         if self.leak_key is not None:
@@ -279,9 +281,19 @@ class Core:
             if tuple(result.errors) != self._reload_alerted:
                 self._reload_alerted = tuple(result.errors)
                 everyone = self.policies.current.policies
-                actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
+                failed = self.alerts_per_room(partial(_reload_failure, result, everyone))
+                self._reload_failure_told.update(
+                    (a.platform, a.room_selector) for a in failed if isinstance(a, AlertModerators)
+                )
+                actions += failed
             return result, actions
         self._reload_alerted = None
+        # The moderators who were told of a failure hear that it is over, in the same rooms.
+        told, self._reload_failure_told = self._reload_failure_told, set()
+        actions += [
+            AlertModerators(platform, room, texts.policy_reloaded_after_failure())
+            for platform, room in sorted(told)
+        ]
         if result.changed:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
@@ -530,5 +542,5 @@ def _reload_failure(result: ReloadResult, everyone: tuple[Policy, ...], here: li
     and of files no community owns yet (a policy being added) in full; another community's
     only counted (they quote its keys and values, but they hold back this room's edits too)."""
     others = {e for policy in everyone if policy not in here for e in result.errors_of(policy)}
-    shown = tuple(e for e in result.errors if e not in others)
+    shown = tuple(result.notice(e) for e in result.errors if e not in others)
     return texts.policy_reload_failed(shown, elsewhere=len(result.errors) - len(shown))

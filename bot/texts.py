@@ -632,3 +632,8 @@ def unknown_in_group(name: str, prefix: str, specs: list[CommandSpec], default: 
             usage = f"{prefix}{group} (or {usage})"
         lines.append(f"  {usage} - {spec.description}")
     return "\n".join(lines)
+
+
+def policy_reloaded_after_failure() -> str:
+    """To the moderators' rooms that were told a reload failed, once the files load again."""
+    return "Policies reloaded: the policy files load without errors again and are in use now."
