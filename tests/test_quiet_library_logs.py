@@ -12,15 +12,18 @@ from nio import MatrixRoom, RoomTopicEvent
 
 from bot import logs
 
-NIO = ("nio", "nio.crypto.log")
-
 
 @pytest.fixture
 def capture() -> Iterator[Callable[[str], io.StringIO]]:
-    """Configure logging into a buffer; the root and nio loggers are put back after."""
+    """Configure logging into a buffer; the root and nio loggers are put back after. The
+    nio loggers start from no level of their own: a Matrix adapter started earlier in the
+    run sets some (adapters/matrix/client.py: quiet_payload_logs)."""
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
-    levels = {name: logging.getLogger(name).level for name in NIO}
+    names = ["nio", *(n for n in logging.Logger.manager.loggerDict if n.startswith("nio."))]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
     def configure(level: str) -> io.StringIO:
         buffer = io.StringIO()
