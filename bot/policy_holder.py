@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +99,9 @@ class PolicyHolder:
             path = Path(folder).name or folder
         elif inside and path.startswith(inside):
             path = path[len(inside) :]
-        message = error.message.replace(inside, "") if inside else error.message
+        message = error.message
+        if inside:  # another file it points at ("already used by policies/a.yaml:1:1")
+            message = re.sub(re.escape(inside) + r"(?=[^/\n]+?:\d+:\d+)", "", message)
         return str(PolicyError(path, error.line, error.column, message))
 
 
