@@ -166,8 +166,8 @@ class Runtime:
                     continue
                 self._told_not_running.add(key)
                 log.warning(
-                    "policy %s names %s rooms (%s) but this configuration runs no %s; "
-                    "nothing for them is delivered",
+                    "policy %s names %s rooms (%s), but the config does not enable the %s "
+                    "adapter; nothing is delivered to them",
                     policy.name,
                     named,
                     ", ".join(roles),

@@ -38,8 +38,8 @@ async def test_alerts_for_a_platform_not_run_are_one_warning_at_start(
         if r.levelno == logging.WARNING and r.name == "confidant.runtime"
     ]
     assert warnings == [
-        "policy circle names matrix rooms (alerts) but this configuration runs no matrix; "
-        "nothing for them is delivered"
+        "policy circle names matrix rooms (alerts), but the config does not enable the "
+        "matrix adapter; nothing is delivered to them"
     ]
     [told] = [r for r in caplog.records if getattr(r, "event", None) == "platform_not_running"]
     assert (told.policy, told.platform) == ("circle", "matrix")  # type: ignore[attr-defined]
@@ -68,9 +68,9 @@ async def test_a_policy_a_reload_brings_in_is_told_once_too(
     finally:
         await rig.app.close()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    named = [w for w in warnings if "runs no matrix" in w]
+    named = [w for w in warnings if "does not enable the matrix" in w]
     assert named == [
-        "policy grief names matrix rooms (alerts) but this configuration runs no matrix; "
-        "nothing for them is delivered"
+        "policy grief names matrix rooms (alerts), but the config does not enable the "
+        "matrix adapter; nothing is delivered to them"
     ]
     assert not [w for w in warnings if "adapter running" in w]
