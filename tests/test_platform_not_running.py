@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.policy.loader import load_policy_text
+from bot.runtime import rooms_by_platform
+from tests.checkin_rig import CHECKIN_POLICY
 from tests.conftest import POLICY, make_config, start_rig, write_policy
 
 WITH_MATRIX_ALERTS = POLICY.replace(
@@ -55,16 +58,16 @@ async def test_a_policy_a_reload_brings_in_is_told_once_too(
     rig = await start_rig(make_config(tmp_path))
     try:
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-        supporters = WITH_MATRIX_ALERTS.replace("name: circle", "name: grief").replace(
+        grief = WITH_MATRIX_ALERTS.replace("name: circle", "name: grief").replace(
             "name: recovery", "name: grief-room"
         )
-        write_policy(tmp_path / "policies", supporters, "grief.yaml")
+        write_policy(tmp_path / "policies", grief, "grief.yaml")
         await rig.app.runtime.poll_policies()
-        write_policy(
-            tmp_path / "policies", supporters.replace("delivery: private", "x: y"), "grief.yaml"
-        )
-        await rig.app.runtime.poll_policies()  # a failed reload: alerts to both rooms
-        await rig.app.runtime.poll_policies()
+        for broken in ("x: y", "y: z"):  # two failed reloads: each alerts both rooms
+            write_policy(
+                tmp_path / "policies", grief.replace("delivery: private", broken), "grief.yaml"
+            )
+            await rig.app.runtime.poll_policies()
     finally:
         await rig.app.close()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -74,3 +77,17 @@ async def test_a_policy_a_reload_brings_in_is_told_once_too(
         "matrix adapter; nothing is delivered to them"
     ]
     assert not [w for w in warnings if "adapter running" in w]
+
+
+def test_every_role_of_a_room_is_named() -> None:
+    policy = load_policy_text(
+        CHECKIN_POLICY.replace(
+            "  supporters_room:\n    platform: console\n",
+            "  supporters_room:\n    platform: matrix\n    id: '!sup:example.org'\n",
+        ).replace("    name: supporters\n", ""),
+        "circle.yaml",
+    )
+    assert rooms_by_platform(policy) == {
+        "console": ["rooms", "alerts"],
+        "matrix": ["supporters_room"],
+    }
