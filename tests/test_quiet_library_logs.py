@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from nio import MatrixRoom, RoomTopicEvent
+from nio.crypto import Olm, OlmDevice
+from nio.store import SqliteMemoryStore
 
 from bot import logs
 
@@ -53,10 +55,21 @@ def state_event_applied() -> None:
     room.handle_event(RoomTopicEvent.from_dict(source))
 
 
-def new_device_seen() -> None:
-    """What nio/crypto/olm_machine.py: get_missing_sessions writes for a member's device
-    the bot has no encrypted session with yet (a new phone), before it makes one."""
-    logging.getLogger("nio.crypto.log").warning("Missing session for device NEWPHONE")
+@pytest.fixture
+def olm() -> Olm:
+    """matrix-nio's encryption machine, made before a test configures logging (making it
+    logs its own store's set-up) and with a member's device it has no session with yet."""
+    machine = Olm("@confidant:example.org", "BOTDEVICE", SqliteMemoryStore("@c:e", "D"))
+    keys = {"ed25519": "e" * 43, "curve25519": "c" * 43}
+    machine.device_store.add(OlmDevice("@alice:example.org", "NEWPHONE", keys))
+    return machine
+
+
+def new_device_seen(olm: Olm) -> None:
+    """nio/crypto/olm_machine.py: get_missing_sessions, as nio calls it before it sends to
+    a member with a new phone: it warns for each device it has no session with yet, then
+    claims a key and makes one."""
+    assert olm.get_missing_sessions(["@alice:example.org"]) == {"@alice:example.org": ["NEWPHONE"]}
 
 
 def levels_in(buffer: io.StringIO) -> list[dict[str, str]]:
@@ -64,11 +77,11 @@ def levels_in(buffer: io.StringIO) -> list[dict[str, str]]:
 
 
 def test_routine_library_records_stay_out_of_an_info_log(
-    capture: Callable[[str], io.StringIO],
+    capture: Callable[[str], io.StringIO], olm: Olm
 ) -> None:
     buffer = capture("INFO")
     state_event_applied()
-    new_device_seen()
+    new_device_seen(olm)
     logging.getLogger("nio.client").warning("a real problem")  # still heard
     logging.getLogger("confidant.matrix").info("matrix: connected")  # ours, at INFO
     assert [(r["logger"], r["level"], r["msg"]) for r in levels_in(buffer)] == [
@@ -78,11 +91,11 @@ def test_routine_library_records_stay_out_of_an_info_log(
 
 
 def test_they_are_there_at_debug_and_the_new_device_is_no_warning(
-    capture: Callable[[str], io.StringIO],
+    capture: Callable[[str], io.StringIO], olm: Olm
 ) -> None:
     buffer = capture("DEBUG")
     state_event_applied()
-    new_device_seen()
+    new_device_seen(olm)
     records = levels_in(buffer)
     assert ("nio.rooms", "info") in {(r["logger"], r["level"]) for r in records}
     [device] = [r for r in records if r["logger"] == "nio.crypto.log"]
