@@ -33,5 +33,14 @@ def needed_in_covered_room(policy: Policy) -> dict[str, str]:
     return needs
 
 
+def needs_gate_powers(policy: Policy | None) -> bool:
+    """Whether a room needs the power to stop members posting or to remove their posts
+    (Matrix power levels, Discord Manage Roles/Messages): only a room the policy covers,
+    and only when the policy asks members to agree before posting. A room that is only
+    watched, an alert room and a supporters' room need neither (``policy`` is None for
+    them: no policy covers them)."""
+    return policy is not None and policy.reminder.require_agreement
+
+
 def needed_in_alert_room() -> dict[str, str]:
     return {VIEW: ALERTS, SEND: ALERTS}

@@ -126,8 +126,24 @@ class Registry:
             return None
         if line[len(prefix) : len(prefix) + 1].strip() == "":
             return None
-        word = line[len(prefix) :].split(maxsplit=1)[0]
-        return word if word.replace("-", "").isalnum() else None
+        words = line[len(prefix) :].split(maxsplit=2)
+        word = words[0]
+        if not word.replace("-", "").isalnum():
+            return None
+        if len(words) > 1 and self.is_group(word.lower()):
+            # "/checkin tomorrow": a group word with a word that names none of its commands.
+            # Named as both words, so it is refused with the group's usage, not taken for
+            # the bare group word (which runs the group's default command).
+            second = words[1] if words[1].replace("-", "").isalnum() else "…"
+            return f"{word.lower()} {second}"
+        return word
+
+    def is_group(self, word: str) -> bool:
+        """Whether ``word`` is the first word of two-word commands ("checkin", "policy")."""
+        return any(len(s.words) == 2 and s.words[0] == word for s in self)
+
+    def group(self, word: str) -> list[CommandSpec]:
+        return [s for s in self if len(s.words) == 2 and s.words[0] == word]
 
 
 def bind(

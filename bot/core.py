@@ -154,6 +154,8 @@ class Core:
         self.refusals_told: set[tuple[str, str, str]] = set()
         # Unagreed posts left in the room, last answered with a reminder (see gating).
         self._reload_alerted: tuple[str, ...] | None = None  # errors last alerted
+        # Moderators' rooms told of a failed reload since the last good one: (platform, room).
+        self._reload_failure_told: set[tuple[str, str]] = set()
         self.unagreed_reminded: dict[tuple[str, str, str, str], datetime] = {}
         self.leaks: LeakWatch | None = None
         if self.leak_key is not None:
@@ -279,9 +281,19 @@ class Core:
             if tuple(result.errors) != self._reload_alerted:
                 self._reload_alerted = tuple(result.errors)
                 everyone = self.policies.current.policies
-                actions += self.alerts_per_room(partial(_reload_failure, result, everyone))
+                failed = self.alerts_per_room(partial(_reload_failure, result, everyone))
+                self._reload_failure_told.update(
+                    (a.platform, a.room_selector) for a in failed if isinstance(a, AlertModerators)
+                )
+                actions += failed
             return result, actions
         self._reload_alerted = None
+        # The moderators who were told of a failure hear that it is over, in the same rooms.
+        told, self._reload_failure_told = self._reload_failure_told, set()
+        actions += [
+            AlertModerators(platform, room, texts.policy_reloaded_after_failure())
+            for platform, room in sorted(told)
+        ]
         if result.changed:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
@@ -421,9 +433,9 @@ class Core:
             GROUP_DEFAULTS.get(event.name, "")
         )
         prefix = self.prefix(event.room.platform)
-        if spec is None:
-            return [self.reply(event, texts.unknown_command(event.name, prefix))]
         policy = self.policy_for(event.room)
+        if spec is None:
+            return [self.reply(event, self._unknown_command(event, policy, prefix))]
         if spec.permission is Permission.MODERATOR and not self.is_moderator(event.invoker, policy):
             log.info("refused %s to a non-moderator on %s", spec.name, event.room.platform)
             return [self.reply(event, texts.refused(f"{prefix}{spec.name}"))]
@@ -435,6 +447,21 @@ class Core:
         if handler is None:
             return [self.reply(event, f"{prefix}{spec.name} is not available yet.")]
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
+
+    def _unknown_command(self, event: CommandInvoked, policy: Policy | None, prefix: str) -> str:
+        """A word after a group's word that names none of its commands ("/checkin now") is
+        refused with the group's usage: neither ignored nor taken for the bare group word,
+        which would start a check-in the member did not ask for."""
+        group, _, rest = event.name.partition(" ")
+        usable = [
+            spec
+            for spec in self.registry.group(group)
+            if spec.permission is Permission.MEMBER or self.is_moderator(event.invoker, policy)
+        ]
+        if not rest or not usable:
+            return texts.unknown_command(event.name, prefix)
+        default = GROUP_DEFAULTS.get(group)
+        return texts.unknown_in_group(event.name, prefix, usable, default)
 
     def reply(self, event: CommandInvoked, text: str) -> ReplyToInvoker:
         pointer = None if event.room.is_private_chat else texts.answer_in_private_chat()
@@ -515,5 +542,5 @@ def _reload_failure(result: ReloadResult, everyone: tuple[Policy, ...], here: li
     and of files no community owns yet (a policy being added) in full; another community's
     only counted (they quote its keys and values, but they hold back this room's edits too)."""
     others = {e for policy in everyone if policy not in here for e in result.errors_of(policy)}
-    shown = tuple(e for e in result.errors if e not in others)
+    shown = tuple(result.notice(e) for e in result.errors if e not in others)
     return texts.policy_reload_failed(shown, elsewhere=len(result.errors) - len(shown))

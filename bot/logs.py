@@ -43,6 +43,17 @@ _BARE = re.compile(r'[^\s"=\\\x00-\x1f\x7f-\x9f]+')  # used with fullmatch, not 
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 # Libraries that are chatty at INFO about their own housekeeping.
 _NOISY = ("aiosqlite", "asyncio")
+# Libraries whose INFO is their own bookkeeping, heard only when the admin asks for DEBUG:
+# matrix-nio logs every state event it applies to a room (nio/rooms.py: handle_event) and
+# every device it adds to its store (nio/crypto/olm_machine.py: _handle_key_query).
+_QUIET_UNLESS_DEBUG = ("nio",)
+# WARNINGs a library writes for what happens every day, lowered to DEBUG: (logger, start).
+_ROUTINE = (
+    # nio/crypto/olm_machine.py: get_missing_sessions, for each device of a member the bot
+    # has no encrypted session with yet (a new phone or browser); nio claims a one-time key
+    # and makes one right after, nothing is wrong.
+    ("nio.crypto.log", "Missing session for device"),
+)
 
 
 def fields(event: str, **ids: object) -> dict[str, object]:
@@ -181,6 +192,34 @@ def parse_logfmt(line: str) -> dict[str, str]:
     return found
 
 
+class Routine(logging.Filter):
+    """A logger filter that lowers records starting with one of ``prefixes`` to DEBUG (and
+    drops them where that logger does not log DEBUG): a WARNING an admin would chase for
+    something that is not a problem teaches them to ignore WARNINGs."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG or not str(record.msg).startswith(self.prefixes):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def lower_routine(logger_name: str, *prefixes: str) -> Routine:
+    """Attach a :class:`Routine` filter once to the logger that writes those messages (a
+    logger filter runs where the record is made, before any handler sees its level)."""
+    logger = logging.getLogger(logger_name)
+    for existing in logger.filters:
+        if isinstance(existing, Routine) and set(prefixes) <= set(existing.prefixes):
+            return existing
+    routine = Routine(prefixes)
+    logger.addFilter(routine)
+    return routine
+
+
 def formatter_for(fmt: LogFormat) -> StructuredFormatter:
     return JsonFormatter() if fmt == "json" else LogfmtFormatter()
 
@@ -198,5 +237,10 @@ def configure(
     root.setLevel(level.upper())
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    debug = root.getEffectiveLevel() <= logging.DEBUG
+    for library in _QUIET_UNLESS_DEBUG:
+        logging.getLogger(library).setLevel(logging.NOTSET if debug else logging.WARNING)
+    for logger_name, prefix in _ROUTINE:
+        lower_routine(logger_name, prefix)
     logging.captureWarnings(True)  # warnings become records too, one line each
     return handler

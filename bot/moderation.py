@@ -191,7 +191,7 @@ async def cmd_policy_reload(
         reply = f"Policies reloaded ({'changed' if changed else 'unchanged'}): {names}"
         return [*actions, core.reply(event, reply)]
     # a failed reload keeps the last good set, so ``mine`` still names the files to match
-    own = tuple(e for p in mine for e in result.errors_of(p))
+    own = tuple(e for p in mine for e in result.notices_of(p))
     reply = texts.policy_reload_failed(own).rstrip("\n")
     if others := len(result.errors) - len(own):
         reply += (

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.logs import fields
-from bot.policy import Policy, PolicyLoadError, PolicySet, load_policy_dir
+from bot.policy import Policy, PolicyError, PolicyLoadError, PolicySet, load_policy_dir
+from bot.policy.loader import display_path
 
 log = logging.getLogger("confidant.policy")
 
@@ -21,6 +23,9 @@ log = logging.getLogger("confidant.policy")
 class ReloadResult:
     changed: bool
     errors: tuple[str, ...] = ()
+    # The same errors as moderators read them (one for each of ``errors``, in order): files
+    # named within the policy folder ("circle.yaml:13:13: ..."), not as the server has them.
+    notices: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -30,6 +35,15 @@ class ReloadResult:
         """The errors in this policy's own file (they read ``path:line:col: message``, with
         the path the policy keeps as its source): its moderators' business, nobody else's."""
         return tuple(e for e in self.errors if e.startswith(f"{policy.source}:"))
+
+    def notice(self, error: str) -> str:
+        """One of ``errors`` as moderators read it."""
+        if len(self.notices) != len(self.errors) or error not in self.errors:
+            return error
+        return self.notices[self.errors.index(error)]
+
+    def notices_of(self, policy: Policy) -> tuple[str, ...]:
+        return tuple(self.notice(e) for e in self.errors_of(policy))
 
 
 class PolicyHolder:
@@ -60,7 +74,8 @@ class PolicyHolder:
                     message,
                     extra=fields("policy_reload_failed", errors=len(messages)),
                 )
-            return ReloadResult(changed=False, errors=messages)
+            notices = tuple(self._for_moderators(e) for e in error.errors)
+            return ReloadResult(changed=False, errors=messages, notices=notices)
         self._fingerprint = fingerprint
         changed = policies != self.current
         self.current = policies
@@ -72,6 +87,22 @@ class PolicyHolder:
                 extra=fields("policy_reloaded", policies=names),
             )
         return ReloadResult(changed=changed)
+
+    def _for_moderators(self, error: PolicyError) -> str:
+        """An error with its files named within the policy folder: where moderators edit
+        them, they see the folder's own files, not the server's paths (the log keeps
+        those, for the admin). A problem with the folder itself names it by its name."""
+        folder = display_path(self.directory, self.display_root)
+        inside = "" if folder == "." else folder.rstrip("/") + "/"
+        path = error.path
+        if path == folder:
+            path = Path(folder).name or folder
+        elif inside and path.startswith(inside):
+            path = path[len(inside) :]
+        message = error.message
+        if inside:  # another file it points at ("already used by policies/a.yaml:1:1")
+            message = re.sub(re.escape(inside) + r"(?=[^/\n]+?:\d+:\d+)", "", message)
+        return str(PolicyError(path, error.line, error.column, message))
 
 
 def directory_fingerprint(directory: Path) -> str:

@@ -97,7 +97,7 @@ async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
     if policy.reminder.delivery == "rules_message":
         actions += await rules_messages.rules_message(core, event.room, policy)
     problems = _lacks(event, abilities.needed_in_covered_room(policy))
-    if policy.reminder.require_agreement:
+    if abilities.needs_gate_powers(policy):
         grant = core.grant_for(event.room, policy)
         if grant is not None and core.caps(event.room.platform).posting_permission:
             actions.append(CheckGrant(event.room, grant))

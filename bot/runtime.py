@@ -27,6 +27,7 @@ from bot.core import Core
 from bot.events import Event
 from bot.logs import fields
 from bot.metrics import Metrics, NoMetrics
+from bot.policy import Policy
 from bot.ports import Adapter
 
 log = logging.getLogger("confidant.runtime")
@@ -42,6 +43,18 @@ def platform_of(action: Action) -> str:
     if isinstance(platform, str):
         return platform
     raise TypeError(f"{type(action).__name__} names no room, member or platform")
+
+
+def rooms_by_platform(policy: Policy) -> dict[str, list[str]]:
+    """The platforms a policy names rooms on, each with what those rooms are for."""
+    named: dict[str, list[str]] = {}
+    roles = [("rooms", policy.rooms), ("watch", policy.watch), ("alerts", policy.alerts)]
+    if policy.checkins is not None and policy.checkins.supporters_room is not None:
+        roles.append(("supporters_room", (policy.checkins.supporters_room,)))
+    for role, refs in roles:
+        for platform in sorted({ref.platform for ref in refs}):
+            named.setdefault(platform, []).append(role)
+    return named
 
 
 class Runtime:
@@ -61,6 +74,7 @@ class Runtime:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._told_not_running: set[tuple[str, str]] = set()  # (policy, platform)
 
     async def on_event(self, event: Event) -> None:
         """The sink adapters deliver to; returns once the event's actions were carried out."""
@@ -100,7 +114,15 @@ class Runtime:
         platform = platform_of(action)
         adapter = self.adapters.get(platform)
         if adapter is None:
-            log.warning("no %s adapter running for %s", platform, type(action).__name__)
+            self._tell_not_running()  # a policy a reload brought in is told of here
+            known = any(told == platform for _, told in self._told_not_running)
+            # known: said once already, naming the policy; anything else is a surprise
+            log.log(
+                logging.DEBUG if known else logging.WARNING,
+                "no %s adapter running for %s",
+                platform,
+                type(action).__name__,
+            )
             return False
         try:
             await adapter.perform(action)
@@ -133,6 +155,26 @@ class Runtime:
         await self.core.delivered(action, type(action).__name__)
         return True
 
+    def _tell_not_running(self) -> None:
+        """One WARNING per policy and platform its rooms are on that this configuration
+        does not run, naming both (said at start, and for a policy a reload brought in, at
+        the first action that cannot go out), instead of one for every such action."""
+        for policy in self.core.policies.current.policies:
+            for named, roles in rooms_by_platform(policy).items():
+                key = (policy.name, named)
+                if named in self.adapters or key in self._told_not_running:
+                    continue
+                self._told_not_running.add(key)
+                log.warning(
+                    "policy %s names %s rooms (%s), but the config does not enable the %s "
+                    "adapter; nothing is delivered to them",
+                    policy.name,
+                    named,
+                    ", ".join(roles),
+                    named,
+                    extra=fields("platform_not_running", policy=policy.name, platform=named),
+                )
+
     async def _not_now(self, action: Action) -> None:
         """A private message that failed is tried again later, a bounded number of times
         (the core keeps count); once they are used up, the fallback."""
@@ -155,6 +197,7 @@ class Runtime:
         # reminder this run is already sending is never mistaken for an interrupted one.
         async with self._lock:
             owed = await self.core.startup_actions()
+        self._tell_not_running()
         await self._start_adapters()
         await self.execute(owed)
         # Interrupted check-ins are asked where they stand after the backlog, holding the

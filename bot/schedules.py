@@ -43,10 +43,22 @@ class ScheduleError(ValueError):
     """A schedule a member asked for cannot work; the message is safe to show them."""
 
 
+# Files tzdata ships beside the zones that are not anyone's clock: "Factory" reads "-00"
+# (time unknown), "localtime" is whatever the server's own clock is set to, "posixrules"
+# is a template for POSIX TZ strings. ZoneInfo opens all three (also under posix/ and
+# right/), so a member who typed one would get check-ins on a clock that is not theirs.
+_NOT_PLACES = frozenset({"factory", "localtime", "posixrules"})
+
+
 def _zone(name: str) -> ZoneInfo:
     """Resolve once at validation so a typo is reported when set, not when a check-in is due."""
     if not isinstance(name, str) or not name.strip():
         raise ScheduleError("a time zone is needed, as an IANA name such as 'Europe/Berlin'")
+    if name.rsplit("/", 1)[-1].lower() in _NOT_PLACES:
+        raise ScheduleError(
+            f"{name!r} is not the time zone of a place; use the IANA name of the place whose "
+            "clock you go by, such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -620,3 +620,20 @@ def leak_review_harmless_after_hold(room_label: str) -> str:
         "found nothing confidential in it. Confidant kept it only sealed, for the review, and "
         "has now destroyed it, so please post it again if you still want to."
     )
+
+
+def unknown_in_group(name: str, prefix: str, specs: list[CommandSpec], default: str | None) -> str:
+    """``name`` is a group's word and a word none of its commands has ("checkin now")."""
+    group, word = name.split(" ", 1)
+    lines = [f"{prefix}{group} has no command '{word}'. Usage:"]
+    for spec in sorted(specs, key=lambda s: s.name != default):
+        usage = spec.usage(prefix)
+        if spec.name == default:
+            usage = f"{prefix}{group} (or {usage})"
+        lines.append(f"  {usage} - {spec.description}")
+    return "\n".join(lines)
+
+
+def policy_reloaded_after_failure() -> str:
+    """To the moderators' rooms that were told a reload failed, once the files load again."""
+    return "Policies reloaded: the policy files load without errors again and are in use now."

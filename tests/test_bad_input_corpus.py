@@ -250,7 +250,9 @@ async def test_hot_reload_rejects_every_policy_case_and_keeps_the_last_good(
                 "[alert → #mods] Policy reload failed; the last good policies keep running."
             ), case
             for error in expected:
-                assert f"{error.path}:{error.line}:{error.column}: " in alert, (case, alert)
+                # moderators read the files named within the policy folder, not the server's path
+                within = error.path.removeprefix(f"{policy_dir.name}/")
+                assert f"\n    {within}:{error.line}:{error.column}: " in alert, (case, alert)
             member = f"member{index}"
             joined = await rig.say(f":join {member}")
             assert f"[private → {member}] Welcome to recovery." in joined, case

@@ -135,6 +135,9 @@ async def test_friendly_errors_and_nothing_stored(tmp_path: Path) -> None:
             ("funday 09:00 Europe/Berlin", "I don't recognise 'funday' as a day"),
             ("mon 25:00 Europe/Berlin", "isn't a time of day"),
             ("mon 09:00 Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+            ("mon 09:00 Factory", "'Factory' is not the time zone of a place"),
+            ("mon 09:00 localtime", "such as 'Europe/Berlin'"),
+            ("mon 09:00 posixrules", "not the time zone of a place"),
         ):
             out = await rig.say(*dm("alice", f"/checkin schedule {args}"))
             assert "could not set that schedule" in out and expected in out, out

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from bot.policy_holder import PolicyHolder
 from tests.conftest import POLICY, make_config, start_rig, write_policy
 
 REPEAT = POLICY.replace(
@@ -53,7 +56,7 @@ async def test_broken_edit_keeps_last_good_policy_and_alerts(tmp_path: Path) -> 
         await rig.app.runtime.poll_policies()
         alert = rig.out.getvalue()[before:]
         assert alert.startswith("[alert → #mods] Policy reload failed; the last good policies")
-        assert "policies/circle.yaml:13:13:" in alert
+        assert "\n    circle.yaml:13:13:" in alert and "policies/" not in alert
         # the last good policy still protects the room
         joined = await rig.say(":join alice")
         assert "[private → alice] Welcome to recovery." in joined
@@ -78,9 +81,77 @@ async def test_moderator_reload_reports_errors(tmp_path: Path) -> None:
         policy_file.write_text(POLICY.replace("reminder:", "remider:"))
         out = await rig.say("mod: /policy reload")
         assert "[only mod sees, #recovery] Policy reload failed" in out
-        assert "policies/circle.yaml:" in out
+        assert "\n    circle.yaml:" in out and "policies/" not in out
         assert "did you mean 'reminder'" in out
         entries = await rig.app.store.audit_entries()
         assert [(e[2], e[3]) for e in entries] == [("mod", "policy reload")]
+    finally:
+        await rig.app.close()
+
+
+def test_failure_notices_name_files_within_the_policy_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server runs elsewhere (cwd is not beside the policy folder), so the log names the
+    files by their full paths; what moderators read names them as they see them, within the
+    policy folder, in the error and in what it says of another file."""
+    folder = tmp_path / "srv" / "policies"
+    policy_file = write_policy(folder)
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    holder = PolicyHolder.load(folder)
+    policy_file.write_text(POLICY.replace("delivery: private", "delivery: sometimes"))
+    result = holder.reload()
+    assert result.errors[0].startswith(f"{folder}/circle.yaml:13:13: ")  # the log's form
+    [circle] = holder.current.policies
+    [broken] = result.notices_of(circle)
+    assert broken.startswith("circle.yaml:13:13: ")
+    # a second policy for the same room: its error names the first file, within the folder
+    policy_file.write_text(POLICY)
+    write_policy(folder, POLICY.replace("name: circle", "name: grief"), "grief.yaml")
+    result = holder.reload()
+    assert any(f"{folder}/circle.yaml:" in e for e in result.errors)
+    [clash] = [n for n in result.notices if n.startswith("grief.yaml:")]
+    assert "circle.yaml:" in clash
+    assert all(str(tmp_path) not in notice for notice in result.notices)
+    assert len(result.notices) == len(result.errors)
+
+
+async def test_a_fixed_policy_is_confirmed_to_the_moderators_told_of_the_failure(
+    tmp_path: Path,
+) -> None:
+    policy_file = write_policy(tmp_path / "policies")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: sometimes"))
+        await rig.app.runtime.poll_policies()
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: never"))
+        await rig.app.runtime.poll_policies()  # failed again: told again, still one room
+        before = len(rig.out.getvalue())
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: room"))
+        await rig.app.runtime.poll_policies()
+        confirmed = rig.out.getvalue()[before:]
+        assert confirmed == (
+            "[alert → #mods] Policies reloaded: the policy files load without errors again "
+            "and are in use now.\n"
+        )
+        # said once: a later good edit is no news to the moderators' room
+        before = len(rig.out.getvalue())
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: both"))
+        await rig.app.runtime.poll_policies()
+        assert "[alert → #mods]" not in rig.out.getvalue()[before:]
+    finally:
+        await rig.app.close()
+
+
+async def test_a_good_reload_with_no_failure_before_confirms_nothing(tmp_path: Path) -> None:
+    policy_file = write_policy(tmp_path / "policies")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        before = len(rig.out.getvalue())
+        policy_file.write_text(POLICY.replace("delivery: private", "delivery: room"))
+        await rig.app.runtime.poll_policies()
+        assert "[alert → #mods]" not in rig.out.getvalue()[before:]
     finally:
         await rig.app.close()

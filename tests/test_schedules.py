@@ -677,3 +677,16 @@ def test_catch_up_agrees_with_walking_forward(
         # Recording it as sent leaves nothing due: no duplicate on the next restart.
         assert due_fires(schedule, once[0], now, "once") == []
         assert next_fire(schedule, now) not in (None, once[0])
+
+
+@pytest.mark.parametrize(
+    "zone", ["Factory", "localtime", "posixrules", "posix/Factory", "right/Factory"]
+)
+def test_zones_that_are_not_places_are_refused_with_names_that_work(zone: str) -> None:
+    """tzdata ships these beside the zones and ZoneInfo opens them, but none is a clock a
+    member lives by ("Factory" has no offset at all, "localtime" is the server's)."""
+    with pytest.raises(ValueError, match="not the time zone of a place") as caught:
+        Schedule(EVERY_DAY, time(9), zone)
+    assert "Europe/Berlin" in str(caught.value)
+    Schedule(EVERY_DAY, time(9), "Europe/Berlin")  # a place's zone still works
+    Schedule(EVERY_DAY, time(9), "UTC")

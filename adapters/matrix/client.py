@@ -596,7 +596,11 @@ class MatrixAdapter:
 
     async def _permissions(self, room: Room) -> BotPermissions | None:
         """Checked on the homeserver's current power levels, once per room and run, so the
-        moderators learn at start what the bot cannot enforce."""
+        moderators learn at start what the bot cannot enforce.
+
+        Only facts, quietly: whether a lacking power matters depends on what the room is
+        for (an alert room or a watched room needs none), which the core knows and the
+        adapter does not, so the core words the complaint (bot/room_admin.py)."""
         assert self.client is not None
         if self.chats.is_private(room.id) or self.spares.owns(room.id):
             return None  # a private chat of the bot's, or one made ahead: nothing to enforce
@@ -604,11 +608,11 @@ class MatrixAdapter:
         if isinstance(response, RoomGetStateEventResponse):
             content = response.content
         else:
-            log.warning("matrix: cannot read power levels in %s: %s", room.id, response)
+            log.info("matrix: cannot read power levels in %s: %s", room.id, response)
             content = {}
         powers = powers_of(content, self.user_id)
         if powers.missing:
-            log.info("matrix: in %s I lack %s", room.id, "; ".join(powers.missing))
+            log.debug("matrix: in %s I lack %s", room.id, "; ".join(powers.missing))
         return BotPermissions(
             room, powers.can_delete, powers.can_restrict_posting, self.clock.now(), powers.missing
         )
