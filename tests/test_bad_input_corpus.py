@@ -25,7 +25,10 @@ from tests.conftest import POLICY, make_config, start_rig, write_policy
 CORPUS = Path(__file__).resolve().parent / "corpus"
 _BOM = b"\xef\xbb\xbf"
 _DIRECTIVE = re.compile(r"^# (expect|expect-key|env|chmod|mkdir|symlink|pad-to-bytes): (.*)$")
-_WHERE = re.compile(r"^(\d+):(\d+): (.+)$")
+# "LINE:COL: fragment", or "NAME LINE:COL: fragment" for an entry that cannot hold its own
+# header (a link, a folder made by '# mkdir:').
+_WHERE = re.compile(r"^(?:(\S+) )?(\d+):(\d+): (.+)$")
+_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Case:
     def files(self) -> list[Path]:
         if self.source.is_file():
             return [self.source]
-        return sorted(p for p in self.source.iterdir() if p.suffix in (".yaml", ".yml"))
+        return sorted(p for p in self.source.iterdir() if p.suffix.lower() in _SUFFIXES)
 
     def values(self, name: str) -> list[Directive]:
         return [d for d in self.directives if d.name == name]
@@ -67,8 +70,10 @@ class Case:
         for directive in self.values(name):
             match = _WHERE.match(directive.value)
             assert match, f"{self.name}: malformed '# {name}:' line {directive.value!r}"
-            line, column, fragment = match.groups()
-            found.append(Expected(prefix + directive.file, int(line), int(column), fragment))
+            file, line, column, fragment = match.groups()
+            found.append(
+                Expected(prefix + (file or directive.file), int(line), int(column), fragment)
+            )
         return found
 
     def env(self) -> dict[str, str]:
@@ -103,7 +108,7 @@ def _collect(kind: str, folder: Path) -> list[Case]:
     cases = []
     for entry in sorted(folder.iterdir()):
         if entry.is_dir():
-            files = sorted(p for p in entry.iterdir() if p.suffix in (".yaml", ".yml"))
+            files = sorted(p for p in entry.iterdir() if p.suffix.lower() in _SUFFIXES)
             directives = tuple(d for file in files for d in _directives(file))
             cases.append(Case(kind, entry.name, entry, directives))
         elif entry.suffix == ".yaml":
@@ -121,6 +126,15 @@ def _pad(file: Path, size: int) -> None:
         missing = size - file.stat().st_size
         line = b"# " + b"padding " * 9 + b"\n"
         handle.write(line * (missing // len(line) + 1))
+
+
+def _clear(folder: Path) -> None:
+    """Empty a policy folder, including the links and folders a case made."""
+    for old in folder.iterdir():
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
 
 
 def _prepare(case: Case, into: Path) -> None:
@@ -240,8 +254,7 @@ async def test_hot_reload_rejects_every_policy_case_and_keeps_the_last_good(
     rig = await start_rig(make_config(tmp_path))
     try:
         for index, case in enumerate(POLICY_CASES):
-            for old in policy_dir.iterdir():
-                old.unlink()
+            _clear(policy_dir)
             expected = install_policy_case(case, policy_dir)
             before = len(rig.out.getvalue())
             await rig.app.runtime.poll_policies()
@@ -255,8 +268,7 @@ async def test_hot_reload_rejects_every_policy_case_and_keeps_the_last_good(
             joined = await rig.say(f":join {member}")
             assert f"[private → {member}] Welcome to recovery." in joined, case
             assert "What is shared here stays here." in joined, case
-        for old in policy_dir.iterdir():
-            old.unlink()
+        _clear(policy_dir)
         write_policy(policy_dir, POLICY.replace("stays here.", "stays here, always."))
         await rig.app.runtime.poll_policies()
         assert "stays here, always." in await rig.say(":join after-the-corpus")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from bot.policy import PolicyLoadError, load_policy_dir
+from bot.policy_holder import directory_fingerprint
 from tests.conftest import POLICY, make_config, start_rig, write_policy
 
 REPEAT = POLICY.replace(
@@ -84,3 +89,51 @@ async def test_moderator_reload_reports_errors(tmp_path: Path) -> None:
         assert [(e[2], e[3]) for e in entries] == [("mod", "policy reload")]
     finally:
         await rig.app.close()
+
+
+CARERS = POLICY.replace("name: circle", "name: carers").replace("name: recovery", "name: carers")
+
+
+async def test_a_policy_file_that_would_be_skipped_never_drops_its_policy(tmp_path: Path) -> None:
+    """Renaming a file to .YAML, or swapping it for a link to nowhere, used to load the other
+    policies without it: its room silently lost its reminder on the next reload."""
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    carers = write_policy(policy_dir, CARERS, name="carers.yaml")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        for broken in ("carers.YAML", "link"):
+            carers.unlink()
+            if broken == "link":
+                carers.symlink_to(policy_dir / "drafts" / "carers.yaml")
+            else:
+                write_policy(policy_dir, CARERS, name=broken)
+            before = len(rig.out.getvalue())
+            await rig.app.runtime.poll_policies()
+            alert = rig.out.getvalue()[before:]
+            assert alert.startswith("[alert → #mods] Policy reload failed"), alert
+            shown = (
+                "policies/carers.YAML:1:1: " if broken != "link" else "policies/carers.yaml:1:1: "
+            )
+            assert shown in alert, alert
+            assert [p.name for p in rig.app.core.policies.current.policies] == ["carers", "circle"]
+            if broken != "link":
+                (policy_dir / broken).unlink()
+                write_policy(policy_dir, CARERS, name="carers.yaml")
+                await rig.app.runtime.poll_policies()
+    finally:
+        await rig.app.close()
+
+
+def test_a_pipe_named_like_a_policy_is_refused_not_read(tmp_path: Path) -> None:
+    """Opening a pipe would wait forever for a writer; it is refused at 1:1 instead."""
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    os.mkfifo(policy_dir / "pipe.yaml")
+    assert directory_fingerprint(policy_dir)  # does not block either
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_dir(policy_dir, display_root=tmp_path)
+    assert [str(e) for e in caught.value.errors] == [
+        "policies/pipe.yaml:1:1: this is not a regular file (a pipe or a device?); "
+        "replace it with a file"
+    ]
