@@ -38,7 +38,7 @@ LogFormat = Literal["logfmt", "json"]
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
 SECRET_KEYS = frozenset({"password", "access_token", "token"})
 
-_VAR_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_MAX_NESTING = 10
 _REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 _MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")
 _SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")
@@ -51,30 +51,71 @@ class ConfigError(PolicyLoadError):
 def substitute_env(value: str, env: Mapping[str, str]) -> str:
     """Expand ``${VAR}`` and ``${VAR:-default}``; ``$${`` stands for a literal ``${``.
 
-    Like the shell's ``:-``, the default also applies when the variable is set but empty.
+    Like the shell's ``:-``, the default also applies when the variable is set but empty, and
+    a default may itself hold references (``${DATA:-${HOME}/confidant}``), expanded only when
+    it is used.
     """
+    return _expand(value, env, 0)
 
-    def replace(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        if whole == "$${":
-            return "${"
-        if match.group(1) is None:
-            raise ValueError("'${' is never closed with '}'; write ${NAME} or ${NAME:-default}")
-        ref = _REF_RE.match(match.group(1))
-        if ref is None:
-            raise ValueError(
-                f"'{whole}' is not a valid variable reference; write ${{NAME}} or "
-                "${NAME:-default}"
-            )
-        name, default = ref.group(1), ref.group(2)
-        found = env.get(name)
-        if default is not None and not found:
-            return default
-        if found is None:
-            raise ValueError(f"environment variable {name} is not set")
-        return found
 
-    return _VAR_RE.sub(replace, value)
+def _expand(value: str, env: Mapping[str, str], depth: int) -> str:
+    if depth > _MAX_NESTING:
+        raise ValueError(
+            f"variable references are nested more than {_MAX_NESTING} deep; simplify them"
+        )
+    parts: list[str] = []
+    index = 0
+    while index < len(value):
+        if value.startswith("$${", index):
+            parts.append("${")
+            index += 3
+        elif value.startswith("${", index):
+            end = _closing_brace(value, index + 2)
+            if end is None:
+                raise ValueError(
+                    "'${' is never closed with '}'; write ${NAME} or ${NAME:-default}"
+                )
+            parts.append(_reference(value[index + 2 : end], env, depth))
+            index = end + 1
+        else:
+            parts.append(value[index])
+            index += 1
+    return "".join(parts)
+
+
+def _closing_brace(value: str, index: int) -> int | None:
+    """The ``}`` that closes a reference whose name starts at ``index``; references inside
+    a default nest, other braces do not (as in the shell)."""
+    depth = 0
+    while index < len(value):
+        if value.startswith("$${", index):
+            index += 3
+            continue
+        if value.startswith("${", index):
+            depth, index = depth + 1, index + 2
+            continue
+        if value[index] == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+        index += 1
+    return None
+
+
+def _reference(inner: str, env: Mapping[str, str], depth: int) -> str:
+    ref = _REF_RE.match(inner)
+    if ref is None:
+        raise ValueError(
+            f"'${{{inner}}}' is not a valid variable reference; write ${{NAME}} or "
+            "${NAME:-default}"
+        )
+    name, default = ref.group(1), ref.group(2)
+    found = env.get(name)
+    if default is not None and not found:
+        return _expand(default, env, depth + 1)
+    if found is None:
+        raise ValueError(f"environment variable {name} is not set")
+    return found
 
 
 def _resolve_path(value: Any, info: ValidationInfo) -> Any:

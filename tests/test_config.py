@@ -60,10 +60,27 @@ def test_env_substitution_in_values(in_tmp: Path) -> None:
         ("${A:-has:-colons}", {}, "has:-colons"),
         ("cost $5 and $${A}", {}, "cost $5 and ${A}"),
         ("no variables", {}, "no variables"),
+        # a default that holds references, as the shell expands it
+        ("${A:-${B}/x}", {"B": "/srv"}, "/srv/x"),
+        ("${A:-${B}/x}", {"A": "/a", "B": "/srv"}, "/a"),
+        ("${A:-${B}/x}", {"A": "/a"}, "/a"),  # an unused default is not expanded
+        ("${A:-${B:-${C}}/y}", {"C": "/c"}, "/c/y"),
+        ("${A:-{x}}", {}, "{x}"),
+        ("${A:-a}b}", {}, "ab}"),
+        ("${A:-$${B}}", {}, "${B}"),
     ],
 )
 def test_substitute_env(template: str, env: dict[str, str], expected: str) -> None:
     assert substitute_env(template, env) == expected
+
+
+def test_nested_defaults_are_bounded_and_located(in_tmp: Path) -> None:
+    deep = "${A:-" * 12 + "x" + "}" * 12
+    path = write(in_tmp, f"database: ${{DB:-${{MISSING}}/x.db}}\nkey_file: {deep}\n" + MATRIX)
+    assert errors(path) == [
+        "config.yaml:1:11: environment variable MISSING is not set",
+        "config.yaml:2:11: variable references are nested more than 10 deep; simplify them",
+    ]
 
 
 def test_env_values_never_change_the_yaml_structure(in_tmp: Path) -> None:
