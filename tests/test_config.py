@@ -127,9 +127,7 @@ def test_relative_paths_are_relative_to_the_config_file(
         etc,
         "database: data/confidant.db\n"
         "key_file: /var/lib/confidant/confidant.key\n"
-        "policy_dir: ../policies\n"
-        + MATRIX
-        + "    store_dir: ~/matrix-store\n",
+        "policy_dir: ../policies\n" + MATRIX + "    store_dir: ~/matrix-store\n",
     )
     config = load_config(path, ENV)
     assert config.database == etc / "data" / "confidant.db"
@@ -170,6 +168,41 @@ def test_secrets_stay_out_of_repr_and_str(in_tmp: Path) -> None:
 def test_secret_values_are_not_quoted_in_errors(in_tmp: Path) -> None:
     path = write(in_tmp, "adapters:\n  discord:\n    token: 8675309\n")
     assert errors(path) == ["config.yaml:3:12: expected text, got a number"]
+
+
+def test_values_from_the_environment_say_so_instead_of_remove_the_quotes(in_tmp: Path) -> None:
+    path = write(
+        in_tmp,
+        "log_level: ${LEVEL}\n"
+        "adapters:\n"
+        "  console:\n"
+        "    enabled: ${CONSOLE_ON}\n"
+        "  matrix:\n"
+        "    homeserver: ${HOMESERVER:-matrix.example.org}\n"
+        '    user_id: "@confidant:example.org"\n'
+        "    password: ${CONFIDANT_MATRIX_PASSWORD}\n"
+        "    spare_private_chats: ${SPARE}\n",
+    )
+    found = errors(path, {**ENV, "LEVEL": "debug", "CONSOLE_ON": "true", "SPARE": "3"})
+    assert found == [
+        "config.yaml:1:12: 'debug' is not one of: DEBUG, INFO, WARNING, ERROR (the value came "
+        "from the environment variable LEVEL)",
+        "config.yaml:4:14: expected true or false, got 'true' (the value came from the "
+        "environment variable CONSOLE_ON, and the environment holds only text: write true or "
+        "false here instead)",
+        "config.yaml:6:17: 'matrix.example.org' is not a homeserver address; write it like "
+        "https://matrix.example.org (the value came from the environment variable HOMESERVER "
+        "or its default)",
+        "config.yaml:9:26: expected a whole number, got '3' (the value came from the "
+        "environment variable SPARE, and the environment holds only text: write a whole "
+        "number here instead)",
+    ]
+    assert not any("remove the quotes" in line for line in found)
+    # written in the file itself, quotes are still the likely mistake
+    quoted = write(in_tmp, 'adapters:\n  console:\n    enabled: "true"\n')
+    assert errors(quoted) == [
+        "config.yaml:3:14: expected true or false, got 'true' (remove the quotes)"
+    ]
 
 
 def test_config_mistakes_are_all_reported(in_tmp: Path) -> None:
