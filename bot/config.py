@@ -229,6 +229,25 @@ class AdaptersConfig(_Frozen):
     matrix: MatrixConfig | None = None
     discord: DiscordConfig | None = None
 
+    @field_validator("console", mode="before")
+    @classmethod
+    def _console_default(cls, value: Any) -> Any:
+        """``console:`` left empty means the defaults, like ``status:`` (and ``console: {}``)."""
+        return ConsoleConfig() if value is None else value
+
+    @field_validator("matrix", "discord", mode="before")
+    @classmethod
+    def _section_given(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty ``matrix:`` or ``discord:`` was meant to run that platform: say what it
+        lacks rather than running without it."""
+        if value is None:
+            needs = {
+                "matrix": "'homeserver', 'user_id', and a 'password' or an 'access_token'",
+                "discord": "a 'token'",
+            }[str(info.field_name)]
+            raise problem(f"the '{info.field_name}' section is empty; it needs {needs}")
+        return value
+
     @model_validator(mode="after")
     def _something_enabled(self) -> Self:
         console_on = self.console is not None and self.console.enabled

@@ -205,6 +205,14 @@ def test_values_from_the_environment_say_so_instead_of_remove_the_quotes(in_tmp:
     ]
 
 
+def test_an_empty_console_section_means_the_defaults(in_tmp: Path) -> None:
+    """Like ``status:``, and like ``console: {}``; it used to read as no console at all."""
+    for text in ("adapters:\n  console:\n", "adapters:\n  console:\nstatus:\n"):
+        config = load_config(write(in_tmp, text), {})
+        assert config.adapters.console is not None and config.adapters.console.enabled
+        assert config.status.enabled
+
+
 def test_config_mistakes_are_all_reported(in_tmp: Path) -> None:
     path = write(
         in_tmp,
