@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import load_config, read_config
 from bot.keys import KeyFileError, load_or_create_key
 from bot.policy import PolicyError, PolicyLoadError, load_policy_dir
+from bot.state_paths import state_path_errors
 from tests.conftest import POLICY, make_config, start_rig, write_policy
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -201,11 +202,18 @@ def test_config_case_is_refused_at_its_line(
     env = case.env()
     expected = case.expected("")
     if expected:
-        with pytest.raises(ConfigError) as caught:
-            load_config(config_path, env)
-        assert_reported(caught.value.errors, expected)
+        config, places, errors = read_config(config_path, env)
+        if not errors:
+            # The database and key file are looked at only for otherwise valid configs here,
+            # so cases written with server paths (/var/lib/...) do not depend on who runs
+            # the suite; `confidant check` looks at them in every case.
+            assert places is not None
+            errors = state_path_errors(places)
+        assert errors, "the case was accepted"
+        assert_reported(tuple(errors), expected)
+        shown = "\n".join(str(e) for e in errors)
         for secret in (value for value in env.values() if value):
-            assert secret not in str(caught.value)
+            assert secret not in shown
         return
     config = load_config(config_path, env)
     (wanted,) = case.expected("", "expect-key")  # located in the key file, not the config

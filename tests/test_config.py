@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from bot.config import ConfigError, default_config, load_config, substitute_env
+from bot.config import ConfigError, default_config, load_config, read_config, substitute_env
 from bot.policy import PolicyLoadError, load_policy_dir
+from bot.state_paths import state_path_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -296,3 +298,53 @@ def test_default_config(tmp_path: Path) -> None:
     assert (config.adapters.matrix, config.adapters.discord) == (None, None)
     policies = load_policy_dir(config.policy_dir)
     assert policies.for_room("console", "recovery", name="recovery") is not None
+
+
+def _denying(*folders: Path):  # type: ignore[no-untyped-def]
+    """An access check as a user who may not write in ``folders`` (tests run as any user,
+    root included, so permissions are not asked of the file system here)."""
+    return lambda path, mode: not (mode & os.W_OK and path in folders)
+
+
+def test_state_folders_that_cannot_be_written_are_reported_at_their_keys(in_tmp: Path) -> None:
+    (in_tmp / "locked").mkdir()
+    (in_tmp / "locked" / "confidant.key").write_text("00" * 32 + "\n")
+    path = write(
+        in_tmp,
+        "database: locked/confidant.db\nkey_file: locked/confidant.key\nadapters:\n  console:\n",
+    )
+    _, places, problems = read_config(path, {})
+    assert places is not None and problems == []
+    found = [str(e) for e in state_path_errors(places, _denying(in_tmp / "locked"))]
+    # The existing key file only has to be read; the database's folder must be writable.
+    assert found == [
+        f"config.yaml:1:11: this user cannot write in the folder {in_tmp / 'locked'}, so the "
+        "database cannot be created"
+    ]
+    deeper = write(
+        in_tmp,
+        "database: locked/more/confidant.db\nkey_file: locked/new/confidant.key\n"
+        "adapters:\n  console:\n",
+    )
+    _, places, _ = read_config(deeper, {})
+    assert places is not None
+    assert [str(e) for e in state_path_errors(places, _denying(in_tmp / "locked"))] == [
+        f"config.yaml:1:11: the folder {in_tmp / 'locked' / 'more'} does not exist, and this "
+        f"user cannot create it ({in_tmp / 'locked'} is not writable)",
+        f"config.yaml:2:11: the folder {in_tmp / 'locked' / 'new'} does not exist, and this "
+        f"user cannot create it ({in_tmp / 'locked'} is not writable)",
+    ]
+    # a folder that does not exist yet but can be made is fine: the bot makes it
+    assert state_path_errors(places) == []
+
+
+def test_state_paths_are_checked_when_other_keys_fail(in_tmp: Path) -> None:
+    (in_tmp / "state").mkdir()
+    path = write(in_tmp, "database: state\n" + MATRIX)
+    config, places, problems = read_config(path, {})
+    assert config is None
+    assert [str(e) for e in problems] == [
+        "config.yaml:6:15: environment variable CONFIDANT_MATRIX_PASSWORD is not set"
+    ]
+    assert places is not None and places.paths["policy_dir"] == in_tmp / "policies"
+    assert [e.line for e in state_path_errors(places)] == [1]
