@@ -3,6 +3,7 @@ are wired together. Tests call it with their own clock and adapters."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,21 @@ from bot.commands import Registry
 from bot.config import Config
 from bot.core import Core
 from bot.keys import load_or_create_key
+from bot.logs import fields
 from bot.metrics import Metrics, NoMetrics
 from bot.policy_holder import PolicyHolder
 from bot.ports import Adapter
 from bot.runtime import Runtime
 from bot.store import Store
+from bot.unrun_platforms import unrun_platform_warnings
+
+log = logging.getLogger("confidant.app")
+
+
+def _warn_about_unrun_platforms(policies: PolicyHolder, running: set[str]) -> None:
+    """Once at start: rooms of a platform no adapter runs for get nothing from their policy."""
+    for warning in unrun_platform_warnings(policies.current, running):
+        log.warning("%s", warning, extra=fields("policy_platform_not_run"))
 
 
 def build_registry() -> Registry:
@@ -54,6 +65,7 @@ class App:
         redact.protect(key, *redact.config_secrets(config))  # out of every log line from now
         registry = build_registry()
         adapters = list(make_adapters(registry, clock))
+        _warn_about_unrun_platforms(policies, {a.platform for a in adapters})
         store = await Store.open(config.database, clock.now())
         for adapter in adapters:
             # Optional: an adapter that keeps a little state of its own (ids only) in the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -137,3 +138,29 @@ def test_a_pipe_named_like_a_policy_is_refused_not_read(tmp_path: Path) -> None:
         "policies/pipe.yaml:1:1: this is not a regular file (a pipe or a device?); "
         "replace it with a file"
     ]
+
+
+async def test_rooms_on_a_platform_not_run_are_a_warning_once_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_policy(tmp_path / "policies")
+    discord = POLICY.replace("name: circle", "name: carers").replace(
+        "  - platform: console\n    name: recovery\n",
+        '  - platform: discord\n    id: "412345678901234567"\n',
+    )
+    write_policy(tmp_path / "policies", discord, name="carers.yaml")
+    caplog.set_level(logging.INFO)
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        (tmp_path / "policies" / "carers.yaml").write_text(discord + "# edited\n")
+        await rig.app.runtime.poll_policies()  # a reload does not repeat it
+        await rig.say(":join alice")
+    finally:
+        await rig.app.close()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "policies/carers.yaml: the policy 'carers' covers Discord rooms (id "
+        "'412345678901234567'), but no Discord adapter runs, so nobody there gets its "
+        "reminder; add 'discord:' under 'adapters:' in the config, or remove those rooms"
+    ]
+    assert getattr(warnings[0], "event", None) == "policy_platform_not_run"
