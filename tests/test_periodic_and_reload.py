@@ -164,3 +164,27 @@ async def test_rooms_on_a_platform_not_run_are_a_warning_once_at_start(
         "reminder; add 'discord:' under 'adapters:' in the config, or remove those rooms"
     ]
     assert getattr(warnings[0], "event", None) == "policy_platform_not_run"
+
+
+def test_an_unreadable_policy_file_is_refused_and_noticed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests may run as root, who reads every file, so the refusal is simulated at open()."""
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    locked = write_policy(policy_dir, POLICY.replace("name: circle", "name: locked"), "l.yaml")
+    before = directory_fingerprint(policy_dir)
+    real_open = Path.open
+
+    def refusing(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.name == locked.name:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing)
+    assert directory_fingerprint(policy_dir) != before  # a reload will look
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_dir(policy_dir, display_root=tmp_path)
+    assert [str(e) for e in caught.value.errors] == [
+        "policies/l.yaml:1:1: cannot read the file: Permission denied"
+    ]
