@@ -143,8 +143,7 @@ def _explain_value(
         elif kind in ("int_type", "bool_type", "float_type") and isinstance(value, str):
             message += _quoted_hint(kind, value, written)
         return Problem(document.value_pos(loc), message)
-    # an empty value has no place of its own on the line: point at its key
-    pos = document.key_pos(loc) if value is None else document.value_pos(loc)
+    pos = document.value_pos(loc)
     if kind == "literal_error":
         allowed = _literal_values(model, loc) or [str(ctx.get("expected", ""))]
         return Problem(pos, f"{shown} is not one of: {', '.join(allowed)}")
