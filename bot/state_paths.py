@@ -18,6 +18,7 @@ from bot.policy.errors import PolicyError
 
 Access = Callable[[Path, int], bool]
 _WRITE = os.W_OK | os.X_OK
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _access(path: Path, mode: int) -> bool:
@@ -51,6 +52,7 @@ def state_path_errors(places: ConfigPlaces, access: Access = _access) -> list[Po
         return errors
     if database is not None:
         problem = _file_problem(database, "database", "confidant.db", access, always_write=True)
+        problem = problem or _not_sqlite(database)
         if problem:
             errors.append(places.error("database", problem))
     if key_file is not None:
@@ -58,6 +60,21 @@ def state_path_errors(places: ConfigPlaces, access: Access = _access) -> list[Po
         if problem:
             errors.append(places.error("key_file", problem))
     return errors
+
+
+def _not_sqlite(path: Path) -> str | None:
+    """An existing file that is not an SQLite database (an empty one becomes one)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError:  # none yet, or unreadable: reported above
+        return None
+    if head and head != _SQLITE_HEADER:
+        return (
+            f"the database file {path} is not an SQLite database; is 'database' naming "
+            "another file? Give it a path of its own (Confidant creates the database)"
+        )
+    return None
 
 
 def _same(first: Path, second: Path) -> bool:
