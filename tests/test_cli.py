@@ -188,3 +188,7 @@ def test_check_warns_about_rooms_on_a_platform_that_is_not_run(tmp_path: Path) -
         "reminder; add 'discord:' under 'adapters:' in the config, or remove those rooms"
     ]
     assert "OK: config config.yaml, 2 policies (carers, circle)" in checked.stdout
+    # with --config, the files given are checked in place of the policy folder
+    only = confidant("check", "--config", "config.yaml", "policies/circle.yaml", cwd=tmp_path)
+    assert (only.returncode, only.stderr) == (0, "")
+    assert only.stdout == "OK: config config.yaml, 1 policies (circle)\n"

@@ -188,3 +188,24 @@ def test_an_unreadable_policy_file_is_refused_and_noticed(
     assert [str(e) for e in caught.value.errors] == [
         "policies/l.yaml:1:1: cannot read the file: Permission denied"
     ]
+
+
+def test_a_policy_folder_that_cannot_be_listed_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    real_iterdir = Path.iterdir
+
+    def refusing(self: Path):  # type: ignore[no-untyped-def]
+        if self == policy_dir:
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", refusing)
+    assert directory_fingerprint(policy_dir)
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_dir(policy_dir, display_root=tmp_path)
+    assert [str(e) for e in caught.value.errors] == [
+        "policies:1:1: cannot list the policy folder: Permission denied"
+    ]

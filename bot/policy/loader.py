@@ -192,7 +192,13 @@ def load_policy_dir(directory: Path, display_root: Path | None = None) -> Policy
         raise PolicyLoadError(
             [PolicyError(shown_dir, 1, 1, "the policy folder does not exist or is not a folder")]
         )
-    files = policy_files(directory)
+    try:
+        files = policy_files(directory)
+    except OSError as exc:  # a folder this user may not list
+        reason = exc.strerror or type(exc).__name__
+        raise PolicyLoadError(
+            [PolicyError(shown_dir, 1, 1, f"cannot list the policy folder: {reason}")]
+        ) from None
     if not files:
         raise PolicyLoadError(
             [PolicyError(shown_dir, 1, 1, "the policy folder has no .yaml files")]
