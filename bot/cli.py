@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import logs
-from bot.config import Config, default_config, read_config
+from bot.config import Config, ConfigError, default_config, read_config
 from bot.keys import KeyFileError
 from bot.lean import keep_out_unused_extras
 from bot.maintenance import add_commands as add_maintenance_commands
@@ -78,6 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if places is not None:
             errors.extend(state_path_errors(places))
             policy_dir = places.paths.get("policy_dir")
+        errors = list(ConfigError(errors).errors)  # in the order `run` prints them
     elif not args.files:
         config = default_config(state_dir())
         policy_dir = config.policy_dir

@@ -10,7 +10,7 @@ commands refuse to start on them with the same lines.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.config import Config, ConfigError, ConfigPlaces, read_config
@@ -25,7 +25,7 @@ def _access(path: Path, mode: int) -> bool:
     return os.access(path, mode)
 
 
-def load_usable_config(path: Path, env: dict[str, str] | None = None) -> Config:
+def load_usable_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """The config at ``path``, refused (ConfigError) when it is invalid or when its database
     or key file cannot be used; every problem is reported at once."""
     config, places, errors = read_config(path, env)

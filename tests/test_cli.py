@@ -144,9 +144,9 @@ def test_check_reports_config_and_policy_errors_in_one_run(tmp_path: Path) -> No
     checked = confidant("check", "--config", "config.yaml", cwd=tmp_path)
     assert checked.returncode == 1
     assert checked.stderr.splitlines() == [
-        "config.yaml:6:12: environment variable CONFIDANT_TEST_UNSET_TOKEN is not set",
         f"config.yaml:1:11: the database path {tmp_path / 'state'} is a folder; name a file "
         f"inside it, like {tmp_path / 'state' / 'confidant.db'}",
+        "config.yaml:6:12: environment variable CONFIDANT_TEST_UNSET_TOKEN is not set",
         "policies/circle.yaml:13:13: 'daily' is not one of: private, room, both, rules_message",
         "3 error(s); nothing was changed.",
     ]
@@ -158,7 +158,10 @@ def test_run_refuses_unusable_state_paths_with_the_lines_check_prints(tmp_path: 
         "database: data/confidant.db\nkey_file: data/confidant.db\nadapters:\n  console:\n"
     )
     (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "other.yaml").write_text("database: elsewhere\nadapters:\n  console:\n")
+    (tmp_path / "other.yaml").write_text(
+        "adapters:\n  discord:\n    token: ${CONFIDANT_TEST_UNSET_TOKEN}\n  console:\n"
+        "database: elsewhere\n"
+    )
     for config in ("config.yaml", "other.yaml"):
         checked = confidant("check", "--config", config, cwd=tmp_path)
         ran = confidant("run", "--config", config, cwd=tmp_path, stdin="")
@@ -166,6 +169,7 @@ def test_run_refuses_unusable_state_paths_with_the_lines_check_prints(tmp_path: 
         assert "Traceback" not in ran.stderr
         assert ran.stderr.splitlines() == checked.stderr.splitlines()[:-1]
         assert f"{config}:" in ran.stderr
+    assert len(ran.stderr.splitlines()) == 2  # other.yaml: the variable and the folder
     assert not (tmp_path / "data").exists()  # nothing was created
 
 
