@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import logs
-from bot.config import Config, default_config, load_config
+from bot.config import Config, ConfigError, default_config, read_config
 from bot.doctor import add_command as add_doctor_command
 from bot.keys import KeyFileError
 from bot.lean import keep_out_unused_extras
 from bot.maintenance import add_commands as add_maintenance_commands
-from bot.policy import PolicyLoadError, load_policy_dir
+from bot.policy import PolicyError, PolicyLoadError, PolicySet, load_policy_dir
+from bot.policy.loader import display_path, load_policy_files, policy_files
+from bot.state_paths import load_usable_config, state_path_errors
 from bot.store.migrate import SchemaTooNew
+from bot.unrun_platforms import platforms_run, unrun_platforms
 
 CONSOLE_EXPLAINED = """\
 The console room: #recovery is covered by the example recovery-group policy, the console
@@ -35,9 +38,11 @@ def state_dir() -> Path:
 
 
 def _load(config_path: str | None) -> Config:
+    """The config to run with; ConfigError (plain file:line:col lines, never a traceback) when
+    it is invalid or its database or key file cannot be used."""
     if config_path is None:
         return default_config(state_dir())
-    return load_config(Path(config_path))
+    return load_usable_config(Path(config_path))
 
 
 def _print_errors(error: PolicyLoadError) -> None:
@@ -45,16 +50,59 @@ def _print_errors(error: PolicyLoadError) -> None:
         print(item, file=sys.stderr)
 
 
+def _policy_paths(arguments: Sequence[str]) -> list[Path]:
+    """Files as given; a folder stands for the policy files in it (and must hold some)."""
+    paths: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if not path.is_dir():
+            paths.append(path)
+        elif found := policy_files(path):
+            paths.extend(found)
+        else:
+            shown = display_path(path)
+            raise PolicyLoadError([PolicyError(shown, 1, 1, "this folder has no .yaml files")])
+    return paths
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    """Every problem of the config, its state paths and the policies, in one run.
+
+    ``check FILE...`` checks policy files alone (with --config, in place of its policy
+    folder), so a moderator can check an edit without the admin's config."""
+    errors: list[PolicyError] = []
+    config: Config | None = None
+    policy_dir: Path | None = None
+    if args.config is not None:
+        config, places, config_errors = read_config(Path(args.config))
+        errors.extend(config_errors)
+        if places is not None:
+            errors.extend(state_path_errors(places))
+            policy_dir = places.paths.get("policy_dir")
+        errors = list(ConfigError(errors).errors)  # in the order `run` prints them
+    elif not args.files:
+        config = default_config(state_dir())
+        policy_dir = config.policy_dir
+    policies: PolicySet | None = None
     try:
-        config = _load(args.config)
-        policies = load_policy_dir(config.policy_dir)
+        if args.files:
+            policies = load_policy_files(_policy_paths(args.files))
+        elif policy_dir is not None:
+            policies = load_policy_dir(policy_dir)
     except PolicyLoadError as error:
-        _print_errors(error)
-        print(f"{len(error.errors)} error(s); nothing was changed.", file=sys.stderr)
+        errors.extend(error.errors)
+    if errors:
+        for item in errors:
+            print(item, file=sys.stderr)
+        print(f"{len(errors)} error(s); nothing was changed.", file=sys.stderr)
         return 1
+    assert policies is not None
+    if config is not None:
+        for unrun in unrun_platforms(policies, platforms_run(config)):
+            print(f"warning: {unrun.message}", file=sys.stderr)
     names = ", ".join(p.name for p in policies.policies) or "none"
-    print(f"OK: config {config.source}, {len(policies.policies)} policies ({names})")
+    checked = f"config {config.source}, " if config is not None else ""
+    print(f"OK: {checked}{len(policies.policies)} policies ({names})")
     return 0
 
 
@@ -228,8 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.add_argument("--config", help="path to config.yaml")
     console.add_argument("--script", help="read input lines from FILE instead of stdin")
     console.set_defaults(func=cmd_console)
-    check = sub.add_parser("check", help="validate the config and policies")
+    check = sub.add_parser(
+        "check", help="validate the config and policies, or only the policy files given"
+    )
     check.add_argument("--config", help="path to config.yaml")
+    check.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="policy files (or folders of them) to check alone, without a config",
+    )
     check.set_defaults(func=cmd_check)
     demo = sub.add_parser("demo", help="the embedded default's demo homeserver")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -25,12 +26,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from bot.policy.errors import PolicyLoadError
-from bot.policy.loader import display_path, read_limited, to_errors
+from bot.policy.errors import PolicyError, PolicyLoadError
+from bot.policy.loader import POLICY_SUFFIXES, display_path, read_limited, to_errors
 from bot.policy.model import problem
 from bot.policy.validate import validate_document
-from bot.policy.yamlpos import parse_yaml
+from bot.policy.yamlpos import START, Document, Pos, Problem, parse_yaml
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["logfmt", "json"]
@@ -38,7 +40,7 @@ LogFormat = Literal["logfmt", "json"]
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
 SECRET_KEYS = frozenset({"password", "access_token", "token"})
 
-_VAR_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_MAX_NESTING = 10
 _REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 _MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")
 _SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")
@@ -51,34 +53,77 @@ class ConfigError(PolicyLoadError):
 def substitute_env(value: str, env: Mapping[str, str]) -> str:
     """Expand ``${VAR}`` and ``${VAR:-default}``; ``$${`` stands for a literal ``${``.
 
-    Like the shell's ``:-``, the default also applies when the variable is set but empty.
+    Like the shell's ``:-``, the default also applies when the variable is set but empty, and
+    a default may itself hold references (``${DATA:-${HOME}/confidant}``), expanded only when
+    it is used.
     """
+    return _expand(value, env, 0)
 
-    def replace(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        if whole == "$${":
-            return "${"
-        if match.group(1) is None:
-            raise ValueError("'${' is never closed with '}'; write ${NAME} or ${NAME:-default}")
-        ref = _REF_RE.match(match.group(1))
-        if ref is None:
-            raise ValueError(
-                f"'{whole}' is not a valid variable reference; write ${{NAME}} or "
-                "${NAME:-default}"
-            )
-        name, default = ref.group(1), ref.group(2)
-        found = env.get(name)
-        if default is not None and not found:
-            return default
-        if found is None:
-            raise ValueError(f"environment variable {name} is not set")
-        return found
 
-    return _VAR_RE.sub(replace, value)
+def _expand(value: str, env: Mapping[str, str], depth: int) -> str:
+    if depth > _MAX_NESTING:
+        raise ValueError(
+            f"variable references are nested more than {_MAX_NESTING} deep; simplify them"
+        )
+    parts: list[str] = []
+    index = 0
+    while index < len(value):
+        if value.startswith("$${", index):
+            parts.append("${")
+            index += 3
+        elif value.startswith("${", index):
+            end = _closing_brace(value, index + 2)
+            if end is None:
+                raise ValueError("'${' is never closed with '}'; write ${NAME} or ${NAME:-default}")
+            parts.append(_reference(value[index + 2 : end], env, depth))
+            index = end + 1
+        else:
+            parts.append(value[index])
+            index += 1
+    return "".join(parts)
+
+
+def _closing_brace(value: str, index: int) -> int | None:
+    """The ``}`` that closes a reference whose name starts at ``index``; references inside
+    a default nest, other braces do not (as in the shell)."""
+    depth = 0
+    while index < len(value):
+        if value.startswith("$${", index):
+            index += 3
+            continue
+        if value.startswith("${", index):
+            depth, index = depth + 1, index + 2
+            continue
+        if value[index] == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+        index += 1
+    return None
+
+
+def _reference(inner: str, env: Mapping[str, str], depth: int) -> str:
+    ref = _REF_RE.match(inner)
+    if ref is None:
+        raise ValueError(
+            f"'${{{inner}}}' is not a valid variable reference; write ${{NAME}} or "
+            "${NAME:-default}"
+        )
+    name, default = ref.group(1), ref.group(2)
+    found = env.get(name)
+    if default is not None and not found:
+        return _expand(default, env, depth + 1)
+    if found is None:
+        raise ValueError(f"environment variable {name} is not set")
+    return found
 
 
 def _resolve_path(value: Any, info: ValidationInfo) -> Any:
     """Relative paths are relative to the config file, so the bot can start from anywhere."""
+    return _resolve(value, Path((info.context or {}).get("base_dir") or Path.cwd()))
+
+
+def _resolve(value: Any, base: Path) -> Any:
     if isinstance(value, str):
         if not value.strip():
             raise problem("must not be empty")
@@ -86,7 +131,6 @@ def _resolve_path(value: Any, info: ValidationInfo) -> Any:
             raise problem("a file path cannot contain the NUL character")
         value = Path(value)
     if isinstance(value, Path):
-        base = Path((info.context or {}).get("base_dir") or Path.cwd())
         try:
             expanded = value.expanduser()
         except RuntimeError:  # "~name" of a user this machine does not have
@@ -188,6 +232,25 @@ class AdaptersConfig(_Frozen):
     matrix: MatrixConfig | None = None
     discord: DiscordConfig | None = None
 
+    @field_validator("console", mode="before")
+    @classmethod
+    def _console_default(cls, value: Any) -> Any:
+        """``console:`` left empty means the defaults, like ``status:`` (and ``console: {}``)."""
+        return ConsoleConfig() if value is None else value
+
+    @field_validator("matrix", "discord", mode="before")
+    @classmethod
+    def _section_given(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty ``matrix:`` or ``discord:`` was meant to run that platform: say what it
+        lacks rather than running without it."""
+        if value is None:
+            needs = {
+                "matrix": "'homeserver', 'user_id', and a 'password' or an 'access_token'",
+                "discord": "a 'token'",
+            }[str(info.field_name)]
+            raise problem(f"the '{info.field_name}' section is empty; it needs {needs}")
+        return value
+
     @model_validator(mode="after")
     def _something_enabled(self) -> Self:
         console_on = self.console is not None and self.console.enabled
@@ -242,28 +305,106 @@ class Config(_Frozen):
         return StatusConfig() if value is None else value
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate the config file, raising ConfigError with every problem found."""
+STATE_KEYS = ("database", "key_file", "policy_dir")
+
+
+@dataclass(frozen=True)
+class ConfigPlaces:
+    """Where a config keeps its state and policies, and where in the file it says so.
+
+    Known even when other keys of the file are wrong (a missing environment variable for a
+    password), so ``confidant check`` can still read the policies and look at the folders
+    in the same run. ``paths`` holds the keys whose value could be resolved.
+    """
+
+    source: str
+    paths: Mapping[str, Path]
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def error(self, key: str, message: str) -> PolicyError:
+        line, column = self.positions.get(key, (1, 1))
+        return PolicyError(self.source, line, column, message)
+
+
+def read_config(
+    path: Path, env: Mapping[str, str] | None = None
+) -> tuple[Config | None, ConfigPlaces | None, list[PolicyError]]:
+    """The config (or None), its places (or None when the file cannot be parsed at all) and
+    every problem found; :func:`load_config` for callers that only want a valid config."""
     environ: Mapping[str, str] = os.environ if env is None else env
     shown = display_path(path)
     raw, read_errors = read_limited(path, shown)
     if raw is None:
-        raise ConfigError(read_errors)
+        return None, None, read_errors
     parsed = parse_yaml(raw, string_hook=lambda value: substitute_env(value, environ))
     problems = list(parsed.problems)
-    config: Config | None = None
-    if parsed.document is not None:
-        config, more = validate_document(
-            Config,
-            parsed.document,
-            injected={"source": shown},
-            secret_keys=SECRET_KEYS,
-            context={"base_dir": Path(os.path.abspath(path)).parent},
-        )
-        problems.extend(more)
-    if config is None or problems:
-        raise ConfigError(to_errors(shown, problems))
+    if parsed.document is None:
+        return None, None, to_errors(shown, problems)
+    base_dir = Path(os.path.abspath(path)).parent
+    config, more = validate_document(
+        Config,
+        parsed.document,
+        injected={"source": shown},
+        secret_keys=SECRET_KEYS,
+        context={"base_dir": base_dir},
+    )
+    problems.extend(more)
+    places = _places(parsed.document, config, shown, base_dir)
+    if "policy_dir" in places.paths and _holds(places.paths["policy_dir"], path):
+        problems.append(Problem(_pos(parsed.document, "policy_dir"), _holds_config(path)))
+        places = replace(places, paths={k: v for k, v in places.paths.items() if k != "policy_dir"})
+    errors = to_errors(shown, problems)
+    return (config if not errors else None), places, errors
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the config file, raising ConfigError with every problem found."""
+    config, _, errors = read_config(path, env)
+    if config is None or errors:
+        raise ConfigError(errors)
     return config
+
+
+def _pos(document: Document, key: str) -> Pos:
+    return document.value_pos((key,)) if key in document.data else START
+
+
+def _places(document: Document, config: Config | None, shown: str, base_dir: Path) -> ConfigPlaces:
+    """The state paths of a valid config, or those of an invalid one that resolve alone."""
+    positions = {key: (p.line, p.column) for key in STATE_KEYS for p in [_pos(document, key)]}
+    if config is not None:
+        paths = {key: getattr(config, key) for key in STATE_KEYS}
+        return ConfigPlaces(shown, paths, positions)
+    found: dict[str, Path] = {}
+    for key in STATE_KEYS:
+        if document.is_flagged((key,)):
+            continue
+        value = document.data.get(key, Config.model_fields[key].default)
+        try:
+            resolved = _resolve(value, base_dir)
+        except (ValueError, PydanticCustomError):
+            continue
+        if isinstance(resolved, Path):
+            found[key] = resolved
+    return ConfigPlaces(shown, found, positions)
+
+
+def _holds(policy_dir: Path, config_file: Path) -> bool:
+    """Whether the policy folder would read the config file itself as a policy."""
+    if config_file.name.startswith(".") or config_file.suffix.lower() not in POLICY_SUFFIXES:
+        return False
+    try:
+        return os.path.samefile(policy_dir, Path(os.path.abspath(config_file)).parent)
+    except OSError:
+        return False
+
+
+def _holds_config(config_file: Path) -> str:
+    return (
+        f"the policy folder is the folder of this config file, so {config_file.name} would be "
+        "read as a policy (and refused as one); give the policies a folder of their own, like "
+        "'policy_dir: policies'"
+    )
 
 
 def default_config(state_dir: Path) -> Config:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import abilities, texts
 from bot.events import PRIVATE_THREADS, READ_HISTORY, SEND, VIEW, Lack, Room
+from bot.unrun_platforms import platforms_run, unrun_platforms
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -215,37 +216,13 @@ def render(sections: Iterable[Section], out: TextIO) -> None:
 
 def unserved(config: Config, policies: PolicySet) -> list[Section]:
     """Rooms on a platform the config does not run: nobody there is reminded or protected."""
-    adapters = config.adapters
-    running = {
-        name
-        for name, section in (
-            ("discord", adapters.discord),
-            ("matrix", adapters.matrix),
-            (
-                "console",
-                adapters.console if adapters.console and adapters.console.enabled else None,
-            ),
+    return [
+        Section(
+            f"{unrun.platform} (policy {unrun.policy})",
+            [Finding.problem(unrun.problem, unrun.fix)],
         )
-        if section is not None
-    }
-    sections: list[Section] = []
-    for policy in policies.policies:
-        named = {ref.platform for ref, _, _ in _uses(policy)} - running
-        for platform in sorted(named):
-            sections.append(
-                Section(
-                    f"{platform} (policy {policy.name})",
-                    [
-                        Finding.problem(
-                            f"policy {policy.name} names {platform} rooms, but the config runs "
-                            f"no {platform} adapter, so they are not served",
-                            f"add adapters.{platform} to the config, or take those rooms out "
-                            "of the policy",
-                        )
-                    ],
-                )
-            )
-    return sections
+        for unrun in unrun_platforms(policies, platforms_run(config))
+    ]
 
 
 # -- running it ---------------------------------------------------------------------------------

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.logs import fields
 from bot.policy import Policy, PolicyError, PolicyLoadError, PolicySet, load_policy_dir
-from bot.policy.loader import display_path
+from bot.policy.loader import display_path, policy_files
 
 log = logging.getLogger("confidant.policy")
 
@@ -106,14 +108,30 @@ class PolicyHolder:
 
 
 def directory_fingerprint(directory: Path) -> str:
-    """A digest of the policy files' names and contents (mtime alone misses quick edits)."""
+    """A digest of the policy entries' names and contents (mtime alone misses quick edits).
+
+    It covers the same entries the loader reads or refuses (a link to nowhere, a folder named
+    x.yaml, an .YAML file), so adding or fixing one of them is noticed like any other edit.
+    """
     digest = hashlib.sha256()
-    if directory.is_dir():
-        for path in sorted(directory.iterdir()):
-            if path.suffix in {".yaml", ".yml"} and path.is_file():
-                digest.update(path.name.encode())
-                try:
-                    digest.update(hashlib.sha256(path.read_bytes()).digest())
-                except OSError:
-                    digest.update(b"unreadable")
+    if not directory.is_dir():
+        return digest.hexdigest()
+    try:
+        entries = policy_files(directory)
+    except OSError:
+        return "unlistable"
+    for path in entries:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(_entry_digest(path))
     return digest.hexdigest()
+
+
+def _entry_digest(path: Path) -> bytes:
+    try:
+        target = os.readlink(path).encode() if path.is_symlink() else b""
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):  # a folder, or a pipe that reading would block on
+            return f"special:{stat.S_IFMT(mode)}:".encode() + target
+        return b"file:" + target + hashlib.sha256(path.read_bytes()).digest()
+    except OSError as exc:  # a link to nowhere or in a loop, an unreadable file ...
+        return f"unreadable:{exc.errno}".encode()

@@ -27,8 +27,8 @@ from bot.core import Core
 from bot.events import Event
 from bot.logs import fields
 from bot.metrics import Metrics, NoMetrics
-from bot.policy import Policy
 from bot.ports import Adapter
+from bot.unrun_platforms import unrun_platforms
 
 log = logging.getLogger("confidant.runtime")
 
@@ -43,18 +43,6 @@ def platform_of(action: Action) -> str:
     if isinstance(platform, str):
         return platform
     raise TypeError(f"{type(action).__name__} names no room, member or platform")
-
-
-def rooms_by_platform(policy: Policy) -> dict[str, list[str]]:
-    """The platforms a policy names rooms on, each with what those rooms are for."""
-    named: dict[str, list[str]] = {}
-    roles = [("rooms", policy.rooms), ("watch", policy.watch), ("alerts", policy.alerts)]
-    if policy.checkins is not None and policy.checkins.supporters_room is not None:
-        roles.append(("supporters_room", (policy.checkins.supporters_room,)))
-    for role, refs in roles:
-        for platform in sorted({ref.platform for ref in refs}):
-            named.setdefault(platform, []).append(role)
-    return named
 
 
 class Runtime:
@@ -159,21 +147,16 @@ class Runtime:
         """One WARNING per policy and platform its rooms are on that this configuration
         does not run, naming both (said at start, and for a policy a reload brought in, at
         the first action that cannot go out), instead of one for every such action."""
-        for policy in self.core.policies.current.policies:
-            for named, roles in rooms_by_platform(policy).items():
-                key = (policy.name, named)
-                if named in self.adapters or key in self._told_not_running:
-                    continue
-                self._told_not_running.add(key)
-                log.warning(
-                    "policy %s names %s rooms (%s), but the config does not enable the %s "
-                    "adapter; nothing is delivered to them",
-                    policy.name,
-                    named,
-                    ", ".join(roles),
-                    named,
-                    extra=fields("platform_not_running", policy=policy.name, platform=named),
-                )
+        for unrun in unrun_platforms(self.core.policies.current, self.adapters):
+            key = (unrun.policy, unrun.platform)
+            if key in self._told_not_running:
+                continue
+            self._told_not_running.add(key)
+            log.warning(
+                "%s",
+                unrun.message,
+                extra=fields("platform_not_running", policy=unrun.policy, platform=unrun.platform),
+            )
 
     async def _not_now(self, action: Action) -> None:
         """A private message that failed is tried again later, a bounded number of times

@@ -111,3 +111,88 @@ def test_the_bot_process_runs_without_the_extras_it_never_uses() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_check_policy_files_alone_without_a_config(tmp_path: Path) -> None:
+    """A moderator checks an edit before handing it over; conflicts between the files given
+    are found too."""
+    drafts = tmp_path / "drafts"
+    write_policy(drafts)
+    write_policy(drafts, POLICY.replace("name: circle", "name: other"), name="other.yaml")
+    both = confidant("check", "drafts/circle.yaml", "drafts/other.yaml", cwd=tmp_path)
+    assert both.returncode == 1
+    lines = both.stderr.splitlines()
+    assert any(line.startswith("drafts/other.yaml:") for line in lines), both.stderr
+    assert "recovery" in both.stderr and lines[-1] == "1 error(s); nothing was changed."
+    one = confidant("check", "drafts/circle.yaml", cwd=tmp_path)
+    assert (one.returncode, one.stdout, one.stderr) == (0, "OK: 1 policies (circle)\n", "")
+    folder = confidant("check", "drafts", cwd=tmp_path)
+    assert folder.returncode == 1 and "drafts/other.yaml:" in folder.stderr
+    missing = confidant("check", "drafts/gone.yaml", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("drafts/gone.yaml:1:1: cannot read the file: No such file")
+
+
+def test_check_reports_config_and_policy_errors_in_one_run(tmp_path: Path) -> None:
+    """A missing environment variable no longer hides every policy error behind it."""
+    write_policy(tmp_path / "policies", POLICY.replace("delivery: private", "delivery: daily"))
+    (tmp_path / "config.yaml").write_text(
+        "database: state\nkey_file: confidant.key\nadapters:\n  console:\n  discord:\n"
+        "    token: ${CONFIDANT_TEST_UNSET_TOKEN}\n"
+    )
+    (tmp_path / "state").mkdir()
+    checked = confidant("check", "--config", "config.yaml", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert checked.stderr.splitlines() == [
+        f"config.yaml:1:11: the database path {tmp_path / 'state'} is a folder; name a file "
+        f"inside it, like {tmp_path / 'state' / 'confidant.db'}",
+        "config.yaml:6:12: environment variable CONFIDANT_TEST_UNSET_TOKEN is not set",
+        "policies/circle.yaml:13:13: 'daily' is not one of: private, room, both, rules_message",
+        "3 error(s); nothing was changed.",
+    ]
+
+
+def test_run_refuses_unusable_state_paths_with_the_lines_check_prints(tmp_path: Path) -> None:
+    write_policy(tmp_path / "policies")
+    (tmp_path / "config.yaml").write_text(
+        "database: data/confidant.db\nkey_file: data/confidant.db\nadapters:\n  console:\n"
+    )
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "other.yaml").write_text(
+        "adapters:\n  discord:\n    token: ${CONFIDANT_TEST_UNSET_TOKEN}\n  console:\n"
+        "database: elsewhere\n"
+    )
+    for config in ("config.yaml", "other.yaml"):
+        checked = confidant("check", "--config", config, cwd=tmp_path)
+        ran = confidant("run", "--config", config, cwd=tmp_path, stdin="")
+        assert checked.returncode == ran.returncode == 1, ran.stderr
+        assert "Traceback" not in ran.stderr
+        assert ran.stderr.splitlines() == checked.stderr.splitlines()[:-1]
+        assert f"{config}:" in ran.stderr
+    assert len(ran.stderr.splitlines()) == 2  # other.yaml: the variable and the folder
+    assert not (tmp_path / "data").exists()  # nothing was created
+
+
+def test_check_warns_about_rooms_on_a_platform_that_is_not_run(tmp_path: Path) -> None:
+    write_policy(tmp_path / "policies")
+    write_policy(
+        tmp_path / "policies",
+        POLICY.replace("name: circle", "name: carers").replace(
+            "  - platform: console\n    name: recovery\n",
+            '  - platform: discord\n    id: "412345678901234567"\n',
+        ),
+        name="carers.yaml",
+    )
+    _config(tmp_path)
+    checked = confidant("check", "--config", "config.yaml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr.splitlines() == [
+        "warning: policies/carers.yaml: the policy 'carers' names Discord rooms (under "
+        "rooms), but no Discord adapter runs, so nothing reaches them; add 'discord:' under "
+        "'adapters:' in the config, or remove those rooms"
+    ]
+    assert "OK: config config.yaml, 2 policies (carers, circle)" in checked.stdout
+    # with --config, the files given are checked in place of the policy folder
+    only = confidant("check", "--config", "config.yaml", "policies/circle.yaml", cwd=tmp_path)
+    assert (only.returncode, only.stderr) == (0, "")
+    assert only.stdout == "OK: config config.yaml, 1 policies (circle)\n"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from bot.config import ConfigError, default_config, load_config, substitute_env
+from bot.config import ConfigError, default_config, load_config, read_config, substitute_env
 from bot.policy import PolicyLoadError, load_policy_dir
+from bot.state_paths import state_path_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,10 +62,27 @@ def test_env_substitution_in_values(in_tmp: Path) -> None:
         ("${A:-has:-colons}", {}, "has:-colons"),
         ("cost $5 and $${A}", {}, "cost $5 and ${A}"),
         ("no variables", {}, "no variables"),
+        # a default that holds references, as the shell expands it
+        ("${A:-${B}/x}", {"B": "/srv"}, "/srv/x"),
+        ("${A:-${B}/x}", {"A": "/a", "B": "/srv"}, "/a"),
+        ("${A:-${B}/x}", {"A": "/a"}, "/a"),  # an unused default is not expanded
+        ("${A:-${B:-${C}}/y}", {"C": "/c"}, "/c/y"),
+        ("${A:-{x}}", {}, "{x}"),
+        ("${A:-a}b}", {}, "ab}"),
+        ("${A:-$${B}}", {}, "${B}"),
     ],
 )
 def test_substitute_env(template: str, env: dict[str, str], expected: str) -> None:
     assert substitute_env(template, env) == expected
+
+
+def test_nested_defaults_are_bounded_and_located(in_tmp: Path) -> None:
+    deep = "${A:-" * 12 + "x" + "}" * 12
+    path = write(in_tmp, f"database: ${{DB:-${{MISSING}}/x.db}}\nkey_file: {deep}\n" + MATRIX)
+    assert errors(path) == [
+        "config.yaml:1:11: environment variable MISSING is not set",
+        "config.yaml:2:11: variable references are nested more than 10 deep; simplify them",
+    ]
 
 
 def test_env_values_never_change_the_yaml_structure(in_tmp: Path) -> None:
@@ -110,9 +129,7 @@ def test_relative_paths_are_relative_to_the_config_file(
         etc,
         "database: data/confidant.db\n"
         "key_file: /var/lib/confidant/confidant.key\n"
-        "policy_dir: ../policies\n"
-        + MATRIX
-        + "    store_dir: ~/matrix-store\n",
+        "policy_dir: ../policies\n" + MATRIX + "    store_dir: ~/matrix-store\n",
     )
     config = load_config(path, ENV)
     assert config.database == etc / "data" / "confidant.db"
@@ -153,6 +170,49 @@ def test_secrets_stay_out_of_repr_and_str(in_tmp: Path) -> None:
 def test_secret_values_are_not_quoted_in_errors(in_tmp: Path) -> None:
     path = write(in_tmp, "adapters:\n  discord:\n    token: 8675309\n")
     assert errors(path) == ["config.yaml:3:12: expected text, got a number"]
+
+
+def test_values_from_the_environment_say_so_instead_of_remove_the_quotes(in_tmp: Path) -> None:
+    path = write(
+        in_tmp,
+        "log_level: ${LEVEL}\n"
+        "adapters:\n"
+        "  console:\n"
+        "    enabled: ${CONSOLE_ON}\n"
+        "  matrix:\n"
+        "    homeserver: ${HOMESERVER:-matrix.example.org}\n"
+        '    user_id: "@confidant:example.org"\n'
+        "    password: ${CONFIDANT_MATRIX_PASSWORD}\n"
+        "    spare_private_chats: ${SPARE}\n",
+    )
+    found = errors(path, {**ENV, "LEVEL": "debug", "CONSOLE_ON": "true", "SPARE": "3"})
+    assert found == [
+        "config.yaml:1:12: 'debug' is not one of: DEBUG, INFO, WARNING, ERROR (the value came "
+        "from the environment variable LEVEL)",
+        "config.yaml:4:14: expected true or false, got 'true' (the value came from the "
+        "environment variable CONSOLE_ON, and the environment holds only text: write true or "
+        "false here instead)",
+        "config.yaml:6:17: 'matrix.example.org' is not a homeserver address; write it like "
+        "https://matrix.example.org (the value came from the environment variable HOMESERVER "
+        "or its default)",
+        "config.yaml:9:26: expected a whole number, got '3' (the value came from the "
+        "environment variable SPARE, and the environment holds only text: write a whole "
+        "number here instead)",
+    ]
+    assert not any("remove the quotes" in line for line in found)
+    # written in the file itself, quotes are still the likely mistake
+    quoted = write(in_tmp, 'adapters:\n  console:\n    enabled: "true"\n')
+    assert errors(quoted) == [
+        "config.yaml:3:14: expected true or false, got 'true' (remove the quotes)"
+    ]
+
+
+def test_an_empty_console_section_means_the_defaults(in_tmp: Path) -> None:
+    """Like ``status:``, and like ``console: {}``; it used to read as no console at all."""
+    for text in ("adapters:\n  console:\n", "adapters:\n  console:\nstatus:\n"):
+        config = load_config(write(in_tmp, text), {})
+        assert config.adapters.console is not None and config.adapters.console.enabled
+        assert config.status.enabled
 
 
 def test_config_mistakes_are_all_reported(in_tmp: Path) -> None:
@@ -238,3 +298,53 @@ def test_default_config(tmp_path: Path) -> None:
     assert (config.adapters.matrix, config.adapters.discord) == (None, None)
     policies = load_policy_dir(config.policy_dir)
     assert policies.for_room("console", "recovery", name="recovery") is not None
+
+
+def _denying(*folders: Path):  # type: ignore[no-untyped-def]
+    """An access check as a user who may not write in ``folders`` (tests run as any user,
+    root included, so permissions are not asked of the file system here)."""
+    return lambda path, mode: not (mode & os.W_OK and path in folders)
+
+
+def test_state_folders_that_cannot_be_written_are_reported_at_their_keys(in_tmp: Path) -> None:
+    (in_tmp / "locked").mkdir()
+    (in_tmp / "locked" / "confidant.key").write_text("00" * 32 + "\n")
+    path = write(
+        in_tmp,
+        "database: locked/confidant.db\nkey_file: locked/confidant.key\nadapters:\n  console:\n",
+    )
+    _, places, problems = read_config(path, {})
+    assert places is not None and problems == []
+    found = [str(e) for e in state_path_errors(places, _denying(in_tmp / "locked"))]
+    # The existing key file only has to be read; the database's folder must be writable.
+    assert found == [
+        f"config.yaml:1:11: this user cannot write in the folder {in_tmp / 'locked'}, so the "
+        "database cannot be created"
+    ]
+    deeper = write(
+        in_tmp,
+        "database: locked/more/confidant.db\nkey_file: locked/new/confidant.key\n"
+        "adapters:\n  console:\n",
+    )
+    _, places, _ = read_config(deeper, {})
+    assert places is not None
+    assert [str(e) for e in state_path_errors(places, _denying(in_tmp / "locked"))] == [
+        f"config.yaml:1:11: the folder {in_tmp / 'locked' / 'more'} does not exist, and this "
+        f"user cannot create it ({in_tmp / 'locked'} is not writable)",
+        f"config.yaml:2:11: the folder {in_tmp / 'locked' / 'new'} does not exist, and this "
+        f"user cannot create it ({in_tmp / 'locked'} is not writable)",
+    ]
+    # a folder that does not exist yet but can be made is fine: the bot makes it
+    assert state_path_errors(places) == []
+
+
+def test_state_paths_are_checked_when_other_keys_fail(in_tmp: Path) -> None:
+    (in_tmp / "state").mkdir()
+    path = write(in_tmp, "database: state\n" + MATRIX)
+    config, places, problems = read_config(path, {})
+    assert config is None
+    assert [str(e) for e in problems] == [
+        "config.yaml:6:15: environment variable CONFIDANT_MATRIX_PASSWORD is not set"
+    ]
+    assert places is not None and places.paths["policy_dir"] == in_tmp / "policies"
+    assert [e.line for e in state_path_errors(places)] == [1]

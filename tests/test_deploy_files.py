@@ -4,6 +4,7 @@ container recipe that matches them, and a server config that loads."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -239,3 +240,63 @@ def test_the_container_recipe() -> None:
     entry = json.loads(found["ENTRYPOINT"][0]) + json.loads(found["CMD"][0])
     assert entry[0] == "confidant" and entry[1] in subcommands()
     assert entry[entry.index("--config") + 1] == f"{ETC}/config.yaml"
+
+
+def _clone_without_installs(tmp_path: Path) -> tuple[Path, Path]:
+    """The bootstrap script beside a .venv whose python and confidant only log how they were
+    called: the script's install logic runs, nothing is installed. (clone, log)"""
+    clone, log = tmp_path / "clone", tmp_path / "calls.log"
+    bin_dir = clone / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "confidant", clone / "confidant")
+    (clone / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    for name in ("python", "confidant"):
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n')
+        tool.chmod(0o755)
+    return clone, log
+
+
+def test_the_bootstrap_script_installs_once_quietly_and_reuses_wider_installs(
+    tmp_path: Path,
+) -> None:
+    clone, log = _clone_without_installs(tmp_path)
+
+    def started(command: str) -> tuple[list[str], str]:
+        """The pip installs one ./confidant COMMAND started, and what it printed."""
+        before = log.read_text().splitlines() if log.exists() else []
+        done = subprocess.run(
+            ["./confidant", command], cwd=clone, capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+        calls = log.read_text().splitlines()[len(before) :]
+        return [c for c in calls if " pip install " in c], done.stderr
+
+    installs, said = started("run")
+    assert installs == [f"python -m pip install -qq -e {clone}[homeserver]"]
+    assert said == "confidant: installing homeserver dependencies (first run takes a minute)\n"
+    # `check` after `run`: the runtime came with the homeserver extra, nothing to install
+    assert started("check") == ([], "")
+    assert started("run") == ([], "")
+    installs, _ = started("test")
+    assert installs == [f"python -m pip install -qq -e {clone}[test,homeserver]"]
+    assert started("check") == ([], "") and started("run") == ([], "")
+    # a changed pyproject.toml is installed again, once (the stamps are made older than it)
+    earlier = os.stat(clone / "pyproject.toml").st_mtime - 10
+    for stamp in (clone / ".venv").glob(".installed-*"):
+        os.utime(stamp, (earlier, earlier))
+    installs, _ = started("check")
+    assert installs == [f"python -m pip install -qq -e {clone}"]
+    assert started("check") == ([], "")
+    # every pip call of the script (the fresh venv's pip upgrade too) is quiet: errors only
+    script = (ROOT / "confidant").read_text()
+    assert script.count("pip install") == script.count("pip install -qq") == 2
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert "```sh\n./confidant test\n```" in readme
+    assert [line for line in ci if line and not line.startswith(("#", "set ", "cd "))] == [
+        "./confidant test"
+    ]

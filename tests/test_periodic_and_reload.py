@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.policy_holder import PolicyHolder
+from bot.policy import PolicyLoadError, load_policy_dir
+from bot.policy_holder import PolicyHolder, directory_fingerprint
 from tests.conftest import POLICY, make_config, start_rig, write_policy
 
 REPEAT = POLICY.replace(
@@ -155,3 +158,121 @@ async def test_a_good_reload_with_no_failure_before_confirms_nothing(tmp_path: P
         assert "[alert → #mods]" not in rig.out.getvalue()[before:]
     finally:
         await rig.app.close()
+
+
+CARERS = POLICY.replace("name: circle", "name: carers").replace("name: recovery", "name: carers")
+
+
+async def test_a_policy_file_that_would_be_skipped_never_drops_its_policy(tmp_path: Path) -> None:
+    """Renaming a file to .YAML, or swapping it for a link to nowhere, used to load the other
+    policies without it: its room silently lost its reminder on the next reload."""
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    carers = write_policy(policy_dir, CARERS, name="carers.yaml")
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        for broken in ("carers.YAML", "link"):
+            carers.unlink()
+            if broken == "link":
+                carers.symlink_to(policy_dir / "drafts" / "carers.yaml")
+            else:
+                write_policy(policy_dir, CARERS, name=broken)
+            before = len(rig.out.getvalue())
+            await rig.app.runtime.poll_policies()
+            alert = rig.out.getvalue()[before:]
+            assert alert.startswith("[alert → #mods] Policy reload failed"), alert
+            # named within the policy folder, as moderators see it
+            shown = "\n    carers.YAML:1:1: " if broken != "link" else "\n    carers.yaml:1:1: "
+            assert shown in alert, alert
+            assert [p.name for p in rig.app.core.policies.current.policies] == ["carers", "circle"]
+            if broken != "link":
+                (policy_dir / broken).unlink()
+                write_policy(policy_dir, CARERS, name="carers.yaml")
+                await rig.app.runtime.poll_policies()
+    finally:
+        await rig.app.close()
+
+
+def test_a_pipe_named_like_a_policy_is_refused_not_read(tmp_path: Path) -> None:
+    """Opening a pipe would wait forever for a writer; it is refused at 1:1 instead."""
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    os.mkfifo(policy_dir / "pipe.yaml")
+    assert directory_fingerprint(policy_dir)  # does not block either
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_dir(policy_dir, display_root=tmp_path)
+    assert [str(e) for e in caught.value.errors] == [
+        "policies/pipe.yaml:1:1: this is not a regular file (a pipe or a device?); "
+        "replace it with a file"
+    ]
+
+
+async def test_rooms_on_a_platform_not_run_are_a_warning_once_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_policy(tmp_path / "policies")
+    discord = POLICY.replace("name: circle", "name: carers").replace(
+        "  - platform: console\n    name: recovery\n",
+        '  - platform: discord\n    id: "412345678901234567"\n',
+    )
+    write_policy(tmp_path / "policies", discord, name="carers.yaml")
+    caplog.set_level(logging.INFO)
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        (tmp_path / "policies" / "carers.yaml").write_text(discord + "# edited\n")
+        await rig.app.runtime.poll_policies()  # a reload does not repeat it
+        await rig.say(":join alice")
+    finally:
+        await rig.app.close()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "policies/carers.yaml: the policy 'carers' names Discord rooms (under rooms), but "
+        "no Discord adapter runs, so nothing reaches them; add 'discord:' under 'adapters:' "
+        "in the config, or remove those rooms"
+    ]
+    assert getattr(warnings[0], "event", None) == "platform_not_running"
+
+
+def test_an_unreadable_policy_file_is_refused_and_noticed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests may run as root, who reads every file, so the refusal is simulated at open()."""
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    locked = write_policy(policy_dir, POLICY.replace("name: circle", "name: locked"), "l.yaml")
+    before = directory_fingerprint(policy_dir)
+    real_open = Path.open
+
+    def refusing(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.name == locked.name:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing)
+    assert directory_fingerprint(policy_dir) != before  # a reload will look
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_dir(policy_dir, display_root=tmp_path)
+    assert [str(e) for e in caught.value.errors] == [
+        "policies/l.yaml:1:1: cannot read the file: Permission denied"
+    ]
+
+
+def test_a_policy_folder_that_cannot_be_listed_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy_dir = tmp_path / "policies"
+    write_policy(policy_dir)
+    real_iterdir = Path.iterdir
+
+    def refusing(self: Path):  # type: ignore[no-untyped-def]
+        if self == policy_dir:
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", refusing)
+    assert directory_fingerprint(policy_dir)
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policy_dir(policy_dir, display_root=tmp_path)
+    assert [str(e) for e in caught.value.errors] == [
+        "policies:1:1: cannot list the policy folder: Permission denied"
+    ]

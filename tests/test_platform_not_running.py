@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.policy.loader import load_policy_text
-from bot.runtime import rooms_by_platform
+from bot.unrun_platforms import rooms_by_platform
 from tests.checkin_rig import CHECKIN_POLICY
 from tests.conftest import POLICY, make_config, start_rig, write_policy
 
@@ -41,8 +41,9 @@ async def test_alerts_for_a_platform_not_run_are_one_warning_at_start(
         if r.levelno == logging.WARNING and r.name == "confidant.runtime"
     ]
     assert warnings == [
-        "policy circle names matrix rooms (alerts), but the config does not enable the "
-        "matrix adapter; nothing is delivered to them"
+        "policies/circle.yaml: the policy 'circle' names Matrix rooms (under alerts), but no "
+        "Matrix adapter runs, so nothing reaches them; add 'matrix:' under 'adapters:' in the "
+        "config, or remove those rooms"
     ]
     [told] = [r for r in caplog.records if getattr(r, "event", None) == "platform_not_running"]
     assert (told.policy, told.platform) == ("circle", "matrix")  # type: ignore[attr-defined]
@@ -71,10 +72,11 @@ async def test_a_policy_a_reload_brings_in_is_told_once_too(
     finally:
         await rig.app.close()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    named = [w for w in warnings if "does not enable the matrix" in w]
+    named = [w for w in warnings if "no Matrix adapter runs" in w]
     assert named == [
-        "policy grief names matrix rooms (alerts), but the config does not enable the "
-        "matrix adapter; nothing is delivered to them"
+        "policies/grief.yaml: the policy 'grief' names Matrix rooms (under alerts), but no "
+        "Matrix adapter runs, so nothing reaches them; add 'matrix:' under 'adapters:' in the "
+        "config, or remove those rooms"
     ]
     assert not [w for w in warnings if "adapter running" in w]
 

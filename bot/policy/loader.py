@@ -7,7 +7,9 @@ caller keeps running on the previous snapshot.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -116,30 +118,59 @@ def read_limited(file: Path, shown: str) -> tuple[bytes | None, list[PolicyError
 
 
 def policy_files(directory: Path) -> list[Path]:
-    """Policy files in load order; hidden files (editor backups, lock files) are skipped."""
+    """Every entry a moderator may have meant as a policy file, in load order.
+
+    Names ending in .yaml or .yml in any letter case count, whatever they are (a link to
+    nowhere, a folder, a pipe): skipping one silently would drop a running policy on the next
+    reload, so :func:`entry_problem` refuses those instead. Hidden entries (editor backups,
+    lock files) are left out on purpose.
+    """
     return sorted(
         entry
         for entry in directory.iterdir()
-        if entry.suffix in POLICY_SUFFIXES and not entry.name.startswith(".") and entry.is_file()
+        if entry.suffix.lower() in POLICY_SUFFIXES and not entry.name.startswith(".")
     )
 
 
-def load_policy_dir(directory: Path, display_root: Path | None = None) -> PolicySet:
-    """Load every policy file in ``directory``, raising with every error of every file."""
-    shown_dir = display_path(directory, display_root)
-    if not directory.is_dir():
-        raise PolicyLoadError(
-            [PolicyError(shown_dir, 1, 1, "the policy folder does not exist or is not a folder")]
+def entry_problem(entry: Path) -> str | None:
+    """Why a policy folder entry cannot be read as a policy file, or None when it can."""
+    if entry.suffix not in POLICY_SUFFIXES:
+        return (
+            f"policy files must end in .yaml or .yml in lowercase letters, so this file would "
+            f"be skipped; rename it to '{entry.stem}{entry.suffix.lower()}'"
         )
-    files = policy_files(directory)
-    if not files:
-        raise PolicyLoadError(
-            [PolicyError(shown_dir, 1, 1, "the policy folder has no .yaml files")]
+    try:
+        status = entry.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "this link leads round in a loop and never reaches a file; replace it"
+        if entry.is_symlink():
+            return (
+                f"this is a link to '{os.readlink(entry)}', which does not exist; fix the "
+                "link or remove it"
+            )
+        return f"cannot read the file: {exc.strerror or type(exc).__name__}"
+    if stat.S_ISDIR(status.st_mode):
+        return (
+            "this is a folder, not a policy file; policies are not read from folders inside "
+            "the policy folder, so rename it or move it out"
         )
+    if not stat.S_ISREG(status.st_mode):
+        return "this is not a regular file (a pipe or a device?); replace it with a file"
+    return None
+
+
+def load_policy_files(files: Sequence[Path], display_root: Path | None = None) -> PolicySet:
+    """Load the given policy files as one set (conflicts between them included), raising
+    with every error of every file."""
     errors: list[PolicyError] = []
     loaded: list[_Loaded] = []
     for file in files:
         shown = display_path(file, display_root)
+        problem = entry_problem(file)
+        if problem is not None:
+            errors.append(PolicyError(shown, 1, 1, problem))
+            continue
         raw, read_errors = read_limited(file, shown)
         errors.extend(read_errors)
         if raw is None:
@@ -152,3 +183,24 @@ def load_policy_dir(directory: Path, display_root: Path | None = None) -> Policy
     if errors:
         raise PolicyLoadError(errors)
     return PolicySet(policies=tuple(item.policy for item in loaded))
+
+
+def load_policy_dir(directory: Path, display_root: Path | None = None) -> PolicySet:
+    """Load every policy file in ``directory``, raising with every error of every file."""
+    shown_dir = display_path(directory, display_root)
+    if not directory.is_dir():
+        raise PolicyLoadError(
+            [PolicyError(shown_dir, 1, 1, "the policy folder does not exist or is not a folder")]
+        )
+    try:
+        files = policy_files(directory)
+    except OSError as exc:  # a folder this user may not list
+        reason = exc.strerror or type(exc).__name__
+        raise PolicyLoadError(
+            [PolicyError(shown_dir, 1, 1, f"cannot list the policy folder: {reason}")]
+        ) from None
+    if not files:
+        raise PolicyLoadError(
+            [PolicyError(shown_dir, 1, 1, "the policy folder has no .yaml files")]
+        )
+    return load_policy_files(files, display_root)

@@ -12,6 +12,7 @@ likely a mistake than an intention, and guessing would hide it.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Collection, Mapping
 from inspect import isclass
@@ -24,6 +25,7 @@ from bot.policy.answers_check import answer_problems
 from bot.policy.yamlpos import Document, Loc, Problem
 
 M = TypeVar("M", bound=BaseModel)
+_ENV_NAME_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 _EXPECTED = {
     "string_type": "text",
@@ -87,6 +89,37 @@ def _explain(
     hidden: set[str],
     secret_keys: Collection[str],
 ) -> Problem:
+    """The plain reason for one error, saying so when the value came from ``${VAR}``: the
+    admin then has to look in the environment, not at the line."""
+    written = document.substituted.get(loc)
+    problem = _explain_value(error, loc, model, document, hidden, secret_keys, written)
+    kind = error["type"]
+    if written is None or kind in ("missing", "extra_forbidden"):
+        return problem
+    note = _came_from(written)
+    if kind in ("int_type", "bool_type", "float_type") and isinstance(error.get("input"), str):
+        expected = _EXPECTED[kind]
+        note += f", and the environment holds only text: write {expected} here instead"
+    return Problem(problem.pos, f"{problem.message} ({note})")
+
+
+def _came_from(written: str) -> str:
+    names = list(dict.fromkeys(_ENV_NAME_RE.findall(written.replace("$${", ""))))
+    or_default = " or its default" if ":-" in written else ""
+    if len(names) == 1:
+        return f"the value came from the environment variable {names[0]}{or_default}"
+    return f"the value came from the environment variables {', '.join(names)}{or_default}"
+
+
+def _explain_value(
+    error: ErrorDetails,
+    loc: Loc,
+    model: type[BaseModel],
+    document: Document,
+    hidden: set[str],
+    secret_keys: Collection[str],
+    written: str | None,
+) -> Problem:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
@@ -109,7 +142,7 @@ def _explain(
         if kind == "string_type" and isinstance(value, int | float) and not secret:
             message += " (put it in quotes to make it text)"
         elif kind in ("int_type", "bool_type", "float_type") and isinstance(value, str):
-            message += _quoted_hint(kind, value)
+            message += _quoted_hint(kind, value, written)
         return Problem(document.value_pos(loc), message)
     pos = document.value_pos(loc)
     if kind == "literal_error":
@@ -147,7 +180,11 @@ def _entries(count: int) -> str:
     return "entry" if count == 1 else "entries"
 
 
-def _quoted_hint(kind: str, value: str) -> str:
+def _quoted_hint(kind: str, value: str, written: str | None = None) -> str:
+    """"Remove the quotes" when quotes made a number or true/false text; never for a value
+    that came from the environment (it is always text there, and has no quotes to remove)."""
+    if written is not None:
+        return ""  # _explain says where the value came from instead
     stripped = value.strip()
     if kind == "bool_type" and stripped.lower() in ("true", "false"):
         return " (remove the quotes)"

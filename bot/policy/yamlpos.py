@@ -89,11 +89,14 @@ class Document:
 
     ``flagged`` holds paths already reported while parsing (bad tags, undefined variables),
     so validation does not report the same value a second time in vaguer words.
+    ``substituted`` maps the paths of text values the string hook rewrote (``${VAR}``) to
+    the text as written, so a message can say where a value really came from.
     """
 
     data: dict[str, Any]
     positions: Mapping[Loc, NodeInfo]
     flagged: frozenset[Loc] = frozenset()
+    substituted: Mapping[Loc, str] = field(default_factory=dict)
 
     def value_pos(self, loc: Loc) -> Pos:
         """The value's position, or the nearest enclosing one we know."""
@@ -289,7 +292,9 @@ def parse_yaml(raw: str | bytes, string_hook: StringHook | None = None) -> Parse
         info = builder.positions.get(builder.current[:1])
         pos = info.key if info is not None and info.key is not None else exc.pos
         return ParseResult(None, (Problem(pos, exc.message),))
-    document = Document(data, builder.positions, frozenset(builder.flagged))
+    document = Document(
+        data, builder.positions, frozenset(builder.flagged), dict(builder.substituted)
+    )
     return ParseResult(document, tuple(builder.problems))
 
 
@@ -385,6 +390,7 @@ class _Builder:
     positions: dict[Loc, NodeInfo] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     flagged: set[Loc] = field(default_factory=set)
+    substituted: dict[Loc, str] = field(default_factory=dict)
     count: int = 0
     current: Loc = ()
     open_nodes: set[int] = field(default_factory=set)
@@ -433,11 +439,14 @@ class _Builder:
             self._report(loc, pos, str(exc))
             return node.value
         if isinstance(value, str) and self.string_hook is not None:
+            written = value
             try:
                 value = self.string_hook(value)
                 _check_characters(value)
             except ValueError as exc:
                 self._report(loc, pos, str(exc))
+            if value != written:
+                self.substituted[loc] = written
         return value
 
     def _mapping(self, node: MappingNode, loc: Loc, depth: int) -> dict[str, Any]:

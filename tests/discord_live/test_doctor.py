@@ -216,7 +216,8 @@ async def test_rooms_on_a_platform_the_config_does_not_run_are_a_problem(doctor:
     code, report = await doctor(policy)
     assert code == 1
     assert (
-        "problem  policy circle names matrix rooms, but the config runs no matrix adapter" in report
+        "problem  the policy 'circle' names Matrix rooms (under rooms), but no Matrix adapter "
+        "runs" in report
     )
     assert "1 problem(s)" in report
 
