@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from bot import redact
+from bot.log_filters import PrefixFilter, attach_once
 
 LogFormat = Literal["logfmt", "json"]
 
@@ -192,14 +193,10 @@ def parse_logfmt(line: str) -> dict[str, str]:
     return found
 
 
-class Routine(logging.Filter):
+class Routine(PrefixFilter):
     """A logger filter that lowers records starting with one of ``prefixes`` to DEBUG (and
     drops them where that logger does not log DEBUG): a WARNING an admin would chase for
     something that is not a problem teaches them to ignore WARNINGs."""
-
-    def __init__(self, prefixes: tuple[str, ...]) -> None:
-        super().__init__()
-        self.prefixes = prefixes
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno <= logging.DEBUG or not str(record.msg).startswith(self.prefixes):
@@ -209,15 +206,8 @@ class Routine(logging.Filter):
 
 
 def lower_routine(logger_name: str, *prefixes: str) -> Routine:
-    """Attach a :class:`Routine` filter once to the logger that writes those messages (a
-    logger filter runs where the record is made, before any handler sees its level)."""
-    logger = logging.getLogger(logger_name)
-    for existing in logger.filters:
-        if isinstance(existing, Routine) and set(prefixes) <= set(existing.prefixes):
-            return existing
-    routine = Routine(prefixes)
-    logger.addFilter(routine)
-    return routine
+    """Attach a :class:`Routine` filter once to the logger that writes those messages."""
+    return attach_once(logger_name, Routine, prefixes)
 
 
 def formatter_for(fmt: LogFormat) -> StructuredFormatter:

@@ -21,6 +21,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.log_filters import PrefixFilter, attach_once
+
 REDACTED = "[redacted]"
 # Shorter values are not treated as secrets: redacting every "1234" would garble logs and
 # protect nothing (real tokens, passwords and keys are far longer).
@@ -152,14 +154,10 @@ def config_secrets(config: Any) -> list[str]:
     return found
 
 
-class WithheldDetail(logging.Filter):
+class WithheldDetail(PrefixFilter):
     """For a library logger whose messages starting with one of ``prefixes`` are known to
     quote payloads (a failed validation quoting the event it failed on): keep the fact and
     the level, drop the detail."""
-
-    def __init__(self, prefixes: Iterable[str]) -> None:
-        super().__init__()
-        self.prefixes = tuple(prefixes)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -176,12 +174,5 @@ class WithheldDetail(logging.Filter):
 
 
 def withhold_details(logger_name: str, *prefixes: str) -> WithheldDetail:
-    """Attach a :class:`WithheldDetail` to the logger that writes those messages (a logger
-    filter runs where the record is made, before it propagates to any handler)."""
-    logger = logging.getLogger(logger_name)
-    for existing in logger.filters:
-        if isinstance(existing, WithheldDetail) and set(prefixes) <= set(existing.prefixes):
-            return existing
-    withheld = WithheldDetail(prefixes)
-    logger.addFilter(withheld)
-    return withheld
+    """Attach a :class:`WithheldDetail` to the logger that writes those messages."""
+    return attach_once(logger_name, WithheldDetail, prefixes)
