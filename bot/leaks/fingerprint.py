@@ -8,13 +8,28 @@ the hashes exist: nothing here keeps it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
+from bot.leaks.normalize import VERSION as NORMALIZATION
 from bot.leaks.normalize import normalize
+from bot.leaks.normalize_v1 import tokens_v1
 from bot.leaks.params import LeakParams
 from bot.leaks.tokenize import tokenize
 from bot.leaks.winnow import winnow
+
+
+def _tokens(text: str) -> list[str]:
+    return tokenize(normalize(text))
+
+
+TOKENISERS: dict[int, Callable[[str], list[str]]] = {1: tokens_v1, NORMALIZATION: _tokens}
+"""Text to tokens, by normalisation version: the current one, and every earlier one whose
+fingerprints may still be stored (frozen, so those keep matching until retention ends them).
+The version is not part of the hash: text that both versions read alike (all plain ASCII)
+hashes alike, so a phrase moderators stopped under one version stays stopped under the
+next; stored fingerprints say their version in their scheme (see bot/leaks_flow/engines.py)."""
 
 FINGERPRINT_BITS = 60
 """Digests are 8 bytes; keeping 60 bits lets every fingerprint fit SQLite's signed INTEGER
@@ -63,20 +78,27 @@ class Fingerprinter:
 
     The key lives only inside a prepared BLAKE2b state (not as an attribute), and the object
     refuses to be pickled or shown, so neither the key nor any text can leak through it.
+    ``normalization`` picks the text pipeline (:data:`TOKENISERS`); the default is today's.
     """
 
-    __slots__ = ("_base", "_shingle_base", "params")
+    __slots__ = ("_base", "_shingle_base", "_tokens", "normalization", "params")
 
-    def __init__(self, key: bytes, params: LeakParams | None = None) -> None:
+    def __init__(
+        self, key: bytes, params: LeakParams | None = None, normalization: int = NORMALIZATION
+    ) -> None:
         _check_key(key)
+        if normalization not in TOKENISERS:
+            raise ValueError(f"unknown normalisation version {normalization}")
         self.params = params or LeakParams()
+        self.normalization = normalization
+        self._tokens = TOKENISERS[normalization]
         # Keying BLAKE2b costs a compression; copying a keyed state is ~40% cheaper per hash.
         self._base = hashlib.blake2b(key=bytes(key), digest_size=8, person=_PERSON)
         self._shingle_base = self._base.copy()
         self._shingle_base.update(b"S" + self.params.k.to_bytes(2, "big"))
 
     def __repr__(self) -> str:
-        return f"Fingerprinter({self.params!r})"
+        return f"Fingerprinter({self.params!r}, normalization={self.normalization})"
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a Fingerprinter holds the deployment key and is not serialisable")
@@ -87,7 +109,7 @@ class Fingerprinter:
         return int.from_bytes(state.digest(), "big") & _MASK
 
     def tokens(self, text: str) -> list[str]:
-        return tokenize(normalize(text))
+        return self._tokens(text)
 
     def shingle_hashes(self, tokens: list[str]) -> list[int]:
         """The keyed hash of every k-token shingle, in order (empty when fewer than k).

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.events import MessageRef, Room
-from bot.leaks_flow.engines import Engines, room_key, scheme_of
+from bot.leaks import Fingerprints, LeakParams
+from bot.leaks_flow.engines import Engines, room_key
 from bot.policy.model import Policy
 
 # Strongest first: a flag keeps the strongest signal seen for its copy and source room.
@@ -67,14 +68,15 @@ async def quotes(
     """
     own = room_key(here)
     found: list[Suspicion] = []
+    seen: dict[tuple[LeakParams, tuple[str, ...]], Fingerprints] = {}  # this message only
     for engine in engines.engines.values():
-        fingerprints = engine.lookup.fingerprints(text)
+        fingerprints = engines.lookup_fingerprints(engine, text, seen)
         if not fingerprints:
             continue
         for match in engine.index.lookup(fingerprints, exclude_room=own):
             source = engines.room_for(match.room_key)
             policy = covered(source)
-            if policy is None or scheme_of(policy.leaks) != engine.scheme:
+            if policy is None or not engine.serves(policy.leaks):
                 continue
             spec = policy.leaks
             if private and not spec.scan_private_messages:

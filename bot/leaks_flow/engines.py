@@ -1,7 +1,12 @@
 """The in-memory side of leak flagging: one keyed index per shingle scheme, loaded from the store.
 
 Policies may choose their own k and w; fingerprints made under different k never compare,
-so each scheme ("k11w2") gets its own :class:`LeakIndex`. The index is only a fast filter:
+so each scheme gets its own :class:`LeakIndex`. Nor do fingerprints of different text
+normalisations (bot/leaks/normalize.py), so the scheme names that too: "n2k11w2" is
+normalisation 2, k=11, w=2; a scheme without the "n" prefix ("k11w2") is normalisation 1,
+as every row written before versions existed says. New rows get today's version; the rows
+of an earlier one keep their own index, looked up with that version's frozen normaliser,
+until retention has removed the last of them. The index is only a fast filter:
 a candidate it reports is confirmed against the store (the truth after edits, deletes and
 erasures), which lets edits and deletes drop their rows at once and the index catch up at
 the next daily compaction instead of walking millions of entries per delete.
@@ -10,6 +15,7 @@ the next daily compaction instead of walking millions of entries per delete.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -21,6 +27,7 @@ from bot.leaks import (
     LeakParams,
     background_fingerprints,
 )
+from bot.leaks.fingerprint import NORMALIZATION, TOKENISERS
 from bot.leaks_flow.loading import fill_index
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import Store
@@ -34,8 +41,28 @@ def day_number(at: datetime) -> int:
     return (at.astimezone(UTC).date() - _EPOCH).days
 
 
+_SCHEME = re.compile(r"(?:n([1-9][0-9]*))?k([0-9]+)w([0-9]+)")
+
+
+def scheme_name(k: int, w: int, normalization: int = NORMALIZATION) -> str:
+    """How the store names fingerprints of shingle length ``k``, window ``w`` and text
+    normalisation ``normalization`` (version 1 has no prefix: the rows it wrote have none)."""
+    shingles = f"k{k}w{w}"
+    return shingles if normalization == 1 else f"n{normalization}{shingles}"
+
+
+def parse_scheme(scheme: str) -> tuple[int, int, int]:
+    """``(normalization, k, w)`` of a scheme name."""
+    found = _SCHEME.fullmatch(scheme)
+    if found is None:
+        raise ValueError(f"not a fingerprint scheme: {scheme!r}")
+    version, k, w = found.groups()
+    return int(version or 1), int(k), int(w)
+
+
 def scheme_of(spec: LeaksSpec) -> str:
-    return f"k{spec.k}w{spec.w}"
+    """The scheme new fingerprints under ``spec`` are stored with: today's normalisation."""
+    return scheme_name(spec.k, spec.w)
 
 
 def room_key(room: Room) -> str:
@@ -60,6 +87,12 @@ class Engine:
     index: LeakIndex
     lookup: Fingerprinter
 
+    def serves(self, spec: LeaksSpec) -> bool:
+        """Whether a policy with ``spec`` stores (or stored) its rooms' fingerprints here:
+        the same shingles, under any normalisation."""
+        _, k, w = parse_scheme(self.scheme)
+        return (k, w) == (spec.k, spec.w)
+
 
 @dataclass
 class Engines:
@@ -70,7 +103,7 @@ class Engines:
     stale: int = 0
     """Postings dropped from the store (edits, deletes) but still in memory; harmless, as
     the store confirms every candidate, and cleared by :meth:`load`."""
-    _fingerprinters: dict[LeakParams, Fingerprinter] = field(default_factory=dict)
+    _fingerprinters: dict[tuple[LeakParams, int], Fingerprinter] = field(default_factory=dict)
     _signature: frozenset[tuple[str, int, int]] = frozenset()
 
     def __post_init__(self) -> None:
@@ -82,10 +115,26 @@ class Engines:
         state.update("\x00".join((platform, room_id, message_id)).encode())
         return state.digest()
 
-    def fingerprinter(self, params: LeakParams) -> Fingerprinter:
-        found = self._fingerprinters.get(params)
+    def fingerprinter(
+        self, params: LeakParams, normalization: int = NORMALIZATION
+    ) -> Fingerprinter:
+        found = self._fingerprinters.get((params, normalization))
         if found is None:
-            found = self._fingerprinters[params] = Fingerprinter(self.key, params)
+            found = Fingerprinter(self.key, params, normalization)
+            self._fingerprinters[(params, normalization)] = found
+        return found
+
+    @staticmethod
+    def lookup_fingerprints(
+        engine: Engine, text: str, seen: dict[tuple[LeakParams, tuple[str, ...]], Fingerprints]
+    ) -> Fingerprints:
+        """``text``'s fingerprints for ``engine``; ``seen`` (kept by the caller for one
+        message only) spares hashing again what another normalisation read the same way."""
+        tokens = tuple(engine.lookup.tokens(text))
+        key = (engine.lookup.params, tokens)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = engine.lookup.fingerprints_of_tokens(list(tokens))
         return found
 
     def fingerprints_to_store(self, spec: LeaksSpec, text: str) -> Fingerprints:
@@ -119,17 +168,26 @@ class Engines:
         engines: dict[str, Engine] = {}
         loaded = 0
         for scheme, stop_rooms, shortest_whole in sorted(signature):
-            k, w = (int(part) for part in scheme[1:].split("w"))
+            _, k, w = parse_scheme(scheme)
             params = LeakParams(
                 k=k, w=w, min_matches=1, min_tokens_whole=shortest_whole, stop_rooms=stop_rooms
             )
-            # The background list hashes every short phrase whole, whatever the policies ask.
-            phrases = self.fingerprinter(
-                LeakParams(k=k, w=w, min_matches=1, min_tokens_whole=1, stop_rooms=stop_rooms)
-            )
-            index = LeakIndex(params, background_fingerprints(phrases) | stopped)
-            loaded += await fill_index(index, self.store.index_groups(scheme))
-            engines[scheme] = Engine(scheme, index, self.fingerprinter(params))
+            # Today's normalisation, and every earlier one that still has rows.
+            for version in sorted(TOKENISERS, reverse=True):
+                name = scheme_name(k, w, version)
+                index = LeakIndex(params, stopped)
+                added = await fill_index(index, self.store.index_groups(name))
+                if version != NORMALIZATION and not added:
+                    continue
+                # The background list hashes every short phrase whole, whatever the
+                # policies ask, with the normalisation of the rows it guards.
+                phrases = self.fingerprinter(
+                    LeakParams(k=k, w=w, min_matches=1, min_tokens_whole=1, stop_rooms=stop_rooms),
+                    version,
+                )
+                index.add_background(background_fingerprints(phrases))
+                loaded += added
+                engines[name] = Engine(name, index, self.fingerprinter(params, version))
         for state in await self.store.room_states():
             room = Room(state.platform, state.room_id, state.room_name)
             self.rooms.setdefault(room_key(room), room)
