@@ -124,12 +124,17 @@ class Engines:
             self._fingerprinters[(params, normalization)] = found
         return found
 
-    @staticmethod
     def lookup_fingerprints(
-        engine: Engine, text: str, seen: dict[tuple[LeakParams, tuple[str, ...]], Fingerprints]
+        self,
+        engine: Engine,
+        text: str,
+        seen: dict[tuple[LeakParams, tuple[str, ...]], Fingerprints],
     ) -> Fingerprints:
         """``text``'s fingerprints for ``engine``; ``seen`` (kept by the caller for one
-        message only) spares hashing again what another normalisation read the same way."""
+        message only) spares hashing again what another normalisation read the same way,
+        while rows of an earlier normalisation are still stored."""
+        if len(self.engines) == 1:
+            return engine.lookup.fingerprints(text)
         tokens = tuple(engine.lookup.tokens(text))
         key = (engine.lookup.params, tokens)
         found = seen.get(key)
