@@ -225,3 +225,9 @@ def test_normalising_twice_changes_nothing() -> None:
     )
     once = normalize(text)
     assert normalize(once) == once
+
+
+def test_marks_on_nothing_or_on_latin_letters_are_dropped_and_thai_keeps_its_own() -> None:
+    assert normalize('she said "\u0e31told" (\u0941me)') == "she said told me"
+    assert normalize("t\u0e49old \u0e31") == "told"
+    assert normalize("ฉันเข้าใจนะ") == "ฉันเข้าใจนะ"

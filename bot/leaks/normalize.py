@@ -127,8 +127,9 @@ def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
 # whole; a keycap inside a word or number ("1️⃣0") folds to its digit (the table drops
 # U+20E3 and the variation selector).
 _KEYCAPS_ALONE = re.compile(r"(?<!\w)(?:[0-9#*]\ufe0f?\u20e3)+(?!\w)")
-# Letters of Latin, Greek and Cyrillic (Blocks.txt), and marks of any script put on them:
-# an accent is an accent to a reader, whichever block its code point comes from.
+# Letters of Latin, Greek and Cyrillic (Blocks.txt), and marks of any script put on them
+# or on nothing (after a space, or what punctuation became): an accent is an accent to a
+# reader, whichever block its code point comes from.
 _LGC_LETTERS = _char_class(
     (
         (0x30, 0x39),
@@ -144,7 +145,7 @@ _LGC_LETTERS = _char_class(
         (0xAB30, 0xAB6F),
     )
 )
-_MARKS_ON_LGC = re.compile(f"(?<=[{_LGC_LETTERS}])[{_char_class(MARKS)}]+")
+_MARKS_ON_LGC = re.compile(f"(?:(?<=[{_LGC_LETTERS}\\s])|^)[{_char_class(MARKS)}]+")
 
 
 def normalize(text: str) -> str:
