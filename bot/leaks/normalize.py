@@ -157,10 +157,11 @@ def normalize(text: str) -> str:
     ``>`` line is kept, because a leak is usually posted exactly as such a quote.
 
     Plain ASCII (most chat) takes a short path: nothing in it needs folding but case.
-    Otherwise each character becomes its skeleton from the generated fold table (UTS #39
-    prototypes, letter-like forms, accents of Latin, Greek and Cyrillic dropped, which keeps
-    the marks that spell words in Thai, Devanagari or Japanese), before case folding, so a
-    capital look-alike is read as the capital it imitates.
+    Otherwise each character becomes its skeleton from the generated fold table
+    (tools/gen_fold_table.py: UTS #39 prototypes, letter-like forms, case, accents of Latin,
+    Greek and Cyrillic dropped, while the letters and marks that spell words in Thai,
+    Devanagari, Korean, Japanese, Chinese, Arabic or Hebrew stay). Upper and lower case of a
+    letter always fold alike, so shouting a copy changes nothing either.
     """
     text = unicodedata.normalize("NFKC", text)
     text = strip_markup(text)
