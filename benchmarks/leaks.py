@@ -50,7 +50,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.events import Room
-from bot.leaks import Fingerprints, LeakIndex, LeakParams, author_key, normalize
+from bot.leaks import Fingerprints, LeakIndex, LeakParams, author_key, normalize, tokenize
+from bot.leaks.params import WORD_UNITS
+from bot.leaks.tokenize import token_units
 from bot.leaks_flow.detect import Suspicion, quotes
 from bot.leaks_flow.engines import Engines, room_key, scheme_of, stored_params
 from bot.policy.model import LeaksSpec, Policy, ReminderSpec, RoomRef
@@ -621,6 +623,112 @@ def sqlite_speed(
     p50 = latencies[len(latencies) // 2] / 1e6
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] / 1e6
     return SqliteFigures(size, real, disk, load, rate, p50, p99, latencies[-1] / 1e6)
+
+
+# -- the multilingual table -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageFlags:
+    messages: int
+    flagged: int
+    """Messages flagged as quoting another, different message."""
+    false_flags: int
+    """Of those, the flags the same policy does not raise on the same two sentences in
+    English: a match on phrasing the script's shingles were too short to tell apart."""
+    longest_false_run: float
+    """The longest run of words a falsely flagged pair shares (0 without any)."""
+
+
+def shared_run_words(one: str, two: str) -> float:
+    """The longest run of tokens two texts share, in words (unspaced characters weigh their
+    script's fraction of a word, as when shingles are cut)."""
+    first, second = tokenize(normalize(one)), tokenize(normalize(two))
+    weights = token_units(first) or [WORD_UNITS] * len(first)
+    best = 0
+    previous = [0] * (len(second) + 1)
+    for i, token in enumerate(first):
+        current = [0] * (len(second) + 1)
+        for j, other in enumerate(second):
+            if token == other:
+                current[j + 1] = previous[j] + weights[i]
+                best = max(best, current[j + 1])
+        previous = current
+    return best / WORD_UNITS
+
+
+def sentence_probes(language: str, sentences: Sequence[Any], field: str) -> list[Probe]:
+    """Each sentence posted again in its own room by its own author (``field``: its text or
+    its English original)."""
+    return [Probe(f"{language}-{n}", f"{language}-author-{n}", getattr(sentence, field))
+            for n, sentence in enumerate(sentences)]
+
+
+def words_of(text: str) -> float:
+    tokens = tokenize(normalize(text))
+    return sum(token_units(tokens) or [WORD_UNITS] * len(tokens)) / WORD_UNITS
+
+
+def multilingual_false_flags(spec: LeaksSpec) -> dict[str, LanguageFlags]:
+    """False flags between different messages that share ordinary phrasing, per language.
+
+    Every distinct sentence of each language (``benchmarks/multilingual.py``) is a
+    confidential message in a room of its own, by an author of its own; each is then
+    posted again in its own room and checked, as the bot checks any message, against all
+    the others (a quote in its own room is never a leak). The catalogue is a parallel text,
+    so each flag is judged against English, where the defaults were measured: a flag the
+    same policy also raises between the two English originals is a template sentence
+    repeated with a word changed (a quote by the bot's own rule, in any language); one it
+    does not raise in English is a false flag of the script's shingles, unless the two
+    share a run of w+k-1 words or one holds the whole of the other.
+    """
+    from benchmarks import multilingual
+
+    detector = Detector(spec)
+    guaranteed = stored_params(spec).guaranteed_run
+    # One English index per language: the catalogues share their English originals, which
+    # in one index would be stored from several rooms and stopped as common phrasing.
+    english: dict[str, Detector] = {}
+    texts: dict[str, list[multilingual.Sentence]] = {}
+    for language in multilingual.LANGUAGES:
+        seen: set[str] = set()
+        kept: list[multilingual.Sentence] = []
+        texts[language] = kept
+        for sentence in multilingual.sentences(language):
+            form = normalize(sentence.text)
+            if form and form not in seen:  # the same words twice are no false flag
+                seen.add(form)
+                kept.append(sentence)
+        english[language] = Detector(spec)
+        for side, text_of in ((detector, "text"), (english[language], "english")):
+            side.index_messages(
+                Message(f"{language}-{n}", f"{language}-author-{n}", 20_000,
+                        getattr(sentence, text_of))
+                for n, sentence in enumerate(kept)
+            )
+    figures: dict[str, LanguageFlags] = {}
+    for language, kept in texts.items():
+        found = detector.flagged(sentence_probes(language, kept, "text"))
+        in_english = english[language].flagged(sentence_probes(language, kept, "english"))
+        false = 0
+        longest = 0.0
+        for n, (rooms, english_rooms) in enumerate(zip(found, in_english, strict=True)):
+            runs = []
+            for room in rooms:
+                other = kept[int(room.rsplit("-", 1)[1])]
+                if room in english_rooms or other.english == kept[n].english:
+                    continue
+                # A run of w+k-1 words, or the whole of the shorter message, is a quote in
+                # any language, however the English original was worded.
+                run = shared_run_words(kept[n].text, other.text)
+                if run < min(guaranteed, words_of(kept[n].text), words_of(other.text)):
+                    runs.append(run)
+            if runs:
+                false += 1
+                longest = max(longest, *runs)
+        figures[language] = LanguageFlags(len(kept), sum(map(bool, found)), false,
+                                          round(longest, 2))
+    return figures
 
 
 # -- the naive baseline ---------------------------------------------------------------------
