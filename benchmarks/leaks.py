@@ -27,7 +27,25 @@ a real query.
     python benchmarks/leaks.py --quick    # same figures from a smaller run, under a minute
     python benchmarks/leaks.py --k 8 --w 5 --min-matches 2   # a policy's own settings
 
-The last line printed is one JSON object with every headline figure.
+Two tables measure the shipped defaults where people try to dodge them and where words are
+not spaced. The evasion table disguises quotes of the confidential messages as
+``benchmarks/evasions.py`` describes (recall per transformation, each probe through
+``detect.quotes``; split quotes go through ``flagged_consecutive``, the one function to
+switch to the bot's split-message stream). The multilingual table checks Japanese, Chinese,
+Korean and Thai sentences from Django's catalogues (``pip install django``; see
+``benchmarks/multilingual.py``) against each other: different messages sharing ordinary
+phrasing must not be flagged.
+
+The last line printed is one JSON object with every headline figure. Besides speed, memory,
+disk and start-up figures, it holds ``false_flag_rate`` (``_author_exempt``,
+``_no_exemption``), ``recall_<n>_words`` and ``recall_<n>_words_changed_word`` for quotes
+of 5-40 words; the evasion table as ``recall_identity``, ``recall_lookalike``,
+``recall_invisible``, ``recall_accents``, ``recall_small_caps``, ``recall_keycaps``,
+``recall_emoji``, ``recall_split2``, ``recall_split3``, ``recall_one_word_20``,
+``recall_two_words_30``, ``recall_swap`` and ``recall_spelling``; and the multilingual
+table as ``false_flags_<lang>``, ``flagged_<lang>`` and ``messages_<lang>`` for ja, zh, ko
+and th (a false flag is a match the same policy does not make between the two sentences'
+English originals, unless they share a run of w+k-1 words or one holds the other whole).
 """
 
 from __future__ import annotations
@@ -97,10 +115,11 @@ class Sizes:
     naive_plain: int
     naive_quotes_per_length: int
     sqlite_rows: int
+    evasions_per_case: int
 
 
-FULL = Sizes(86_000, 0, 2_000, 60_000, 300, 40, 1_000_000)
-QUICK = Sizes(20_000, 25_000, 300, 12_000, 80, 12, 100_000)
+FULL = Sizes(86_000, 0, 2_000, 60_000, 300, 40, 1_000_000, 1_000)
+QUICK = Sizes(20_000, 25_000, 300, 12_000, 80, 12, 100_000, 200)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -625,6 +644,87 @@ def sqlite_speed(
     return SqliteFigures(size, real, disk, load, rate, p50, p99, latencies[-1] / 1e6)
 
 
+# -- the evasion table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvasionProbe:
+    """A quote someone tried to disguise: one message, or consecutive ones in one room."""
+
+    evasion: str
+    room: str
+    author: str
+    parts: tuple[str, ...]
+    source: str
+
+
+def make_evasion_probes(
+    sources: Sequence[Message], hosts: Sequence[Message], per_case: int, rng: random.Random
+) -> list[EvasionProbe]:
+    """``per_case`` disguised quotes per transformation in ``benchmarks/evasions.py``, each
+    from a confidential message, posted by an outside member (inside one of their own
+    messages, or on its own as consecutive posts when split)."""
+    from benchmarks import evasions
+
+    vocabulary = [word for message in hosts[:5000] for word in message.text.split()]
+    split_words = [message.text.split() for message in sources]
+    probes: list[EvasionProbe] = []
+    for evasion in evasions.EVASIONS:
+        eligible = [n for n, words in enumerate(split_words) if len(words) >= evasion.words]
+        if evasion.needs is not None:
+            eligible = [n for n in eligible if evasion.needs(split_words[n])]
+        made = 0
+        for _ in range(per_case * 20):  # bounded: a condition may reject many sources
+            if made == per_case or not eligible:
+                break
+            n = rng.choice(eligible)
+            words = evasions.quote_words(split_words[n], evasion, rng)
+            if words is None:
+                continue
+            host = rng.choice(hosts)
+            if host.author == sources[n].author:  # their own words are exempt: not a leak
+                continue
+            parts = evasion.transform(words, rng, vocabulary)
+            if len(parts) == 1:  # a disguised quote inside the member's own message
+                host_words = host.text.split()
+                cut = rng.randrange(len(host_words) + 1)
+                parts = [" ".join([*host_words[:cut], parts[0], *host_words[cut:]])]
+            probes.append(EvasionProbe(evasion.name, host.room, host.author, tuple(parts),
+                                       sources[n].room))
+            made += 1
+    return probes
+
+
+async def flagged_consecutive(check: Callable[[Probe], Any], probe: EvasionProbe) -> set[str]:
+    """Source rooms flagged for a member's consecutive messages in one room.
+
+    This is the one place the benchmark feeds consecutive posts to the bot: for now each
+    part goes through ``detect.quotes`` in order, as the bot checks any message. When the
+    bot's split-message stream lands, call its entry point here instead (one call per part,
+    in order, the same room and author), and the split rows measure it.
+    """
+    found: set[str] = set()
+    for part in probe.parts:
+        for suspicion in await check(Probe(probe.room, probe.author, part)):
+            found.add(suspicion.source.id)
+    return found
+
+
+def evasion_recall(detector: Detector, probes: Sequence[EvasionProbe]) -> dict[str, float]:
+    """Per transformation, the share of disguised quotes whose source room was flagged."""
+    check = detector.checker()
+
+    async def run() -> list[set[str]]:
+        return [await flagged_consecutive(check, probe) for probe in probes]
+
+    hits: dict[str, list[int]] = {}
+    for probe, found in zip(probes, asyncio.run(run()), strict=True):
+        case = hits.setdefault(probe.evasion, [0, 0])
+        case[0] += probe.source in found
+        case[1] += 1
+    return {name: found / total for name, (found, total) in hits.items()}
+
+
 # -- the multilingual table -----------------------------------------------------------------
 
 
@@ -888,6 +988,24 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"{other_recall.get('20|case+punct', 0.0):.2%}")
         del other_detector
 
+    # Disguised quotes and other languages, with the policy as configured.
+    from benchmarks import multilingual
+
+    evasion_probes = make_evasion_probes(inside, outside, sizes.evasions_per_case, rng)
+    evaded = evasion_recall(detector, evasion_probes)
+    print("\nEvasion: quotes disguised as someone dodging detection would "
+          f"({sizes.evasions_per_case} per row, benchmarks/evasions.py)")
+    line("transformation", "recall")
+    for name, value in evaded.items():
+        line(f"  {name}", f"{value:.2%}")
+    languages = multilingual_false_flags(spec)
+    print(f"\nOther languages: different messages sharing ordinary phrasing "
+          f"({multilingual.source_version()} catalogues, each against all the others)")
+    line("language", "messages", "flagged", "false flags", "longest run")
+    for language, figures in languages.items():
+        line(f"  {language}", figures.messages, figures.flagged, figures.false_flags,
+             f"{figures.longest_false_run:g} words")
+
     # Speed and latency at three index sizes.
     print("\nSpeed: the bot's quote check per outside message (one core)")
     line("stored fingerprints", "messages/s", "p50 ms", "p99 ms", "max ms", "confirm/msg")
@@ -1027,6 +1145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "stop_rooms": index.params.stop_rooms},
         },
         "alternatives": alternatives,
+        **{f"recall_{name}": round(value, 4) for name, value in evaded.items()},
+        **{f"false_flags_{language}": figures.false_flags
+           for language, figures in languages.items()},
+        **{f"flagged_{language}": figures.flagged for language, figures in languages.items()},
+        **{f"messages_{language}": figures.messages for language, figures in languages.items()},
     }
     print(json.dumps(result))
     return 0
