@@ -644,6 +644,60 @@ def sqlite_speed(
     return SqliteFigures(size, real, disk, load, rate, p50, p99, latencies[-1] / 1e6)
 
 
+# -- short disclosures ----------------------------------------------------------------------
+
+WHOLE_FROM = (4, 6, 8, 10)
+"""Shortest messages (in words) matched whole, for the short-disclosure table."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShortFigures:
+    false_flag_rate: float
+    whole_message_flags: int
+    """Outside messages flagged by a whole-message match (the cost of matching whole)."""
+    recall: float
+    """Share of short confidential messages (from this length up to k-1 words) found when
+    reposted whole elsewhere, with case and punctuation changed."""
+    probes: int
+
+
+def short_disclosures(
+    spec: LeaksSpec, inside: Sequence[Message], plain: Sequence[Probe],
+    outside: Sequence[Message], per_case: int, rng: random.Random,
+) -> dict[int, ShortFigures]:
+    """What whole-message matching of short messages costs and finds, by shortest length.
+
+    A message under k words carries no shingle; with ``whole_message`` on, one keyed hash
+    of the whole normalised message is stored and matched. For each shortest length the
+    policy is rebuilt, the confidential slice indexed, every outside message checked (false
+    flags) and short confidential messages reposted whole by someone else (recall).
+    """
+    figures: dict[int, ShortFigures] = {}
+    for shortest in WHOLE_FROM:
+        whole = spec.model_copy(update={"whole_message": True, "min_tokens_whole": shortest})
+        detector = Detector(whole)
+        detector.index_messages(inside)
+        found = detector.suspicions(plain)
+        flags = false_flags(found)
+        by_whole = sum(1 for suspicions in found if any(s.whole_message for s in suspicions))
+        eligible = [m for m in inside
+                    if shortest <= len(tokenize(normalize(m.text))) < spec.k]
+        probes: list[Probe] = []
+        for source in rng.sample(eligible, min(per_case, len(eligible))):
+            host = rng.choice(outside)
+            if host.author == source.author:
+                continue
+            words = _edit_case(source.text.split(), rng)
+            probes.append(Probe(host.room, host.author, " ".join(words) + rng.choice("!.? "),
+                                source.room))
+        hits = sum(probe.source in rooms
+                   for probe, rooms in zip(probes, detector.flagged(probes), strict=True))
+        figures[shortest] = ShortFigures(flags / len(plain), by_whole,
+                                         hits / max(1, len(probes)), len(probes))
+        del detector
+    return figures
+
+
 # -- the evasion table -----------------------------------------------------------------------
 
 
@@ -988,6 +1042,16 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"{other_recall.get('20|case+punct', 0.0):.2%}")
         del other_detector
 
+    # Short messages matched whole: the cost in false flags, and what it finds.
+    shorts = short_disclosures(spec, inside, plain, outside, sizes.quotes_per_case, rng)
+    print("\nShort disclosures: messages under k words matched whole (whole_message on)")
+    line("shortest message matched whole", "false flags", "by whole", "recall", "probes")
+    line("  off (as shipped)" if not spec.whole_message else "  as configured",
+         f"{rate:.4%}", flags_whole, "", "")
+    for shortest, figures in shorts.items():
+        line(f"  from {shortest} words", f"{figures.false_flag_rate:.4%}",
+             figures.whole_message_flags, f"{figures.recall:.2%}", figures.probes)
+
     # Disguised quotes and other languages, with the policy as configured.
     from benchmarks import multilingual
 
@@ -1145,6 +1209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "stop_rooms": index.params.stop_rooms},
         },
         "alternatives": alternatives,
+        "short_disclosures": {
+            f"whole_from_{shortest}_words": {
+                "false_flag_rate": round(figures.false_flag_rate, 6),
+                "whole_message_flags": figures.whole_message_flags,
+                "recall": round(figures.recall, 4),
+            }
+            for shortest, figures in shorts.items()
+        },
         **{f"recall_{name}": round(value, 4) for name, value in evaded.items()},
         **{f"false_flags_{language}": figures.false_flags
            for language, figures in languages.items()},
