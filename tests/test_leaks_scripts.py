@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from bot.leaks import Fingerprinter, LeakParams, normalize, tokenize
 from bot.leaks.params import CHARS_PER_WORD, WORD_UNITS
@@ -108,3 +110,25 @@ def test_text_in_spaced_scripts_keeps_the_fingerprints_it_had() -> None:
             state.update("\x1f".join(tokens[start : start + 3]).encode())
             expected.append(int.from_bytes(state.digest(), "big") & ((1 << 60) - 1))
         assert fingerprinter.shingle_hashes(tokens) == expected
+
+
+PIECES = ["我", "你", "他", "的", "は", "が", "を", "ก", "ข้", "word", "other", "again"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    before=st.lists(st.sampled_from(PIECES), max_size=8),
+    after=st.lists(st.sampled_from(PIECES), max_size=8),
+    shared=st.lists(st.sampled_from(PIECES), min_size=1, max_size=40),
+)
+def test_a_run_holding_w_shingles_is_always_caught_in_mixed_scripts(
+    before: list[str], after: list[str], shared: list[str]
+) -> None:
+    """Winnowing's guarantee survives weighting: a shared run long enough to hold w whole
+    shingles (by weight, whatever its scripts) leaves a common fingerprint."""
+    fingerprinter = Fingerprinter(KEY, LeakParams(k=4, w=3))
+    run = tokenize(normalize(" ".join(shared)))
+    assume(len(fingerprinter.shingle_hashes(run)) >= 3)
+    one = fingerprinter.fingerprints(" ".join(["first", *before, "。", *shared, "。", *after]))
+    two = fingerprinter.fingerprints(" ".join(["second", *after, "!", *shared, "!", *before]))
+    assert one.values & two.values
