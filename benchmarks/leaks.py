@@ -76,6 +76,12 @@ from bot.leaks_flow.engines import Engines, room_key, scheme_of, stored_params
 from bot.policy.model import LeaksSpec, Policy, ReminderSpec, RoomRef
 from bot.store.sqlite import Store, StoredFingerprint
 
+if __package__:
+    from benchmarks import evasions, multilingual
+else:  # run as a script (python benchmarks/leaks.py): this folder is on the path
+    import evasions
+    import multilingual
+
 KEY = bytes(range(32))  # a fixed key keeps runs comparable; any 32 bytes would do
 PLATFORM = "chitchat"
 QUOTE_LENGTHS = (5, 8, 12, 20, 40)
@@ -718,8 +724,6 @@ def make_evasion_probes(
     """``per_case`` disguised quotes per transformation in ``benchmarks/evasions.py``, each
     from a confidential message, posted by an outside member (inside one of their own
     messages, or on its own as consecutive posts when split)."""
-    from benchmarks import evasions
-
     vocabulary = [word for message in hosts[:5000] for word in message.text.split()]
     split_words = [message.text.split() for message in sources]
     probes: list[EvasionProbe] = []
@@ -836,8 +840,6 @@ def multilingual_false_flags(spec: LeaksSpec) -> dict[str, LanguageFlags]:
     does not raise in English is a false flag of the script's shingles, unless the two
     share a run of w+k-1 words or one holds the whole of the other.
     """
-    from benchmarks import multilingual
-
     detector = Detector(spec)
     guaranteed = stored_params(spec).guaranteed_run
     # One English index per language: the catalogues share their English originals, which
@@ -963,6 +965,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     began = time.perf_counter()
 
+    if multilingual.django_locale_root() is None:  # before minutes of work, not after
+        sys.exit("Django's catalogues are missing (the multilingual table): pip install django")
     rooms = load_rooms()
     total = sum(map(len, rooms))
     inside, outside = split_rooms(rooms, sizes.confidential, sizes.outside, rng)
@@ -1053,8 +1057,6 @@ def main(argv: Sequence[str] | None = None) -> int:
              figures.whole_message_flags, f"{figures.recall:.2%}", figures.probes)
 
     # Disguised quotes and other languages, with the policy as configured.
-    from benchmarks import multilingual
-
     evasion_probes = make_evasion_probes(inside, outside, sizes.evasions_per_case, rng)
     evaded = evasion_recall(detector, evasion_probes)
     print("\nEvasion: quotes disguised as someone dodging detection would "
