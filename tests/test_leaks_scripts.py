@@ -79,6 +79,8 @@ def test_characters_weigh_their_scripts_share_of_a_word() -> None:
     assert by_token["は"] == WORD_UNITS / CHARS_PER_WORD["kana"]
     assert by_token["ข้"] == WORD_UNITS / CHARS_PER_WORD["thai"]  # marks ride on their letter
     assert by_token["안녕하세요"] == by_token["friend"] == WORD_UNITS  # Hangul has spaces
+    for abugida in ("ລາວ", "ខ្មែរ", "မြန်မာ"):  # Lao, Khmer, Myanmar: weighed like Thai
+        assert set(token_units(tokenize(normalize(abugida))) or []) == {by_token["ข้"]}
     assert token_units(tokenize("plain ascii words")) is None
     assert token_units(tokenize(normalize("Привет мир, κόσμε"))) is None
 
