@@ -121,7 +121,7 @@ PIECES = ["我", "你", "他", "的", "は", "が", "を", "ก", "ข้", "wor
 @given(
     before=st.lists(st.sampled_from(PIECES), max_size=8),
     after=st.lists(st.sampled_from(PIECES), max_size=8),
-    shared=st.lists(st.sampled_from(PIECES), min_size=1, max_size=40),
+    shared=st.lists(st.sampled_from(PIECES), min_size=16, max_size=40),
 )
 def test_a_run_holding_w_shingles_is_always_caught_in_mixed_scripts(
     before: list[str], after: list[str], shared: list[str]
