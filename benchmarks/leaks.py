@@ -27,7 +27,25 @@ a real query.
     python benchmarks/leaks.py --quick    # same figures from a smaller run, under a minute
     python benchmarks/leaks.py --k 8 --w 5 --min-matches 2   # a policy's own settings
 
-The last line printed is one JSON object with every headline figure.
+Two tables measure the shipped defaults where people try to dodge them and where words are
+not spaced. The evasion table disguises quotes of the confidential messages as
+``benchmarks/evasions.py`` describes (recall per transformation, each probe through
+``detect.quotes``; split quotes go through ``flagged_consecutive``, the one function to
+switch to the bot's split-message stream). The multilingual table checks Japanese, Chinese,
+Korean and Thai sentences from Django's catalogues (``pip install django``; see
+``benchmarks/multilingual.py``) against each other: different messages sharing ordinary
+phrasing must not be flagged.
+
+The last line printed is one JSON object with every headline figure. Besides speed, memory,
+disk and start-up figures, it holds ``false_flag_rate`` (``_author_exempt``,
+``_no_exemption``), ``recall_<n>_words`` and ``recall_<n>_words_changed_word`` for quotes
+of 5-40 words; the evasion table as ``recall_identity``, ``recall_lookalike``,
+``recall_invisible``, ``recall_accents``, ``recall_small_caps``, ``recall_keycaps``,
+``recall_emoji``, ``recall_split2``, ``recall_split3``, ``recall_one_word_20``,
+``recall_two_words_30``, ``recall_swap`` and ``recall_spelling``; and the multilingual
+table as ``false_flags_<lang>``, ``flagged_<lang>`` and ``messages_<lang>`` for ja, zh, ko
+and th (a false flag is a match the same policy does not make between the two sentences'
+English originals, unless they share a run of w+k-1 words or one holds the other whole).
 """
 
 from __future__ import annotations
@@ -50,11 +68,19 @@ from pathlib import Path
 from typing import Any
 
 from bot.events import Room
-from bot.leaks import Fingerprints, LeakIndex, LeakParams, author_key, normalize
+from bot.leaks import Fingerprints, LeakIndex, LeakParams, author_key, normalize, tokenize
+from bot.leaks.params import WORD_UNITS
+from bot.leaks.tokenize import token_units
 from bot.leaks_flow.detect import Suspicion, quotes
 from bot.leaks_flow.engines import Engines, room_key, scheme_of, stored_params
 from bot.policy.model import LeaksSpec, Policy, ReminderSpec, RoomRef
 from bot.store.sqlite import Store, StoredFingerprint
+
+if __package__:
+    from benchmarks import evasions, multilingual
+else:  # run as a script (python benchmarks/leaks.py): this folder is on the path
+    import evasions
+    import multilingual
 
 KEY = bytes(range(32))  # a fixed key keeps runs comparable; any 32 bytes would do
 PLATFORM = "chitchat"
@@ -95,10 +121,11 @@ class Sizes:
     naive_plain: int
     naive_quotes_per_length: int
     sqlite_rows: int
+    evasions_per_case: int
 
 
-FULL = Sizes(86_000, 0, 2_000, 60_000, 300, 40, 1_000_000)
-QUICK = Sizes(20_000, 25_000, 300, 12_000, 80, 12, 100_000)
+FULL = Sizes(86_000, 0, 2_000, 60_000, 300, 40, 1_000_000, 1_000)
+QUICK = Sizes(20_000, 25_000, 300, 12_000, 80, 12, 100_000, 200)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -623,6 +650,243 @@ def sqlite_speed(
     return SqliteFigures(size, real, disk, load, rate, p50, p99, latencies[-1] / 1e6)
 
 
+# -- short disclosures ----------------------------------------------------------------------
+
+WHOLE_FROM = (4, 6, 8, 10)
+"""Shortest messages (in words) matched whole, for the short-disclosure table."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShortFigures:
+    false_flag_rate: float
+    whole_message_flags: int
+    """Outside messages flagged by a whole-message match (the cost of matching whole)."""
+    recall: float
+    """Share of short confidential messages (from this length up to k-1 words) found when
+    reposted whole elsewhere, with case and punctuation changed."""
+    probes: int
+
+
+def short_disclosures(
+    spec: LeaksSpec, inside: Sequence[Message], plain: Sequence[Probe],
+    outside: Sequence[Message], per_case: int, rng: random.Random,
+) -> dict[int, ShortFigures]:
+    """What whole-message matching of short messages costs and finds, by shortest length.
+
+    A message under k words carries no shingle; with ``whole_message`` on, one keyed hash
+    of the whole normalised message is stored and matched. For each shortest length the
+    policy is rebuilt, the confidential slice indexed, every outside message checked (false
+    flags) and short confidential messages reposted whole by someone else (recall).
+    """
+    figures: dict[int, ShortFigures] = {}
+    for shortest in WHOLE_FROM:
+        whole = spec.model_copy(update={"whole_message": True, "min_tokens_whole": shortest})
+        detector = Detector(whole)
+        detector.index_messages(inside)
+        found = detector.suspicions(plain)
+        flags = false_flags(found)
+        by_whole = sum(1 for suspicions in found if any(s.whole_message for s in suspicions))
+        eligible = [m for m in inside
+                    if shortest <= len(tokenize(normalize(m.text))) < spec.k]
+        probes: list[Probe] = []
+        for source in rng.sample(eligible, min(per_case, len(eligible))):
+            host = rng.choice(outside)
+            if host.author == source.author:
+                continue
+            words = _edit_case(source.text.split(), rng)
+            probes.append(Probe(host.room, host.author, " ".join(words) + rng.choice("!.? "),
+                                source.room))
+        hits = sum(probe.source in rooms
+                   for probe, rooms in zip(probes, detector.flagged(probes), strict=True))
+        figures[shortest] = ShortFigures(flags / len(plain), by_whole,
+                                         hits / max(1, len(probes)), len(probes))
+        del detector
+    return figures
+
+
+# -- the evasion table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvasionProbe:
+    """A quote someone tried to disguise: one message, or consecutive ones in one room."""
+
+    evasion: str
+    room: str
+    author: str
+    parts: tuple[str, ...]
+    source: str
+
+
+def make_evasion_probes(
+    sources: Sequence[Message], hosts: Sequence[Message], per_case: int, rng: random.Random
+) -> list[EvasionProbe]:
+    """``per_case`` disguised quotes per transformation in ``benchmarks/evasions.py``, each
+    from a confidential message, posted by an outside member (inside one of their own
+    messages, or on its own as consecutive posts when split)."""
+    vocabulary = [word for message in hosts[:5000] for word in message.text.split()]
+    split_words = [message.text.split() for message in sources]
+    probes: list[EvasionProbe] = []
+    for evasion in evasions.EVASIONS:
+        eligible = [n for n, words in enumerate(split_words) if len(words) >= evasion.words]
+        if evasion.needs is not None:
+            eligible = [n for n in eligible if evasion.needs(split_words[n])]
+        made = 0
+        for _ in range(per_case * 20):  # bounded: a condition may reject many sources
+            if made == per_case or not eligible:
+                break
+            n = rng.choice(eligible)
+            words = evasions.quote_words(split_words[n], evasion, rng)
+            if words is None:
+                continue
+            host = rng.choice(hosts)
+            if host.author == sources[n].author:  # their own words are exempt: not a leak
+                continue
+            parts = evasion.transform(words, rng, vocabulary)
+            if len(parts) == 1:  # a disguised quote inside the member's own message
+                host_words = host.text.split()
+                cut = rng.randrange(len(host_words) + 1)
+                parts = [" ".join([*host_words[:cut], parts[0], *host_words[cut:]])]
+            probes.append(EvasionProbe(evasion.name, host.room, host.author, tuple(parts),
+                                       sources[n].room))
+            made += 1
+    return probes
+
+
+async def flagged_consecutive(check: Callable[[Probe], Any], probe: EvasionProbe) -> set[str]:
+    """Source rooms flagged for a member's consecutive messages in one room.
+
+    This is the one place the benchmark feeds consecutive posts to the bot: for now each
+    part goes through ``detect.quotes`` in order, as the bot checks any message. When the
+    bot's split-message stream lands, call its entry point here instead (one call per part,
+    in order, the same room and author), and the split rows measure it.
+    """
+    found: set[str] = set()
+    for part in probe.parts:
+        for suspicion in await check(Probe(probe.room, probe.author, part)):
+            found.add(suspicion.source.id)
+    return found
+
+
+def evasion_recall(detector: Detector, probes: Sequence[EvasionProbe]) -> dict[str, float]:
+    """Per transformation, the share of disguised quotes whose source room was flagged."""
+    check = detector.checker()
+
+    async def run() -> list[set[str]]:
+        return [await flagged_consecutive(check, probe) for probe in probes]
+
+    hits: dict[str, list[int]] = {}
+    for probe, found in zip(probes, asyncio.run(run()), strict=True):
+        case = hits.setdefault(probe.evasion, [0, 0])
+        case[0] += probe.source in found
+        case[1] += 1
+    return {name: found / total for name, (found, total) in hits.items()}
+
+
+# -- the multilingual table -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageFlags:
+    messages: int
+    flagged: int
+    """Messages flagged as quoting another, different message."""
+    false_flags: int
+    """Of those, the flags the same policy does not raise on the same two sentences in
+    English: a match on phrasing the script's shingles were too short to tell apart."""
+    longest_false_run: float
+    """The longest run of words a falsely flagged pair shares (0 without any)."""
+
+
+def shared_run_words(one: str, two: str) -> float:
+    """The longest run of tokens two texts share, in words (unspaced characters weigh their
+    script's fraction of a word, as when shingles are cut)."""
+    first, second = tokenize(normalize(one)), tokenize(normalize(two))
+    weights = token_units(first) or [WORD_UNITS] * len(first)
+    best = 0
+    previous = [0] * (len(second) + 1)
+    for i, token in enumerate(first):
+        current = [0] * (len(second) + 1)
+        for j, other in enumerate(second):
+            if token == other:
+                current[j + 1] = previous[j] + weights[i]
+                best = max(best, current[j + 1])
+        previous = current
+    return best / WORD_UNITS
+
+
+def sentence_probes(language: str, sentences: Sequence[Any], field: str) -> list[Probe]:
+    """Each sentence posted again in its own room by its own author (``field``: its text or
+    its English original)."""
+    return [Probe(f"{language}-{n}", f"{language}-author-{n}", getattr(sentence, field))
+            for n, sentence in enumerate(sentences)]
+
+
+def words_of(text: str) -> float:
+    tokens = tokenize(normalize(text))
+    return sum(token_units(tokens) or [WORD_UNITS] * len(tokens)) / WORD_UNITS
+
+
+def multilingual_false_flags(spec: LeaksSpec) -> dict[str, LanguageFlags]:
+    """False flags between different messages that share ordinary phrasing, per language.
+
+    Every distinct sentence of each language (``benchmarks/multilingual.py``) is a
+    confidential message in a room of its own, by an author of its own; each is then
+    posted again in its own room and checked, as the bot checks any message, against all
+    the others (a quote in its own room is never a leak). The catalogue is a parallel text,
+    so each flag is judged against English, where the defaults were measured: a flag the
+    same policy also raises between the two English originals is a template sentence
+    repeated with a word changed (a quote by the bot's own rule, in any language); one it
+    does not raise in English is a false flag of the script's shingles, unless the two
+    share a run of w+k-1 words or one holds the whole of the other.
+    """
+    detector = Detector(spec)
+    guaranteed = stored_params(spec).guaranteed_run
+    # One English index per language: the catalogues share their English originals, which
+    # in one index would be stored from several rooms and stopped as common phrasing.
+    english: dict[str, Detector] = {}
+    texts: dict[str, list[multilingual.Sentence]] = {}
+    for language in multilingual.LANGUAGES:
+        seen: set[str] = set()
+        kept: list[multilingual.Sentence] = []
+        texts[language] = kept
+        for sentence in multilingual.sentences(language):
+            form = normalize(sentence.text)
+            if form and form not in seen:  # the same words twice are no false flag
+                seen.add(form)
+                kept.append(sentence)
+        english[language] = Detector(spec)
+        for side, text_of in ((detector, "text"), (english[language], "english")):
+            side.index_messages(
+                Message(f"{language}-{n}", f"{language}-author-{n}", 20_000,
+                        getattr(sentence, text_of))
+                for n, sentence in enumerate(kept)
+            )
+    figures: dict[str, LanguageFlags] = {}
+    for language, kept in texts.items():
+        found = detector.flagged(sentence_probes(language, kept, "text"))
+        in_english = english[language].flagged(sentence_probes(language, kept, "english"))
+        false = 0
+        longest = 0.0
+        for n, (rooms, english_rooms) in enumerate(zip(found, in_english, strict=True)):
+            runs = []
+            for room in rooms:
+                other = kept[int(room.rsplit("-", 1)[1])]
+                if room in english_rooms or other.english == kept[n].english:
+                    continue
+                # A run of w+k-1 words, or the whole of the shorter message, is a quote in
+                # any language, however the English original was worded.
+                run = shared_run_words(kept[n].text, other.text)
+                if run < min(guaranteed, words_of(kept[n].text), words_of(other.text)):
+                    runs.append(run)
+            if runs:
+                false += 1
+                longest = max(longest, *runs)
+        figures[language] = LanguageFlags(len(kept), sum(map(bool, found)), false,
+                                          round(longest, 2))
+    return figures
+
+
 # -- the naive baseline ---------------------------------------------------------------------
 
 
@@ -701,6 +965,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     began = time.perf_counter()
 
+    if multilingual.django_locale_root() is None:  # before minutes of work, not after
+        sys.exit("Django's catalogues are missing (the multilingual table): pip install django")
     rooms = load_rooms()
     total = sum(map(len, rooms))
     inside, outside = split_rooms(rooms, sizes.confidential, sizes.outside, rng)
@@ -779,6 +1045,32 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"{other_recall.get('12|case+punct', 0.0):.2%}",
              f"{other_recall.get('20|case+punct', 0.0):.2%}")
         del other_detector
+
+    # Short messages matched whole: the cost in false flags, and what it finds.
+    shorts = short_disclosures(spec, inside, plain, outside, sizes.quotes_per_case, rng)
+    print("\nShort disclosures: messages under k words matched whole (whole_message on)")
+    line("shortest message matched whole", "false flags", "by whole", "recall", "probes")
+    line("  off (as shipped)" if not spec.whole_message else "  as configured",
+         f"{rate:.4%}", flags_whole, "", "")
+    for shortest, figures in shorts.items():
+        line(f"  from {shortest} words", f"{figures.false_flag_rate:.4%}",
+             figures.whole_message_flags, f"{figures.recall:.2%}", figures.probes)
+
+    # Disguised quotes and other languages, with the policy as configured.
+    evasion_probes = make_evasion_probes(inside, outside, sizes.evasions_per_case, rng)
+    evaded = evasion_recall(detector, evasion_probes)
+    print("\nEvasion: quotes disguised as someone dodging detection would "
+          f"({sizes.evasions_per_case} per row, benchmarks/evasions.py)")
+    line("transformation", "recall")
+    for name, value in evaded.items():
+        line(f"  {name}", f"{value:.2%}")
+    languages = multilingual_false_flags(spec)
+    print(f"\nOther languages: different messages sharing ordinary phrasing "
+          f"({multilingual.source_version()} catalogues, each against all the others)")
+    line("language", "messages", "flagged", "false flags", "longest run")
+    for language, figures in languages.items():
+        line(f"  {language}", figures.messages, figures.flagged, figures.false_flags,
+             f"{figures.longest_false_run:g} words")
 
     # Speed and latency at three index sizes.
     print("\nSpeed: the bot's quote check per outside message (one core)")
@@ -919,6 +1211,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "stop_rooms": index.params.stop_rooms},
         },
         "alternatives": alternatives,
+        "short_disclosures": {
+            f"whole_from_{shortest}_words": {
+                "false_flag_rate": round(figures.false_flag_rate, 6),
+                "whole_message_flags": figures.whole_message_flags,
+                "recall": round(figures.recall, 4),
+            }
+            for shortest, figures in shorts.items()
+        },
+        **{f"recall_{name}": round(value, 4) for name, value in evaded.items()},
+        **{f"false_flags_{language}": figures.false_flags
+           for language, figures in languages.items()},
+        **{f"flagged_{language}": figures.flagged for language, figures in languages.items()},
+        **{f"messages_{language}": figures.messages for language, figures in languages.items()},
     }
     print(json.dumps(result))
     return 0

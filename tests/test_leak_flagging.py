@@ -287,7 +287,9 @@ async def test_chinese_quote_is_flagged(tmp_path: Path) -> None:
     async with leak_rig(tmp_path) as rig:
         said = "我上个星期又复发了，因为我妹妹说她再也不想见到我，我一直睡不着。"
         await share(rig, said, who="li")
-        [alert] = alerts(await quote_in_lobby(rig, "你们听说了吗：因为我妹妹说她再也不想见到我"))
+        # a whole sentence: 22 Han characters weigh the 11 words of a shingle
+        quote = "你们听说了吗：我上个星期又复发了，因为我妹妹说她再也不想见到我，我一直睡不着"
+        [alert] = alerts(await quote_in_lobby(rig, quote))
         assert "from recovery" in alert
         assert "妹妹" not in alert
 

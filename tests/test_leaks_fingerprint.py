@@ -156,8 +156,9 @@ def test_any_shared_run_of_twelve_tokens_gives_a_common_fingerprint(
 
 
 @settings(max_examples=60, deadline=None)
-@given(shared=st.text(alphabet="我你他是的不了在有人这中大为上个国", min_size=12, max_size=20))
+@given(shared=st.text(alphabet="我你他是的不了在有人这中大为上个国", min_size=20, max_size=28))
 def test_the_guarantee_holds_for_character_tokens(shared: str) -> None:
+    # k=8 words are 16 Han characters (2 a word), and w=5 shingles start within 20.
     fingerprinter = Fingerprinter(KEY)
     one = fingerprinter.fingerprints("她说：" + shared + "。谢谢")
     two = fingerprinter.fingerprints("Look what they wrote " + shared + " wow")

@@ -15,8 +15,8 @@ from itertools import accumulate
 from bot.leaks.normalize import VERSION as NORMALIZATION
 from bot.leaks.normalize import normalize
 from bot.leaks.normalize_v1 import tokens_v1
-from bot.leaks.params import LeakParams
-from bot.leaks.tokenize import tokenize
+from bot.leaks.params import WORD_UNITS, LeakParams
+from bot.leaks.tokenize import token_units, tokenize, word_count
 from bot.leaks.winnow import winnow
 
 
@@ -55,6 +55,7 @@ class Fingerprints:
     whole_message: bool
     """True when ``values`` is the single whole-message hash of a short message."""
     token_count: int
+    """Words' worth of tokens (characters of unspaced scripts count as fractions of a word)."""
 
     def __len__(self) -> int:
         return len(self.values)
@@ -111,14 +112,22 @@ class Fingerprinter:
     def tokens(self, text: str) -> list[str]:
         return self._tokens(text)
 
-    def shingle_hashes(self, tokens: list[str]) -> list[int]:
-        """The keyed hash of every k-token shingle, in order (empty when fewer than k).
+    def _units(self, tokens: list[str]) -> list[int] | None:
+        """Each token's weight in word units; None (a token is a word) under version 1,
+        whose shingles were counted in tokens in every script, frozen with its tokeniser."""
+        return None if self.normalization == 1 else token_units(tokens)
 
-        The tokens are joined and encoded once; each shingle is then a byte slice of that
-        buffer, so the per-shingle cost is little more than the hash itself.
+    def shingle_hashes(self, tokens: list[str]) -> list[int]:
+        """The keyed hash of every k-word shingle, in order (empty when fewer than k words).
+
+        A shingle starts at each token and takes the fewest tokens that weigh k words: k
+        tokens of a spaced script, more characters of an unspaced one. The tokens are
+        joined and encoded once; each shingle is then a byte slice of that buffer, so the
+        per-shingle cost is little more than the hash itself.
         """
         k = self.params.k
-        if len(tokens) < k:
+        units = self._units(tokens)
+        if word_count(tokens, units) < k:
             return []
         data = _SEP.join(tokens).encode()
         if len(data) == len(tokens) - 1 + sum(map(len, tokens)):
@@ -127,11 +136,15 @@ class Fingerprinter:
             lengths = [len(token.encode()) for token in tokens]
         starts = [0, *accumulate(length + 1 for length in lengths[:-1])]
         ends = [start + length for start, length in zip(starts, lengths, strict=True)]
+        if units is None:
+            spans = zip(starts, ends[k - 1 :], strict=False)
+        else:
+            spans = zip(starts, (ends[last] for last in _last_tokens(units, k)), strict=False)
         copy = self._shingle_base.copy
         from_bytes = int.from_bytes
         hashes: list[int] = []
         append = hashes.append
-        for start, end in zip(starts, ends[k - 1 :], strict=False):
+        for start, end in spans:
             state = copy()
             state.update(data[start:end])
             append(from_bytes(state.digest(), "big") & _MASK)
@@ -145,7 +158,7 @@ class Fingerprinter:
         return self.fingerprints_of_tokens(self.tokens(text))
 
     def fingerprints_of_tokens(self, tokens: list[str]) -> Fingerprints:
-        count = len(tokens)
+        count = word_count(tokens, self._units(tokens))
         params = self.params
         if count >= params.k:
             values = winnow(self.shingle_hashes(tokens), params.w)
@@ -164,11 +177,31 @@ class Fingerprinter:
         which only ever matches a message that is exactly that phrase.
         """
         tokens = self.tokens(text)
-        if len(tokens) >= self.params.k:
+        count = word_count(tokens, self._units(tokens))
+        if count >= self.params.k:
             return frozenset(self.shingle_hashes(tokens))
-        if len(tokens) >= self.params.min_tokens_whole:
+        if count >= self.params.min_tokens_whole:
             return frozenset((self.whole_hash(tokens),))
         return frozenset()
+
+
+def _last_tokens(units: list[int], k: int) -> list[int]:
+    """For each start token in turn, the last token of the shortest run weighing k words;
+    the list stops at the first start with less than k words left."""
+    need = k * WORD_UNITS
+    count = len(units)
+    last: list[int] = []
+    total = 0
+    end = 0
+    for start in range(count):
+        while end < count and total < need:
+            total += units[end]
+            end += 1
+        if total < need:
+            break
+        last.append(end - 1)
+        total -= units[start]
+    return last
 
 
 def author_key(key: bytes, platform: str, user_id: str) -> bytes:

@@ -3,12 +3,19 @@
 MOSS ignores code that appears in many submissions; likewise "thank you so much for
 sharing" in two rooms is kindness, not a leak. The list is kept as phrases (not hashes)
 because fingerprints are keyed: each deployment hashes it under its own key at start-up.
+
+Two sources: the support-group phrases below, and ``stop_phrases.txt``, everyday chat lines
+in 27 languages (greetings, thanks, how are you, I'm sorry) taken from a public dialogue
+corpus by ``benchmarks/make_stop_phrases.py``, which names the corpus and its version in the
+file's header. Neither comes from anyone's messages.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
+from importlib.resources import files
 
 from bot.leaks.fingerprint import Fingerprinter
 
@@ -75,10 +82,26 @@ BUILTIN_PHRASES: tuple[str, ...] = (
 )
 
 
+@cache
+def corpus_phrases() -> tuple[str, ...]:
+    """The everyday chat lines of ``stop_phrases.txt`` (read once; about 4,700 lines)."""
+    text = files("bot.leaks").joinpath("stop_phrases.txt").read_text(encoding="utf-8")
+    return tuple(
+        entry.partition("\t")[2] for entry in text.splitlines() if entry and entry[0] != "#"
+    )
+
+
+def default_phrases() -> tuple[str, ...]:
+    return BUILTIN_PHRASES + corpus_phrases()
+
+
 def background_fingerprints(
-    fingerprinter: Fingerprinter, phrases: Iterable[str] = BUILTIN_PHRASES
+    fingerprinter: Fingerprinter, phrases: Iterable[str] | None = None
 ) -> frozenset[int]:
-    """Every hash through which one of ``phrases`` could show up in a message."""
+    """Every hash through which one of ``phrases`` (by default the built-in support-group
+    phrases and the corpus's everyday lines) could show up in a message."""
+    if phrases is None:
+        phrases = default_phrases()
     hashes: set[int] = set()
     for phrase in phrases:
         hashes |= fingerprinter.all_hashes(phrase)

@@ -349,6 +349,9 @@ class LeaksSpec(_Frozen):
     w: int = Field(default=2, ge=1, le=64)
     min_matches: int = Field(default=1, ge=1, le=100)
     # Short messages (fewer than k words) matched as a whole: off, as they are most false flags.
+    # The benchmark's short-disclosure table (172,095 ordinary messages) measured the cost of
+    # turning it on: from 10 words 0.029% flagged instead of 0.024%, from 8 0.057%, from 6
+    # 0.22%; no length came free, so it stays a policy's choice.
     whole_message: bool = False
     min_tokens_whole: int = Field(default=6, ge=1)  # when on: the benchmark's alternative
     stop_rooms: int = Field(default=3, ge=2)
