@@ -28,6 +28,7 @@ _MASK = (1 << FINGERPRINT_BITS) - 1
 _PERSON = b"confidant-leak/1"
 _AUTHOR_PERSON = b"confidant-author"
 _WHOLE = b"W"
+_NEAR = b"N"  # near shingles (short, for edited quotes) never equal a main shingle hash
 _SEP = "\x1f"  # unit separator: cannot occur inside a normalised token
 _MIN_KEY_BYTES = 16
 
@@ -65,7 +66,7 @@ class Fingerprinter:
     refuses to be pickled or shown, so neither the key nor any text can leak through it.
     """
 
-    __slots__ = ("_base", "_shingle_base", "params")
+    __slots__ = ("_base", "_near_base", "_shingle_base", "params")
 
     def __init__(self, key: bytes, params: LeakParams | None = None) -> None:
         _check_key(key)
@@ -74,6 +75,8 @@ class Fingerprinter:
         self._base = hashlib.blake2b(key=bytes(key), digest_size=8, person=_PERSON)
         self._shingle_base = self._base.copy()
         self._shingle_base.update(b"S" + self.params.k.to_bytes(2, "big"))
+        self._near_base = self._base.copy()
+        self._near_base.update(_NEAR + self.params.near_k.to_bytes(2, "big"))
 
     def __repr__(self) -> str:
         return f"Fingerprinter({self.params!r})"
@@ -95,7 +98,17 @@ class Fingerprinter:
         The tokens are joined and encoded once; each shingle is then a byte slice of that
         buffer, so the per-shingle cost is little more than the hash itself.
         """
-        k = self.params.k
+        return self._shingles(tokens, self.params.k, self._shingle_base)
+
+    def near_hashes(self, tokens: list[str]) -> tuple[int, ...]:
+        """The keyed hash of every ``near_k``-token shingle, in order, each value once.
+
+        Kept whole (not winnowed) so that how many of a copy's near shingles one source
+        message contains says how much of it was copied, an edited word or two apart.
+        """
+        return tuple(dict.fromkeys(self._shingles(tokens, self.params.near_k, self._near_base)))
+
+    def _shingles(self, tokens: list[str], k: int, base: hashlib.blake2b) -> list[int]:
         if len(tokens) < k:
             return []
         data = _SEP.join(tokens).encode()
@@ -105,7 +118,7 @@ class Fingerprinter:
             lengths = [len(token.encode()) for token in tokens]
         starts = [0, *accumulate(length + 1 for length in lengths[:-1])]
         ends = [start + length for start, length in zip(starts, lengths, strict=True)]
-        copy = self._shingle_base.copy
+        copy = base.copy
         from_bytes = int.from_bytes
         hashes: list[int] = []
         append = hashes.append

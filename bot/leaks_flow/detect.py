@@ -8,10 +8,12 @@ hashed here and dropped: what leaves this module is rooms, signals and hashes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.events import MessageRef, Room
-from bot.leaks_flow.engines import Engines, room_key, scheme_of
+from bot.leaks import Fingerprints
+from bot.leaks.near import best_source
+from bot.leaks_flow.engines import Engine, Engines, room_key, scheme_of
 from bot.policy.model import Policy
 
 # Strongest first: a flag keeps the strongest signal seen for its copy and source room.
@@ -68,9 +70,11 @@ async def quotes(
     own = room_key(here)
     found: list[Suspicion] = []
     for engine in engines.engines.values():
-        fingerprints = engine.lookup.fingerprints(text)
+        tokens = engine.lookup.tokens(text)
+        fingerprints = engine.lookup.fingerprints_of_tokens(tokens)
         if not fingerprints:
             continue
+        before = len(found)
         for match in engine.index.lookup(fingerprints, exclude_room=own):
             source = engines.room_for(match.room_key)
             policy = covered(source)
@@ -101,6 +105,60 @@ async def quotes(
                         fingerprints.whole_message,
                     )
                 )
+        # A quote the main fingerprints found carries its near matches too, so marking it a
+        # false positive stops both, and the same phrasing is not flagged again as near.
+        flagged = {room_key(suspicion.source): at for at, suspicion in enumerate(found)
+                   if at >= before}
+        for near in await near_quotes(tokens, own, author, engine, engines, covered, private):
+            at = flagged.get(room_key(near.source))
+            if at is None:
+                found.append(near)
+            else:
+                found[at] = replace(found[at], matched=found[at].matched | near.matched)
+    return found
+
+
+async def near_quotes(
+    tokens: list[str],
+    own: str,
+    author: bytes,
+    engine: Engine,
+    engines: Engines,
+    covered: PolicyOf,
+    private: bool,
+) -> list[Suspicion]:
+    """Long quotes with a word or two changed, dropped or swapped (see bot.leaks.near).
+
+    The near index proposes rooms holding enough of the copy's near shingles; the store
+    then confirms them per source message, in order, so shingles scattered over many
+    messages of a room never add up to a flag.
+    """
+    near = engine.near
+    if near is None or not len(near) or len(tokens) < engine.lookup.params.near_k + 1:
+        return []
+    hashes = engine.lookup.near_hashes(tokens)
+    found: list[Suspicion] = []
+    lookup = Fingerprints(frozenset(hashes), False, len(tokens))
+    for match in near.lookup(lookup, exclude_room=own):
+        source = engines.room_for(match.room_key)
+        policy = covered(source)
+        if policy is None or scheme_of(policy.leaks) != engine.scheme:
+            continue
+        spec = policy.leaks
+        if not spec.near_quotes or match.matched_fingerprints < spec.near_min_matches:
+            continue
+        if private and not spec.scan_private_messages:
+            continue
+        candidates = [value for value in hashes if not near.is_stopped(value)]
+        sources = await engines.store.near_matches(
+            engine.near_scheme,
+            match.room_key,
+            candidates,
+            author if spec.exempt_own_words else None,
+        )
+        confirmed = best_source(candidates, sources)  # candidates: in the copy's order
+        if len(confirmed) >= spec.near_min_matches:
+            found.append(Suspicion(source, policy, "quote", frozenset(confirmed)))
     return found
 
 

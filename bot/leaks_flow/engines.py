@@ -10,7 +10,7 @@ the next daily compaction instead of walking millions of entries per delete.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from bot.events import Room
@@ -21,9 +21,11 @@ from bot.leaks import (
     LeakParams,
     background_fingerprints,
 )
+from bot.leaks.near import near_background, near_scheme
+from bot.leaks.stoplist import BUILTIN_PHRASES
 from bot.leaks_flow.loading import fill_index
 from bot.policy.model import LeaksSpec, Policy
-from bot.store.sqlite import Store
+from bot.store.sqlite import Store, StoredFingerprint
 
 _EPOCH = date(1970, 1, 1)
 _MESSAGE_PERSON = b"confidant-msg-id"
@@ -59,6 +61,19 @@ class Engine:
     scheme: str
     index: LeakIndex
     lookup: Fingerprinter
+    near: LeakIndex | None = None
+    """Near shingles of long confidential messages, for quotes with a word or two edited."""
+
+    @property
+    def near_scheme(self) -> str:
+        return near_scheme(self.scheme, self.lookup.params.near_k)
+
+    def add_near(self, rows: list[StoredFingerprint]) -> None:
+        """A confidential message's stored near rows, into the near index."""
+        if rows and self.near is not None:
+            first = rows[0]
+            values = Fingerprints(frozenset(row.fingerprint for row in rows), False, 0)
+            self.near.add(values, first.room_key, first.day, first.author)
 
 
 @dataclass
@@ -90,6 +105,22 @@ class Engines:
 
     def fingerprints_to_store(self, spec: LeaksSpec, text: str) -> Fingerprints:
         return self.fingerprinter(stored_params(spec)).fingerprints(text)
+
+    def near_rows(
+        self, spec: LeaksSpec, text: str, like: StoredFingerprint
+    ) -> list[StoredFingerprint]:
+        """The near shingles a confidential message keeps, as rows beside its main ones
+        (``like``), in the copy's order: only long messages (a short one cannot hold a long
+        quote), and only where the policy asks for near quotes."""
+        if not spec.near_quotes:
+            return []
+        fingerprinter = self.fingerprinter(stored_params(spec))
+        tokens = fingerprinter.tokens(text)
+        if len(tokens) < spec.near_min_words:
+            return []
+        scheme = near_scheme(like.scheme, fingerprinter.params.near_k)
+        return [replace(like, fingerprint=value, scheme=scheme)
+                for value in fingerprinter.near_hashes(tokens)]
 
     @staticmethod
     def signature(policies: tuple[Policy, ...]) -> frozenset[tuple[str, int, int]]:
@@ -129,7 +160,17 @@ class Engines:
             )
             index = LeakIndex(params, background_fingerprints(phrases) | stopped)
             loaded += await fill_index(index, self.store.index_groups(scheme))
-            engines[scheme] = Engine(scheme, index, self.fingerprinter(params))
+            engine = Engine(scheme, index, self.fingerprinter(params))
+            # Every near shingle counts on its own (w=1); its room counts are only a bound,
+            # the store confirms per message. Common near shingles stop as usual.
+            near_params = LeakParams(
+                k=params.near_k, w=1, min_matches=1, min_tokens_whole=params.near_k,
+                stop_rooms=stop_rooms, near_k=params.near_k,
+            )
+            near_stop = near_background(phrases, BUILTIN_PHRASES) | stopped
+            engine.near = LeakIndex(near_params, near_stop)
+            loaded += await fill_index(engine.near, self.store.index_groups(engine.near_scheme))
+            engines[scheme] = engine
         for state in await self.store.room_states():
             room = Room(state.platform, state.room_id, state.room_name)
             self.rooms.setdefault(room_key(room), room)
@@ -162,6 +203,12 @@ class Engines:
     def add_stopped(self, values: set[int]) -> None:
         for engine in self.engines.values():
             engine.index.add_background(values)
+            if engine.near is not None:
+                engine.near.add_background(values)
 
     def remove_author(self, author: bytes) -> int:
-        return sum(engine.index.remove_author(author) for engine in self.engines.values())
+        return sum(
+            engine.index.remove_author(author)
+            + (engine.near.remove_author(author) if engine.near is not None else 0)
+            for engine in self.engines.values()
+        )
