@@ -134,7 +134,8 @@ async def near_quotes(
     messages of a room never add up to a flag.
     """
     near = engine.near
-    if near is None or not len(near) or len(tokens) < engine.lookup.params.near_k + 1:
+    shortest = engine.near_needed + engine.lookup.params.near_k - 1
+    if near is None or not engine.near_needed or len(tokens) < shortest or not len(near):
         return []
     hashes = engine.lookup.near_hashes(tokens)
     found: list[Suspicion] = []

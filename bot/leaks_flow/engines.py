@@ -63,6 +63,9 @@ class Engine:
     lookup: Fingerprinter
     near: LeakIndex | None = None
     """Near shingles of long confidential messages, for quotes with a word or two edited."""
+    near_needed: int = 0
+    """The fewest near shingles any policy of this scheme flags on (0: none uses them), so
+    a copy too short to hold that many is not hashed twice."""
 
     @property
     def near_scheme(self) -> str:
@@ -87,6 +90,7 @@ class Engines:
     the store confirms every candidate, and cleared by :meth:`load`."""
     _fingerprinters: dict[LeakParams, Fingerprinter] = field(default_factory=dict)
     _signature: frozenset[tuple[str, int, int]] = frozenset()
+    _near_needs: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._message_base = hashlib.blake2b(key=self.key, digest_size=16, person=_MESSAGE_PERSON)
@@ -136,8 +140,21 @@ class Engines:
             wanted[scheme_of(spec)] = (min(stop, spec.stop_rooms), min(shortest, whole))
         return frozenset((scheme, stop, whole) for scheme, (stop, whole) in wanted.items())
 
+    @staticmethod
+    def near_needs(policies: tuple[Policy, ...]) -> dict[str, int]:
+        """Per scheme, the fewest near shingles any policy flags on (absent: none asks)."""
+        needs: dict[str, int] = {}
+        for policy in policies:
+            spec = policy.leaks
+            if spec.enabled and spec.near_quotes:
+                scheme = scheme_of(spec)
+                needs[scheme] = min(needs.get(scheme, spec.near_min_matches),
+                                    spec.near_min_matches)
+        return needs
+
     def needs_load(self, policies: tuple[Policy, ...]) -> bool:
-        return self.signature(policies) != self._signature
+        return (self.signature(policies) != self._signature
+                or self.near_needs(policies) != self._near_needs)
 
     async def load(self, policies: tuple[Policy, ...]) -> int:
         """(Re)build every index from the store; returns the postings loaded.
@@ -146,6 +163,7 @@ class Engines:
         them (a reload back restores them) but are not held in memory.
         """
         signature = self.signature(policies)
+        near_needs = self.near_needs(policies)
         stopped = await self.store.stoplist()
         engines: dict[str, Engine] = {}
         loaded = 0
@@ -160,7 +178,8 @@ class Engines:
             )
             index = LeakIndex(params, background_fingerprints(phrases) | stopped)
             loaded += await fill_index(index, self.store.index_groups(scheme))
-            engine = Engine(scheme, index, self.fingerprinter(params))
+            engine = Engine(scheme, index, self.fingerprinter(params), None,
+                            near_needs.get(scheme, 0))
             # Every near shingle counts on its own (w=1); its room counts are only a bound,
             # the store confirms per message. Common near shingles stop as usual.
             near_params = LeakParams(
@@ -176,6 +195,7 @@ class Engines:
             self.rooms.setdefault(room_key(room), room)
         self.engines = engines
         self._signature = signature
+        self._near_needs = near_needs
         self.stale = 0
         return loaded
 
