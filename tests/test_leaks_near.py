@@ -181,3 +181,26 @@ def test_ordered_match_keeps_the_longest_run_in_order() -> None:
     assert ordered_match(copy, [8, 7, 6, 5]) in {(8,), (7,), (6,), (5,)}
     assert ordered_match(copy, [11, 12]) == ()
     assert best_source(copy, [[1, 2, 3], [4, 5, 6, 7], [3, 1]]) == (4, 5, 6, 7)
+
+
+def test_near_shingles_span_only_words_of_spaced_scripts() -> None:
+    from bot.leaks import Fingerprinter
+
+    fingerprinter = Fingerprinter(bytes(range(32)))
+    english = fingerprinter.tokens(SOURCE)
+    assert len(fingerprinter.near_hashes(english)) == len(WORDS) - 4
+    japanese = fingerprinter.tokens("いつもありがとうございます。今日もよろしくお願いします。" * 2)
+    assert len(japanese) > 40 and fingerprinter.near_hashes(japanese) == ()
+    mixed = fingerprinter.tokens(" ".join(WORDS[:10]) + " 東京 " + " ".join(WORDS[10:20]))
+    # the two characters break every shingle that spans them: 6 + 6 remain
+    assert len(fingerprinter.near_hashes(mixed)) == 12
+
+
+async def test_a_long_message_in_a_script_without_spaces_keeps_no_near_rows(
+    tmp_path: Path,
+) -> None:
+    async with leak_rig(tmp_path) as rig:
+        said = "昨日の集まりのあと兄がまた毎晩お酒を飲んでいると打ち明けて"
+        await share(rig, said + "母には言わないでと頼まれた")
+        rows = await rig.app.store.fingerprints()
+        assert rows and not [row for row in rows if row.scheme == "k11w2n5"]

@@ -13,7 +13,7 @@ from itertools import accumulate
 
 from bot.leaks.normalize import normalize
 from bot.leaks.params import LeakParams
-from bot.leaks.tokenize import tokenize
+from bot.leaks.tokenize import is_unspaced, tokenize
 from bot.leaks.winnow import winnow
 
 FINGERPRINT_BITS = 60
@@ -106,7 +106,18 @@ class Fingerprinter:
         Kept whole (not winnowed) so that how many of a copy's near shingles one source
         message contains says how much of it was copied, an edited word or two apart.
         """
-        return tuple(dict.fromkeys(self._shingles(tokens, self.params.near_k, self._near_base)))
+        k = self.params.near_k
+        hashes = self._shingles(tokens, k, self._near_base)
+        # Scripts without spaces count a character as a token, so a near shingle there would
+        # be a few characters: ordinary phrasing, not a quote. Their quotes need no near
+        # shingles either: a changed character in a sentence leaves runs longer than the main
+        # guarantee. So near shingles span only words of spaced scripts.
+        unspaced = [at for at, token in enumerate(tokens)
+                    if not token.isascii() and is_unspaced(token[0])]
+        if unspaced:
+            broken = {start for at in unspaced for start in range(at - k + 1, at + 1)}
+            hashes = [value for start, value in enumerate(hashes) if start not in broken]
+        return tuple(dict.fromkeys(hashes))
 
     def _shingles(self, tokens: list[str], k: int, base: hashlib.blake2b) -> list[int]:
         if len(tokens) < k:
