@@ -204,3 +204,27 @@ async def test_a_long_message_in_a_script_without_spaces_keeps_no_near_rows(
         await share(rig, said + "母には言わないでと頼まれた")
         rows = await rig.app.store.fingerprints()
         assert rows and not [row for row in rows if row.scheme == "k11w2n5"]
+
+
+async def test_the_store_groups_near_rows_per_message_in_stored_order(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.store import Store
+    from bot.store.sqlite import StoredFingerprint
+
+    store = await Store.open(tmp_path / "c.db", datetime(2026, 3, 1, tzinfo=UTC))
+    try:
+        def rows(values: list[int], author: bytes, message: bytes, room: str = "console:a"
+                 ) -> list[StoredFingerprint]:
+            return [StoredFingerprint(v, "k11w2n5", room, "p", 1, author, message)
+                    for v in values]
+
+        await store.add_fingerprints(rows([5, 3, 9, 1], b"x" * 16, b"m1" * 8))
+        await store.add_fingerprints(rows([3, 4], b"y" * 16, b"m2" * 8))
+        await store.add_fingerprints(rows([3, 5], b"z" * 16, b"m3" * 8, room="console:b"))
+        found = await store.near_matches("k11w2n5", "console:a", [1, 3, 5, 4, 7], None)
+        assert sorted(found) == [[3, 4], [5, 3, 1]]  # per message, in the order stored
+        assert await store.near_matches("k11w2n5", "console:a", [3, 5], b"x" * 16) == [[3]]
+        assert await store.near_matches("k11w2", "console:a", [3, 5], None) == []
+    finally:
+        await store.close()
