@@ -228,3 +228,19 @@ async def test_the_store_groups_near_rows_per_message_in_stored_order(tmp_path: 
         assert await store.near_matches("k11w2", "console:a", [3, 5], None) == []
     finally:
         await store.close()
+
+
+async def test_an_edited_or_deleted_source_no_longer_matches_near(tmp_path: Path) -> None:
+    from bot.events import Member, MessageDeleted, MessageEdited, MessagePosted, Room
+
+    recovery = Room("console", "recovery", "recovery")
+    alice = Member("console", "alice")
+    async with leak_rig(tmp_path) as rig:
+        core = rig.app.core
+        await core.handle(MessagePosted(recovery, alice, "c1", SOURCE, rig.clock.now()))
+        await core.handle(MessagePosted(recovery, alice, "c2", SOURCE, rig.clock.now()))
+        await core.handle(MessageEdited(recovery, alice, "c1", "never mind", rig.clock.now()))
+        assert len(await in_lobby(rig, EVASIONS["one dropped word in 20"])) == 1  # c2 holds it
+        await core.handle(MessageDeleted(recovery, "c2", rig.clock.now()))
+        assert await rig.app.store.fingerprints() == []
+        assert await in_lobby(rig, EVASIONS["one changed word in 20"], who="carol") == []
