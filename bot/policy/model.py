@@ -356,8 +356,8 @@ class LeaksSpec(_Frozen):
     # so a copy with a word or two changed, dropped or swapped is still found when at
     # least near_min_matches of its short shingles appear, in order, in one message.
     # Measured (benchmarks/leaks.py, full run): 99.85-100% of 20- and 30-word quotes with a
-    # word or two edited, where the main fingerprints alone found 87.5%; false flags
-    # unchanged (3 of 172,095 from near matching without the exemption, none with it).
+    # word or two edited, where the main fingerprints alone found 79-97%; false flags
+    # unchanged with the exemption, 3 more of 172,095 without it.
     near_quotes: bool = True
     near_min_words: int = Field(default=16, ge=6, le=1000)  # shortest message that keeps them
     near_min_matches: int = Field(default=8, ge=2, le=100)
