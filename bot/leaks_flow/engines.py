@@ -114,7 +114,7 @@ class Engines:
         self, spec: LeaksSpec, text: str, like: StoredFingerprint
     ) -> list[StoredFingerprint]:
         """The near shingles a confidential message keeps, as rows beside its main ones
-        (``like``), in the copy's order: only long messages (a short one cannot hold a long
+        (``like``), in the message's order: only long messages (a short one cannot hold a long
         quote), and only where the policy asks for near quotes."""
         if not spec.near_quotes:
             return []
@@ -178,17 +178,9 @@ class Engines:
             )
             index = LeakIndex(params, background_fingerprints(phrases) | stopped)
             loaded += await fill_index(index, self.store.index_groups(scheme))
-            engine = Engine(scheme, index, self.fingerprinter(params), None,
-                            near_needs.get(scheme, 0))
-            # Every near shingle counts on its own (w=1); its room counts are only a bound,
-            # the store confirms per message. Common near shingles stop as usual.
-            near_params = LeakParams(
-                k=params.near_k, w=1, min_matches=1, min_tokens_whole=params.near_k,
-                stop_rooms=stop_rooms, near_k=params.near_k,
-            )
-            near_stop = near_background(phrases, BUILTIN_PHRASES) | stopped
-            engine.near = LeakIndex(near_params, near_stop)
-            loaded += await fill_index(engine.near, self.store.index_groups(engine.near_scheme))
+            engine = Engine(scheme, index, self.fingerprinter(params))
+            if scheme in near_needs:
+                loaded += await self._load_near(engine, near_needs[scheme], phrases, stopped)
             engines[scheme] = engine
         for state in await self.store.room_states():
             room = Room(state.platform, state.room_id, state.room_name)
@@ -198,6 +190,23 @@ class Engines:
         self._near_needs = near_needs
         self.stale = 0
         return loaded
+
+    async def _load_near(
+        self, engine: Engine, needed: int, phrases: Fingerprinter, stopped: set[int]
+    ) -> int:
+        """The scheme's near index, from the store: only where a policy uses near quotes.
+
+        Every near shingle counts on its own (w=1); its room counts are only a bound, the
+        store confirms per message. Common near shingles stop as main ones do.
+        """
+        params = engine.index.params
+        near_params = LeakParams(
+            k=params.near_k, w=1, min_matches=1, min_tokens_whole=params.near_k,
+            stop_rooms=params.stop_rooms, near_k=params.near_k,
+        )
+        engine.near = LeakIndex(near_params, near_background(phrases, BUILTIN_PHRASES) | stopped)
+        engine.near_needed = needed
+        return await fill_index(engine.near, self.store.index_groups(engine.near_scheme))
 
     def remember(self, room: Room) -> None:
         """Names of confidential rooms, for alerts that say where a copy came from."""
