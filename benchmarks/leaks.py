@@ -256,6 +256,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], dict[int, bytes | set[bytes]]] = {}
+        self._near: dict[tuple[str, str], dict[int, list[tuple[int, int, bytes]]]] = {}
         self.confirmations = 0
         """How often a candidate room was confirmed: each is one SQLite query in the bot."""
 
@@ -270,6 +271,25 @@ class MemoryStore:
                     rows[value] = {authors, author}
             else:
                 authors.add(author)
+
+    def add_near(self, rows: Sequence[StoredFingerprint], message: int) -> None:
+        """One message's near rows, in order, as ``Store.add_fingerprints`` keeps them."""
+        for position, row in enumerate(rows):
+            table = self._near.setdefault((row.scheme, row.room_key), {})
+            table.setdefault(row.fingerprint, []).append((message, position, row.author))
+
+    async def near_matches(
+        self, scheme: str, key: str, values: Iterable[int], not_author: bytes | None
+    ) -> list[list[int]]:
+        """As ``Store.near_matches``: per source message, the values it holds, in order."""
+        self.confirmations += 1
+        rows = self._near.get((scheme, key), {})
+        by_message: dict[int, list[tuple[int, int]]] = {}
+        for value in set(values):
+            for message, position, author in rows.get(value, ()):
+                if not_author is None or author != not_author:
+                    by_message.setdefault(message, []).append((position, value))
+        return [[value for _, value in sorted(found)] for found in by_message.values()]
 
     async def stoplist(self) -> set[int]:
         return set()
@@ -349,6 +369,12 @@ class Detector:
             if fingerprints:
                 self.add(fingerprints, room_key(room), message.day,
                          self.author(message.author))
+                like = StoredFingerprint(0, self.scheme, room_key(room), "benchmark",
+                                         message.day, self.author(message.author), b"")
+                near = self.engines.near_rows(self.spec, message.text, like)
+                if near:  # long messages also keep near shingles (near-verbatim quotes)
+                    self.store.add_near(near, id(message))
+                    self.engine.add_near(near)
 
     def add(self, fingerprints: Fingerprints, key: str, day: int, author: bytes) -> None:
         self.store.add(self.scheme, key, fingerprints.values, author)
@@ -931,7 +957,7 @@ def describe(spec: LeaksSpec) -> str:
 def spec_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LeaksSpec:
     """The shipped ``LeaksSpec()`` with only the settings given on the command line changed."""
     names = ("k", "w", "min_matches", "whole_message", "min_tokens_whole", "stop_rooms",
-             "exempt_own_words")
+             "exempt_own_words", "near_quotes", "near_min_words", "near_min_matches")
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if "min_tokens_whole" in overrides:
         overrides.setdefault("whole_message", True)
@@ -958,6 +984,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stop-rooms", type=int, help="rooms that make a fingerprint common")
     parser.add_argument("--exempt-own-words", action=argparse.BooleanOptionalAction,
                         help="a person repeating their own words is not flagged")
+    parser.add_argument("--near-quotes", action=argparse.BooleanOptionalAction,
+                        help="near-verbatim quotes (a word or two edited) by near shingles")
+    parser.add_argument("--near-min-words", type=int,
+                        help="shortest confidential message that keeps near shingles")
+    parser.add_argument("--near-min-matches", type=int,
+                        help="near shingles in order in one source message for a flag")
     args = parser.parse_args(argv)
     spec = spec_from_args(parser, args)
     shipped = spec == LeaksSpec()
@@ -1002,6 +1034,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rate_exempt = false_flags(by_exemption[True]) / len(outside)
     rate_not_exempt = false_flags(by_exemption[False]) / len(outside)
     other = by_exemption[not spec.exempt_own_words]
+    near_figures = near_table(detector, inside, outside, plain, by_exemption,
+                              sizes.quotes_per_case, random.Random(args.seed + 15))
     del by_exemption
     quote_probes = make_quote_probes(inside, outside, sizes.quotes_per_case, rng)
     recalls = recall(detector, quote_probes)
@@ -1224,9 +1258,123 @@ def main(argv: Sequence[str] | None = None) -> int:
            for language, figures in languages.items()},
         **{f"flagged_{language}": figures.flagged for language, figures in languages.items()},
         **{f"messages_{language}": figures.messages for language, figures in languages.items()},
+        **near_figures,
     }
     print(json.dumps(result))
     return 0
+
+
+# -- near-verbatim quotes (a word or two changed, dropped or swapped) --------------------------
+
+NEAR_CASES = (
+    ("one changed word", 20),
+    ("dropped word", 20),
+    ("adjacent swap", 20),
+    ("two changed words", 30),
+    ("one changed word", 30),
+)
+
+
+def _near_edit(words: list[str], case: str, vocabulary: Sequence[str],
+               rng: random.Random) -> list[str]:
+    """One evasion: words changed (anywhere, one or two), one dropped, two adjacent swapped."""
+    if case == "dropped word":
+        index = rng.randrange(len(words))
+        return [*words[:index], *words[index + 1 :]]
+    if case == "adjacent swap":
+        for _ in range(20):  # two equal neighbours would swap into the same text
+            index = rng.randrange(len(words) - 1)
+            if words[index].lower() != words[index + 1].lower():
+                break
+        return [*words[:index], words[index + 1], words[index], *words[index + 2 :]]
+    changed = words
+    for _ in range(2 if case == "two changed words" else 1):
+        changed = _change_word(changed, vocabulary, rng)
+    return changed
+
+
+def make_near_probes(sources: Sequence[Message], hosts: Sequence[Message], per_case: int,
+                     rng: random.Random) -> list[Probe]:
+    """Quotes of 20 and 30 words, edited for case and punctuation, then by one evasion."""
+    vocabulary = [word for message in hosts[:5000] for word in message.text.split()]
+    probes: list[Probe] = []
+    for case, length in NEAR_CASES:
+        eligible = [m for m in sources if len(m.text.split()) >= length]
+        for _ in range(per_case if eligible else 0):
+            source = rng.choice(eligible)
+            host = rng.choice(hosts)
+            while host.author == source.author:
+                host = rng.choice(hosts)
+            words = source.text.split()
+            start = rng.randrange(len(words) - length + 1)
+            quote = _near_edit(words[start : start + length], case, vocabulary, rng)
+            quote = _edit_punctuation(_edit_case(quote, rng), rng)
+            host_words = host.text.split()
+            cut = rng.randrange(len(host_words) + 1)
+            text = " ".join([*host_words[:cut], *quote, *host_words[cut:]])
+            probes.append(Probe(host.room, host.author, text, source.room, length, case))
+    return probes
+
+
+def near_table(detector: Detector, inside: Sequence[Message], outside: Sequence[Message],
+               plain: Sequence[Probe], flagged: dict[bool, Sequence[Sequence[Suspicion]]],
+               per_case: int, rng: random.Random) -> dict[str, Any]:
+    """Recall on near-verbatim quotes, what near matching costs in false flags (flags no main
+    fingerprint backs), and what it keeps per confidential message."""
+    spec = detector.spec
+    probes = make_near_probes(inside, outside, per_case, rng)
+    recalls: dict[str, list[int]] = {}
+    for probe, found in zip(probes, detector.flagged(probes), strict=True):
+        case = recalls.setdefault(f"{probe.edit}|{probe.length}", [0, 0])
+        case[0] += probe.source in found
+        case[1] += 1
+    lookup = detector.engine.lookup
+
+    def near_only(probe: Probe, found: Sequence[Suspicion]) -> bool:
+        main = lookup.fingerprints(probe.text).values
+        return bool(found) and all(not (s.matched & main) for s in found)
+
+    near_flags = {exempt: sum(near_only(p, f) for p, f in zip(plain, flagged[exempt],
+                                                                 strict=True))
+                  for exempt in flagged}
+    near = detector.engine.near
+    keeping = sum(1 for m in inside if len(lookup.tokens(m.text)) >= spec.near_min_words)
+    near_postings = near.posting_count if near is not None else 0
+    near_bytes = near.approximate_bytes() if near is not None else 0
+    print(f"\nNear-verbatim quotes (near shingles of {lookup.params.near_k} words, kept by "
+          f"messages of {spec.near_min_words}+ words; {spec.near_min_matches} in order in one "
+          "source message)")
+    line("recall by evasion", "quote words", "recall", "probes")
+    result: dict[str, Any] = {}
+    for case, length in NEAR_CASES:
+        hits, total = recalls.get(f"{case}|{length}", [0, 0])
+        line(f"  {case}", length, f"{hits / max(1, total):.2%}", total)
+        result[f"near_recall_{case.replace(' ', '_')}_{length}_words"] = round(
+            hits / max(1, total), 4)
+    for exempt, count in sorted(near_flags.items()):
+        label = "with own-words exemption" if exempt else "without the exemption"
+        line(f"false flags only near matching raised, {label}", f"{count / len(plain):.4%}",
+             f"({count})")
+        key = "author_exempt" if exempt else "no_exemption"
+        result[f"near_false_flag_rate_{key}"] = round(count / len(plain), 6)
+    line("confidential messages keeping near shingles", f"{keeping / len(inside):.2%}",
+         f"({keeping:,})")
+    line("near rows per confidential message (store)", f"{near_postings / len(inside):.2f}",
+         f"main {detector.index.posting_count / len(inside):.2f}")
+    line("near index memory per confidential message", f"{near_bytes / len(inside):.0f} B",
+         f"({near_bytes / 1e6:.1f} MB)")
+    result.update({
+        "near_k": lookup.params.near_k,
+        "near_min_words": spec.near_min_words,
+        "near_min_matches": spec.near_min_matches,
+        "near_messages_share": round(keeping / len(inside), 4),
+        "near_postings": near_postings,
+        "near_rows_per_confidential_message": round(near_postings / len(inside), 3),
+        "main_rows_per_confidential_message": round(
+            detector.index.posting_count / len(inside), 3),
+        "near_index_bytes_per_confidential_message": round(near_bytes / len(inside), 1),
+    })
+    return result
 
 
 if __name__ == "__main__":

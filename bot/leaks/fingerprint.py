@@ -16,7 +16,7 @@ from bot.leaks.normalize import VERSION as NORMALIZATION
 from bot.leaks.normalize import normalize
 from bot.leaks.normalize_v1 import tokens_v1
 from bot.leaks.params import WORD_UNITS, LeakParams
-from bot.leaks.tokenize import token_units, tokenize, word_count
+from bot.leaks.tokenize import is_unspaced, token_units, tokenize, word_count
 from bot.leaks.winnow import winnow
 
 
@@ -43,6 +43,7 @@ _MASK = (1 << FINGERPRINT_BITS) - 1
 _PERSON = b"confidant-leak/1"
 _AUTHOR_PERSON = b"confidant-author"
 _WHOLE = b"W"
+_NEAR = b"N"  # near shingles (short, for edited quotes) never equal a main shingle hash
 _SEP = "\x1f"  # unit separator: cannot occur inside a normalised token
 _MIN_KEY_BYTES = 16
 
@@ -82,7 +83,7 @@ class Fingerprinter:
     ``normalization`` picks the text pipeline (:data:`TOKENISERS`); the default is today's.
     """
 
-    __slots__ = ("_base", "_shingle_base", "_tokens", "normalization", "params")
+    __slots__ = ("_base", "_near_base", "_shingle_base", "_tokens", "normalization", "params")
 
     def __init__(
         self, key: bytes, params: LeakParams | None = None, normalization: int = NORMALIZATION
@@ -97,6 +98,8 @@ class Fingerprinter:
         self._base = hashlib.blake2b(key=bytes(key), digest_size=8, person=_PERSON)
         self._shingle_base = self._base.copy()
         self._shingle_base.update(b"S" + self.params.k.to_bytes(2, "big"))
+        self._near_base = self._base.copy()
+        self._near_base.update(_NEAR + self.params.near_k.to_bytes(2, "big"))
 
     def __repr__(self) -> str:
         return f"Fingerprinter({self.params!r}, normalization={self.normalization})"
@@ -125,8 +128,30 @@ class Fingerprinter:
         joined and encoded once; each shingle is then a byte slice of that buffer, so the
         per-shingle cost is little more than the hash itself.
         """
-        k = self.params.k
-        units = self._units(tokens)
+        return self._shingles(tokens, self.params.k, self._shingle_base, self._units(tokens))
+
+    def near_hashes(self, tokens: list[str]) -> tuple[int, ...]:
+        """The keyed hash of every ``near_k``-token shingle, in order, each value once.
+
+        Kept whole (not winnowed) so that how many of a copy's near shingles one source
+        message contains says how much of it was copied, an edited word or two apart.
+        """
+        k = self.params.near_k
+        hashes = self._shingles(tokens, k, self._near_base, None)
+        # Scripts without spaces count a character as a token, so a near shingle there would
+        # be a few characters: ordinary phrasing, not a quote. Their quotes need no near
+        # shingles either: a changed character in a sentence leaves runs longer than the main
+        # guarantee. So near shingles span only words of spaced scripts.
+        unspaced = [at for at, token in enumerate(tokens)
+                    if not token.isascii() and is_unspaced(token[0])]
+        if unspaced:
+            broken = {start for at in unspaced for start in range(at - k + 1, at + 1)}
+            hashes = [value for start, value in enumerate(hashes) if start not in broken]
+        return tuple(dict.fromkeys(hashes))
+
+    def _shingles(
+        self, tokens: list[str], k: int, base: hashlib.blake2b, units: list[int] | None
+    ) -> list[int]:
         if word_count(tokens, units) < k:
             return []
         data = _SEP.join(tokens).encode()
@@ -140,7 +165,7 @@ class Fingerprinter:
             spans = zip(starts, ends[k - 1 :], strict=False)
         else:
             spans = zip(starts, (ends[last] for last in _last_tokens(units, k)), strict=False)
-        copy = self._shingle_base.copy
+        copy = base.copy
         from_bytes = int.from_bytes
         hashes: list[int] = []
         append = hashes.append

@@ -61,6 +61,11 @@ class LeakParams:
     stop_rooms: int = 3
     """A fingerprint stored from this many distinct rooms is common phrasing, not a leak."""
 
+    near_k: int = 5
+    """Tokens per *near* shingle: the short shingles that find a long quote with a word or
+    two changed, dropped or swapped (see :mod:`bot.leaks.near`). One changed word breaks
+    only the near_k shingles that contain it, so a 20-word quote keeps 11 of its 16."""
+
     def __post_init__(self) -> None:
         if self.k < 2:
             raise ValueError("k must be at least 2 tokens")
@@ -70,6 +75,8 @@ class LeakParams:
             raise ValueError("min_matches must be at least 1")
         if not 1 <= self.min_tokens_whole <= self.k:
             raise ValueError("min_tokens_whole must be between 1 and k")
+        if self.near_k < 2:
+            raise ValueError("near_k must be at least 2 tokens")
         if self.stop_rooms < 2:
             raise ValueError("stop_rooms must be at least 2, or every fingerprint is stopped")
 

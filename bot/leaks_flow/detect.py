@@ -8,11 +8,12 @@ hashed here and dropped: what leaves this module is rooms, signals and hashes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.events import MessageRef, Room
 from bot.leaks import Fingerprints, LeakParams
-from bot.leaks_flow.engines import Engines, room_key
+from bot.leaks.near import best_source
+from bot.leaks_flow.engines import Engine, Engines, room_key
 from bot.policy.model import Policy
 
 # Strongest first: a flag keeps the strongest signal seen for its copy and source room.
@@ -70,9 +71,11 @@ async def quotes(
     found: list[Suspicion] = []
     seen: dict[tuple[LeakParams, tuple[str, ...]], Fingerprints] = {}  # this message only
     for engine in engines.engines.values():
-        fingerprints = engines.lookup_fingerprints(engine, text, seen)
+        tokens = engine.lookup.tokens(text)
+        fingerprints = engines.lookup_fingerprints(engine, tokens, seen)
         if not fingerprints:
             continue
+        before = len(found)
         for match in engine.index.lookup(fingerprints, exclude_room=own):
             source = engines.room_for(match.room_key)
             policy = covered(source)
@@ -103,6 +106,61 @@ async def quotes(
                         fingerprints.whole_message,
                     )
                 )
+        # A quote the main fingerprints found carries its near matches too, so marking it a
+        # false positive stops both, and the same phrasing is not flagged again as near.
+        flagged = {room_key(suspicion.source): at for at, suspicion in enumerate(found)
+                   if at >= before}
+        for near in await near_quotes(tokens, own, author, engine, engines, covered, private):
+            at = flagged.get(room_key(near.source))
+            if at is None:
+                found.append(near)
+            else:
+                found[at] = replace(found[at], matched=found[at].matched | near.matched)
+    return found
+
+
+async def near_quotes(
+    tokens: list[str],
+    own: str,
+    author: bytes,
+    engine: Engine,
+    engines: Engines,
+    covered: PolicyOf,
+    private: bool,
+) -> list[Suspicion]:
+    """Long quotes with a word or two changed, dropped or swapped (see bot.leaks.near).
+
+    The near index proposes rooms holding enough of the copy's near shingles; the store
+    then confirms them per source message, in order, so shingles scattered over many
+    messages of a room never add up to a flag.
+    """
+    near = engine.near
+    shortest = engine.near_needed + engine.lookup.params.near_k - 1
+    if near is None or not engine.near_needed or len(tokens) < shortest or not len(near):
+        return []
+    hashes = engine.lookup.near_hashes(tokens)
+    found: list[Suspicion] = []
+    lookup = Fingerprints(frozenset(hashes), False, len(tokens))
+    for match in near.lookup(lookup, exclude_room=own):
+        source = engines.room_for(match.room_key)
+        policy = covered(source)
+        if policy is None or not engine.serves(policy.leaks):
+            continue
+        spec = policy.leaks
+        if not spec.near_quotes or match.matched_fingerprints < spec.near_min_matches:
+            continue
+        if private and not spec.scan_private_messages:
+            continue
+        candidates = [value for value in hashes if not near.is_stopped(value)]
+        sources = await engines.store.near_matches(
+            engine.near_scheme,
+            match.room_key,
+            candidates,
+            author if spec.exempt_own_words else None,
+        )
+        confirmed = best_source(candidates, sources)  # candidates: in the copy's order
+        if len(confirmed) >= spec.near_min_matches:
+            found.append(Suspicion(source, policy, "quote", frozenset(confirmed)))
     return found
 
 

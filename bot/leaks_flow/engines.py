@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from bot.events import Room
@@ -28,9 +28,11 @@ from bot.leaks import (
     background_fingerprints,
 )
 from bot.leaks.fingerprint import NORMALIZATION, TOKENISERS
+from bot.leaks.near import near_background, near_scheme
+from bot.leaks.stoplist import BUILTIN_PHRASES
 from bot.leaks_flow.loading import fill_index
 from bot.policy.model import LeaksSpec, Policy
-from bot.store.sqlite import Store
+from bot.store.sqlite import Store, StoredFingerprint
 
 _EPOCH = date(1970, 1, 1)
 _MESSAGE_PERSON = b"confidant-msg-id"
@@ -86,6 +88,22 @@ class Engine:
     scheme: str
     index: LeakIndex
     lookup: Fingerprinter
+    near: LeakIndex | None = None
+    """Near shingles of long confidential messages, for quotes with a word or two edited."""
+    near_needed: int = 0
+    """The fewest near shingles any policy of this scheme flags on (0: none uses them), so
+    a copy too short to hold that many is not hashed twice."""
+
+    @property
+    def near_scheme(self) -> str:
+        return near_scheme(self.scheme, self.lookup.params.near_k)
+
+    def add_near(self, rows: list[StoredFingerprint]) -> None:
+        """A confidential message's stored near rows, into the near index."""
+        if rows and self.near is not None:
+            first = rows[0]
+            values = Fingerprints(frozenset(row.fingerprint for row in rows), False, 0)
+            self.near.add(values, first.room_key, first.day, first.author)
 
     def serves(self, spec: LeaksSpec) -> bool:
         """Whether a policy with ``spec`` stores (or stored) its rooms' fingerprints here:
@@ -105,6 +123,7 @@ class Engines:
     the store confirms every candidate, and cleared by :meth:`load`."""
     _fingerprinters: dict[tuple[LeakParams, int], Fingerprinter] = field(default_factory=dict)
     _signature: frozenset[tuple[str, int, int]] = frozenset()
+    _near_needs: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._message_base = hashlib.blake2b(key=self.key, digest_size=16, person=_MESSAGE_PERSON)
@@ -127,23 +146,39 @@ class Engines:
     def lookup_fingerprints(
         self,
         engine: Engine,
-        text: str,
+        tokens: list[str],
         seen: dict[tuple[LeakParams, tuple[str, ...]], Fingerprints],
     ) -> Fingerprints:
-        """``text``'s fingerprints for ``engine``; ``seen`` (kept by the caller for one
-        message only) spares hashing again what another normalisation read the same way,
-        while rows of an earlier normalisation are still stored."""
+        """The fingerprints of a message's ``tokens`` (as ``engine`` reads it) for
+        ``engine``; ``seen`` (kept by the caller for one message only) spares hashing again
+        what another normalisation read the same way, while rows of an earlier
+        normalisation are still stored."""
         if len(self.engines) == 1:
-            return engine.lookup.fingerprints(text)
-        tokens = tuple(engine.lookup.tokens(text))
-        key = (engine.lookup.params, tokens)
+            return engine.lookup.fingerprints_of_tokens(tokens)
+        key = (engine.lookup.params, tuple(tokens))
         found = seen.get(key)
         if found is None:
-            found = seen[key] = engine.lookup.fingerprints_of_tokens(list(tokens))
+            found = seen[key] = engine.lookup.fingerprints_of_tokens(tokens)
         return found
 
     def fingerprints_to_store(self, spec: LeaksSpec, text: str) -> Fingerprints:
         return self.fingerprinter(stored_params(spec)).fingerprints(text)
+
+    def near_rows(
+        self, spec: LeaksSpec, text: str, like: StoredFingerprint
+    ) -> list[StoredFingerprint]:
+        """The near shingles a confidential message keeps, as rows beside its main ones
+        (``like``), in the message's order: only long messages (a short one cannot hold a long
+        quote), and only where the policy asks for near quotes."""
+        if not spec.near_quotes:
+            return []
+        fingerprinter = self.fingerprinter(stored_params(spec))
+        tokens = fingerprinter.tokens(text)
+        if len(tokens) < spec.near_min_words:
+            return []
+        scheme = near_scheme(like.scheme, fingerprinter.params.near_k)
+        return [replace(like, fingerprint=value, scheme=scheme)
+                for value in fingerprinter.near_hashes(tokens)]
 
     @staticmethod
     def signature(policies: tuple[Policy, ...]) -> frozenset[tuple[str, int, int]]:
@@ -159,8 +194,21 @@ class Engines:
             wanted[scheme_of(spec)] = (min(stop, spec.stop_rooms), min(shortest, whole))
         return frozenset((scheme, stop, whole) for scheme, (stop, whole) in wanted.items())
 
+    @staticmethod
+    def near_needs(policies: tuple[Policy, ...]) -> dict[str, int]:
+        """Per scheme, the fewest near shingles any policy flags on (absent: none asks)."""
+        needs: dict[str, int] = {}
+        for policy in policies:
+            spec = policy.leaks
+            if spec.enabled and spec.near_quotes:
+                scheme = scheme_of(spec)
+                needs[scheme] = min(needs.get(scheme, spec.near_min_matches),
+                                    spec.near_min_matches)
+        return needs
+
     def needs_load(self, policies: tuple[Policy, ...]) -> bool:
-        return self.signature(policies) != self._signature
+        return (self.signature(policies) != self._signature
+                or self.near_needs(policies) != self._near_needs)
 
     async def load(self, policies: tuple[Policy, ...]) -> int:
         """(Re)build every index from the store; returns the postings loaded.
@@ -169,6 +217,7 @@ class Engines:
         them (a reload back restores them) but are not held in memory.
         """
         signature = self.signature(policies)
+        near_needs = self.near_needs(policies)
         stopped = await self.store.stoplist()
         engines: dict[str, Engine] = {}
         loaded = 0
@@ -192,14 +241,36 @@ class Engines:
                 )
                 index.add_background(background_fingerprints(phrases))
                 loaded += added
-                engines[name] = Engine(name, index, self.fingerprinter(params, version))
+                engine = Engine(name, index, self.fingerprinter(params, version))
+                # near rows are made by today's normalisation only (none were stored before)
+                if version == NORMALIZATION and scheme in near_needs:
+                    loaded += await self._load_near(engine, near_needs[scheme], phrases, stopped)
+                engines[name] = engine
         for state in await self.store.room_states():
             room = Room(state.platform, state.room_id, state.room_name)
             self.rooms.setdefault(room_key(room), room)
         self.engines = engines
         self._signature = signature
+        self._near_needs = near_needs
         self.stale = 0
         return loaded
+
+    async def _load_near(
+        self, engine: Engine, needed: int, phrases: Fingerprinter, stopped: set[int]
+    ) -> int:
+        """The scheme's near index, from the store: only where a policy uses near quotes.
+
+        Every near shingle counts on its own (w=1); its room counts are only a bound, the
+        store confirms per message. Common near shingles stop as main ones do.
+        """
+        params = engine.index.params
+        near_params = LeakParams(
+            k=params.near_k, w=1, min_matches=1, min_tokens_whole=params.near_k,
+            stop_rooms=params.stop_rooms, near_k=params.near_k,
+        )
+        engine.near = LeakIndex(near_params, near_background(phrases, BUILTIN_PHRASES) | stopped)
+        engine.near_needed = needed
+        return await fill_index(engine.near, self.store.index_groups(engine.near_scheme))
 
     def remember(self, room: Room) -> None:
         """Names of confidential rooms, for alerts that say where a copy came from."""
@@ -225,6 +296,12 @@ class Engines:
     def add_stopped(self, values: set[int]) -> None:
         for engine in self.engines.values():
             engine.index.add_background(values)
+            if engine.near is not None:
+                engine.near.add_background(values)
 
     def remove_author(self, author: bytes) -> int:
-        return sum(engine.index.remove_author(author) for engine in self.engines.values())
+        return sum(
+            engine.index.remove_author(author)
+            + (engine.near.remove_author(author) if engine.near is not None else 0)
+            for engine in self.engines.values()
+        )

@@ -236,15 +236,18 @@ class LeakWatch:
             return
         key, day, scheme = room_key(room), day_number(at), scheme_of(spec)
         message = self.engines.message_hash(room.platform, room.id, message_id)
-        await self.core.store.add_fingerprints(
+        rows = [
             StoredFingerprint(value, scheme, key, policy.name, day, author, message)
             for value in fingerprints.values
-        )
+        ]
+        near = self.engines.near_rows(spec, text, rows[0])  # long messages: near shingles
+        await self.core.store.add_fingerprints([*rows, *near])
         engine = self.engines.engines.get(scheme)
         if engine is None:  # a policy reload added a scheme: build it (from the store)
             await self.load()
         else:
             engine.index.add(fingerprints, key, day, author)
+            engine.add_near(near)
 
     async def _forget(self, room: Room, message_id: str) -> None:
         message = self.engines.message_hash(room.platform, room.id, message_id)

@@ -804,6 +804,29 @@ class Store:
                 found.update(int(row[0]) for row in await cur.fetchall())
         return found
 
+    async def near_matches(
+        self, scheme: str, room_key: str, values: Iterable[int], not_author: bytes | None
+    ) -> list[list[int]]:
+        """Per stored message of the room (optionally by someone other than ``not_author``),
+        which of ``values`` it holds, in the order they were stored: near-quote confirmation
+        groups by the keyed message hash, so only one message's shingles count together."""
+        by_message: dict[bytes, list[tuple[int, int]]] = {}
+        wanted = sorted(set(values))
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT message, rowid, fingerprint FROM fingerprints WHERE room_key = ?"
+                f" AND scheme = ? AND fingerprint IN ({marks})"
+            )
+            params: list[object] = [room_key, scheme, *chunk]
+            if not_author is not None:
+                sql += " AND author != ?"
+                params.append(not_author)
+            async with self._db.execute(sql, params) as cur:
+                for message, position, value in await cur.fetchall():
+                    by_message.setdefault(bytes(message), []).append((int(position), int(value)))
+        return [[value for _, value in sorted(rows)] for rows in by_message.values()]
+
     async def delete_message_fingerprints(self, message: bytes) -> int:
         cur = await self._db.execute("DELETE FROM fingerprints WHERE message = ?", (message,))
         await self._db.commit()
