@@ -26,9 +26,17 @@ from bot.events import (
     Room,
 )
 from bot.leaks import author_key
-from bot.leaks_flow.detect import Suspicion, quotes, strongest, structural
+from bot.leaks_flow.detect import (
+    Suspicion,
+    quotes,
+    stream_quotes,
+    strongest,
+    structural,
+    with_stream,
+)
 from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of
 from bot.leaks_flow.held import HeldCopies
+from bot.leaks_flow.stream import Joined, StreamTails
 from bot.logs import fields
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import LeakFlag, StoredFingerprint
@@ -53,6 +61,9 @@ class LeakWatch:
         # minutes get one reminder, not one per flag (see _remind_poster_due).
         self._posters_reminded: dict[tuple[str, str], datetime] = {}
         self._purged_day: int | None = None
+        # The last words of each member's recent messages per room, in memory only, for
+        # quotes split over several messages (see bot/leaks_flow/stream.py).
+        self.streams = StreamTails(timedelta(0))
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -71,6 +82,8 @@ class LeakWatch:
         """Held copies whose review time is up, at every tick; once a day: retention
         purge and compaction of the in-memory index."""
         await self.held.purge(self.core.clock.now())
+        self.streams.window = self._stream_window()
+        self.streams.sweep(self.core.clock.now())
         if self._purged_day != day_number(self.core.clock.now()):
             await self.purge()
 
@@ -161,11 +174,21 @@ class LeakWatch:
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
+        joined = self._join(room, author, event.message_id, event.text, event.at)
+        if joined is not None:
+            found = with_stream(
+                found,
+                await stream_quotes(
+                    joined, room, author, self.engines, self.covered, room.is_private_chat
+                ),
+            )
         found = self._not_moderators_work(found, event.author, event.relayed)
         poster = _poster(event.author, event.relayed)
         actions = await self._flag(
             room, event.message_id, poster, found, event.at, text=event.text
         )
+        for suspicion in found:  # a later part of the same quote is not flagged again
+            self.streams.mark_flagged(_stream_key(room), author, room_key(suspicion.source))
         if policy is not None:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
         return actions
@@ -224,6 +247,26 @@ class LeakWatch:
             room.platform, room.id, event.message_id, "deleted", event.at
         )
         return []
+
+    # -- streams ----------------------------------------------------------------------------
+    def _stream_window(self) -> timedelta:
+        """The longest window any policy reads a member's messages together in."""
+        policies = self.core.policies.current.policies
+        minutes = max((p.leaks.stream_minutes for p in policies if p.leaks.enabled), default=0.0)
+        return timedelta(minutes=minutes)
+
+    def _join(
+        self, room: Room, author: bytes, message_id: str, text: str, at: datetime
+    ) -> Joined | None:
+        """The message read after its author's last words here, if they were recent."""
+        window = self._stream_window()
+        engines = self.engines.engines.values()
+        if window <= timedelta(0) or not engines:
+            return None
+        self.streams.window = window
+        longest = max(engine.lookup.params.k for engine in engines)
+        tokens = next(iter(engines)).lookup.tokens(text)
+        return self.streams.join(_stream_key(room), author, message_id, tokens, at, longest - 1)
 
     # -- fingerprints -----------------------------------------------------------------------
     async def _index(
@@ -386,6 +429,11 @@ class LeakWatch:
                             removed,
                         )
                         + (
+                            "\n" + texts.leak_parts_line(suspicion.parts)
+                            if suspicion.parts
+                            else ""
+                        )
+                        + (
                             "\n"
                             + texts.held_copy_alert_line(
                                 flag.id, self.core.prefix(ref.platform), policy.leaks.review_hours
@@ -395,6 +443,7 @@ class LeakWatch:
                         ),
                         about,
                         source_ref,
+                        earlier_parts=earlier_refs(room, suspicion),
                     )
                     for ref in policy.alerts
                 ]
@@ -414,7 +463,13 @@ class LeakWatch:
         if not remove:
             return told(False)
         why = f"leak flag {flag.id}" + (", held for review" if todo.hold_for_review else "")
+        earlier = [  # the other parts of a quote posted over several messages
+            DeleteMessage(room, part, poster, policy.name, why)
+            for part in suspicion.parts
+            if part != flag.message_id
+        ]
         return [
+            *earlier,
             DeleteMessage(
                 room,
                 flag.message_id,
@@ -435,6 +490,20 @@ def _poster(author: Member, relayed: bool) -> Member:
     if not relayed:
         return author
     return replace(author, display_name=texts.relayed_poster(author.label))
+
+
+def _stream_key(room: Room) -> str:
+    """A stream is one room's (a thread is its own: its messages follow each other)."""
+    return f"{room.platform}:{room.id}"
+
+
+def earlier_refs(room: Room, suspicion: Suspicion) -> tuple[MessageRef, ...]:
+    """The parts before the last of a quote posted over several messages, for links."""
+    if room.is_private_chat:
+        return ()
+    return tuple(
+        MessageRef(room.platform, room.id, part) for part in suspicion.parts[:-1]
+    )
 
 
 def alert_refs(
