@@ -108,6 +108,29 @@ async def test_a_last_part_that_matches_alone_too_is_one_flag_naming_all_parts(
         assert "Posted in 2 parts: messages m2, m3." in alert
 
 
+async def test_a_copy_of_words_spanning_two_confidential_posts_is_flagged(
+    tmp_path: Path,
+) -> None:
+    """The confidential side is read as a stream too: alice said it in two posts (neither
+    has the 12 words a fingerprint is certain for); bob's one message spans the join."""
+    async with leak_rig(tmp_path) as rig:
+        await _post(rig, "alice", *TWO_PARTS, room="recovery")
+        copy = "she wrote: the empty bottles under my bed last night and he says he will"
+        [alert] = alerts(await _post(rig, "bob", copy))
+        assert "Possible leak from recovery (flag 1): a quote" in alert
+        assert "parts" not in alert  # one message outside: one copy
+
+
+async def test_a_confidential_post_long_after_the_last_is_not_joined(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with leak_rig(tmp_path, policy_with("stream_minutes: 2"), clock) as rig:
+        await _post(rig, "alice", TWO_PARTS[0], room="recovery")
+        await clock.advance(timedelta(minutes=3))
+        await _post(rig, "alice", TWO_PARTS[1], room="recovery")
+        copy = "she wrote: the empty bottles under my bed last night and he says he will"
+        assert alerts(await _post(rig, "bob", copy)) == []
+
+
 async def test_ordinary_consecutive_chat_is_not_flagged(tmp_path: Path) -> None:
     """Everyday chat in a confidential room and, elsewhere, other members' everyday chat
     sharing its phrasing, each in short consecutive messages: no stream is flagged."""

@@ -14,7 +14,7 @@ from datetime import timedelta
 from bot.events import MessageRef, Room
 from bot.leaks import Fingerprints
 from bot.leaks_flow.engines import Engines, room_key, scheme_of
-from bot.leaks_flow.stream import Joined
+from bot.leaks_flow.stream import Joined, crossing_hashes
 from bot.policy.model import Policy
 
 # Strongest first: a flag keeps the strongest signal seen for its copy and source room.
@@ -131,10 +131,9 @@ async def stream_quotes(
     found: list[Suspicion] = []
     for engine in engines.engines.values():
         k = engine.lookup.params.k
-        first = max(0, joined.carried - (k - 1))
-        hashes = engine.lookup.shingle_hashes(list(joined.tokens[first:]))
+        first, hashes = crossing_hashes(engine.lookup, joined)
         starts: dict[int, list[int]] = {}
-        for offset, value in enumerate(hashes[: joined.carried - first]):
+        for offset, value in enumerate(hashes):
             starts.setdefault(value, []).append(first + offset)
         if not starts:
             continue

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.leaks import Fingerprinter, winnow
+
 MAX_TAILS_PER_ROOM = 200
 """Members whose tail one room keeps; the least recently heard is dropped first."""
 MAX_TAILS = 20_000
@@ -214,3 +216,26 @@ def _wipe(tail: _Tail) -> None:
     """Drop the words at once, whoever still refers to the tail."""
     tail.tokens = ()
     tail.owners = ()
+
+
+def crossing_hashes(fingerprinter: Fingerprinter, joined: Joined) -> tuple[int, list[int]]:
+    """The keyed hashes of the shingles that start in earlier messages and end in the new
+    one, in order, with the stream position of the first. Every such shingle starts in
+    the last k-1 carried tokens, so that is all a tail needs to keep."""
+    k = fingerprinter.params.k
+    first = max(0, joined.carried - (k - 1))
+    hashes = fingerprinter.shingle_hashes(list(joined.tokens[first:]))
+    return first, hashes[: joined.carried - first]
+
+
+def junction_fingerprints(fingerprinter: Fingerprinter, joined: Joined) -> frozenset[int]:
+    """What a confidential message adds to the index for the words it continues: the
+    winnowed hashes of every window that holds a shingle crossing into it. With each
+    message's own fingerprints this is exactly what winnowing the whole stream would keep,
+    so a quote of w+k-1 words is caught wherever in the stream it starts and ends."""
+    first, crossing = crossing_hashes(fingerprinter, joined)
+    if not crossing:
+        return frozenset()
+    w = fingerprinter.params.w
+    hashes = fingerprinter.shingle_hashes(list(joined.tokens[first:]))
+    return winnow(hashes[: len(crossing) + w - 1], w)
