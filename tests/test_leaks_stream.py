@@ -47,6 +47,9 @@ async def test_a_quote_in_two_parts_is_flagged_once_naming_both(tmp_path: Path) 
             assert word not in out
         [flag] = await rig.app.store.open_flags()
         assert (flag.message_id, flag.poster_id, flag.source_room_id) == ("m3", "bob", "recovery")
+        assert flag.parts == ("m2", "m3")
+        listed = await rig.say(":room mods", "mod: /flags")
+        assert "(message m3) by bob" in listed and "posted in 2 parts: messages m2, m3" in listed
 
 
 async def test_a_quote_in_three_parts_is_flagged_once_naming_all(tmp_path: Path) -> None:
@@ -133,7 +136,8 @@ async def test_a_confidential_post_long_after_the_last_is_not_joined(tmp_path: P
 
 async def test_ordinary_consecutive_chat_is_not_flagged(tmp_path: Path) -> None:
     """Everyday chat in a confidential room and, elsewhere, other members' everyday chat
-    sharing its phrasing, each in short consecutive messages: no stream is flagged."""
+    sharing its phrasing (runs of up to 10 words across their joins, where 11 would be a
+    shingle), each in short consecutive messages: no stream is flagged."""
     inside = (
         "hey everyone how was your weekend",
         "mine was pretty quiet to be honest",
@@ -152,11 +156,11 @@ async def test_ordinary_consecutive_chat_is_not_flagged(tmp_path: Path) -> None:
         ),
         "carol": (
             "how are you all doing today",
-            "i am doing well thanks",
+            "i am good thanks",
             "i hope you all have a good weekend",
             "and a good week too",
         ),
-        "erin": ("good morning", "how was your weekend", "mine was pretty quiet", "to be honest"),
+        "erin": ("good morning", "how was your weekend", "mine was pretty quiet", "honestly"),
     }
     async with leak_rig(tmp_path) as rig:
         await _post(rig, "alice", *inside, room="recovery")

@@ -347,6 +347,7 @@ class LeakWatch:
                 created_at=at,
                 updated_at=at,
                 closed_by=None,
+                parts=suspicion.parts,
             )
             flag, new = await self.core.store.save_flag(draft, suspicion.matched, copy_state)
             log.info(
