@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.actions import DeleteMessage
 from bot.clock import FakeClock
+from bot.events import Member, MessagePosted, Room
 from bot.leaks_flow.stream import StreamTails
 from bot.policy.model import LeaksSpec
 from tests.leak_rig import alerts, leak_rig, policy_with
@@ -27,6 +29,7 @@ THREE_PARTS = (  # 15 of its words, 5 + 5 + 5
     "says he will tell our",
 )
 SOURCE_WORDS = ("brother", "bottles", "parents")
+LOBBY = Room("console", "lobby", "lobby")
 
 
 async def _post(rig, who: str, *parts: str, room: str = "lobby") -> str:  # type: ignore[no-untyped-def]
@@ -94,9 +97,27 @@ async def test_a_quote_flagged_by_its_first_part_is_not_flagged_again(tmp_path: 
     async with leak_rig(tmp_path) as rig:
         await _post(rig, "alice", SOURCE, room="recovery")
         out = await _post(rig, "bob", long_first, "he will tell")
-        [alert] = alerts(out)
+        [alert] = alerts(out)  # raised by the first part, which carries the quote alone
         assert "message m2," in alert and "parts" not in alert
-        assert len(await rig.app.store.open_flags()) == 1
+        [flag] = await rig.app.store.open_flags()
+        assert (flag.message_id, flag.parts) == ("m2", ("m2", "m3"))  # the rest joins it
+
+
+async def test_the_rest_of_a_flagged_quote_is_removed_with_it(tmp_path: Path) -> None:
+    """Where the policy removes copies, a later part joining a flag goes too."""
+    long_first = "my brother found the empty bottles under my bed last night and he says"
+    policy = policy_with("actions:\n  delete_copy: true\n  remind_poster: false")
+    async with leak_rig(tmp_path, policy) as rig:
+        await _post(rig, "alice", SOURCE, room="recovery")
+        bob, at = Member("console", "bob"), rig.clock.now()
+        [first] = await rig.app.core.handle(MessagePosted(LOBBY, bob, "z1", long_first, at))
+        rest = "he will tell our parents tomorrow"
+        [later] = await rig.app.core.handle(MessagePosted(LOBBY, bob, "z2", rest, at))
+        assert isinstance(first, DeleteMessage) and first.message_id == "z1"
+        assert isinstance(later, DeleteMessage) and later.message_id == "z2"
+        assert later.then == () and "a later part" in later.reason  # no second alert
+        [flag] = await rig.app.store.open_flags()
+        assert flag.parts == ("z1", "z2")
 
 
 async def test_a_last_part_that_matches_alone_too_is_one_flag_naming_all_parts(

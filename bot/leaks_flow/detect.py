@@ -124,8 +124,8 @@ async def stream_quotes(
     the ones inside a single message are :func:`quotes`' work. They are not winnowed, as
     a part may end anywhere in the source's winnowing windows; there are at most k-1 per
     message. Each source room's policy decides as in :func:`quotes`, and also whether the
-    parts came close enough together (``stream_minutes``); a source an earlier part was
-    already flagged for is not flagged again.
+    parts came close enough together (``stream_minutes``). A source an earlier part was
+    already flagged for is left to the watch, which adds this part to that flag.
     """
     own = room_key(here)
     found: list[Suspicion] = []
@@ -139,8 +139,6 @@ async def stream_quotes(
             continue
         crossing = Fingerprints(frozenset(starts), whole_message=False, token_count=len(hashes))
         for match in engine.index.lookup(crossing, exclude_room=own):
-            if match.room_key in joined.flagged:
-                continue
             source = engines.room_for(match.room_key)
             policy = covered(source)
             if policy is None or scheme_of(policy.leaks) != engine.scheme:

@@ -16,7 +16,7 @@ that, and when the member's tail is pushed out by others (at most
 ``MAX_TAILS_PER_ROOM`` members per room, ``MAX_TAILS`` in all). They are never written
 anywhere: not to the store, a log line, an alert, an exception or a repr, and the holder
 refuses to be pickled or shown. With them only message ids (to name every part of a
-flagged quote), times, and the source rooms a part was already flagged for.
+flagged quote), times, and the flags an earlier part raised (source room, flag id).
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ class Joined:
     parts: tuple[str, ...]
     carried: int
     """How many tokens come from earlier messages (the stream's first ``carried``)."""
-    flagged: frozenset[str]
-    """Source room keys an earlier part was already flagged for."""
+    flagged: dict[str, int]
+    """The flag an earlier part raised, per source room key: a later part of the same
+    quote joins that flag instead of raising another."""
     gap: timedelta
     """The longest pause between two of its parts: each policy joins only within its own
     window, and the holder keeps tails for the longest one."""
@@ -72,7 +73,7 @@ class _Tail:
         self.tokens: tuple[str, ...] = ()
         self.owners: tuple[int, ...] = ()
         self.parts: tuple[str, ...] = ()
-        self.flagged: set[str] = set()
+        self.flagged: dict[str, int] = {}
         self.at = datetime.min
         self.gap = timedelta(0)
 
@@ -133,14 +134,14 @@ class StreamTails:
                 tail.owners + (start,) * len(tokens),
                 (*tail.parts, message_id),
                 len(tail.tokens),
-                frozenset(tail.flagged),
+                dict(tail.flagged),
                 max(tail.gap, at - tail.at),
             )
             all_tokens, all_owners, parts = joined.tokens, joined.owners, joined.parts
             flagged, gap = tail.flagged, joined.gap
         else:
             all_tokens, all_owners, parts = tuple(tokens), (0,) * len(tokens), (message_id,)
-            flagged, gap = set(), timedelta(0)
+            flagged, gap = {}, timedelta(0)
         self._keep(tail, all_tokens, all_owners, parts, flagged, keep, at)
         tail.gap = gap
         if tail.tokens:
@@ -150,12 +151,12 @@ class StreamTails:
         self._bound(room)
         return joined
 
-    def mark_flagged(self, room: str, author: bytes, source: str) -> None:
-        """A part of this stream was flagged as a copy of ``source``: a later part of the
-        same quote must not flag it again."""
+    def mark_flagged(self, room: str, author: bytes, source: str, flag_id: int) -> None:
+        """A part of this stream raised flag ``flag_id`` as a copy of ``source``: a later
+        part of the same quote joins it instead of raising another."""
         tail = self._rooms.get(room, {}).get(author)
         if tail is not None:
-            tail.flagged.add(source)
+            tail.flagged.setdefault(source, flag_id)
 
     def sweep(self, now: datetime) -> int:
         """Drop every tail older than the window; returns how many went."""
@@ -180,7 +181,7 @@ class StreamTails:
         tokens: tuple[str, ...],
         owners: tuple[int, ...],
         parts: tuple[str, ...],
-        flagged: set[str],
+        flagged: dict[str, int],
         keep: int,
         at: datetime,
     ) -> None:
@@ -224,8 +225,8 @@ def crossing_hashes(fingerprinter: Fingerprinter, joined: Joined) -> tuple[int, 
     the last k-1 carried tokens, so that is all a tail needs to keep."""
     k = fingerprinter.params.k
     first = max(0, joined.carried - (k - 1))
-    hashes = fingerprinter.shingle_hashes(list(joined.tokens[first:]))
-    return first, hashes[: joined.carried - first]
+    # the last crossing shingle starts at carried-1 and ends at carried+k-2
+    return first, fingerprinter.shingle_hashes(list(joined.tokens[first : joined.carried + k - 1]))
 
 
 def junction_fingerprints(fingerprinter: Fingerprinter, joined: Joined) -> frozenset[int]:
@@ -236,6 +237,7 @@ def junction_fingerprints(fingerprinter: Fingerprinter, joined: Joined) -> froze
     first, crossing = crossing_hashes(fingerprinter, joined)
     if not crossing:
         return frozenset()
-    w = fingerprinter.params.w
-    hashes = fingerprinter.shingle_hashes(list(joined.tokens[first:]))
+    k, w = fingerprinter.params.k, fingerprinter.params.w
+    # windows holding a crossing shingle reach w-1 shingles into the new message
+    hashes = fingerprinter.shingle_hashes(list(joined.tokens[first : joined.carried + k + w - 2]))
     return winnow(hashes[: len(crossing) + w - 1], w)

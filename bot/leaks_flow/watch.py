@@ -184,11 +184,15 @@ class LeakWatch:
             )
         found = self._not_moderators_work(found, event.author, event.relayed)
         poster = _poster(event.author, event.relayed)
+        found, continued = await self._continuing(found, joined)
+        raised: dict[str, int] = {}
         actions = await self._flag(
-            room, event.message_id, poster, found, event.at, text=event.text
+            room, event.message_id, poster, found, event.at, text=event.text, raised=raised
         )
-        for suspicion in found:  # a later part of the same quote is not flagged again
-            self.streams.mark_flagged(_stream_key(room), author, room_key(suspicion.source))
+        for suspicion, flag in continued:
+            actions += await self._add_part(flag, room, event.message_id, poster, suspicion)
+        for source, flag_id in raised.items():  # a later part joins this flag
+            self.streams.mark_flagged(_stream_key(room), author, source, flag_id)
         if policy is not None:
             await self._index(room, event.message_id, author, event.text, policy, event.at, joined)
         return actions
@@ -268,6 +272,42 @@ class LeakWatch:
         tokens = next(iter(engines)).lookup.tokens(text)
         return self.streams.join(_stream_key(room), author, message_id, tokens, at, longest - 1)
 
+    async def _continuing(
+        self, found: list[Suspicion], joined: Joined | None
+    ) -> tuple[list[Suspicion], list[tuple[Suspicion, LeakFlag]]]:
+        """Quotes of a source an earlier part of the stream already raised an open flag
+        for: the rest of the same quote, to be added to that flag, not flagged again."""
+        if joined is None or not joined.flagged:
+            return found, []
+        new: list[Suspicion] = []
+        continued: list[tuple[Suspicion, LeakFlag]] = []
+        for suspicion in found:
+            flag_id = joined.flagged.get(room_key(suspicion.source))
+            flag = None if flag_id is None else await self.core.store.flag(flag_id)
+            if suspicion.signal == "quote" and flag is not None and flag.status == "open":
+                continued.append((suspicion, flag))
+            else:
+                new.append(suspicion)
+        return new, continued
+
+    async def _add_part(
+        self, flag: LeakFlag, room: Room, message_id: str, poster: Member, suspicion: Suspicion
+    ) -> list[Action]:
+        """A later part of a quote already flagged: listed with its flag (no second alert)
+        and, where the policy removes copies, removed like the part that was flagged."""
+        await self.core.store.add_flag_part(flag.id, message_id, flag.message_id)
+        log.info(
+            "leak flag %d gained a later part on %s",
+            flag.id,
+            room.platform,
+            extra=fields("flag_part_added", flag=flag.id, platform=room.platform, room=room.id),
+        )
+        policy = suspicion.policy
+        if not self._removes(policy, room):
+            return []
+        why = f"leak flag {flag.id}, a later part of the copy"
+        return [DeleteMessage(room, message_id, poster, policy.name, why)]
+
     # -- fingerprints -----------------------------------------------------------------------
     async def _index(
         self,
@@ -322,9 +362,11 @@ class LeakWatch:
         at: datetime,
         copy_state: str | None = None,
         text: str | None = None,
+        raised: dict[str, int] | None = None,
     ) -> list[Action]:
         """``text``: the copy's words, sealed for review where the policy holds copies
-        (and nowhere else; they are dropped here otherwise)."""
+        (and nowhere else; they are dropped here otherwise). ``raised`` is filled with the
+        flag id saved per source room key."""
         actions: list[Action] = []
         for suspicion in strongest(found):
             source = suspicion.source
@@ -350,6 +392,8 @@ class LeakWatch:
                 parts=suspicion.parts,
             )
             flag, new = await self.core.store.save_flag(draft, suspicion.matched, copy_state)
+            if raised is not None:
+                raised[room_key(source)] = flag.id
             log.info(
                 "leak flag %d (%s) on %s, %s",
                 flag.id,

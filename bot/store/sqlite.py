@@ -118,8 +118,8 @@ class LeakFlag:
     updated_at: datetime
     closed_by: str | None
     parts: tuple[str, ...] = ()
-    """A quote posted over several messages: every part's message id, oldest first (the
-    last is ``message_id``). Empty for a copy in one message."""
+    """A quote posted over several messages: every part's message id, oldest first
+    (``message_id`` among them: the part that raised the flag). Empty for one message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -909,6 +909,23 @@ class Store:
         stored = await self.flag(flag_id)
         assert stored is not None
         return stored, not existing
+
+    async def add_flag_part(self, flag_id: int, message_id: str, flagged: str) -> None:
+        """A later message of a quote posted in parts, added to the flag an earlier part
+        raised; ``flagged`` (the flag's own message) is listed first if it had no parts."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM leak_flag_parts WHERE flag_id = ?", (flag_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        count = int(row[0]) if row else 0
+        rows = [] if count else [(flag_id, 0, flagged)]
+        rows.append((flag_id, max(count, 1), message_id))
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO leak_flag_parts (flag_id, position, message_id)"
+            " VALUES (?,?,?)",
+            rows,
+        )
+        await self._db.commit()
 
     async def flag(self, flag_id: int) -> LeakFlag | None:
         found = await self._flag_where("id = ?", (flag_id,))
