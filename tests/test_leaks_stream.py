@@ -206,6 +206,20 @@ async def test_nothing_of_the_text_survives_expiry() -> None:
     assert joined is None  # the expired words are not joined to the next message
 
 
+async def test_an_erase_request_drops_the_members_words_from_every_stream(
+    tmp_path: Path,
+) -> None:
+    async with leak_rig(tmp_path) as rig:
+        await _post(rig, "bob", TWO_PARTS[0])
+        await _post(rig, "bob", TWO_PARTS[0], room="women")
+        await _post(rig, "carol", "hello there")
+        watch = rig.app.core.leaks
+        assert watch is not None
+        assert len(watch.streams) == 3
+        await watch.erase_member("console", "bob")
+        assert len(watch.streams) == 1  # carol's stays
+
+
 def test_a_tail_keeps_only_its_last_k_minus_1_words_and_three_parts() -> None:
     tails = StreamTails(timedelta(minutes=5))
     clock = FakeClock()

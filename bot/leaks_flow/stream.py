@@ -158,6 +158,19 @@ class StreamTails:
         if tail is not None:
             tail.flagged.setdefault(source, flag_id)
 
+    def forget_author(self, author: bytes) -> int:
+        """An erase request: the member's words go from every room at once."""
+        dropped = 0
+        for room in list(self._rooms):
+            tail = self._rooms[room].pop(author, None)
+            if tail is not None:
+                _wipe(tail)
+                dropped += 1
+            if not self._rooms[room]:
+                del self._rooms[room]
+        self._size -= dropped
+        return dropped
+
     def sweep(self, now: datetime) -> int:
         """Drop every tail older than the window; returns how many went."""
         dropped = 0

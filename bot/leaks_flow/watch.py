@@ -104,6 +104,7 @@ class LeakWatch:
         author = author_key(self._key, platform, user_id)
         removed = await self.core.store.delete_author_fingerprints(author)
         self.engines.remove_author(author)
+        self.streams.forget_author(author)  # the words of their last messages, in memory
         await self.core.store.delete_author_confirmed_flags(author)  # repeat-leaker history
         return removed
 
