@@ -220,6 +220,19 @@ async def test_an_erase_request_drops_the_members_words_from_every_stream(
         assert len(watch.streams) == 1  # carol's stays
 
 
+async def test_the_bots_tick_drops_words_older_than_the_window(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with leak_rig(tmp_path, clock=clock) as rig:
+        watch = rig.app.core.leaks
+        assert watch is not None
+        await _post(rig, "bob", TWO_PARTS[0])
+        await rig.app.core.tick()
+        assert watch.streams.holds_words()  # still within 5 minutes
+        await clock.advance(timedelta(minutes=5, seconds=1))
+        await rig.app.core.tick()
+        assert not watch.streams.holds_words() and len(watch.streams) == 0
+
+
 def test_a_tail_keeps_only_its_last_k_minus_1_words_and_three_parts() -> None:
     tails = StreamTails(timedelta(minutes=5))
     clock = FakeClock()
