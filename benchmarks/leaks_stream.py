@@ -95,7 +95,9 @@ class Judge:
                     await stream_quotes(joined, room, author, engines, self.covered, False),
                 )
                 # as LeakWatch: the rest of a quote already flagged joins that flag
-                found = [s for s in found if room_key(s.source) not in joined.flagged]
+                found = [
+                    s for s in found if not (s.parts and room_key(s.source) in joined.flagged)
+                ]
             for suspicion in found:
                 self.tails.mark_flagged(room_key(room), author, room_key(suspicion.source), 0)
         return found

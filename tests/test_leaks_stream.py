@@ -13,7 +13,7 @@ from bot.clock import FakeClock
 from bot.events import Member, MessagePosted, Room
 from bot.leaks_flow.stream import StreamTails
 from bot.policy.model import LeaksSpec
-from tests.leak_rig import alerts, leak_rig, policy_with
+from tests.leak_rig import QUOTE, SHARED, alerts, leak_rig, policy_with
 
 SOURCE = (
     "my brother found the empty bottles under my bed last night and he says he will tell "
@@ -101,6 +101,15 @@ async def test_a_quote_flagged_by_its_first_part_is_not_flagged_again(tmp_path: 
         assert "message m2," in alert and "parts" not in alert
         [flag] = await rig.app.store.open_flags()
         assert (flag.message_id, flag.parts) == ("m2", ("m2", "m3"))  # the rest joins it
+
+
+async def test_another_quote_right_after_a_flagged_one_is_its_own_flag(tmp_path: Path) -> None:
+    long_first = "my brother found the empty bottles under my bed last night and he says"
+    async with leak_rig(tmp_path) as rig:
+        await _post(rig, "alice", SOURCE, SHARED, room="recovery")
+        out = await _post(rig, "bob", long_first, QUOTE)  # QUOTE repeats SHARED, not SOURCE
+        assert len(alerts(out)) == 2
+        assert sorted(f.parts for f in await rig.app.store.open_flags()) == [(), ()]
 
 
 async def test_the_rest_of_a_flagged_quote_is_removed_with_it(tmp_path: Path) -> None:

@@ -276,8 +276,10 @@ class LeakWatch:
     async def _continuing(
         self, found: list[Suspicion], joined: Joined | None
     ) -> tuple[list[Suspicion], list[tuple[Suspicion, LeakFlag]]]:
-        """Quotes of a source an earlier part of the stream already raised an open flag
-        for: the rest of the same quote, to be added to that flag, not flagged again."""
+        """Quotes running on from an earlier part of the stream (their matching shingles
+        cross into this message) whose source that part already raised an open quote flag
+        for: the rest of the same quote, to be added to that flag, not flagged again. A
+        quote this message carries alone, or a link, is a copy of its own."""
         if joined is None or not joined.flagged:
             return found, []
         new: list[Suspicion] = []
@@ -285,7 +287,13 @@ class LeakWatch:
         for suspicion in found:
             flag_id = joined.flagged.get(room_key(suspicion.source))
             flag = None if flag_id is None else await self.core.store.flag(flag_id)
-            if suspicion.signal == "quote" and flag is not None and flag.status == "open":
+            if (
+                suspicion.signal == "quote"
+                and suspicion.parts
+                and flag is not None
+                and flag.status == "open"
+                and flag.signal == "quote"
+            ):
                 continued.append((suspicion, flag))
             else:
                 new.append(suspicion)
@@ -393,7 +401,7 @@ class LeakWatch:
                 parts=suspicion.parts,
             )
             flag, new = await self.core.store.save_flag(draft, suspicion.matched, copy_state)
-            if raised is not None:
+            if raised is not None and flag.signal == "quote":
                 raised[room_key(source)] = flag.id
             log.info(
                 "leak flag %d (%s) on %s, %s",
