@@ -231,15 +231,21 @@ class AlertModerators:
     # What ``about`` is, as the line before its link says (a member's report points at a
     # message or room that need not be a copy of anything).
     about_label: str = "Copy"
+    # A copy posted over several messages: the parts before ``about``, oldest first.
+    earlier_parts: tuple[MessageRef, ...] = ()
 
     def with_links(self, link: Callable[[MessageRef], str | None]) -> str:
         """The text with a line per reference under its first line (what happened, then
         where); ``link`` is the adapter's renderer and gives None for what it cannot link
         (another platform's message), which is shown as ids."""
         head, *rest = self.text.split("\n")
+        count = len(self.earlier_parts) + 1
+        labelled = [(f"Part {i} of {count}", ref) for i, ref in enumerate(self.earlier_parts, 1)]
+        about = f"{self.about_label} (part {count} of {count})" if labelled else self.about_label
+        labelled += [(about, self.about), ("Source", self.source_room)]
         refs = [
             f"{label}: {link(ref) or describe_ref(ref)}"
-            for label, ref in ((self.about_label, self.about), ("Source", self.source_room))
+            for label, ref in labelled
             if ref is not None
         ]
         return "\n".join([head, *refs, *rest])

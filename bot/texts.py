@@ -637,3 +637,14 @@ def unknown_in_group(name: str, prefix: str, specs: list[CommandSpec], default: 
 def policy_reloaded_after_failure() -> str:
     """To the moderators' rooms that were told a reload failed, once the files load again."""
     return "Policies reloaded: the policy files load without errors again and are in use now."
+
+
+def leak_parts_line(parts: tuple[str, ...]) -> str:
+    """Under a leak alert for a quote posted over several messages: every part, so the
+    moderators look at (and, where they act, remove) all of them, not only the last."""
+    return f"Posted in {len(parts)} parts: messages {', '.join(parts)}."
+
+
+def leak_flag_parts_note(parts: tuple[str, ...]) -> str:
+    """After a /flags line whose copy was posted in parts: all of them, oldest first."""
+    return f"; posted in {len(parts)} parts: messages {', '.join(parts)}"

@@ -109,6 +109,10 @@ ROWS: dict[str, list[dict[str, object]]] = {
          "poster_id": "@bob:example.org", "status": "resolved", "copy_state": "deleted",
          "created_at": at(8), "updated_at": at(9), "closed_by": "matrix:@mod:example.org"},
     ],
+    "leak_flag_parts": [
+        {"flag_id": 1, "position": 0, "message_id": "1357913579135791350"},
+        {"flag_id": 1, "position": 1, "message_id": "1357913579135791357"},
+    ],
     "leak_flag_fingerprints": [
         {"flag_id": 1, "fingerprint": -4611686018427387904},
         {"flag_id": 1, "fingerprint": 9007199254740993},

@@ -59,6 +59,7 @@ async def cmd_flags(
             f.copy_state,
             f.created_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
+        + (texts.leak_flag_parts_note(f.parts) if f.parts else "")
         for f in shown
     ]
     # One entry per community the view covered, each with its own count, so every

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.events import MessageRef, Room
 from bot.leaks import Fingerprints, LeakParams
 from bot.leaks.near import best_source
-from bot.leaks_flow.engines import Engine, Engines, room_key
+from bot.leaks_flow.engines import Engine, Engines, room_key, scheme_of
+from bot.leaks_flow.stream import Joined, crossing_hashes
 from bot.policy.model import Policy
 
 # Strongest first: a flag keeps the strongest signal seen for its copy and source room.
@@ -30,6 +32,9 @@ class Suspicion:
     whole_message: bool = False
     ref: MessageRef | None = None
     """The confidential message a structural signal points at, for the alert's link."""
+    parts: tuple[str, ...] = ()
+    """A quote posted over several messages: every part's message id, oldest first (the
+    last is the message being handled). Empty for a copy in one message."""
 
 
 PolicyOf = Callable[[Room], Policy | None]
@@ -162,6 +167,81 @@ async def near_quotes(
         if len(confirmed) >= spec.near_min_matches:
             found.append(Suspicion(source, policy, "quote", frozenset(confirmed)))
     return found
+
+
+async def stream_quotes(
+    joined: Joined,
+    here: Room,
+    author: bytes,
+    engines: Engines,
+    covered: PolicyOf,
+    private: bool,
+) -> list[Suspicion]:
+    """Confidential rooms a member's recent messages here quote *together*.
+
+    Only the shingles that cross from earlier messages into the new one are looked up:
+    the ones inside a single message are :func:`quotes`' work. They are not winnowed, as
+    a part may end anywhere in the source's winnowing windows; there are at most k-1 per
+    message. Each source room's policy decides as in :func:`quotes`, and also whether the
+    parts came close enough together (``stream_minutes``). A source an earlier part was
+    already flagged for is left to the watch, which adds this part to that flag.
+    """
+    own = room_key(here)
+    found: list[Suspicion] = []
+    for engine in engines.engines.values():
+        k = engine.lookup.params.k
+        first, hashes = crossing_hashes(engine.lookup, joined)
+        starts: dict[int, list[int]] = {}
+        for offset, value in enumerate(hashes):
+            starts.setdefault(value, []).append(first + offset)
+        if not starts:
+            continue
+        crossing = Fingerprints(frozenset(starts), whole_message=False, token_count=len(hashes))
+        for match in engine.index.lookup(crossing, exclude_room=own):
+            source = engines.room_for(match.room_key)
+            policy = covered(source)
+            if policy is None or scheme_of(policy.leaks) != engine.scheme:
+                continue
+            spec = policy.leaks
+            if (private and not spec.scan_private_messages) or (
+                joined.gap > timedelta(minutes=spec.stream_minutes)
+            ):
+                continue
+            candidates = [v for v in crossing.values if not engine.index.is_stopped(v)]
+            confirmed = await engines.store.matching_fingerprints(
+                engine.scheme,
+                match.room_key,
+                candidates,
+                author if spec.exempt_own_words else None,
+            )
+            if len(confirmed) < spec.min_matches:
+                continue
+            spanned = {
+                part
+                for value in confirmed
+                for start in starts[value]
+                for part in joined.parts_of(start, k)
+            }
+            parts = tuple(joined.parts[i] for i in sorted(spanned))
+            found.append(Suspicion(source, policy, "quote", frozenset(confirmed), parts=parts))
+    return found
+
+
+def with_stream(found: list[Suspicion], streamed: Iterable[Suspicion]) -> list[Suspicion]:
+    """One quote per source room: a split quote whose last part also matches on its own
+    is one copy, named by all its parts, with every matching fingerprint."""
+    merged = list(found)
+    for stream in streamed:
+        key = room_key(stream.source)
+        for i, alone in enumerate(merged):
+            if alone.signal == "quote" and room_key(alone.source) == key:
+                merged[i] = replace(
+                    alone, matched=alone.matched | stream.matched, parts=stream.parts
+                )
+                break
+        else:
+            merged.append(stream)
+    return merged
 
 
 def strongest(suspicions: Iterable[Suspicion]) -> list[Suspicion]:

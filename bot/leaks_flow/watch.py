@@ -25,10 +25,18 @@ from bot.events import (
     PrivateReply,
     Room,
 )
-from bot.leaks import author_key
-from bot.leaks_flow.detect import Suspicion, quotes, strongest, structural
-from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of
+from bot.leaks import Fingerprints, author_key
+from bot.leaks_flow.detect import (
+    Suspicion,
+    quotes,
+    stream_quotes,
+    strongest,
+    structural,
+    with_stream,
+)
+from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of, stored_params
 from bot.leaks_flow.held import HeldCopies
+from bot.leaks_flow.stream import Joined, StreamTails, junction_fingerprints
 from bot.logs import fields
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import LeakFlag, StoredFingerprint
@@ -53,6 +61,9 @@ class LeakWatch:
         # minutes get one reminder, not one per flag (see _remind_poster_due).
         self._posters_reminded: dict[tuple[str, str], datetime] = {}
         self._purged_day: int | None = None
+        # The last words of each member's recent messages per room, in memory only, for
+        # quotes split over several messages (see bot/leaks_flow/stream.py).
+        self.streams = StreamTails(timedelta(0))
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -71,6 +82,8 @@ class LeakWatch:
         """Held copies whose review time is up, at every tick; once a day: retention
         purge and compaction of the in-memory index."""
         await self.held.purge(self.core.clock.now())
+        self.streams.window = self._stream_window()
+        self.streams.sweep(self.core.clock.now())
         if self._purged_day != day_number(self.core.clock.now()):
             await self.purge()
 
@@ -91,6 +104,7 @@ class LeakWatch:
         author = author_key(self._key, platform, user_id)
         removed = await self.core.store.delete_author_fingerprints(author)
         self.engines.remove_author(author)
+        self.streams.forget_author(author)  # the words of their last messages, in memory
         await self.core.store.delete_author_confirmed_flags(author)  # repeat-leaker history
         return removed
 
@@ -161,13 +175,27 @@ class LeakWatch:
         found += await quotes(
             event.text, room, author, self.engines, self.covered, room.is_private_chat
         )
+        joined = self._join(room, author, event.message_id, event.text, event.at)
+        if joined is not None:
+            found = with_stream(
+                found,
+                await stream_quotes(
+                    joined, room, author, self.engines, self.covered, room.is_private_chat
+                ),
+            )
         found = self._not_moderators_work(found, event.author, event.relayed)
         poster = _poster(event.author, event.relayed)
+        found, continued = await self._continuing(found, joined)
+        raised: dict[str, int] = {}
         actions = await self._flag(
-            room, event.message_id, poster, found, event.at, text=event.text
+            room, event.message_id, poster, found, event.at, text=event.text, raised=raised
         )
+        for suspicion, flag in continued:
+            actions += await self._add_part(flag, room, event.message_id, poster, suspicion)
+        for source, flag_id in raised.items():  # a later part joins this flag
+            self.streams.mark_flagged(_stream_key(room), author, source, flag_id)
         if policy is not None:
-            await self._index(room, event.message_id, author, event.text, policy, event.at)
+            await self._index(room, event.message_id, author, event.text, policy, event.at, joined)
         return actions
 
     async def on_private(self, event: PrivateReply) -> list[Action]:
@@ -225,13 +253,96 @@ class LeakWatch:
         )
         return []
 
+    # -- streams ----------------------------------------------------------------------------
+    def _stream_window(self) -> timedelta:
+        """The longest window any policy reads a member's messages together in."""
+        policies = self.core.policies.current.policies
+        minutes = max((p.leaks.stream_minutes for p in policies if p.leaks.enabled), default=0.0)
+        return timedelta(minutes=minutes)
+
+    def _join(
+        self, room: Room, author: bytes, message_id: str, text: str, at: datetime
+    ) -> Joined | None:
+        """The message read after its author's last words here, if they were recent."""
+        window = self._stream_window()
+        engines = self.engines.engines.values()
+        if window <= timedelta(0) or not engines:
+            return None
+        self.streams.window = window
+        longest = max(engine.lookup.params.k for engine in engines)
+        tokens = next(iter(engines)).lookup.tokens(text)
+        return self.streams.join(_stream_key(room), author, message_id, tokens, at, longest - 1)
+
+    async def _continuing(
+        self, found: list[Suspicion], joined: Joined | None
+    ) -> tuple[list[Suspicion], list[tuple[Suspicion, LeakFlag]]]:
+        """Quotes running on from an earlier part of the stream (their matching shingles
+        cross into this message) whose source that part already raised an open quote flag
+        for: the rest of the same quote, to be added to that flag, not flagged again. A
+        quote this message carries alone, or a link, is a copy of its own."""
+        if joined is None or not joined.flagged:
+            return found, []
+        new: list[Suspicion] = []
+        continued: list[tuple[Suspicion, LeakFlag]] = []
+        for suspicion in found:
+            flag_id = joined.flagged.get(room_key(suspicion.source))
+            flag = None if flag_id is None else await self.core.store.flag(flag_id)
+            if (
+                suspicion.signal == "quote"
+                and suspicion.parts
+                and flag is not None
+                and flag.status == "open"
+                and flag.signal == "quote"
+            ):
+                continued.append((suspicion, flag))
+            else:
+                new.append(suspicion)
+        return new, continued
+
+    async def _add_part(
+        self, flag: LeakFlag, room: Room, message_id: str, poster: Member, suspicion: Suspicion
+    ) -> list[Action]:
+        """A later part of a quote already flagged: listed with its flag (no second alert)
+        and, where the policy removes copies, removed like the part that was flagged."""
+        await self.core.store.add_flag_part(flag.id, message_id, flag.message_id)
+        log.info(
+            "leak flag %d gained a later part on %s",
+            flag.id,
+            room.platform,
+            extra=fields("flag_part_added", flag=flag.id, platform=room.platform, room=room.id),
+        )
+        policy = suspicion.policy
+        if not self._removes(policy, room):
+            return []
+        why = f"leak flag {flag.id}, a later part of the copy"
+        return [DeleteMessage(room, message_id, poster, policy.name, why)]
+
     # -- fingerprints -----------------------------------------------------------------------
     async def _index(
-        self, room: Room, message_id: str, author: bytes, text: str, policy: Policy, at: datetime
+        self,
+        room: Room,
+        message_id: str,
+        author: bytes,
+        text: str,
+        policy: Policy,
+        at: datetime,
+        joined: Joined | None = None,
     ) -> None:
+        """``joined``: the message read after its author's last words here. The shingles
+        crossing into it are stored as its fingerprints too, so a copy of words that span
+        two of the member's posts is caught (the benchmark's quotes across such a join
+        went from 7% caught at 12 words to 96%). They go with this message on an edit or
+        a delete, or with retention or the author's erasure."""
         spec = policy.leaks
         fingerprints = self.engines.fingerprints_to_store(spec, text)
         self.engines.remember(room)
+        if joined is not None and joined.gap <= timedelta(minutes=spec.stream_minutes):
+            fingerprinter = self.engines.fingerprinter(stored_params(spec))
+            junction = junction_fingerprints(fingerprinter, joined)
+            if junction:
+                fingerprints = Fingerprints(
+                    fingerprints.values | junction, False, len(joined.tokens)
+                )
         if not fingerprints:
             return
         key, day, scheme = room_key(room), day_number(at), scheme_of(spec)
@@ -263,9 +374,11 @@ class LeakWatch:
         at: datetime,
         copy_state: str | None = None,
         text: str | None = None,
+        raised: dict[str, int] | None = None,
     ) -> list[Action]:
         """``text``: the copy's words, sealed for review where the policy holds copies
-        (and nowhere else; they are dropped here otherwise)."""
+        (and nowhere else; they are dropped here otherwise). ``raised`` is filled with the
+        flag id saved per source room key."""
         actions: list[Action] = []
         for suspicion in strongest(found):
             source = suspicion.source
@@ -288,8 +401,11 @@ class LeakWatch:
                 created_at=at,
                 updated_at=at,
                 closed_by=None,
+                parts=suspicion.parts,
             )
             flag, new = await self.core.store.save_flag(draft, suspicion.matched, copy_state)
+            if raised is not None and flag.signal == "quote":
+                raised[room_key(source)] = flag.id
             log.info(
                 "leak flag %d (%s) on %s, %s",
                 flag.id,
@@ -389,6 +505,11 @@ class LeakWatch:
                             removed,
                         )
                         + (
+                            "\n" + texts.leak_parts_line(suspicion.parts)
+                            if suspicion.parts
+                            else ""
+                        )
+                        + (
                             "\n"
                             + texts.held_copy_alert_line(
                                 flag.id, self.core.prefix(ref.platform), policy.leaks.review_hours
@@ -398,6 +519,7 @@ class LeakWatch:
                         ),
                         about,
                         source_ref,
+                        earlier_parts=earlier_refs(room, suspicion),
                     )
                     for ref in policy.alerts
                 ]
@@ -417,7 +539,13 @@ class LeakWatch:
         if not remove:
             return told(False)
         why = f"leak flag {flag.id}" + (", held for review" if todo.hold_for_review else "")
+        earlier = [  # the other parts of a quote posted over several messages
+            DeleteMessage(room, part, poster, policy.name, why)
+            for part in suspicion.parts
+            if part != flag.message_id
+        ]
         return [
+            *earlier,
             DeleteMessage(
                 room,
                 flag.message_id,
@@ -438,6 +566,20 @@ def _poster(author: Member, relayed: bool) -> Member:
     if not relayed:
         return author
     return replace(author, display_name=texts.relayed_poster(author.label))
+
+
+def _stream_key(room: Room) -> str:
+    """A stream is one room's (a thread is its own: its messages follow each other)."""
+    return f"{room.platform}:{room.id}"
+
+
+def earlier_refs(room: Room, suspicion: Suspicion) -> tuple[MessageRef, ...]:
+    """The parts before the last of a quote posted over several messages, for links."""
+    if room.is_private_chat:
+        return ()
+    return tuple(
+        MessageRef(room.platform, room.id, part) for part in suspicion.parts[:-1]
+    )
 
 
 def alert_refs(

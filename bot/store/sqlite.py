@@ -117,6 +117,9 @@ class LeakFlag:
     created_at: datetime
     updated_at: datetime
     closed_by: str | None
+    parts: tuple[str, ...] = ()
+    """A quote posted over several messages: every part's message id, oldest first
+    (``message_id`` among them: the part that raised the flag). Empty for one message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -919,10 +922,33 @@ class Store:
             "INSERT OR IGNORE INTO leak_flag_fingerprints (flag_id, fingerprint) VALUES (?,?)",
             [(flag_id, value) for value in sorted(set(fingerprints))],
         )
+        if flag.parts:  # a later re-check of the copy alone keeps the parts it had
+            await self._db.execute("DELETE FROM leak_flag_parts WHERE flag_id = ?", (flag_id,))
+            await self._db.executemany(
+                "INSERT INTO leak_flag_parts (flag_id, position, message_id) VALUES (?,?,?)",
+                [(flag_id, n, part) for n, part in enumerate(flag.parts)],
+            )
         await self._db.commit()
         stored = await self.flag(flag_id)
         assert stored is not None
         return stored, not existing
+
+    async def add_flag_part(self, flag_id: int, message_id: str, flagged: str) -> None:
+        """A later message of a quote posted in parts, added to the flag an earlier part
+        raised; ``flagged`` (the flag's own message) is listed first if it had no parts."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM leak_flag_parts WHERE flag_id = ?", (flag_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        count = int(row[0]) if row else 0
+        rows = [] if count else [(flag_id, 0, flagged)]
+        rows.append((flag_id, max(count, 1), message_id))
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO leak_flag_parts (flag_id, position, message_id)"
+            " VALUES (?,?,?)",
+            rows,
+        )
+        await self._db.commit()
 
     async def flag(self, flag_id: int) -> LeakFlag | None:
         found = await self._flag_where("id = ?", (flag_id,))
@@ -1058,7 +1084,18 @@ class Store:
             f"SELECT {_FLAG_COLUMNS} FROM leak_flags WHERE {where} ORDER BY id DESC LIMIT ?",
             (*params, limit),
         ) as cur:
-            return [_flag_row(row) for row in await cur.fetchall()]
+            flags = [_flag_row(row) for row in await cur.fetchall()]
+        parts: dict[int, list[str]] = {}
+        for chunk in _chunks([flag.id for flag in flags]):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                "SELECT flag_id, message_id FROM leak_flag_parts"
+                f" WHERE flag_id IN ({marks}) ORDER BY flag_id, position",
+                chunk,
+            ) as cur:
+                for flag_id, message_id in await cur.fetchall():
+                    parts.setdefault(int(flag_id), []).append(str(message_id))
+        return [replace(f, parts=tuple(parts[f.id])) if f.id in parts else f for f in flags]
 
 
     # -- copies held for review, sealed (never plaintext) ------------------------------
