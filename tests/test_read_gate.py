@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.actions import ActionRefused, GrantAccess
+from bot.actions import ActionRefused
 from bot.clock import FakeClock
 from tests.conftest import POLICY, ConsoleRig, make_config, start_rig, write_policy
 
@@ -155,6 +155,8 @@ async def test_suspend_after_a_restart_is_done_once(tmp_path: Path) -> None:
 
 
 async def test_refused_grant_is_never_announced(tmp_path: Path) -> None:
+    from bot.actions import GrantAccess
+
     rig = await started(tmp_path, gated())
     try:
         perform = rig.console.perform
