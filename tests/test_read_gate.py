@@ -278,3 +278,27 @@ def test_read_gate_refusal_follows_the_platform_flag(tmp_path: Path, monkeypatch
         _load(tmp_path / "a", discord)
     monkeypatch.setitem(gate_support.READ_GATE_SUPPORTED, "discord", True)
     assert _load(tmp_path / "b", discord).gate == "read"
+
+
+def test_confidant_check_accepts_console_read_gates_and_refuses_matrix_ones(
+    tmp_path: Path,
+) -> None:
+    """What an admin runs before handing a policy over says the same as the running bot."""
+    from tests.test_cli import confidant
+
+    drafts = tmp_path / "drafts"
+    write_policy(drafts, gated("suspend"))
+    ok = confidant("check", "drafts/circle.yaml", cwd=tmp_path)
+    assert (ok.returncode, ok.stdout) == (0, "OK: 1 policies (circle)\n"), ok.stderr
+    on_matrix = (
+        gated()
+        .replace("platform: console\n    name: recovery", 'platform: matrix\n    alias: "#r:x.org"')
+        .replace("delivery: private", "delivery: rules_message")
+    )
+    write_policy(drafts, on_matrix)
+    refused = confidant("check", "drafts/circle.yaml", cwd=tmp_path)
+    assert refused.returncode == 1
+    lines = refused.stderr.splitlines()
+    assert any("'gate: read' is not yet available on Matrix" in line for line in lines)
+    assert any("needs 'delivery: private' or 'both'" in line for line in lines)
+    assert all(line.startswith("drafts/circle.yaml:14:9: ") for line in lines[:2]), lines
