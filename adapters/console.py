@@ -123,7 +123,8 @@ class ConsoleAdapter:
         self._buttons: dict[str, dict[str, Button]] = {}
         self._selects: dict[str, dict[str, Select]] = {}
         # Read-gated rooms (the core sends CheckReadGate for them) and who may read each:
-        # the console's stand-in for a channel hidden until a member is let in.
+        # the console's stand-in for a channel hidden until a member is let in. Everyone
+        # seen in a room before it was gated stays a reader, as on a platform.
         self._gated: set[str] = set()
         self._readers: dict[str, set[str]] = {}
 
@@ -216,7 +217,10 @@ class ConsoleAdapter:
     def _shut_out(self, user: str, room: Room) -> bool:
         """A read-gated room is out of reach of someone not let in: they see nothing there,
         so they cannot post or run commands in it either (they agree privately)."""
-        if room.id not in self._gated or user in self._readers.get(room.id, set()):
+        readers = self._readers.setdefault(room.id, set())
+        if room.id not in self._gated or user in readers:
+            if not room.is_private_chat:
+                readers.add(user)
             return False
         self._print("[console]", f"{user} cannot read #{room.label} yet, so cannot post there")
         return True
@@ -274,9 +278,11 @@ class ConsoleAdapter:
                 await self._entered(self.room)
             case "join" if rest:
                 room, member = room_of(self.room), Member(PLATFORM, rest)
-                if room.id in self._gated and rest not in self._readers.get(room.id, set()):
+                readers = self._readers.setdefault(room.id, set())
+                if room.id in self._gated and rest not in readers:
                     await self._deliver(AccessRequested(room, member, now, via="console"))
                 else:
+                    readers.add(rest)
                     await self._deliver(MemberJoined(room, member, now))
             case "leave" if rest:
                 self._readers.get(self.room, set()).discard(rest)

@@ -306,6 +306,7 @@ class Core:
                 actions += await reminding.reask_changed(self, policy)
             actions += await rules_messages.refresh_rules_messages(self)
             actions += await gating.check_new_grants(self, before)
+            actions += await read_gate.check_after_reload(self, before)
         return result, actions
 
     async def delivered(self, action: Action, channel: str) -> None:

@@ -197,7 +197,7 @@ async def agree(
         if here is not None:
             rooms.append((here.id, here.name))
         seen: set[str] = set()
-        outside: list[Room] = []
+        agreed_for: list[Room] = []
         for room_id, room_name in rooms:
             if room_id in seen:
                 continue
@@ -205,11 +205,11 @@ async def agree(
             room = here if here is not None and room_id == here.id else None
             room = room or Room(member.platform, room_id, room_name)
             labels.append(room.label)
-            if room != here:
-                outside.append(room)
+            agreed_for.append(room)
             if target.reminder.require_agreement and core.caps(member.platform).posting_permission:
                 actions.append(core.posting(room, member, True, target))
-        actions += await read_gate.grants_after_agreeing(core, member, target, outside)
+        # read gates: let in where they asked to read and are not in yet
+        actions += await read_gate.grants_after_agreeing(core, member, target, agreed_for)
     return new, sorted(set(labels)), actions
 
 

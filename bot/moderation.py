@@ -305,6 +305,7 @@ def describe_policy(policy: Policy) -> str:
             f"agreement required: {'yes' if reminder.require_agreement else 'no'}"
             f" (unagreed posts: {reminder.unagreed_posts})",
             f"re-ask when the text changes: {'yes' if reminder.reask_on_change else 'no'}",
+            *read_gate.policy_lines(reminder),
             f"periodic reminder: {repeat}",
             f"reminder text version: {reminder.text_hash}",
             f"moderators: {len(policy.moderators)}, alert rooms: {len(policy.alerts)}",

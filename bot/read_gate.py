@@ -24,7 +24,7 @@ from bot.actions import (
 )
 from bot.events import AccessRequested, Member, PrivateReply, Room
 from bot.identifiers import agree_choice_id, reminder_key
-from bot.policy import Policy, RoomRef
+from bot.policy import Policy, PolicySet, ReminderSpec, RoomRef
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -109,7 +109,11 @@ def entry_reminder(
         said = texts.read_gate_in_welcome(room.label, reminder.text, prefix, bool(welcome_buttons))
         fallback = (
             PostToRoom(
-                where, said, mention=member, idempotency_key=f"{key}/welcome", buttons=buttons
+                where,
+                said,
+                mention=member,
+                idempotency_key=f"{key}/welcome",
+                buttons=welcome_buttons,
             ),
         )
     return [SendPrivate(member, text, fallback=fallback, idempotency_key=key, buttons=buttons)]
@@ -220,3 +224,31 @@ async def agrees_in_reply(core: Core, event: PrivateReply) -> bool:
     member = event.member
     waiting = await core.store.policies_awaiting_agreement(member.platform, member.id)
     return any(is_read_gated(core.policies.current.by_name(name)) for name, _ in waiting)
+
+
+def policy_lines(reminder: ReminderSpec) -> list[str]:
+    """For /policy show: a read gate and what a changed text does to access."""
+    if reminder.gate != "read":
+        return []
+    return [f"read gate: newcomers read only after agreeing (changed text: {reminder.reask})"]
+
+
+async def check_after_reload(core: Core, before: PolicySet) -> list[Action]:
+    """A reload that makes a policy read-gated asks the adapters to close its rooms now,
+    not at their next start: the rooms the bot has seen, and those named by id."""
+    was = {policy.name for policy in before.policies if is_read_gated(policy)}
+    actions: list[Action] = []
+    known = await core.store.room_states()
+    for policy in core.policies.current.policies:
+        if not is_read_gated(policy) or policy.name in was:
+            continue
+        rooms = {
+            (s.platform, s.room_id): Room(s.platform, s.room_id, s.room_name)
+            for s in known
+            if s.policy == policy.name
+        }
+        for ref in policy.rooms:
+            if ref.id is not None:  # named otherwise: closed when the adapter reports it
+                rooms.setdefault((ref.platform, ref.id), Room(ref.platform, ref.id, ref.name))
+        actions += [CheckReadGate(room) for room in rooms.values()]
+    return actions

@@ -302,3 +302,32 @@ def test_confidant_check_accepts_console_read_gates_and_refuses_matrix_ones(
     assert any("'gate: read' is not yet available on Matrix" in line for line in lines)
     assert any("needs 'delivery: private' or 'both'" in line for line in lines)
     assert all(line.startswith("drafts/circle.yaml:14:9: ") for line in lines[:2]), lines
+
+
+async def test_agree_button_in_the_welcome_room_lets_in(tmp_path: Path) -> None:
+    welcome = "  welcome_room:\n    platform: console\n    name: welcome\n"
+    rig = await started(tmp_path, gated(extra=welcome))
+    try:
+        await rig.say(":dms-closed erin", ":join erin", ":room welcome")
+        pressed = await rig.say(":press erin confidant:agree:circle")
+        assert "[#recovery] (erin can now read the room)" in pressed
+        assert "[only erin sees, #welcome] Thank you." in pressed
+        assert await rig.app.store.has_access("console", "recovery", "erin")
+    finally:
+        await rig.app.close()
+
+
+async def test_reload_to_a_read_gate_closes_the_room_at_once(tmp_path: Path) -> None:
+    rig = await started(tmp_path, POLICY)
+    try:
+        await rig.say(":join alice")  # the bot has seen the room
+        path = tmp_path / "policies" / "circle.yaml"
+        path.write_text(gated())
+        assert "Policies reloaded (changed)" in await rig.say("mod: /policy reload")
+        shown = await rig.say("mod: /policy show")
+        assert "read gate: newcomers read only after agreeing (changed text: keep_access)" in shown
+        out = await rig.say(":join bob")
+        assert out.startswith("[private → bob] Before you can read recovery")
+        assert "cannot read #recovery yet" in await rig.say("bob: hi")
+    finally:
+        await rig.app.close()
