@@ -169,6 +169,8 @@ _REFUSED_WHAT = {
     "DeleteMessage": "removing a post",
     "TimeoutMember": "a timeout of a repeat leaker",
     "RemoveFromRoom": "removing a repeat leaker from the room",
+    "GrantAccess": "letting a member who agreed read the room",
+    "RevokeAccess": "taking away a member's access after the reminder changed",
 }
 
 

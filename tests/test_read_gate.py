@@ -174,6 +174,7 @@ async def test_refused_grant_is_never_announced(tmp_path: Path) -> None:
         assert not await rig.app.store.has_access("console", "recovery", "alice")
         kinds = [e.action for e in await rig.app.store.audit_entries()]
         assert "access granted" not in kinds
+        assert "[alert → #mods]" in out and "letting a member who agreed read the room" in out
     finally:
         await rig.app.close()
 
@@ -329,5 +330,22 @@ async def test_reload_to_a_read_gate_closes_the_room_at_once(tmp_path: Path) -> 
         out = await rig.say(":join bob")
         assert out.startswith("[private → bob] Before you can read recovery")
         assert "cannot read #recovery yet" in await rig.say("bob: hi")
+    finally:
+        await rig.app.close()
+
+
+async def test_access_rows_are_in_a_members_export_and_erased_with_their_data(
+    tmp_path: Path,
+) -> None:
+    rig = await started(tmp_path, gated())
+    try:
+        await rig.say(":join alice", ":dm alice /agree")
+        store = rig.app.store
+        rows = (await store.member_records("console", "alice"))["room_access"]
+        assert [(r["room_id"], r["policy"], r["ended_at"]) for r in rows] == [
+            ("recovery", "circle", None)
+        ]
+        assert (await store.erase_member("console", "alice"))["room_access"] == 1
+        assert not await store.has_access("console", "recovery", "alice")
     finally:
         await rig.app.close()

@@ -1575,6 +1575,10 @@ class Store:
             "room_presence": (
                 "SELECT room_id FROM room_presence WHERE platform = ? AND member_id = ?"
             ),
+            "room_access": (
+                "SELECT room_id, room_name, policy, granted_at, ended_at FROM room_access"
+                " WHERE platform = ? AND member_id = ?"
+            ),
             "reminders": (
                 "SELECT room_id, room_name, policy, text_hash, created_at, delivered_at, channel"
                 " FROM reminders WHERE platform = ? AND member_id = ?"
