@@ -18,11 +18,14 @@ from bot.actions import (
     ActionNotSupported,
     AlertModerators,
     Button,
+    CheckReadGate,
     DeleteMessage,
+    GrantAccess,
     PostToRoom,
     PrivateMessageRefused,
     RemoveFromRoom,
     ReplyToInvoker,
+    RevokeAccess,
     Select,
     SendPrivate,
     SetPostingAllowed,
@@ -31,6 +34,7 @@ from bot.actions import (
 from bot.clock import Clock
 from bot.commands import Registry
 from bot.events import (
+    AccessRequested,
     BotPermissions,
     BotPosted,
     ChoiceMade,
@@ -51,7 +55,8 @@ PLATFORM = "console"
 SYNTAX = """\
 Console syntax:
   :room NAME          switch to room NAME
-  :join USER          USER joins the current room
+  :join USER          USER joins the current room (of a read-gated room: USER asks to
+                      read it, and is let in only after agreeing to its reminder)
   :leave USER         USER leaves the current room
   :mod USER           make USER a moderator for this session
   :dm USER TEXT       USER writes TEXT to the bot privately (commands work too)
@@ -117,6 +122,11 @@ class ConsoleAdapter:
         # What can be pressed in each room: the console's stand-in for buttons on screen.
         self._buttons: dict[str, dict[str, Button]] = {}
         self._selects: dict[str, dict[str, Select]] = {}
+        # Read-gated rooms (the core sends CheckReadGate for them) and who may read each:
+        # the console's stand-in for a channel hidden until a member is let in. Everyone
+        # seen in a room before it was gated stays a reader, as on a platform.
+        self._gated: set[str] = set()
+        self._readers: dict[str, set[str]] = {}
 
     # -- Adapter protocol -------------------------------------------------------------------
     async def start(self, sink: EventSink) -> None:
@@ -154,6 +164,14 @@ class ConsoleAdapter:
                 self._print(f"[#{room.label}]", f"({member.id}: {what})")
             case RemoveFromRoom(room=room, member=member):
                 self._print(f"[#{room.label}]", f"({member.id} was removed from the room)")
+            case CheckReadGate(room=room):
+                self._gated.add(room.id)
+            case GrantAccess(room=room, member=member):
+                await self._let_in(room, member)
+            case RevokeAccess(room=room, member=member):
+                self._readers.get(room.id, set()).discard(member.id)
+                self._print(f"[#{room.label}]", f"({member.id} can no longer read the room)")
+                await self._deliver(MemberLeft(room, member, self.clock.now()))
             case _:
                 raise ActionNotSupported(type(action).__name__)
         if key is not None:
@@ -185,6 +203,27 @@ class ConsoleAdapter:
                 message_id = f"b{self._bot_seq}"
             now = self.clock.now()
             await self._deliver(BotPosted(room, message_id, action.idempotency_key, now))
+
+    async def _let_in(self, room: Room, member: Member) -> None:
+        """Access given: the member reads the room from now on (a join, as on a platform
+        where the bot's invite or role lets them in)."""
+        readers = self._readers.setdefault(room.id, set())
+        if member.id in readers:
+            return
+        readers.add(member.id)
+        self._print(f"[#{room.label}]", f"({member.id} can now read the room)")
+        await self._deliver(MemberJoined(room, member, self.clock.now()))
+
+    def _shut_out(self, user: str, room: Room) -> bool:
+        """A read-gated room is out of reach of someone not let in: they see nothing there,
+        so they cannot post or run commands in it either (they agree privately)."""
+        readers = self._readers.setdefault(room.id, set())
+        if room.id not in self._gated or user in readers:
+            if not room.is_private_chat:
+                readers.add(user)
+            return False
+        self._print("[console]", f"{user} cannot read #{room.label} yet, so cannot post there")
+        return True
 
     async def _entered(self, name: str) -> None:
         """The console bot may delete posts but cannot restrict posting; saying so at start
@@ -238,8 +277,15 @@ class ConsoleAdapter:
                 self._print("[console]", f"now in #{self.room}")
                 await self._entered(self.room)
             case "join" if rest:
-                await self._deliver(MemberJoined(room_of(self.room), Member(PLATFORM, rest), now))
+                room, member = room_of(self.room), Member(PLATFORM, rest)
+                readers = self._readers.setdefault(room.id, set())
+                if room.id in self._gated and rest not in readers:
+                    await self._deliver(AccessRequested(room, member, now, via="console"))
+                else:
+                    readers.add(rest)
+                    await self._deliver(MemberJoined(room, member, now))
             case "leave" if rest:
+                self._readers.get(self.room, set()).discard(rest)
                 await self._deliver(MemberLeft(room_of(self.room), Member(PLATFORM, rest), now))
             case "mod" if rest:
                 await self._deliver(ModeratorGranted(Member(PLATFORM, rest), now))
@@ -257,6 +303,8 @@ class ConsoleAdapter:
         return True
 
     async def _post(self, user: str, text: str, room: Room) -> None:
+        if self._shut_out(user, room):
+            return
         member = Member(PLATFORM, user)
         now = self.clock.now()
         prefix = self.capabilities.command_prefix

@@ -269,6 +269,43 @@ class LeaveRoom:
     room: Room
 
 
+@dataclass(frozen=True, slots=True)
+class GrantAccess:
+    """Let a member read a read-gated room (they agreed to its reminder). Discord: View
+    Channel through ``grant`` (the policy's agreed role) or a per-member overwrite; Matrix:
+    an invite. ``then`` is done only once access was given, so a member is never told they
+    can read a room the platform refused to open to them."""
+
+    room: Room
+    member: Member
+    grant: str | None = None
+    policy: str | None = None  # for the audit log, as on DeleteMessage
+    reason: str = ""
+    then: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeAccess:
+    """Take a member's access to a read-gated room away until they agree again (a changed
+    text under ``reask: suspend``). Discord: the role or overwrite taken; Matrix: a kick."""
+
+    room: Room
+    member: Member
+    grant: str | None = None
+    policy: str | None = None
+    reason: str = ""
+    then: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReadGate:
+    """The room's policy holds reading back until agreement: the adapter checks (Discord:
+    @everyone cannot view it; Matrix: join rule knock or invite) and keeps newcomers out,
+    reporting AccessRequested for those who ask. Sent for each read-gated room it reports."""
+
+    room: Room
+
+
 Action = (
     PostToRoom
     | SendPrivate
@@ -282,6 +319,9 @@ Action = (
     | AlertModerators
     | JoinRoom
     | LeaveRoom
+    | GrantAccess
+    | RevokeAccess
+    | CheckReadGate
 )
 
 

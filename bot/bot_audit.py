@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.actions import Action, DeleteMessage, RemoveFromRoom, SetPostingAllowed, TimeoutMember
+from bot.actions import (
+    Action,
+    DeleteMessage,
+    GrantAccess,
+    RemoveFromRoom,
+    RevokeAccess,
+    SetPostingAllowed,
+    TimeoutMember,
+)
 
 if TYPE_CHECKING:
     from bot.core import Core
 
 BOT_ACTOR = "confidant"  # the actor of the bot's own entries (moderators are platform ids)
 
-Audited = DeleteMessage | SetPostingAllowed | TimeoutMember | RemoveFromRoom
+Audited = (
+    DeleteMessage | SetPostingAllowed | TimeoutMember | RemoveFromRoom | GrantAccess | RevokeAccess
+)
 
 
 def entry(action: Audited) -> tuple[str, str]:
@@ -38,12 +48,24 @@ def entry(action: Audited) -> tuple[str, str]:
             return "bot timeout", f"{member.id} in {room} until {until:%Y-%m-%d %H:%M} UTC"
         case RemoveFromRoom(member=member):
             return "bot removal", f"{member.id} from {room}"
+        case GrantAccess(member=member):
+            return "access granted", f"{member.id} to read {room}"
+        case RevokeAccess(member=member):
+            return "access revoked", f"{member.id} from reading {room}"
     raise TypeError(type(action).__name__)
 
 
 async def record(core: Core, action: Action) -> None:
     """One audit row for an action of the bot's own that was carried out."""
-    if not isinstance(action, DeleteMessage | SetPostingAllowed | TimeoutMember | RemoveFromRoom):
+    if not isinstance(
+        action,
+        DeleteMessage
+        | SetPostingAllowed
+        | TimeoutMember
+        | RemoveFromRoom
+        | GrantAccess
+        | RevokeAccess,
+    ):
         return
     policy = action.policy
     if policy is None:

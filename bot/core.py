@@ -20,6 +20,7 @@ from bot import (
     gating,
     moderation,
     presence,
+    read_gate,
     reminding,
     repeat_flags,
     room_admin,
@@ -67,6 +68,7 @@ from bot.checkins.recurring import Recurring
 from bot.clock import Clock
 from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
+    AccessRequested,
     AdapterStatus,
     BotPermissions,
     BotPosted,
@@ -135,6 +137,7 @@ class Core:
             BotPermissions: partial(room_admin.on_permissions, self),  # type: ignore[dict-item]
             PrivateMessageUnread: partial(reminding.on_unread, self),  # type: ignore[dict-item]
             AdapterStatus: partial(room_admin.on_adapter_status, self),  # type: ignore[dict-item]
+            AccessRequested: partial(read_gate.on_access_requested, self),  # type: ignore[dict-item]
         }
         self._command_handlers: dict[str, CommandHandler] = {
             RULES.name: partial(moderation.cmd_rules, self),
@@ -235,6 +238,7 @@ class Core:
         if self.recurring is not None:  # scheduled check-ins missed while down
             actions += await self.recurring.startup()
         for policy in self.policies.current.policies:
+            actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
             actions += await reminding.reask_changed(self, policy)
         actions += await rules_messages.check_rules_messages(self)
         return actions
@@ -298,15 +302,18 @@ class Core:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
             for policy in self.policies.current.policies:
+                actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
                 actions += await reminding.reask_changed(self, policy)
             actions += await rules_messages.refresh_rules_messages(self)
             actions += await gating.check_new_grants(self, before)
+            actions += await read_gate.check_after_reload(self, before)
         return result, actions
 
     async def delivered(self, action: Action, channel: str) -> None:
         """The runtime reports a completed action; reminders leave the outbox here, and the
         bot's own moderation actions enter the audit log (see bot/bot_audit.py)."""
         await bot_audit.record(self, action)
+        await read_gate.delivered(self, action)
         key = getattr(action, "idempotency_key", None)
         if key and key.startswith("rem-"):
             await self.reminder_delivered(key.split("/")[0], channel)
@@ -525,6 +532,9 @@ class Core:
         ):
             log.info("a private message on %s was taken before; ignored", event.room.platform)
             return []
+        if await read_gate.agrees_in_reply(self, event):  # "agree" to a read gate's reminder
+            agree = CommandInvoked(event.room, event.member, AGREE.name, event.at)
+            return await self._command(agree)
         if self.checkins is not None and not event.member.is_bot:
             answered = await self.checkins.on_private(event)
             if answered is not None:

@@ -249,6 +249,19 @@ class PrivateMessageUnread:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessRequested:
+    """A member asks to read a read-gated room they cannot see yet (``reminder.gate:
+    read``). ``via`` says how: "knock" (a Matrix knock), "request" (asked the bot, e.g.
+    ``!join``), "server_join" (joined a Discord server whose gated channel they cannot
+    see), "console". The core answers with the reminder, or with GrantAccess once agreed."""
+
+    room: Room
+    member: Member
+    at: datetime
+    via: str = "console"
+
+
+@dataclass(frozen=True, slots=True)
 class AdapterStatus:
     """An adapter reports what it cannot do (missing permissions), for moderators to fix."""
 
@@ -273,4 +286,5 @@ Event = (
     | BotPermissions
     | PrivateMessageUnread
     | AdapterStatus
+    | AccessRequested
 )

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import reminding, texts
+from bot import read_gate, reminding, texts
 from bot.actions import (
     Action,
     Button,
@@ -58,6 +58,12 @@ async def gate(core: Core, event: MessagePosted, policy: Policy) -> list[Action]
     member, room = event.author, event.room
     if not reminder.require_agreement or core.is_moderator(member, policy):
         return []
+    if (
+        read_gate.is_read_gated(policy)
+        and reminder.reask == "keep_access"
+        and await core.store.has_access(room.platform, room.id, member.id)
+    ):
+        return []  # let in after agreeing; a changed text does not hold them back here
     if await core.store.has_agreed(
         member.platform, member.id, policy.name, core.text_hash_for_checks(policy)
     ):
@@ -191,6 +197,7 @@ async def agree(
         if here is not None:
             rooms.append((here.id, here.name))
         seen: set[str] = set()
+        agreed_for: list[Room] = []
         for room_id, room_name in rooms:
             if room_id in seen:
                 continue
@@ -198,8 +205,11 @@ async def agree(
             room = here if here is not None and room_id == here.id else None
             room = room or Room(member.platform, room_id, room_name)
             labels.append(room.label)
+            agreed_for.append(room)
             if target.reminder.require_agreement and core.caps(member.platform).posting_permission:
                 actions.append(core.posting(room, member, True, target))
+        # read gates: let in where they asked to read and are not in yet
+        actions += await read_gate.grants_after_agreeing(core, member, target, agreed_for)
     return new, sorted(set(labels)), actions
 
 

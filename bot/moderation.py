@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import texts
+from bot import read_gate, texts
 from bot.actions import (
     Action,
 )
@@ -241,6 +241,7 @@ async def cmd_agreements(
     for room_id, label in rooms:
         members = await core.store.room_member_ids(platform, room_id)
         lines += agreement_lines(label, members, latest, policy.reminder.text_hash)
+        lines += await read_gate.admitted_lines(core, policy, platform, room_id)
     if not rooms:
         lines.append("no members seen yet")
     who, shown = event.invoker, f"{len(rooms)} rooms shown"
@@ -304,6 +305,7 @@ def describe_policy(policy: Policy) -> str:
             f"agreement required: {'yes' if reminder.require_agreement else 'no'}"
             f" (unagreed posts: {reminder.unagreed_posts})",
             f"re-ask when the text changes: {'yes' if reminder.reask_on_change else 'no'}",
+            *read_gate.policy_lines(reminder),
             f"periodic reminder: {repeat}",
             f"reminder text version: {reminder.text_hash}",
             f"moderators: {len(policy.moderators)}, alert rooms: {len(policy.alerts)}",

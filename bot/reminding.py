@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import texts
+from bot import read_gate, texts
 from bot.actions import (
     Action,
     Button,
@@ -223,8 +223,16 @@ async def resend_pending(core: Core, older_than: datetime | None = None) -> list
         room = Room(pending.platform, pending.room_id, pending.room_name)
         member = Member(pending.platform, pending.member_id)
         changed = await agreed_to_earlier_text(core, member, policy)
+        if read_gate.is_read_gated(policy) and not await _inside(core, room, member):
+            # asked to read the room: the reminder goes where they are, never into the room
+            actions += read_gate.entry_reminder(core, room, member, policy, pending.key, changed)
+            continue
         actions += reminder_actions(core, room, member, policy, pending.key, changed)
     return actions
+
+
+async def _inside(core: Core, room: Room, member: Member) -> bool:
+    return member.id in await core.store.room_member_ids(room.platform, room.id)
 
 
 async def agreed_to_earlier_text(core: Core, member: Member, policy: Policy) -> bool:
@@ -256,6 +264,7 @@ async def reask_changed(core: Core, policy: Policy) -> list[Action]:
 async def on_leave(core: Core, event: MemberLeft) -> list[Action]:
     if core.policy_for(event.room) is not None:
         await core.store.record_leave(event.room.platform, event.room.id, event.member.id, event.at)
+        await read_gate.on_leave(core, event.room, event.member, event.at)
     return []
 
 

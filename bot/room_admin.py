@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import abilities, reminding, rules_messages, texts
+from bot import abilities, read_gate, reminding, rules_messages, texts
 from bot.actions import (
     Action,
     AlertModerators,
@@ -96,6 +96,7 @@ async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
         return actions
     if policy.reminder.delivery == "rules_message":
         actions += await rules_messages.rules_message(core, event.room, policy)
+    actions += read_gate.check_rooms(core, event.room, policy)
     problems = _lacks(event, abilities.needed_in_covered_room(policy))
     if abilities.needs_gate_powers(policy):
         grant = core.grant_for(event.room, policy)
@@ -168,6 +169,8 @@ _REFUSED_WHAT = {
     "DeleteMessage": "removing a post",
     "TimeoutMember": "a timeout of a repeat leaker",
     "RemoveFromRoom": "removing a repeat leaker from the room",
+    "GrantAccess": "letting a member who agreed read the room",
+    "RevokeAccess": "taking away a member's access after the reminder changed",
 }
 
 

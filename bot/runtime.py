@@ -18,9 +18,11 @@ from bot.actions import (
     ActionNotSupported,
     ActionRefused,
     DeleteMessage,
+    GrantAccess,
     MemberUnreachable,
     PrivateMessageNotNow,
     PrivateMessageRefused,
+    RevokeAccess,
     SendPrivate,
 )
 from bot.core import Core
@@ -92,6 +94,8 @@ class Runtime:
             follow = action.then
         elif isinstance(action, DeleteMessage):
             follow = action.then if done else action.otherwise
+        elif isinstance(action, GrantAccess | RevokeAccess) and done:
+            follow = action.then  # "you can now read it" only once it is so
         for each in follow:
             await self._perform(each)
         return done

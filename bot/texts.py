@@ -648,3 +648,49 @@ def leak_parts_line(parts: tuple[str, ...]) -> str:
 def leak_flag_parts_note(parts: tuple[str, ...]) -> str:
     """After a /flags line whose copy was posted in parts: all of them, oldest first."""
     return f"; posted in {len(parts)} parts: messages {', '.join(parts)}"
+
+
+# -- read-gated rooms (reminder.gate: read) ------------------------------------------------
+def read_gate_reminder(room_label: str, text: str, prefix: str, buttons: bool) -> str:
+    """To a member who asked to read a read-gated room: the promise comes before they read
+    anything members shared there."""
+    how = (
+        f"press {AGREE_LABEL} below (or reply {prefix}agree)" if buttons else f"reply {prefix}agree"
+    )
+    return "\n".join(
+        [
+            f"Before you can read {room_label}, please read its confidentiality reminder:",
+            "",
+            text.strip(),
+            "",
+            f"If you will keep it, {how}, and I will let you in.",
+        ]
+    )
+
+
+def read_gate_in_welcome(room_label: str, text: str, prefix: str, buttons: bool) -> str:
+    """The same, in the policy's welcome room, for a member whose private messages are closed."""
+    how = f"Press {AGREE_LABEL}" if buttons else f"Send {prefix}agree here"
+    return "\n".join(
+        [
+            f"I could not reach you privately. Before you can read {room_label}, please read "
+            "its confidentiality reminder:",
+            "",
+            text.strip(),
+            "",
+            f"{how} if you will keep it, and I will let you in.",
+        ]
+    )
+
+
+def access_granted(room_label: str) -> str:
+    """Said only once the platform has opened the room to the member."""
+    return f"You can now read {room_label}. Thank you for keeping what is shared there."
+
+
+def access_suspended(room_label: str) -> str:
+    """Said after a changed text took a member's access away (reask: suspend)."""
+    return (
+        f"The confidentiality reminder of {room_label} has changed, so you cannot read it "
+        "until you agree to the new one."
+    )

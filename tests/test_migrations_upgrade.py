@@ -43,6 +43,14 @@ def keyed(label: str) -> bytes:
 # Realistic rows for every table the schema has had, column -> value. A column that a later
 # migration adds or drops may appear here: only the columns a version has are inserted.
 ROWS: dict[str, list[dict[str, object]]] = {
+    "room_access": [
+        {"platform": "console", "room_id": "recovery", "member_id": "alice",
+         "policy": "recovery-circle", "room_name": "recovery", "granted_at": at(3),
+         "ended_at": None},
+        {"platform": "console", "room_id": "recovery", "member_id": "bob",
+         "policy": "recovery-circle", "room_name": "recovery", "granted_at": at(3, 9),
+         "ended_at": at(5, 14)},
+    ],
     "memberships": [
         {"platform": "matrix", "room_id": "!circle:example.org",
          "member_id": "@alice:example.org", "joined_at": at(1), "left_at": None},

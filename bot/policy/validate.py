@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.policy.answers_check import answer_problems
+from bot.policy.gate_support import PLATFORM_LABELS, supports_read_gate
 from bot.policy.yamlpos import Document, Loc, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -277,7 +278,7 @@ def platform_limits(policy: Any, document: Document) -> list[Problem]:
 
     Check-in rules that could never work (see :mod:`bot.policy.answers_check`), Discord's
     limits on menus and buttons among them, are refused here too, at their own lines."""
-    problems = answer_problems(policy, document)
+    problems = answer_problems(policy, document) + gate_problems(policy, document)
     reminder = policy.reminder
     matrix_rooms = [ref for ref in policy.rooms if ref.platform == "matrix"]
     if reminder.fallback != "private_thread" or not matrix_rooms:
@@ -291,3 +292,50 @@ def platform_limits(policy: Any, document: Document) -> list[Problem]:
             "next_interaction or none, or give the Matrix rooms a policy of their own",
         ),
     ]
+
+
+def gate_problems(policy: Any, document: Document) -> list[Problem]:
+    """``reminder.gate`` as a moderator may trust it: it agrees with 'require_agreement'
+    where both are given; a read gate has a way to reach someone who cannot see the room
+    (a private message: the room itself, or a rules message in it, is what they cannot
+    read); and it is refused on a platform whose adapter cannot enforce it yet (see
+    :mod:`bot.policy.gate_support`), so nothing accepted is left undone."""
+    reminder = policy.reminder
+    if "gate" not in reminder.model_fields_set:
+        return []
+    at = document.value_pos(("reminder", "gate"))
+    if "require_agreement" in reminder.model_fields_set and (
+        (reminder.gate != "none") != reminder.require_agreement
+    ):
+        said = "true" if reminder.require_agreement else "false"
+        return [
+            Problem(
+                at,
+                f"'gate: {reminder.gate}' contradicts 'require_agreement: {said}'; "
+                "keep only 'gate' (none, post or read)",
+            )
+        ]
+    if reminder.gate != "read":
+        return []
+    problems: list[Problem] = []
+    if reminder.delivery not in ("private", "both"):
+        problems.append(
+            Problem(
+                at,
+                f"'gate: read' needs 'delivery: private' or 'both': with "
+                f"'{reminder.delivery}' the reminder would go into the room a newcomer "
+                "cannot read yet, so they could never agree",
+            )
+        )
+    unsupported = [ref for ref in policy.rooms if not supports_read_gate(ref.platform)]
+    if unsupported:
+        platform = unsupported[0].platform
+        problems.append(
+            Problem(
+                at,
+                f"'gate: read' is not yet available on {PLATFORM_LABELS.get(platform, platform)}"
+                f" (this policy covers the {unsupported[0].describe()}); use 'gate: post' "
+                "there for now",
+            )
+        )
+    return problems

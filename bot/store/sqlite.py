@@ -674,6 +674,62 @@ class Store:
             rows = await cur.fetchall()
         return {str(m): (str(h), str(at)) for m, h, at in rows}
 
+    # -- read-gated rooms: who was let in ----------------------------------------------
+    async def access_granted(
+        self,
+        platform: str,
+        room_id: str,
+        room_name: str | None,
+        member_id: str,
+        policy: str,
+        at: datetime,
+    ) -> None:
+        """The platform gave the member access to a read-gated room (a new grant after an
+        ended one starts afresh)."""
+        await self._db.execute(
+            "INSERT INTO room_access (platform, room_id, member_id, policy, room_name,"
+            " granted_at) VALUES (?,?,?,?,?,?) ON CONFLICT (platform, room_id, member_id,"
+            " policy) DO UPDATE SET granted_at = excluded.granted_at, ended_at = NULL,"
+            " room_name = excluded.room_name",
+            (platform, room_id, member_id, policy, room_name, _iso(at)),
+        )
+        await self._db.commit()
+
+    async def access_ended(self, platform: str, room_id: str, member_id: str, at: datetime) -> bool:
+        """Access taken away, or the member left; True if they had it."""
+        cur = await self._db.execute(
+            "UPDATE room_access SET ended_at = ? WHERE platform = ? AND room_id = ?"
+            " AND member_id = ? AND ended_at IS NULL",
+            (_iso(at), platform, room_id, member_id),
+        )
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    async def has_access(self, platform: str, room_id: str, member_id: str) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM room_access WHERE platform = ? AND room_id = ? AND member_id = ?"
+            " AND ended_at IS NULL LIMIT 1",
+            (platform, room_id, member_id),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def access_rows(
+        self, policy: str, platform: str | None = None, room_id: str | None = None
+    ) -> list[tuple[str, str, str | None, str, str, str | None]]:
+        """(platform, room_id, room_name, member_id, granted_at, ended_at) of ``policy``'s
+        read-gated rooms (one room where given), oldest grant first."""
+        sql = (
+            "SELECT platform, room_id, room_name, member_id, granted_at, ended_at"
+            " FROM room_access WHERE policy = ?"
+        )
+        params: list[str] = [policy]
+        if platform is not None and room_id is not None:
+            sql += " AND platform = ? AND room_id = ?"
+            params += [platform, room_id]
+        async with self._db.execute(sql + " ORDER BY granted_at, member_id", params) as cur:
+            rows = await cur.fetchall()
+        return [(str(a), str(b), c, str(d), str(e), f) for a, b, c, d, e, f in rows]
+
     # -- periodic in-room reminders ---------------------------------------------------
     async def room_state(
         self, platform: str, room_id: str, policy: str, room_name: str | None, at: datetime
@@ -1579,6 +1635,10 @@ class Store:
             "room_presence": (
                 "SELECT room_id FROM room_presence WHERE platform = ? AND member_id = ?"
             ),
+            "room_access": (
+                "SELECT room_id, room_name, policy, granted_at, ended_at FROM room_access"
+                " WHERE platform = ? AND member_id = ?"
+            ),
             "reminders": (
                 "SELECT room_id, room_name, policy, text_hash, created_at, delivered_at, channel"
                 " FROM reminders WHERE platform = ? AND member_id = ?"
@@ -1632,6 +1692,7 @@ class Store:
             "room_presence": "DELETE FROM room_presence WHERE platform = ? AND member_id = ?",
             "reminders": "DELETE FROM reminders WHERE platform = ? AND member_id = ?",
             "agreements": "DELETE FROM agreements WHERE platform = ? AND member_id = ?",
+            "room_access": "DELETE FROM room_access WHERE platform = ? AND member_id = ?",
             "audit_log": "DELETE FROM audit_log WHERE platform = ? AND actor_id = ?",
             "held_copies": (
                 "DELETE FROM held_copies WHERE flag_id IN"
