@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,15 +72,18 @@ class Notices:
         return [(rid, body) for rid, body in self.seen if text in body]
 
 
-_WATCHED: dict[int, Notices] = {}
+# Keyed by the client itself, never by id(): a client freed at the end of one test and a new
+# one made in the next can share an id, and the new one would get the old one's record and
+# none of the callbacks that fill it (a member who never sees the bot's private chat).
+_WATCHED: weakref.WeakKeyDictionary[AsyncClient, Notices] = weakref.WeakKeyDictionary()
 
 
 def watch(client: AsyncClient) -> Notices:
     """Record what the bot sends this client; one record per client."""
-    if id(client) in _WATCHED:
-        return _WATCHED[id(client)]
+    if client in _WATCHED:
+        return _WATCHED[client]
     notices = Notices()
-    _WATCHED[id(client)] = notices
+    _WATCHED[client] = notices
 
     async def on_notice(room: MatrixRoom, event: RoomMessageNotice) -> None:
         notices.seen.append((room.room_id, event.body))
@@ -108,7 +112,7 @@ async def wait_until(
     deadline = time.monotonic() + deadline_s
     for _ in range(400):
         for client in clients:
-            notices = _WATCHED.get(id(client))
+            notices = _WATCHED.get(client)
             if notices is not None:
                 await accept_dm_invites(client, notices)
         if predicate():
@@ -123,12 +127,12 @@ async def wait_until(
         return
     seen = {
         c.user_id: (
-            [b[:40] for _, b in _WATCHED[id(c)].seen],
-            f"invites={_WATCHED[id(c)].invites} undecryptable={_WATCHED[id(c)].undecryptable}"
+            [b[:40] for _, b in _WATCHED[c].seen],
+            f"invites={_WATCHED[c].invites} undecryptable={_WATCHED[c].undecryptable}"
             f" rooms={sorted(c.rooms)}",
         )
         for c in clients
-        if id(c) in _WATCHED
+        if c in _WATCHED
     }
     raise AssertionError(f"{what}: not reached within {deadline_s} s; notices seen: {seen}")
 
