@@ -16,7 +16,7 @@ from bot.leaks import Fingerprints, LeakParams
 from bot.leaks.near import best_source
 from bot.leaks_flow.engines import Engine, Engines, room_key, scheme_of
 from bot.leaks_flow.stream import Joined, crossing_hashes
-from bot.policy.model import Policy
+from bot.policy.model import LeaksSpec, Policy
 
 # Strongest first: a flag keeps the strongest signal seen for its copy and source room.
 SIGNALS = ("forward", "link", "reply", "quote")
@@ -93,12 +93,8 @@ async def quotes(
                 not spec.whole_message or fingerprints.token_count < spec.min_tokens_whole
             ):
                 continue
-            candidates = [v for v in fingerprints.values if not engine.index.is_stopped(v)]
-            confirmed = await engines.store.matching_fingerprints(
-                engine.scheme,
-                match.room_key,
-                candidates,
-                author if spec.exempt_own_words else None,
+            confirmed = await _confirmed(
+                engines, engine, match.room_key, fingerprints.values, spec, author
             )
             needed = 1 if fingerprints.whole_message else spec.min_matches
             if len(confirmed) >= needed:
@@ -113,8 +109,9 @@ async def quotes(
                 )
         # A quote the main fingerprints found carries its near matches too, so marking it a
         # false positive stops both, and the same phrasing is not flagged again as near.
-        flagged = {room_key(suspicion.source): at for at, suspicion in enumerate(found)
-                   if at >= before}
+        flagged = {
+            room_key(suspicion.source): at for at, suspicion in enumerate(found) if at >= before
+        }
         for near in await near_quotes(tokens, own, author, engine, engines, covered, private):
             at = flagged.get(room_key(near.source))
             if at is None:
@@ -207,12 +204,8 @@ async def stream_quotes(
                 joined.gap > timedelta(minutes=spec.stream_minutes)
             ):
                 continue
-            candidates = [v for v in crossing.values if not engine.index.is_stopped(v)]
-            confirmed = await engines.store.matching_fingerprints(
-                engine.scheme,
-                match.room_key,
-                candidates,
-                author if spec.exempt_own_words else None,
+            confirmed = await _confirmed(
+                engines, engine, match.room_key, crossing.values, spec, author
             )
             if len(confirmed) < spec.min_matches:
                 continue
@@ -242,6 +235,22 @@ def with_stream(found: list[Suspicion], streamed: Iterable[Suspicion]) -> list[S
         else:
             merged.append(stream)
     return merged
+
+
+async def _confirmed(
+    engines: Engines,
+    engine: Engine,
+    room: str,
+    values: Iterable[int],
+    spec: LeaksSpec,
+    author: bytes,
+) -> set[int]:
+    """Which of a copy's fingerprints the store holds for the source room: never a stopped
+    one, nor (where the policy exempts them) one the same member wrote there."""
+    candidates = [value for value in values if not engine.index.is_stopped(value)]
+    return await engines.store.matching_fingerprints(
+        engine.scheme, room, candidates, author if spec.exempt_own_words else None
+    )
 
 
 def strongest(suspicions: Iterable[Suspicion]) -> list[Suspicion]:
