@@ -30,8 +30,8 @@ a real query.
 Two tables measure the shipped defaults where people try to dodge them and where words are
 not spaced. The evasion table disguises quotes of the confidential messages as
 ``benchmarks/evasions.py`` describes (recall per transformation, each probe through
-``detect.quotes``; split quotes go through ``flagged_consecutive``, the one function to
-switch to the bot's split-message stream). The multilingual table checks Japanese, Chinese,
+``detect.quotes``; split quotes through ``flagged_consecutive``, the bot's split-message
+stream as the watch runs it). The multilingual table checks Japanese, Chinese,
 Korean and Thai sentences from Django's catalogues (``pip install django``; see
 ``benchmarks/multilingual.py``) against each other: different messages sharing ordinary
 phrasing must not be flagged.
@@ -63,7 +63,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,9 @@ from bot.events import Room
 from bot.leaks import Fingerprints, LeakIndex, LeakParams, author_key, normalize, tokenize
 from bot.leaks.params import WORD_UNITS
 from bot.leaks.tokenize import token_units
-from bot.leaks_flow.detect import Suspicion, quotes
+from bot.leaks_flow.detect import Suspicion, quotes, stream_quotes, with_stream
 from bot.leaks_flow.engines import Engines, room_key, scheme_of, stored_params
+from bot.leaks_flow.stream import StreamTails
 from bot.policy.model import LeaksSpec, Policy, ReminderSpec, RoomRef
 from bot.store.sqlite import Store, StoredFingerprint
 
@@ -416,6 +417,51 @@ class Detector:
     def flagged(self, probes: Sequence[Probe], exempt: bool | None = None) -> list[list[str]]:
         """The source room ids flagged for each probe."""
         return [[s.source.id for s in found] for found in self.suspicions(probes, exempt)]
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    room: str
+    author: str
+    at: datetime
+    text: str
+
+
+class Judge:
+    """The watch's decision for one message: alone, then (optionally) with its stream."""
+
+    def __init__(self, detector: Detector, spec: LeaksSpec, exempt: bool = True) -> None:
+        self.detector = detector
+        self.policy: Policy = detector.policies[exempt]
+        self.window = timedelta(minutes=spec.stream_minutes)
+        self.tails = StreamTails(self.window)
+        self.k = spec.k
+
+    def covered(self, _: Room) -> Policy:
+        return self.policy
+
+    async def check(self, said: Said, message_id: str, stream: bool) -> list[Suspicion]:
+        engines = self.detector.engines
+        room = Room(PLATFORM, said.room)
+        author = author_key(KEY, PLATFORM, said.author)
+        found = await quotes(said.text, room, author, engines, self.covered, False)
+        if stream:
+            tokens = self.detector.engine.lookup.tokens(said.text)
+            joined = self.tails.join(
+                room_key(room), author, message_id, tokens, said.at, self.k - 1
+            )
+            if joined is not None:
+                found = with_stream(
+                    found,
+                    await stream_quotes(joined, room, author, engines, self.covered, False),
+                )
+                # as LeakWatch: the rest of a quote already flagged joins that flag
+                found = [
+                    s for s in found if not (s.parts and room_key(s.source) in joined.flagged)
+                ]
+            for suspicion in found:
+                self.tails.mark_flagged(room_key(room), author, room_key(suspicion.source), 0)
+        return found
 
 
 def fill_synthetic(detector: Detector, target: int, rng: random.Random) -> int:
@@ -779,27 +825,27 @@ def make_evasion_probes(
     return probes
 
 
-async def flagged_consecutive(check: Callable[[Probe], Any], probe: EvasionProbe) -> set[str]:
-    """Source rooms flagged for a member's consecutive messages in one room.
-
-    This is the one place the benchmark feeds consecutive posts to the bot: for now each
-    part goes through ``detect.quotes`` in order, as the bot checks any message. When the
-    bot's split-message stream lands, call its entry point here instead (one call per part,
-    in order, the same room and author), and the split rows measure it.
-    """
+async def flagged_consecutive(judge: Judge, probe: EvasionProbe, tag: str) -> set[str]:
+    """Source rooms flagged for a member's consecutive messages in one room, through the
+    bot's split-message stream: one call per part, in order, half a minute apart, the same
+    room and author, as the watch sees them."""
     found: set[str] = set()
-    for part in probe.parts:
-        for suspicion in await check(Probe(probe.room, probe.author, part)):
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    for i, part in enumerate(probe.parts):
+        said = Said(probe.room, probe.author, at + timedelta(seconds=30 * i), part)
+        for suspicion in await judge.check(said, f"{tag}-{i}", stream=True):
             found.add(suspicion.source.id)
     return found
 
 
 def evasion_recall(detector: Detector, probes: Sequence[EvasionProbe]) -> dict[str, float]:
     """Per transformation, the share of disguised quotes whose source room was flagged."""
-    check = detector.checker()
-
     async def run() -> list[set[str]]:
-        return [await flagged_consecutive(check, probe) for probe in probes]
+        # a fresh stream per probe: one probe's parts never join another's
+        return [
+            await flagged_consecutive(Judge(detector, detector.spec), probe, f"e{n}")
+            for n, probe in enumerate(probes)
+        ]
 
     hits: dict[str, list[int]] = {}
     for probe, found in zip(probes, asyncio.run(run()), strict=True):

@@ -28,27 +28,17 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from benchmarks.leaks import EPOCH_ORDINAL, KEY, PLATFORM, Detector, Message
+from benchmarks.leaks import EPOCH_ORDINAL, PLATFORM, Detector, Judge, Message, Said
 from bot.events import Room
-from bot.leaks import Fingerprints, author_key
-from bot.leaks_flow.detect import Suspicion, quotes, stream_quotes, with_stream
+from bot.leaks import Fingerprints
 from bot.leaks_flow.engines import room_key
 from bot.leaks_flow.stream import StreamTails, junction_fingerprints
-from bot.policy.model import LeaksSpec, Policy
+from bot.policy.model import LeaksSpec
 
 SPLIT_LENGTHS = (15, 18, 21)
 JUNCTION_LENGTHS = (12, 16, 20)
-
-
-@dataclass(frozen=True, slots=True)
-class Said:
-    room: str
-    author: str
-    at: datetime
-    text: str
 
 
 def load() -> list[list[Said]]:
@@ -64,43 +54,6 @@ def load() -> list[list[Said]]:
         if said:
             rooms.append(sorted(said, key=lambda s: s.at))
     return rooms
-
-
-class Judge:
-    """The watch's decision for one message: alone, then (optionally) with its stream."""
-
-    def __init__(self, detector: Detector, spec: LeaksSpec, exempt: bool = True) -> None:
-        self.detector = detector
-        self.policy: Policy = detector.policies[exempt]
-        self.window = timedelta(minutes=spec.stream_minutes)
-        self.tails = StreamTails(self.window)
-        self.k = spec.k
-
-    def covered(self, _: Room) -> Policy:
-        return self.policy
-
-    async def check(self, said: Said, message_id: str, stream: bool) -> list[Suspicion]:
-        engines = self.detector.engines
-        room = Room(PLATFORM, said.room)
-        author = author_key(KEY, PLATFORM, said.author)
-        found = await quotes(said.text, room, author, engines, self.covered, False)
-        if stream:
-            tokens = self.detector.engine.lookup.tokens(said.text)
-            joined = self.tails.join(
-                room_key(room), author, message_id, tokens, said.at, self.k - 1
-            )
-            if joined is not None:
-                found = with_stream(
-                    found,
-                    await stream_quotes(joined, room, author, engines, self.covered, False),
-                )
-                # as LeakWatch: the rest of a quote already flagged joins that flag
-                found = [
-                    s for s in found if not (s.parts and room_key(s.source) in joined.flagged)
-                ]
-            for suspicion in found:
-                self.tails.mark_flagged(room_key(room), author, room_key(suspicion.source), 0)
-        return found
 
 
 def index_with_junctions(detector: Detector, inside: Sequence[Said], spec: LeaksSpec) -> int:
