@@ -20,6 +20,17 @@ from tests.leak_rig import QUOTE, SHARED, SHARED_WORDS, alerts, leak_rig
 
 LATIN_TO_CYRILLIC = str.maketrans("aeopcxyiAEOPCXYIHTKMB", "аеорсхуіАЕОРСХУІНТКМВ")
 LATIN_TO_GREEK = str.maketrans("aoivkpxyuABEHIKMNOPTXYZ", "αοινκρχγυΑΒΕΗΙΚΜΝΟΡΤΧΥΖ")
+# Greek capitals whose small letter reads as another Latin letter (η "n", ν "v", β "ss").
+GREEK_CAPITALS = str.maketrans("BHINY", "ΒΗΙΝΥ")
+# Armenian letters that read as Latin ones (UTS #39), one per word.
+LATIN_TO_ARMENIAN = {"n": "ո", "u": "ս", "o": "օ", "h": "հ", "g": "ց", "q": "գ", "j": "յ"}
+
+
+def one_armenian_letter(word: str) -> str:
+    for i, char in enumerate(word):
+        if char in LATIN_TO_ARMENIAN:
+            return word[:i] + LATIN_TO_ARMENIAN[char] + word[i + 1 :]
+    return word
 
 
 def per_word(change: Callable[[str], str]) -> Callable[[str], str]:
@@ -71,6 +82,10 @@ DISGUISES: dict[str, Callable[[str], str]] = {
     "cyrillic look-alikes": lambda text: text.translate(LATIN_TO_CYRILLIC),
     "cyrillic capitals": lambda text: text.upper().translate(LATIN_TO_CYRILLIC),
     "greek look-alikes": lambda text: text.translate(LATIN_TO_GREEK),
+    "greek capitals starting latin words": per_word(
+        lambda w: w[0].upper().translate(GREEK_CAPITALS) + w[1:]
+    ),
+    "armenian letters in latin words": per_word(one_armenian_letter),
     "combining grapheme joiner": inside_words("\u034f"),
     "hangul fillers": inside_words("\u3164\u115f\u1160\uffa0"),
     "braille blank": inside_words("\u2800"),
@@ -203,6 +218,16 @@ def test_scripts_with_their_own_letters_tokenise_as_before(text: str) -> None:
     """Thai vowels and tone marks, Devanagari signs, Hangul syllables, kana (with ー), Han,
     Arabic and Hebrew letters are words there, not disguises: version 2 keeps them."""
     assert tokenize(normalize(text)) == tokens_v1(text)
+
+
+def test_greek_and_armenian_words_keep_their_letters_and_their_case() -> None:
+    """Look-alikes from scripts with words of their own fold only inside a Latin word: a
+    Greek or Armenian word is not rewritten, and reads alike in upper and lower case."""
+    assert normalize("Ηello Νow Βob") == "hello now bob"
+    assert normalize("ΗΡΑ ΝΕΑ") == normalize("Ηρα Νεα") == normalize("ηρα νεα")
+    assert normalize("բարեւ ձեզ, ո՞նց ես") == "բարեւ ձեզ ո նց ես"
+    assert normalize("tօld սs") == "told us"
+    assert normalize("丫头ok") == "丫头ok"  # Han runs into Latin letters: no words to judge
 
 
 def test_keycaps_fold_to_their_digit_inside_a_word_and_vanish_alone() -> None:

@@ -58,6 +58,10 @@ KEEP_SCRIPTS = frozenset(
         *("Tibetan", "Tifinagh", "Yi"),
     }
 )
+# Scripts written without spaces between words (bot/leaks/tokenize.py weighs their letters).
+UNSPACED_SCRIPTS = frozenset(
+    {"Bopomofo", "Han", "Hangul", "Hiragana", "Katakana", "Khmer", "Lao", "Myanmar", "Thai"}
+)
 OUT = Path(__file__).resolve().parents[1] / "bot" / "leaks" / "fold_table.py"
 MAX_CODE = 0x10FFFF
 
@@ -308,6 +312,39 @@ def build(
     return ranges_of(dropped), fold, marks
 
 
+def mixed_folds(
+    confusables: dict[int, str], scripts: dict[int, str], fold: dict[int, str]
+) -> dict[int, str]:
+    """Letters that read as Latin ones only beside Latin letters, in one word ("tոld" with
+    Armenian "ո", "Ηello" with Greek capital Eta): the letters of living scripts the main
+    table keeps (Armenian "ո" is a letter of its own in Armenian words), and capitals whose
+    small letter looks like another Latin letter (Greek "Η" reads "H", its "η" reads "n"; a
+    Greek word must fold alike in upper and lower case). Only their UTS #39 prototypes that
+    are plain Latin letters are kept; a capital takes the capital it looks like (Greek "Ι"
+    reads "I", whose prototype is "l"). Scripts written without spaces are left out: there a
+    run of letters is no word, and Latin letters often run into their text."""
+    capitals = {
+        confusables[ord(upper)]: upper.lower()
+        for upper in map(chr, range(ord("A"), ord("Z") + 1))
+        if ord(upper) in confusables
+    }
+    mixed: dict[int, str] = {}
+    for code, proto in confusables.items():
+        char = chr(code)
+        if code <= 0x7F or not char.isalpha() or not (proto.isascii() and proto.isalpha()):
+            continue
+        if unicodedata.normalize("NFKC", char) != char:
+            continue
+        if scripts.get(code, "Unknown") in UNSPACED_SCRIPTS:
+            continue
+        capital = unicodedata.category(char) == "Lu"
+        wanted = capitals.get(proto, proto.lower()) if capital else proto.lower()
+        kept = scripts.get(code, "Unknown") in KEEP_SCRIPTS
+        if kept or (capital and fold.get(code) != wanted):
+            mixed[code] = wanted
+    return mixed
+
+
 def check(fold: dict[int, str], dropped: list[int]) -> None:
     """Every output must be final: folding it again changes nothing."""
     gone = set(dropped)
@@ -319,7 +356,7 @@ def check(fold: dict[int, str], dropped: list[int]) -> None:
 
 
 def render(version: str, source: str, dropped: list[tuple[int, int]], fold: dict[int, str],
-           marks: list[tuple[int, int]]) -> str:
+           marks: list[tuple[int, int]], mixed: dict[int, str]) -> str:
     def pairs(ranges: list[tuple[int, int]]) -> list[str]:
         return [f"    (0x{low:04X}, 0x{high:04X}),\n" for low, high in ranges]
 
@@ -356,6 +393,19 @@ def render(version: str, source: str, dropped: list[tuple[int, int]], fold: dict
             row = "   "
         row += item
     lines += [row + "\n", "}\n"]
+    lines += [
+        "\n# Letters folded only inside a word that also has Latin letters (a look-alike put\n",
+        "# into a Latin word), before FOLD: the Latin letter a reader sees there.\n",
+        "MIXED: dict[int, str] = {\n",
+    ]
+    row = "   "
+    for code in sorted(mixed):
+        item = f" 0x{code:04X}: {mixed[code]!a},"
+        if len(row) + len(item) > 99:
+            lines.append(row + "\n")
+            row = "   "
+        row += item
+    lines += [row + "\n", "}\n"]
     return "".join(lines)
 
 
@@ -371,9 +421,14 @@ def main() -> None:
         path, source = packaged("confusables.txt")
     scripts_path = args.scripts or packaged("Scripts.txt")[0]
     version, confusables = read_confusables(path)
-    dropped, fold, marks = build(confusables, read_scripts(scripts_path))
-    args.out.write_text(render(version, source, dropped, fold, ranges_of(marks)), "utf-8")
-    print(f"{args.out}: confusables {version}, {len(fold)} folds, {len(dropped)} dropped ranges")
+    scripts = read_scripts(scripts_path)
+    dropped, fold, marks = build(confusables, scripts)
+    mixed = mixed_folds(confusables, scripts, fold)
+    args.out.write_text(render(version, source, dropped, fold, ranges_of(marks), mixed), "utf-8")
+    print(
+        f"{args.out}: confusables {version}, {len(fold)} folds, {len(mixed)} in mixed words, "
+        f"{len(dropped)} dropped ranges"
+    )
 
 
 if __name__ == "__main__":

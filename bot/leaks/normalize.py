@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.leaks.fold_table import DROPPED, FOLD, MARKS
+from bot.leaks.fold_table import DROPPED, FOLD, MARKS, MIXED
 
 VERSION = 2
 """Bumped with every change to what :func:`normalize` or the tokeniser returns."""
@@ -146,6 +146,17 @@ _LGC_LETTERS = _char_class(
     )
 )
 _MARKS_ON_LGC = re.compile(f"(?:(?<=[{_LGC_LETTERS}\\s])|^)[{_char_class(MARKS)}]+")
+# A letter slipped into a Latin word from a script the fold table keeps (Armenian "ո" in
+# "tոld"), or a capital that reads as another Latin letter than its small one (Greek "Η"
+# in "Ηello" reads "H", though "η" reads "n"): folded only inside a word with Latin letters,
+# so Armenian and Greek words keep their own letters and their case-insensitivity.
+_MIXED_WORD = re.compile(f"\\w*[{''.join(re.escape(chr(code)) for code in sorted(MIXED))}]\\w*")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def _fold_mixed_word(found: re.Match[str]) -> str:
+    word = found.group()
+    return word.translate(MIXED) if _LATIN_LETTER.search(word) else word
 
 
 def normalize(text: str) -> str:
@@ -169,6 +180,7 @@ def normalize(text: str) -> str:
         return " ".join(text.lower().translate(_CHARMAP).split())
     if "\u20e3" in text:
         text = _KEYCAPS_ALONE.sub(" ", text)
+    text = _MIXED_WORD.sub(_fold_mixed_word, text)
     text = text.translate(_CHARMAP).casefold()
     # Dropping a filler can bring a base and its mark (or Hangul jamo) together.
     composed = unicodedata.normalize("NFKC", text)
