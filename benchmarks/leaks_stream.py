@@ -72,8 +72,8 @@ def index_with_junctions(detector: Detector, inside: Sequence[Said], spec: Leaks
         values = junction_fingerprints(fingerprinter, joined)
         if values:
             day = said.at.date().toordinal() - EPOCH_ORDINAL
-            detector.add(Fingerprints(values, False, len(joined.tokens)), room_key(room), day,
-                         author)
+            fingerprints = Fingerprints(frozenset(values), False, len(joined.tokens))
+            detector.add(fingerprints, room_key(room), day, author)
             added += len(values)
     return added
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.actions import DeleteMessage
 from bot.clock import FakeClock
-from bot.events import Member, MessagePosted, Room
+from bot.events import Member, MessageDeleted, MessagePosted, Room
 from bot.leaks_flow.stream import StreamTails
 from bot.policy.model import LeaksSpec
 from tests.leak_rig import QUOTE, SHARED, alerts, leak_rig, policy_with
@@ -152,6 +152,23 @@ async def test_a_copy_of_words_spanning_two_confidential_posts_is_flagged(
         [alert] = alerts(await _post(rig, "bob", copy))
         assert "Possible leak from recovery (flag 1): a quote" in alert
         assert "parts" not in alert  # one message outside: one copy
+
+
+@pytest.mark.parametrize("deleted", ["m1", "m2"])
+async def test_deleting_either_confidential_post_drops_the_words_spanning_them(
+    tmp_path: Path, deleted: str
+) -> None:
+    """The fingerprints of words running from alice's first post into her second hold
+    words of both: deleting either post drops them, whichever one they were stored with."""
+    copy = "she wrote: the empty bottles under my bed last night and he says he will"
+    recovery = Room("console", "recovery", "recovery")
+    async with leak_rig(tmp_path) as rig:
+        await _post(rig, "alice", *TWO_PARTS, room="recovery")  # m1, m2
+        joined = [f for f in await rig.app.store.fingerprints() if f.joined_to is not None]
+        assert joined  # stored with m2, naming m1
+        await rig.app.core.handle(MessageDeleted(recovery, deleted, rig.clock.now()))
+        assert not [f for f in await rig.app.store.fingerprints() if f.joined_to is not None]
+        assert alerts(await _post(rig, "bob", copy)) == []
 
 
 async def test_a_confidential_post_long_after_the_last_is_not_joined(tmp_path: Path) -> None:

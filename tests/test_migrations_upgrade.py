@@ -94,10 +94,13 @@ ROWS: dict[str, list[dict[str, object]]] = {
     "fingerprints": [
         {"fingerprint": -4611686018427387904, "scheme": "k11w2",
          "room_key": "matrix:!circle:example.org", "policy": "recovery-circle", "day": 20500,
-         "author": keyed("alice"), "message": keyed("$event1")},
+         "author": keyed("alice"), "message": keyed("$event1"), "joined_to": None},
         {"fingerprint": 9007199254740993, "scheme": "k11w2",
          "room_key": "discord:112233445566778899", "policy": "recovery-circle", "day": 20501,
-         "author": keyed("bob"), "message": keyed("1234")},
+         "author": keyed("bob"), "message": keyed("1234"), "joined_to": None},
+        {"fingerprint": 5764607523034234880, "scheme": "n2k11w2",
+         "room_key": "discord:112233445566778899", "policy": "recovery-circle", "day": 20501,
+         "author": keyed("bob"), "message": keyed("1235"), "joined_to": keyed("1234")},
     ],
     "leak_stoplist": [
         {"fingerprint": 1311768467463790320, "added_at": at(7)},

@@ -242,15 +242,29 @@ def crossing_hashes(fingerprinter: Fingerprinter, joined: Joined) -> tuple[int, 
     return first, fingerprinter.shingle_hashes(list(joined.tokens[first : joined.carried + k - 1]))
 
 
-def junction_fingerprints(fingerprinter: Fingerprinter, joined: Joined) -> frozenset[int]:
+def junction_fingerprints(
+    fingerprinter: Fingerprinter, joined: Joined
+) -> dict[int, frozenset[str]]:
     """What a confidential message adds to the index for the words it continues: the
     winnowed hashes of every window that holds a shingle crossing into it. With each
     message's own fingerprints this is exactly what winnowing the whole stream would keep,
-    so a quote of w+k-1 words is caught wherever in the stream it starts and ends."""
+    so a quote of w+k-1 words is caught wherever in the stream it starts and ends.
+
+    Each value comes with the earlier messages whose words its shingle holds, so that
+    deleting or editing any of them also drops it (not only the message it was stored with).
+    """
     first, crossing = crossing_hashes(fingerprinter, joined)
     if not crossing:
-        return frozenset()
+        return {}
     k, w = fingerprinter.params.k, fingerprinter.params.w
     # windows holding a crossing shingle reach w-1 shingles into the new message
     hashes = fingerprinter.shingle_hashes(list(joined.tokens[first : joined.carried + k + w - 2]))
-    return winnow(hashes[: len(crossing) + w - 1], w)
+    window = hashes[: len(crossing) + w - 1]
+    chosen = winnow(window, w)
+    newest = len(joined.parts) - 1
+    earlier: dict[int, set[str]] = {value: set() for value in chosen}
+    for offset, value in enumerate(window):
+        if value in chosen:
+            parts = joined.parts_of(first + offset, k)
+            earlier[value].update(joined.parts[part] for part in parts if part != newest)
+    return {value: frozenset(parts) for value, parts in earlier.items()}

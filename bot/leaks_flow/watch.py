@@ -331,27 +331,37 @@ class LeakWatch:
         """``joined``: the message read after its author's last words here. The shingles
         crossing into it are stored as its fingerprints too, so a copy of words that span
         two of the member's posts is caught (the benchmark's quotes across such a join
-        went from 7% caught at 12 words to 96%). They go with this message on an edit or
-        a delete, or with retention or the author's erasure."""
+        went from 7% caught at 12 words to 96%). They go with this message, or with the
+        earlier one whose words they hold, on an edit or a delete, and with retention or
+        the author's erasure."""
         spec = policy.leaks
         fingerprints = self.engines.fingerprints_to_store(spec, text)
         self.engines.remember(room)
+        junction: dict[int, frozenset[str]] = {}
         if joined is not None and joined.gap <= timedelta(minutes=spec.stream_minutes):
             fingerprinter = self.engines.fingerprinter(stored_params(spec))
             junction = junction_fingerprints(fingerprinter, joined)
-            if junction:
-                fingerprints = Fingerprints(
-                    fingerprints.values | junction, False, len(joined.tokens)
-                )
+        own = fingerprints.values
+        if junction:
+            fingerprints = Fingerprints(own | junction.keys(), False, len(joined.tokens))
         if not fingerprints:
             return
         key, day, scheme = room_key(room), day_number(at), scheme_of(spec)
         message = self.engines.message_hash(room.platform, room.id, message_id)
-        rows = [
-            StoredFingerprint(value, scheme, key, policy.name, day, author, message)
-            for value in fingerprints.values
-        ]
-        near = self.engines.near_rows(spec, text, rows[0])  # long messages: near shingles
+        like = StoredFingerprint(0, scheme, key, policy.name, day, author, message)
+        rows = [replace(like, fingerprint=value) for value in own]
+        for value, parts in junction.items():
+            if value in own:
+                continue  # the message's own words hold it too: it goes with the message
+            rows += [
+                replace(
+                    like,
+                    fingerprint=value,
+                    joined_to=self.engines.message_hash(room.platform, room.id, part),
+                )
+                for part in sorted(parts)
+            ] or [replace(like, fingerprint=value)]
+        near = self.engines.near_rows(spec, text, like)  # long messages: near shingles
         await self.core.store.add_fingerprints([*rows, *near])
         engine = self.engines.engines.get(scheme)
         if engine is None:  # a policy reload added a scheme: build it (from the store)

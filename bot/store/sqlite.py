@@ -93,6 +93,9 @@ class StoredFingerprint:
     day: int
     author: bytes
     message: bytes
+    joined_to: bytes | None = None
+    """For words running from an earlier message into ``message``: that earlier message,
+    whose delete or edit drops this row too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -786,9 +789,10 @@ class Store:
     async def add_fingerprints(self, rows: Iterable[StoredFingerprint]) -> int:
         cur = await self._db.executemany(
             "INSERT INTO fingerprints (fingerprint, scheme, room_key, policy, day, author,"
-            " message) VALUES (?,?,?,?,?,?,?)",
+            " message, joined_to) VALUES (?,?,?,?,?,?,?,?)",
             [
-                (r.fingerprint, r.scheme, r.room_key, r.policy, r.day, r.author, r.message)
+                (r.fingerprint, r.scheme, r.room_key, r.policy, r.day, r.author, r.message,
+                 r.joined_to)
                 for r in rows
             ],
         )
@@ -798,15 +802,21 @@ class Store:
     async def fingerprints(self, scheme: str | None = None) -> list[StoredFingerprint]:
         """Every stored fingerprint row (of one scheme), whole: for checks and tests; the
         in-memory index loads through :meth:`index_groups`."""
-        sql = "SELECT fingerprint, scheme, room_key, policy, day, author, message FROM fingerprints"
+        sql = (
+            "SELECT fingerprint, scheme, room_key, policy, day, author, message, joined_to"
+            " FROM fingerprints"
+        )
         params: tuple[str, ...] = ()
         if scheme is not None:
             sql += " WHERE scheme = ?"
             params = (scheme,)
         async with self._db.execute(sql, params) as cur:
             return [
-                StoredFingerprint(int(a), str(b), str(c), str(d), int(e), bytes(f), bytes(g))
-                for a, b, c, d, e, f, g in await cur.fetchall()
+                StoredFingerprint(
+                    int(a), str(b), str(c), str(d), int(e), bytes(f), bytes(g),
+                    None if h is None else bytes(h),
+                )
+                for a, b, c, d, e, f, g, h in await cur.fetchall()
             ]
 
     async def index_groups(
@@ -887,7 +897,16 @@ class Store:
         return [[value for _, value in sorted(rows)] for rows in by_message.values()]
 
     async def delete_message_fingerprints(self, message: bytes) -> int:
-        cur = await self._db.execute("DELETE FROM fingerprints WHERE message = ?", (message,))
+        """A message's own fingerprints, and those of words running from it into the
+        member's next message (every row of that value there, whichever earlier message
+        each names: the words of this one are in all of them)."""
+        cur = await self._db.execute(
+            "DELETE FROM fingerprints WHERE message = ?1 OR rowid IN ("
+            " SELECT f.rowid FROM fingerprints AS j JOIN fingerprints AS f"
+            " ON f.message = j.message AND f.fingerprint = j.fingerprint"
+            " WHERE j.joined_to = ?1)",
+            (message,),
+        )
         await self._db.commit()
         return cur.rowcount
 
