@@ -244,3 +244,22 @@ async def test_an_edited_or_deleted_source_no_longer_matches_near(tmp_path: Path
         await core.handle(MessageDeleted(recovery, "c2", rig.clock.now()))
         assert await rig.app.store.fingerprints() == []
         assert await in_lobby(rig, EVASIONS["one changed word in 20"], who="carol") == []
+
+
+async def test_a_quote_in_british_spelling_is_flagged(tmp_path: Path) -> None:
+    """American spellings turned British (the benchmark's spelling row): four words of 30
+    differ; the words between them still find the source, and the respelt words carry no
+    stop: the copy with every respelling is flagged as one quote."""
+    american = (
+        "my mom realized last night that my favorite neighbor had seen me at the liquor "
+        "store again and she asked me not to lie to her about it anymore please"
+    )
+    british = american.replace("mom realized", "mum realised").replace(
+        "favorite neighbor", "favourite neighbour"
+    )
+    async with leak_rig(tmp_path) as rig:
+        await share(rig, american)
+        [alert] = await in_lobby(rig, f"wow, she said: {british}")
+        assert alert.startswith("[alert → #mods] Possible leak from recovery (flag 1): a quote")
+        for word in ("realised", "neighbour", "liquor"):
+            assert word not in alert
