@@ -192,6 +192,35 @@ async def test_a_quote_in_another_room_alerts_with_a_permalink_and_no_words(
     )
 
 
+async def test_a_quote_split_in_two_posts_and_a_reworded_one_are_flagged_on_matrix(
+    leaks: LeakWorld,
+) -> None:
+    """The split-message stream and near-verbatim matching through the Matrix adapter: bob
+    posts the share in two halves (neither long enough alone), then again with two words
+    changed (no 12-word run left: only the near shingles find it). One alert each, the
+    split one linking both parts; no words of the share anywhere in either."""
+    await share(leaks, leaks.alice)
+    words = SHARED.split()
+    first = await text(leaks.bob, leaks.lobby, " ".join(words[:9]))
+    second = await text(leaks.bob, leaks.lobby, " ".join(words[9:19]))
+    [split] = await leaks.wait_alerts(1)
+    assert split.startswith("Possible leak from Recovery circle (flag 1): a quote")
+    assert f"Part 1 of 2: {leaks.link(leaks.lobby, first)}" in split
+    assert f"Copy (part 2 of 2): {leaks.link(leaks.lobby, second)}" in split
+    assert "Posted in 2 parts" in split
+    words[7], words[14] = "dad", "worried"  # changed 8 words apart: runs of 7 words at most
+    reworded = await text(leaks.bob, leaks.lobby, "he told me: " + " ".join(words))
+    _, near = await leaks.wait_alerts(2)
+    assert near.startswith("Possible leak from Recovery circle (flag 2): a quote")
+    assert f"Copy: {leaks.link(leaks.lobby, reworded)}" in near
+    for alert in (split, near):
+        assert all(word not in alert for word in WORDS)
+    assert leaks.world.app is not None
+    flags = {flag.id: flag for flag in await leaks.world.app.store.open_flags()}
+    assert flags[1].parts == (first, second)
+    assert flags[2].message_id == reworded
+
+
 async def test_permalinks_matrix_uris_and_replies_carrying_them_are_flagged(
     leaks: LeakWorld,
 ) -> None:
