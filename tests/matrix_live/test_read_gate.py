@@ -247,3 +247,44 @@ async def test_open_join_rule_and_shared_history_are_told_to_the_moderators(
         await wait_until([fay], lambda: bool(watch(fay).containing(REMINDER)), "fay reminded")
     finally:
         await built.stop_bot()
+
+
+async def test_a_changed_text_under_suspend_removes_until_agreed_again(
+    synapse: LocalSynapse,
+    tmp_path: Path,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    built = await create_world(
+        synapse, tmp_path, matrix_client, policy=GATED + "  reask: suspend\n"
+    )
+    await set_room(built, "knock", "joined")
+    try:
+        await built.start_bot()
+        await wait_until([built.mod], built.bot_joined, "the bot joined the gated room")
+        gus = await matrix_client("gus")
+        await knock(gus, built.room_id)
+        chat = await reminded(gus)
+        await posted(gus, chat, "!agree")
+        await invited(gus, built.room_id)
+        await join(gus, built.room_id)
+        await built.stop_bot()
+        policy = built.tmp / "policies" / "circle.yaml"
+        policy.write_text(policy.read_text().replace(REMINDER, "New words, it stays here."))
+        await built.start_bot()
+        await wait_until(
+            [gus, built.mod],
+            lambda: gus.user_id not in built.mod.rooms[built.room_id].users,
+            "gus was removed from the room",
+        )
+        await wait_until(
+            [gus], lambda: len(reminders(gus)) == 2, "the new reminder, saying it changed"
+        )
+        assert "has changed" in reminders(gus)[-1][1]
+        assert "New words, it stays here." in reminders(gus)[-1][1]
+        response = await built.mod.room_get_state_event(built.room_id, "m.room.member", gus.user_id)
+        reason = response.content.get("reason", "")  # type: ignore[union-attr]
+        assert "reminder changed" in reason and "New words" not in reason
+        await posted(gus, reminders(gus)[-1][0], "!agree")
+        await invited(gus, built.room_id)
+    finally:
+        await built.stop_bot()
