@@ -62,12 +62,22 @@ LEVELS_PATH = "room settings > Roles & Permissions"
 
 
 @dataclass(frozen=True, slots=True)
+class GateProblem:
+    """One thing the policy asks and the room does not give, and how to fix it."""
+
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.what}. Fix: {self.fix}"
+
+
+@dataclass(frozen=True, slots=True)
 class GateCheck:
-    """What a read-gated room's settings allow. ``closed``: nobody joins without an invite.
-    ``problems``: each thing the policy asks and the room does not give, with its fix."""
+    """What a read-gated room's settings allow. ``closed``: nobody joins without an invite."""
 
     closed: bool
-    problems: tuple[str, ...]
+    problems: tuple[GateProblem, ...]
 
 
 def _content(events: Iterable[Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
@@ -99,36 +109,44 @@ def check_settings(
     visibility = _content(events, "m.room.history_visibility").get("history_visibility", "shared")
     levels = _content(events, "m.room.power_levels")
     mine = user_level(levels, bot_user_id)
-    problems: list[str] = []
+    problems: list[GateProblem] = []
     closed = join_rule in CLOSED_JOIN_RULES
     if not closed:
         ask = "'Ask to join' (knock)" if version not in NO_KNOCK_VERSIONS else "'Private'"
         problems.append(
-            f"its join rule is '{join_rule}', so people join and read it without agreeing; "
-            "until it is 'knock' or 'invite' the bot only holds back the posting of members "
-            f"who have not agreed (as with gate: post). Fix: in {SETTINGS_PATH} > Access "
-            f"choose {ask}"
+            GateProblem(
+                f"its join rule is '{join_rule}', so people join and read it without agreeing; "
+                "until it is 'knock' or 'invite' the bot only holds back the posting of members "
+                "who have not agreed (as with gate: post)",
+                f"in {SETTINGS_PATH} > Access choose {ask}",
+            )
         )
     invite = _level(levels, "invite", 0)
     if mine < invite:
         problems.append(
-            f"the bot cannot invite (it has power level {mine}, inviting needs {invite}), so "
-            f"members who agreed cannot be let in. Fix: in {LEVELS_PATH} raise the bot to "
-            f"{invite} or more"
+            GateProblem(
+                f"the bot cannot invite (it has power level {mine}, inviting needs {invite}), "
+                "so members who agreed cannot be let in",
+                f"in {LEVELS_PATH} raise the bot to {invite} or more",
+            )
         )
     kick = _level(levels, "kick", 50)
     if reask == "suspend" and mine < kick:
         problems.append(
-            f"the bot cannot remove members (it has power level {mine}, removing needs {kick}), "
-            "so a changed reminder cannot take access away (reask: suspend). Fix: in "
-            f"{LEVELS_PATH} raise the bot to {kick} or more"
+            GateProblem(
+                f"the bot cannot remove members (it has power level {mine}, removing needs "
+                f"{kick}), so a changed reminder cannot take access away (reask: suspend)",
+                f"in {LEVELS_PATH} raise the bot to {kick} or more",
+            )
         )
     if history == "since_join" and visibility not in SINCE_JOIN_VISIBILITY:
         problems.append(
-            f"its history visibility is '{visibility}', so a newly admitted member would read "
-            "what was said before they joined. Fix: in "
-            f"{SETTINGS_PATH} > 'Who can read history?' choose 'Members only (since they "
-            "joined)' (or set 'history: any' in the policy if that is acceptable)"
+            GateProblem(
+                f"its history visibility is '{visibility}', so a newly admitted member would "
+                "read what was said before they joined",
+                f"in {SETTINGS_PATH} > 'Who can read history?' choose 'Members only (since "
+                "they joined)' (or set 'history: any' in the policy if that is acceptable)",
+            )
         )
     if closed and join_rule == "invite" and version in NO_KNOCK_VERSIONS:
         log.info(
@@ -244,7 +262,7 @@ class MatrixReadGate:
         for problem in check.problems:
             log.warning("matrix: read gate of %s: %s", label, problem)
         if check.problems:
-            raise ActionRefused("; ".join(check.problems))
+            raise ActionRefused("; ".join(str(problem) for problem in check.problems))
         log.info("matrix: read gate of %s: closed to members who have not agreed", label)
 
     async def membership(self, room_id: str, user_id: str) -> str | None:

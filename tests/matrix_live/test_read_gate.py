@@ -8,6 +8,7 @@ after their join; a member who never agrees reads nothing at all.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from nio import (
 )
 
 from adapters.matrix.homeserver import LocalSynapse
+from bot.doctor import run_doctor
+from bot.policy import load_policy_dir
 from tests.matrix_live.conftest import sync_once, unique_localpart
 from tests.matrix_live.rig import (
     POLICY,
@@ -247,6 +250,21 @@ async def test_open_join_rule_and_shared_history_are_told_to_the_moderators(
         await wait_until([fay], lambda: bool(watch(fay).containing(REMINDER)), "fay reminded")
     finally:
         await built.stop_bot()
+    # confidant doctor says the same before a bot ever runs against the room
+    from adapters.matrix.doctor import inspect
+
+    config = built.config()
+    out = io.StringIO()
+    await run_doctor(config, load_policy_dir(config.policy_dir), out, {"matrix": inspect})
+    report = out.getvalue()
+    assert f"problem  in Recovery circle ({built.room_id}) its join rule is 'public'" in report
+    assert "fix: in room settings > Security & Privacy > Access choose 'Ask to join'" in report
+    assert "its history visibility is 'shared'" in report
+    await set_room(built, "knock", "joined")
+    out = io.StringIO()
+    await run_doctor(config, load_policy_dir(config.policy_dir), out, {"matrix": inspect})
+    assert "read gate: nobody joins without an invite" in out.getvalue()
+    assert "its join rule" not in out.getvalue()
 
 
 async def test_a_changed_text_under_suspend_removes_until_agreed_again(
