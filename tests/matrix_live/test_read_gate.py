@@ -18,14 +18,17 @@ from nio import (
     JoinResponse,
     RoomContextResponse,
     RoomCreateResponse,
+    RoomGetStateEventResponse,
     RoomGetStateResponse,
     RoomKnockResponse,
     RoomLeaveResponse,
     RoomMessagesResponse,
     RoomMessageText,
+    RoomPreset,
     RoomPutAliasResponse,
     RoomPutStateResponse,
     RoomSendResponse,
+    RoomVisibility,
 )
 
 from adapters.matrix.homeserver import LocalSynapse
@@ -154,10 +157,19 @@ async def test_knock_reminder_agree_invite_join_reads_only_after_the_join(
     texts = await readable(ann, room)
     assert "shared after ann joined" in texts
     assert "shared before anyone new came in" not in texts
+    assert not isinstance(await ann.room_context(room, before), RoomContextResponse)
 
-    # the join after the invite is no news: no second reminder, and ann may post
+    # the join after the invite is no news: no second reminder, and ann is not held back
+    hello = await posted(ann, room, "hello, I am new here")
+    await posted(ann, room, "!rules")  # answered privately once the bot handled the above
+    await wait_until(
+        [ann], lambda: bool(watch(ann).containing("You have agreed to it")), "!rules answered"
+    )
     assert len(reminders(ann)) == 1
-    assert isinstance(await say(ann, room, "hello, I am new here"), RoomSendResponse)
+    levels = await world.mod.room_get_state_event(room, "m.room.power_levels")
+    assert levels.content["users"].get(ann.user_id, 0) >= 0  # type: ignore[union-attr]
+    kept = await world.mod.room_get_event(room, hello)
+    assert not (kept.event.source.get("unsigned") or {}).get("redacted_because")  # type: ignore[union-attr]
 
     # bob never agreed: nothing of the room reaches him, before or after
     await cannot_read_anything(bob, room, before)
@@ -306,3 +318,27 @@ async def test_a_changed_text_under_suspend_removes_until_agreed_again(
         await invited(gus, built.room_id)
     finally:
         await built.stop_bot()
+
+
+async def test_a_knock_on_a_space_child_counts_like_a_knock_on_the_room(
+    world: BotWorld,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    """Members browsing a space see the circle listed and ask to join it from there."""
+    server = world.bot_id.split(":", 1)[1]
+    space = await world.mod.room_create(
+        space=True, name="Support", preset=RoomPreset.public_chat, visibility=RoomVisibility.private
+    )
+    assert isinstance(space, RoomCreateResponse), space
+    child = await world.mod.room_put_state(
+        space.room_id, "m.space.child", {"via": [server]}, state_key=world.room_id
+    )
+    assert isinstance(child, RoomPutStateResponse), child
+    ivy = await matrix_client("ivy")
+    await join(ivy, space.room_id)
+    listed = await ivy.room_get_state_event(space.room_id, "m.space.child", world.room_id)
+    assert isinstance(listed, RoomGetStateEventResponse), listed  # the circle, as a child
+    await knock(ivy, world.room_id)
+    chat = await reminded(ivy)
+    await posted(ivy, chat, "!agree")
+    await invited(ivy, world.room_id)
