@@ -12,6 +12,7 @@ from adapters.matrix.read_gate import (
     join_request,
     knock,
     pending_knocks,
+    settings_changed,
 )
 from bot.events import AccessRequested, Member, MessagePosted, Room
 
@@ -154,3 +155,16 @@ async def test_a_request_for_a_room_no_read_gate_covers_is_answered(tmp_path) ->
         assert await rig.app.core.handle(AccessRequested(elsewhere, ann, AT, via="knock")) == []
     finally:
         await rig.app.close()
+
+
+def test_join_rule_or_history_changed_by_someone_else_asks_for_a_new_check() -> None:
+    def event(kind: str, sender: str = "@mod:example.org", key: str = "") -> dict[str, Any]:
+        return {"type": kind, "state_key": key, "sender": sender, "content": {}}
+
+    assert settings_changed(ROOM, event("m.room.join_rules"), BOT)
+    assert settings_changed(ROOM, event("m.room.history_visibility"), BOT)
+    assert not settings_changed(ROOM, event("m.room.join_rules", sender=BOT), BOT)
+    assert not settings_changed(ROOM, event("m.room.power_levels"), BOT)
+    assert not settings_changed(ROOM, event("m.room.member", key="@ann:example.org"), BOT)
+    private = Room("matrix", "!dm:example.org", is_private_chat=True)
+    assert not settings_changed(private, event("m.room.join_rules"), BOT)

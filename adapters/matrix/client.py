@@ -519,6 +519,11 @@ class MatrixAdapter:
         source = getattr(event, "source", None) or {}
         if not self._once(source.get("event_id") or getattr(event, "event_id", None)):
             return None
+        if (
+            read_gate.settings_changed(room, source, self.user_id)
+            and room.id in self._checked_rooms
+        ):
+            self._to_check.append(room)  # checked again: the core asks for CheckReadGate
         if isinstance(event, RoomMemberEvent):
             knocked = read_gate.knock(room, source, self.user_id)
             if knocked is not None:

@@ -158,6 +158,20 @@ def check_settings(
     return GateCheck(closed, tuple(problems))
 
 
+SETTINGS_TYPES = frozenset({"m.room.join_rules", "m.room.history_visibility"})
+
+
+def settings_changed(room: Room, source: Mapping[str, Any], bot_user_id: str) -> bool:
+    """Someone changed who may join or what newcomers read: the room is checked again, so
+    a read-gated room opened while the bot runs is told to its moderators at once."""
+    return (
+        source.get("type") in SETTINGS_TYPES
+        and source.get("state_key") == ""
+        and source.get("sender") != bot_user_id
+        and not room.is_private_chat
+    )
+
+
 def knock(room: Room, source: Mapping[str, Any], bot_user_id: str) -> AccessRequested | None:
     """A member's knock on a room the bot is in (``membership: knock``); None otherwise.
 

@@ -342,3 +342,16 @@ async def test_a_knock_on_a_space_child_counts_like_a_knock_on_the_room(
     chat = await reminded(ivy)
     await posted(ivy, chat, "!agree")
     await invited(ivy, world.room_id)
+
+
+async def test_a_room_opened_while_the_bot_runs_is_told_to_the_moderators_at_once(
+    world: BotWorld,
+) -> None:
+    mods = watch(world.mod)
+    await set_room(world, "public", "joined")
+    await wait_until(
+        [world.mod],
+        lambda: any("join rule is 'public'" in b for b in mods.in_room(world.mods_room)),
+        "the moderators were told the room was opened",
+    )
+    assert not any("history visibility" in b for b in mods.in_room(world.mods_room))
