@@ -50,7 +50,9 @@ async def on_access_requested(core: Core, event: AccessRequested) -> list[Action
         return []
     if policy is None or not is_read_gated(policy):
         if event.via == "request":  # asked by name: an answer, never silence
-            return [SendPrivate(member, texts.not_a_read_gated_room(room.label))]
+            # named as they named it: a room's name is not told to someone outside it
+            asked = room.aliases[0] if room.aliases else room.id
+            return [SendPrivate(member, texts.not_a_read_gated_room(asked))]
         return []
     await core.store.room_state(room.platform, room.id, policy.name, room.name, event.at)
     if core.is_moderator(member, policy):

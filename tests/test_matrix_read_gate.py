@@ -148,10 +148,11 @@ async def test_a_request_for_a_room_no_read_gate_covers_is_answered(tmp_path) ->
     rig = await start_rig(make_config(tmp_path))
     try:
         ann = Member("console", "ann")
-        elsewhere = Room("console", "elsewhere", "elsewhere")
+        elsewhere = Room("console", "!x:example.org", "Moderators only", ("#else:example.org",))
         (answer,) = await rig.app.core.handle(AccessRequested(elsewhere, ann, AT, via="request"))
         assert isinstance(answer, SendPrivate) and answer.member == ann
-        assert "elsewhere is not a room I let people into" in answer.text
+        assert "#else:example.org is not a room I let people into" in answer.text
+        assert "Moderators only" not in answer.text  # the name is not told to an outsider
         assert await rig.app.core.handle(AccessRequested(elsewhere, ann, AT, via="knock")) == []
     finally:
         await rig.app.close()

@@ -323,7 +323,7 @@ class MatrixReadGate:
         aliases = (target,) if target.startswith("#") else ()
         if known is not None:
             room = Room(
-                PLATFORM, room_id, known.name, tuple(dict.fromkeys((*known.aliases, *aliases)))
+                PLATFORM, room_id, known.name, tuple(dict.fromkeys((*aliases, *known.aliases)))
             )
         else:
             room = Room(PLATFORM, room_id, None, aliases)
