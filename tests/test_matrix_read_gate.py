@@ -74,6 +74,13 @@ def test_public_or_restricted_join_rule_is_open_and_says_it_holds_back_posting_o
         assert "as with gate: post" in problem and "'Ask to join' (knock)" in problem
 
 
+def test_a_private_join_rule_is_closed_to_everyone_and_said_so() -> None:
+    check = check_settings(state("private"), BOT, "Circle")
+    problem = str(*check.problems)
+    assert not check.closed and "cannot let members in" in problem
+    assert "without agreeing" not in problem
+
+
 def test_an_old_room_version_is_told_to_go_private_not_to_knock() -> None:
     problem = str(*check_settings(state("public", version="6"), BOT, "Circle").problems)
     assert "choose 'Private'" in problem

@@ -54,6 +54,7 @@ log = logging.getLogger("confidant.matrix")
 
 PLATFORM = translate.PLATFORM
 CLOSED_JOIN_RULES = frozenset({"knock", "invite"})
+OPEN_JOIN_RULES = frozenset({"public", "restricted", "knock_restricted"})
 SINCE_JOIN_VISIBILITY = frozenset({"joined", "invited"})
 NO_KNOCK_VERSIONS = frozenset({"1", "2", "3", "4", "5", "6"})  # "Room Version 7" adds it
 KICK_REASON = "the room's confidentiality reminder changed; agree to the new one to read it again"
@@ -111,13 +112,20 @@ def check_settings(
     mine = user_level(levels, bot_user_id)
     problems: list[GateProblem] = []
     closed = join_rule in CLOSED_JOIN_RULES
-    if not closed:
-        ask = "'Ask to join' (knock)" if version not in NO_KNOCK_VERSIONS else "'Private'"
+    ask = "'Ask to join' (knock)" if version not in NO_KNOCK_VERSIONS else "'Private'"
+    if join_rule in OPEN_JOIN_RULES:
         problems.append(
             GateProblem(
                 f"its join rule is '{join_rule}', so people join and read it without agreeing; "
                 "until it is 'knock' or 'invite' the bot only holds back the posting of members "
                 "who have not agreed (as with gate: post)",
+                f"in {SETTINGS_PATH} > Access choose {ask}",
+            )
+        )
+    elif not closed:  # 'private' (reserved) or unknown: nobody can join, invited or not
+        problems.append(
+            GateProblem(
+                f"its join rule is '{join_rule}', which the bot cannot let members in through",
                 f"in {SETTINGS_PATH} > Access choose {ask}",
             )
         )
