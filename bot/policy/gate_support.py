@@ -12,7 +12,7 @@ from __future__ import annotations
 READ_GATE_SUPPORTED: dict[str, bool] = {
     "console": True,
     "discord": False,
-    "matrix": False,
+    "matrix": True,
 }
 
 PLATFORM_LABELS = {"console": "the console", "discord": "Discord", "matrix": "Matrix"}
