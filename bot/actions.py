@@ -301,9 +301,12 @@ class RevokeAccess:
 class CheckReadGate:
     """The room's policy holds reading back until agreement: the adapter checks (Discord:
     @everyone cannot view it; Matrix: join rule knock or invite) and keeps newcomers out,
-    reporting AccessRequested for those who ask. Sent for each read-gated room it reports."""
+    reporting AccessRequested for those who ask. Sent for each read-gated room it reports.
+    ``grant``: the role the policy gives on agreeing (Discord), the one role that may show
+    the room besides moderators'."""
 
     room: Room
+    grant: str | None = None
 
 
 Action = (

@@ -197,7 +197,9 @@ async def on_leave(core: Core, room: Room, member: Member, at: datetime) -> None
 
 def check_rooms(core: Core, room: Room, policy: Policy | None) -> list[Action]:
     """When an adapter reports a read-gated room, it is asked to keep the room closed."""
-    return [CheckReadGate(room)] if is_read_gated(policy) else []
+    if policy is None or not is_read_gated(policy):
+        return []
+    return [CheckReadGate(room, core.grant_for(room, policy))]
 
 
 async def admitted_lines(core: Core, policy: Policy, platform: str, room_id: str) -> list[str]:
@@ -250,5 +252,5 @@ async def check_after_reload(core: Core, before: PolicySet) -> list[Action]:
         for ref in policy.rooms:
             if ref.id is not None:  # named otherwise: closed when the adapter reports it
                 rooms.setdefault((ref.platform, ref.id), Room(ref.platform, ref.id, ref.name))
-        actions += [CheckReadGate(room) for room in rooms.values()]
+        actions += [CheckReadGate(room, core.grant_for(room, policy)) for room in rooms.values()]
     return actions

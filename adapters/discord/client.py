@@ -49,6 +49,7 @@ from .channels import ThreadParents, covered_channels, is_covered_kind, kind_pro
 from .commands import build_commands
 from .components import CoreComponent
 from .outbound import Outbound
+from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
 from .sync import MembershipCatchUp, sync_if_changed
 from .translate import (
@@ -188,6 +189,7 @@ class ConfidantClient(discord.Client):
         self.identify_interval_s = identify_interval_s
         self._last_identify: float | None = None
         self.catch_up = MembershipCatchUp(serves, self.deliver_all, clock.now)
+        self.read_gate: ReadGate | None = None  # set by the adapter (its Outbound's)
         self.add_dynamic_items(CoreComponent)
 
     async def deliver(self, event: Event) -> None:
@@ -404,6 +406,9 @@ class ConfidantClient(discord.Client):
         # Still in rules screening (pending) a member reads what their roles show them,
         # so the reminder is due now, not when they pass (see access.visible_channels).
         await self._joined(visible_channels(member.guild, member), member)
+        if self.read_gate is not None:  # read-gated channels they cannot see: asked for
+            now = self.clock.now()
+            await self.deliver_all(self.read_gate.requests(member, None, "server_join", now))
 
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
         if self._is_me(after.id) or not self.serves(after.guild.id):
@@ -415,6 +420,9 @@ class ConfidantClient(discord.Client):
         gained, lost = access_diff(after.guild, before, after)
         await self._joined(gained, after)
         await self._left(lost, after)
+        if self.read_gate is not None:  # a role that shows a gated channel's category
+            now = self.clock.now()
+            await self.deliver_all(self.read_gate.requests(after, before, "role_gained", now))
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         if self._is_me(payload.user.id) or not self.serves(payload.guild_id):
@@ -429,6 +437,8 @@ class ConfidantClient(discord.Client):
             else covered_channels(guild)
         )
         await self._left(channels, user)
+        if self.read_gate is not None:
+            await self.read_gate.forget_leaver(guild, user)
 
     async def on_guild_channel_update(
         self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
@@ -550,6 +560,7 @@ class DiscordAdapter:
             reminder_threads=self.client.reminder_threads,
             remember_thread=self._remember_thread,
         )
+        self.client.read_gate = self.outbound.read_gate
         self._connection: asyncio.Task[None] | None = None
         self._prepared: set[int] = set()
         self._store: BotThreadStore | None = None

@@ -1,0 +1,337 @@
+"""``gate: read`` on Discord: a newcomer reads the circle only after agreeing to keep it.
+
+#circle is closed to @everyone (the bot's role, the moderators' role and, in role mode, the
+agreed role may view it). A member who joins the server is asked privately, with an Agree
+button; pressing it lets them view the channel, through the agreed role or a per-member
+overwrite. What a member reads is the fake's member view (tests/discord_fake/member_view.py):
+the messages Discord would send them, and the history it would give them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.discord_fake import FakeDiscord
+from tests.discord_fake.member_view import MemberMissingAccess
+from tests.discord_fake.permissions import READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL
+from tests.discord_fake.state import GUILD_CATEGORY, FakeChannel, FakeMessage, FakeRole, FakeUser
+
+from .conftest import REMINDER, AdapterScene, eventually
+
+AGREE_ID = "confidant:agree:circle"
+READS = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY
+NEW_TEXT = "New words, what is shared here stays here, always."
+
+
+def gated_policy(*, role: FakeRole | None = None, reask: str = "keep_access",
+                 text: str = REMINDER) -> str:
+    """The circle read-gated, the reminder's fallback in #lobby (everyone sees it)."""
+    agreed = f'    agreed_role: "{role.id}"\n' if role is not None else ""
+    return (
+        "name: circle\nrooms:\n  - platform: discord\n    name: circle\n" + agreed
+        + 'moderators:\n  - platform: discord\n    user: "{mod_id}"\n'
+        + "alerts:\n  - platform: discord\n    name: mods\n"
+        + f"reminder:\n  text: {text}\n  delivery: private\n  gate: read\n"
+        + f"  reask: {reask}\n"
+        + "  welcome_room:\n    platform: discord\n    name: lobby\n"
+    )
+
+
+def close_circle(fake: FakeDiscord, scene: AdapterScene, *allowed: FakeRole) -> None:
+    """The channel settings 'gate: read' needs: @everyone may not view, the bot's role (and
+    the moderators', and the agreed role) may."""
+    from tests.discord_fake.state import FakeOverwrite
+
+    circle, guild = scene.circle, scene.guild
+    circle.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=VIEW_CHANNEL)
+    for role in (scene.bot_role, scene.mod_role, *allowed):
+        circle.overwrites[role.id] = FakeOverwrite(role.id, 0, allow=READS)
+
+
+def agreed_role(fake: FakeDiscord, scene: AdapterScene) -> FakeRole:
+    role = fake.world.add_role(scene.guild, "agreed")
+    fake.world.move_role(scene.guild, role, 1)  # below the bot's role, so it can give it
+    return role
+
+
+def bot_messages(fake: FakeDiscord, channel: FakeChannel) -> list[FakeMessage]:
+    """The bot's own posts there (not its answers to a press, which are interactions')."""
+    bot = fake.world.bot_user.id
+    found = [m for m in fake.world.messages.values()
+             if m.channel_id == channel.id and m.author_id == bot and m.webhook_id is None]
+    return sorted(found, key=lambda m: m.id)
+
+
+def button_ids(message: FakeMessage) -> list[str]:
+    return [c["custom_id"] for row in message.components for c in row.get("components", [])]
+
+
+async def nth_bot_message(fake: FakeDiscord, channel: FakeChannel, n: int) -> FakeMessage:
+    await eventually(lambda: len(bot_messages(fake, channel)) >= n)
+    return bot_messages(fake, channel)[n - 1]
+
+
+async def press(fake: FakeDiscord, message: FakeMessage, user: FakeUser) -> None:
+    interaction = await fake.events.component_click(message, AGREE_ID, user=user)
+    await fake.wait_for_call("POST", f"/interactions/{interaction.id}/{interaction.token}/callback")
+
+
+def reads(fake: FakeDiscord, user: FakeUser, channel: FakeChannel) -> list[str]:
+    return [m.content for m in fake.member_views.received(user, channel)]
+
+
+async def join_and_get_reminder(
+    fake: FakeDiscord, scene: AdapterScene, name: str
+) -> tuple[FakeUser, FakeChannel, FakeMessage]:
+    user = fake.world.add_user(name)
+    dm = fake.world.open_dm(user)
+    await fake.events.member_add(scene.guild, user)
+    reminder = await nth_bot_message(fake, dm, 1)
+    return user, dm, reminder
+
+
+async def assert_shut_out(fake: FakeDiscord, scene: AdapterScene, user: FakeUser) -> None:
+    views = fake.member_views
+    assert not views.can_view(user, scene.circle)
+    with pytest.raises(MemberMissingAccess):
+        views.history(user, scene.circle)
+    await fake.events.message_create(scene.circle, mod_user(fake, scene), "shared before")
+    assert "shared before" not in reads(fake, user, scene.circle)
+
+
+def mod_user(fake: FakeDiscord, scene: AdapterScene) -> FakeUser:
+    return scene.mod
+
+
+async def let_in_by_agreeing(
+    fake: FakeDiscord, scene: AdapterScene, user: FakeUser, where: FakeMessage
+) -> float:
+    """Press Agree on ``where``; seconds until the member can view #circle."""
+    pressed = time.perf_counter()
+    await press(fake, where, user)
+    await eventually(lambda: fake.member_views.can_view(user, scene.circle))
+    return time.perf_counter() - pressed
+
+
+async def assert_reads_from_now_on(fake: FakeDiscord, scene: AdapterScene, user: FakeUser) -> None:
+    await fake.events.message_create(scene.circle, scene.mod, "shared after")
+    assert reads(fake, user, scene.circle) == ["shared after"]  # not what came before
+    assert "shared after" in [m.content for m in fake.member_views.history(user, scene.circle)]
+
+
+async def test_server_join_dm_agree_then_reads_with_overwrites(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    rig = await start_app(policy=gated_policy())
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    assert REMINDER in reminder.content and button_ids(reminder) == [AGREE_ID]
+    await assert_shut_out(fake, adapter_scene, carol)
+    assert not any(e.room.id == str(adapter_scene.circle.id) for e in rig.of_type(_joined()))
+    took = await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
+    assert took < 1.0
+    overwrite = adapter_scene.circle.overwrites[carol.id]
+    assert (overwrite.type, overwrite.allow, overwrite.deny) == (1, READS, 0)
+    told = await nth_bot_message(fake, dm, 2)
+    assert told.content.startswith("You can now read circle.")
+    await assert_reads_from_now_on(fake, adapter_scene, carol)
+    assert await rig.app.store.has_access("discord", str(adapter_scene.circle.id), str(carol.id))
+    # the moderator, who sees the channel anyway, was never asked
+    mod_dm = fake.world.open_dm(adapter_scene.mod)
+    assert fake.member_views.received(adapter_scene.mod, mod_dm) == []
+
+
+async def test_role_mode_gives_the_agreed_role(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    role = agreed_role(fake, adapter_scene)
+    close_circle(fake, adapter_scene, role)
+    await start_app(policy=gated_policy(role=role))
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    await assert_shut_out(fake, adapter_scene, carol)
+    took = await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
+    assert took < 1.0
+    assert role.id in adapter_scene.guild.members[carol.id].role_ids
+    assert carol.id not in adapter_scene.circle.overwrites  # the role, not an overwrite
+    assert (await nth_bot_message(fake, dm, 2)).content.startswith("You can now read circle.")
+    await assert_reads_from_now_on(fake, adapter_scene, carol)
+
+
+async def test_closed_dms_get_the_rules_in_the_welcome_channel(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    await start_app(policy=gated_policy())
+    erin = fake.world.add_user("erin", accepts_dms=False)
+    await fake.events.member_add(adapter_scene.guild, erin)
+    post = await nth_bot_message(fake, adapter_scene.lobby, 1)
+    assert post.content.startswith(f"<@{erin.id}>") and REMINDER in post.content
+    assert button_ids(post) == [AGREE_ID]
+    assert post.id in [m.id for m in fake.member_views.received(erin, adapter_scene.lobby)]
+    await assert_shut_out(fake, adapter_scene, erin)
+    took = await let_in_by_agreeing(fake, adapter_scene, erin, post)
+    assert took < 1.0
+    await assert_reads_from_now_on(fake, adapter_scene, erin)
+
+
+async def test_start_check_alerts_moderators_with_the_fix(
+    fake: FakeDiscord,
+    adapter_scene: AdapterScene,
+    start_app: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """@everyone can view #circle: the moderators are told, once, with the fix; meanwhile
+    newcomers see it and only their posting is held back, as 'gate: post' would."""
+    rig = await start_app(policy=gated_policy())
+    await fake.wait_for_call("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    alerts = [str(r.json["content"]) for r in
+              fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages")]
+    said = "\n".join(alerts)
+    assert "@everyone can view #circle" in said
+    assert "deny View Channel to @everyone and allow it to the bot's role 'Confidant'" in said
+    assert "holds back only their posts" in said
+    assert "@everyone can view #circle" in caplog.text
+    carol = fake.world.add_user("carol")
+    mark = fake.requests.mark()
+    await fake.events.member_add(adapter_scene.guild, carol)
+    # the post gate: she is held back from posting in the channel she can see
+    await fake.wait_for_call(
+        "PUT", f"/channels/{adapter_scene.circle.id}/permissions/{carol.id}", since=mark
+    )
+    from tests.discord_fake.events import MemberCannot
+
+    with pytest.raises(MemberCannot):
+        await fake.events.message_create(adapter_scene.circle, carol, "hello")
+    await rig.close()
+    again = await start_app(policy=gated_policy())  # a new run tells again, once
+    await eventually(lambda: len(
+        fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages")) >= len(alerts) + 1)
+    await asyncio.sleep(0.2)
+    later = fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    assert sum("@everyone can view #circle" in str(r.json["content"]) for r in later) == 2
+    await again.close()
+
+
+async def test_start_check_names_a_role_the_bot_cannot_give(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    role = fake.world.add_role(adapter_scene.guild, "agreed")  # above the bot's role
+    close_circle(fake, adapter_scene, role)
+    adapter_scene.circle.overwrites[adapter_scene.peer_role.id] = (
+        adapter_scene.circle.overwrites[role.id].__class__(adapter_scene.peer_role.id, 0,
+                                                           allow=VIEW_CHANNEL)
+    )
+    await start_app(policy=gated_policy(role=role))
+    await fake.wait_for_call("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    await asyncio.sleep(0.1)
+    said = "\n".join(str(r.json["content"]) for r in
+                     fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages"))
+    assert "the bot's highest role 'Confidant' must be above 'agreed'" in said
+    assert "the role 'peer' can view #circle without agreeing" in said
+    assert "moderator" not in said.split("'peer'")[0]  # the moderators' role is fine
+
+
+async def test_changed_text_suspends_access_until_agreed_again(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    rig = await start_app(policy=gated_policy(reask="suspend"))
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
+    await nth_bot_message(fake, dm, 2)
+    await rig.close()
+    await start_app(policy=gated_policy(reask="suspend", text=NEW_TEXT))
+    await eventually(lambda: not fake.member_views.can_view(carol, adapter_scene.circle))
+    assert carol.id not in adapter_scene.circle.overwrites
+    asked = await nth_bot_message(fake, dm, 3)
+    assert NEW_TEXT in asked.content and button_ids(asked) == [AGREE_ID]
+    await assert_shut_out(fake, adapter_scene, carol)
+    await let_in_by_agreeing(fake, adapter_scene, carol, asked)
+
+
+async def test_leaving_ends_access_and_a_return_is_admitted_without_agreeing_again(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    rig = await start_app(policy=gated_policy())
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
+    await nth_bot_message(fake, dm, 2)
+    room = str(adapter_scene.circle.id)
+    await fake.events.member_remove(adapter_scene.guild, carol)
+    await eventually(lambda: carol.id not in adapter_scene.circle.overwrites)
+    for _ in range(300):
+        if not await rig.app.store.has_access("discord", room, str(carol.id)):
+            break
+        await asyncio.sleep(0.01)
+    assert not await rig.app.store.has_access("discord", room, str(carol.id))
+    await fake.events.member_add(adapter_scene.guild, carol)
+    await eventually(lambda: fake.member_views.can_view(carol, adapter_scene.circle))
+    welcome_back = await nth_bot_message(fake, dm, 3)
+    assert welcome_back.content.startswith("You can now read circle.")
+    assert len(bot_messages(fake, dm)) == 3 and button_ids(welcome_back) == []  # no new ask
+    assert await rig.app.store.has_access("discord", room, str(carol.id))
+
+
+async def test_a_restart_does_not_remind_twice(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    rig = await start_app(policy=gated_policy())
+    carol, dm, _ = await join_and_get_reminder(fake, adapter_scene, "carol")
+    await rig.close()
+    again = await start_app(policy=gated_policy())
+    await fake.events.member_update(adapter_scene.guild, carol, nick="caz")
+    await asyncio.sleep(0.3)
+    assert len(bot_messages(fake, dm)) == 1
+    assert not fake.member_views.can_view(carol, adapter_scene.circle)
+    await again.close()
+
+
+async def test_a_role_that_shows_the_category_asks_for_the_channel(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """In a category only verified members see, joining the server asks nothing; being
+    given the role that shows the category asks for the gated channel in it."""
+    from tests.discord_fake.state import FakeOverwrite
+
+    world, guild = fake.world, adapter_scene.guild
+    verified = world.add_role(guild, "verified")
+    category = world.add_channel(guild, "support", type=GUILD_CATEGORY)
+    category.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=VIEW_CHANNEL)
+    category.overwrites[verified.id] = FakeOverwrite(verified.id, 0, allow=VIEW_CHANNEL)
+    adapter_scene.circle.parent_id = category.id
+    close_circle(fake, adapter_scene)
+    await start_app(policy=gated_policy())
+    dana = world.add_user("dana")
+    dm = world.open_dm(dana)
+    await fake.events.member_add(guild, dana, pending=True)
+    await asyncio.sleep(0.3)
+    assert bot_messages(fake, dm) == []
+    await fake.events.member_update(guild, dana, roles=[verified], pending=False)
+    reminder = await nth_bot_message(fake, dm, 1)
+    assert REMINDER in reminder.content
+    await let_in_by_agreeing(fake, adapter_scene, dana, reminder)
+
+
+async def test_a_pending_member_counts_as_joined(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    await start_app(policy=gated_policy())
+    frank = fake.world.add_user("frank")
+    dm = fake.world.open_dm(frank)
+    await fake.events.member_add(adapter_scene.guild, frank, pending=True)
+    reminder = await nth_bot_message(fake, dm, 1)
+    assert button_ids(reminder) == [AGREE_ID]
+
+
+def _joined() -> type:
+    from bot.events import MemberJoined
+
+    return MemberJoined
