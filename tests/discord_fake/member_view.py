@@ -41,7 +41,7 @@ class MemberMissingAccess(PermissionError):
 
 @dataclass(frozen=True)
 class Arrival:
-    """One message in front of a member, and when (``time.perf_counter()``) it got there."""
+    """One message in front of a member, and when (``time.monotonic()``) it got there."""
 
     message_id: int
     channel_id: int
@@ -58,7 +58,7 @@ class MemberViews:
         channel = self.world.channels.get(message.channel_id)
         if channel is None:
             return
-        now = time.perf_counter()
+        now = time.monotonic()  # the clock the fake's request records use
         for user_id in self._readers(channel, message):
             self.inbox.setdefault(user_id, []).append(Arrival(message.id, channel.id, now))
 
