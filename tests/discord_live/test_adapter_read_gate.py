@@ -335,3 +335,53 @@ def _joined() -> type:
     from bot.events import MemberJoined
 
     return MemberJoined
+
+
+async def test_a_refused_grant_lets_nobody_believe_they_can_read(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """Discord answers 403 (the agreed role is above the bot's): the grant is not done, the
+    member is not told they can read, and the moderators hear what was refused."""
+    role = fake.world.add_role(adapter_scene.guild, "agreed")  # above the bot's role
+    close_circle(fake, adapter_scene, role)
+    rig = await start_app(policy=gated_policy(role=role))
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    mark = fake.requests.mark()
+    await press(fake, reminder, carol)
+    route = f"/guilds/{adapter_scene.guild.id}/members/{carol.id}/roles/{role.id}"
+    calls = await fake.wait_for_call("PUT", route, since=mark, count=2)
+    assert {c.status for c in calls} == {403}
+    await eventually(lambda: any(
+        "letting a member who agreed read the room" in str(r.json["content"])
+        for r in fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    ))
+    assert len(bot_messages(fake, dm)) == 1  # no "You can now read circle."
+    assert not fake.member_views.can_view(carol, adapter_scene.circle)
+    room = str(adapter_scene.circle.id)
+    assert not await rig.app.store.has_access("discord", room, str(carol.id))
+
+
+async def test_a_reload_that_gates_the_room_checks_it_at_once(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any], tmp_path: Any
+) -> None:
+    """A policy reloaded from 'gate: post' to 'gate: read' is checked then, not at the next
+    start: the moderators hear that @everyone still sees the channel."""
+    post_gated = gated_policy().replace("gate: read", "gate: post").replace(
+        "  welcome_room:\n    platform: discord\n    name: lobby\n", ""
+    )
+    rig = await start_app(policy=post_gated)
+    await asyncio.sleep(0.2)
+    mods = f"/channels/{adapter_scene.mods.id}/messages"
+    assert not any("@everyone can view" in str(r.json["content"]) for r in fake.calls("POST", mods))
+    mark = len(rig.events)
+    await fake.events.message_create(adapter_scene.circle, adapter_scene.mod, "hello")  # seen
+    await rig.wait_for_event(lambda e: type(e).__name__ == "MessagePosted", since=mark)
+    (tmp_path / "policies" / "circle.yaml").write_text(
+        gated_policy().replace("{mod_id}", str(adapter_scene.mod.id)), encoding="utf-8"
+    )
+    await fake.events.slash_command(
+        "policy", user=adapter_scene.mod, channel=adapter_scene.mods, subcommand="reload"
+    )
+    await eventually(lambda: any(
+        "@everyone can view #circle" in str(r.json["content"]) for r in fake.calls("POST", mods)
+    ))
