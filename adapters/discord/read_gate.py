@@ -56,6 +56,12 @@ def eligible(channel: discord.abc.GuildChannel, member: discord.Member) -> bool:
     return category is None or category.permissions_for(member).view_channel
 
 
+def removed(channel: discord.abc.GuildChannel, member: discord.abc.Snowflake) -> bool:
+    """A View Channel deny for this member in the channel: a removal (a moderator's, or the
+    bot's for a repeat leaker, see member_actions.remove), never lifted by agreeing again."""
+    return channel.overwrites_for(discord.Object(member.id)).view_channel is False
+
+
 def _moderating(perms: discord.Permissions) -> bool:
     """A role that moderates the channel (Manage Messages, as Discord's own moderator
     commands ask) may read it without agreeing, as the core lets moderators in."""
@@ -178,6 +184,8 @@ class ReadGate:
             channel = member.guild.get_channel(channel_id)
             if channel is None or channel.permissions_for(member).view_channel:
                 continue  # in already (moderators, the agreed role), or not this server
+            if removed(channel, member):
+                continue  # kept out by a moderator: agreeing does not undo that
             if not eligible(channel, member):
                 continue
             if before is not None and eligible(channel, before):
@@ -205,6 +213,11 @@ class ReadGate:
 
     async def grant(self, room: Room, member: Member, grant: str | None) -> None:
         channel, target = await self._target(room, member)
+        if removed(channel, target):
+            raise ActionRefused(
+                f"{member.id} was removed from {channel.id} (a View Channel deny for them), "
+                "which stands until a moderator lifts it"
+            )
         cached = channel.guild.get_member(target.id) is not None
         if grant is not None:
             await self._role(channel, target, _role_id(grant), add=True)

@@ -385,3 +385,35 @@ async def test_a_reload_that_gates_the_room_checks_it_at_once(
     await eventually(lambda: any(
         "@everyone can view #circle" in str(r.json["content"]) for r in fake.calls("POST", mods)
     ))
+
+
+async def test_a_removed_member_is_not_let_back_in_by_agreeing(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """A member a moderator removed (a View Channel deny for them) who leaves and joins the
+    server again is neither asked nor let in: agreeing does not undo a removal."""
+    from tests.discord_fake.state import FakeOverwrite
+
+    close_circle(fake, adapter_scene)
+    rig = await start_app(policy=gated_policy())
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
+    await nth_bot_message(fake, dm, 2)
+    circle = adapter_scene.circle
+    circle.overwrites[carol.id] = FakeOverwrite(carol.id, 1, deny=VIEW_CHANNEL)  # removed
+    await fake.events.channel_update(circle)
+    await fake.events.member_remove(adapter_scene.guild, carol)
+    mark = len(rig.events)
+    await fake.events.member_add(adapter_scene.guild, carol)
+    await rig.wait_for_event(lambda e: type(e).__name__ == "MemberJoined", since=mark)
+    await asyncio.sleep(0.3)
+    assert not rig.of_type(_access_requested())[1:]  # only the first join asked
+    assert not fake.member_views.can_view(carol, circle)
+    assert circle.overwrites[carol.id].deny == VIEW_CHANNEL
+    assert len(bot_messages(fake, dm)) == 2
+
+
+def _access_requested() -> type:
+    from bot.events import AccessRequested
+
+    return AccessRequested
