@@ -507,6 +507,8 @@ class BotThreadStore(Protocol):
 
     async def forget_bot_thread(self, platform: str, thread_id: str) -> None: ...
 
+    async def room_counted_at(self, platform: str, room_id: str) -> datetime | None: ...
+
 
 def referenced_guilds(message: discord.Message) -> dict[str, int | None]:
     """The server of each channel a message's links and reference point into."""
@@ -561,14 +563,17 @@ class DiscordAdapter:
             remember_thread=self._remember_thread,
         )
         self.client.read_gate = self.outbound.read_gate
+        self.client.catch_up.also = self.outbound.read_gate.missed_joins
         self._connection: asyncio.Task[None] | None = None
         self._prepared: set[int] = set()
         self._store: BotThreadStore | None = None
         self.client.forget_thread = self._forget_thread
 
     def use_store(self, store: BotThreadStore) -> None:
-        """The App hands over its store: the ids of threads the bot opened live there."""
+        """The App hands over its store: the ids of threads the bot opened live there, and
+        when each channel was last counted (the read gate's joins while away)."""
         self._store = store
+        self.outbound.read_gate.store = store
 
     async def _remember_thread(self, thread_id: int) -> None:
         if self._store is not None:
@@ -621,6 +626,7 @@ class DiscordAdapter:
             raise _start_error(error, self.ready_timeout)
         self.client.guild_joined = self._on_guild_join
         await self._prepare_guilds()
+        self.client.catch_up.prepared.set()  # read-gated channels are known now
         # The member lists' first answers (whole lists, or Discord's rate limit after a
         # quick restart: then they follow in the background, and joins and leaves meanwhile
         # are caught up from the core's last complete count once they are in).

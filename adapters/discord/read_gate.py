@@ -23,14 +23,15 @@ room is never less protected than before; the alert says so and names the fix.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import AccessRequested, Member, MemberJoined, MemberLeft, Room
 
-from .translate import member_of, room_of, snowflake
+from .translate import PLATFORM, member_of, room_of, snowflake
 
 if TYPE_CHECKING:
     from .outbound import Outbound
@@ -145,6 +146,12 @@ def _role_problems(
     return problems
 
 
+class CountStore(Protocol):
+    """What missed_joins needs of ``bot.store.Store``."""
+
+    async def room_counted_at(self, platform: str, room_id: str) -> datetime | None: ...
+
+
 class ReadGate:
     """The read-gated channels of this run (``CheckReadGate`` names them, with their agreed
     role), their start checks (told once per run), and the grants."""
@@ -153,6 +160,7 @@ class ReadGate:
         self.out = out
         self.gated: dict[int, int | None] = {}  # channel id -> agreed role id (None: overwrites)
         self._told: set[str] = set()
+        self.store: CountStore | None = None  # the App's, for missed_joins
 
     # -- CheckReadGate ----------------------------------------------------------------------
 
@@ -177,20 +185,50 @@ class ReadGate:
     ) -> list[AccessRequested]:
         """Gated channels ``member`` cannot see but may ask for, and (``before``: their
         earlier state) could not ask for until now."""
-        if member.bot:
-            return []
         asked: list[AccessRequested] = []
         for channel_id in self.gated:
             channel = member.guild.get_channel(channel_id)
-            if channel is None or channel.permissions_for(member).view_channel:
-                continue  # in already (moderators, the agreed role), or not this server
-            if removed(channel, member):
-                continue  # kept out by a moderator: agreeing does not undo that
-            if not eligible(channel, member):
+            if channel is None or not self._asks(channel, member):
                 continue
             if before is not None and eligible(channel, before):
                 continue  # could ask before: asked then
             asked.append(AccessRequested(room_of(channel), member_of(member), now, via=via))
+        return asked
+
+    def _asks(self, channel: discord.abc.GuildChannel, member: discord.Member) -> bool:
+        if member.bot or channel.permissions_for(member).view_channel:
+            return False  # in already (moderators, the agreed role)
+        if removed(channel, member):
+            return False  # kept out by a moderator: agreeing does not undo that
+        return eligible(channel, member)
+
+    async def missed_joins(
+        self, guild: discord.Guild, members: list[discord.Member]
+    ) -> list[AccessRequested]:
+        """After a restart, with the whole member list in: who joined the server after the
+        gated channel's last complete count (so perhaps while the bot was away) and cannot
+        see it is asked for it now. The core reminds each member once per text, so a member
+        already asked live is not asked twice; the first count asks nobody (who was there
+        before the bot watched is not news)."""
+        if self.store is None:
+            return []
+        now = self._now()
+        asked: list[AccessRequested] = []
+        for channel_id in self.gated:
+            channel = guild.get_channel(channel_id)
+            if channel is None:
+                continue
+            since = await self.store.room_counted_at(PLATFORM, str(channel_id))
+            if since is None:
+                continue
+            asked += [
+                AccessRequested(room_of(channel), member_of(m), now, via="server_join")
+                for m in members
+                if m.joined_at is not None and m.joined_at > since and self._asks(channel, m)
+            ]
+        if asked:
+            log.info("%d member(s) of guild %s joined while not listening and ask to read a "
+                     "gated channel", len(asked), guild.id)
         return asked
 
     async def forget_leaver(self, guild: discord.Guild, user: discord.abc.User) -> None:

@@ -417,3 +417,47 @@ def _access_requested() -> type:
     from bot.events import AccessRequested
 
     return AccessRequested
+
+
+async def test_a_join_while_the_bot_was_away_is_asked_once_after_the_restart(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """Who joined the server after the channel's last complete count (the bot was down) and
+    cannot see it is asked once the whole member list is in; who was there before is not,
+    and a further restart asks nobody again."""
+    import datetime as dt
+
+    from bot.events import RoomMembers
+
+    fake.gateway.member_requests.window_s = 0.3  # shortened, never off
+    before_count = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the rig's clock starts 2026-01-05
+    for member in adapter_scene.guild.members.values():
+        member.joined_at = before_count
+    close_circle(fake, adapter_scene)
+    circle = str(adapter_scene.circle.id)
+
+    async def counted(rig: Any) -> None:
+        await rig.wait_for_event(
+            lambda e: isinstance(e, RoomMembers) and e.room.id == circle, timeout=5.0
+        )
+
+    first = await start_app(policy=gated_policy())
+    await counted(first)
+    await first.close()
+    dana = fake.world.add_user("dana")  # joined while the bot was down
+    fake.world.add_member(adapter_scene.guild, dana).joined_at = dt.datetime(
+        2026, 1, 5, 10, tzinfo=dt.UTC
+    )
+    dm = fake.world.open_dm(dana)
+    second = await start_app(policy=gated_policy())
+    await counted(second)
+    reminder = await nth_bot_message(fake, dm, 1)
+    assert REMINDER in reminder.content and button_ids(reminder) == [AGREE_ID]
+    alice_dm = fake.world.open_dm(adapter_scene.alice)
+    assert bot_messages(fake, alice_dm) == []  # there before the count: not asked
+    await second.close()
+    third = await start_app(policy=gated_policy())
+    await counted(third)
+    await asyncio.sleep(0.2)
+    assert len(bot_messages(fake, dm)) == 1
+    await let_in_by_agreeing(fake, adapter_scene, dana, reminder)
