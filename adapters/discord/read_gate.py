@@ -103,7 +103,7 @@ def gate_problems(channel: discord.abc.GuildChannel, role_id: int | None) -> lis
                     f"bot, moderators and members who agreed may view it); " + MEANWHILE
                 )
     if role_id is not None:
-        problems += _role_problems(channel, role_id, role)
+        problems += _role_problems(channel, role)
     elif not mine.manage_roles or not me.guild_permissions.view_channel:
         problems.append(
             f"the bot needs Manage Permissions in {where} (Manage Roles on its role) to let "
@@ -112,38 +112,17 @@ def gate_problems(channel: discord.abc.GuildChannel, role_id: int | None) -> lis
     return problems
 
 
-def _role_problems(
-    channel: discord.abc.GuildChannel, role_id: int, role: discord.Role | None
-) -> list[str]:
-    guild, me, where = channel.guild, channel.guild.me, f"#{channel.name}"
-    if role is None:
-        return [
-            f"the role {role_id} that lets members who agreed view {where} does not exist; "
-            "copy the right role id into the policy's 'agreed_role'"
-        ]
-    if role.is_default() or role.managed:
-        return [
-            f"the role '{role.name}' named for {where} belongs to Discord or an integration and "
-            "cannot be given; create an ordinary role and name it in 'agreed_role'"
-        ]
-    problems: list[str] = []
-    if not me.guild_permissions.manage_roles:
-        problems.append(
-            f"the bot needs the Manage Roles permission (Server Settings > Roles > its role) "
-            f"to give the role '{role.name}' that lets members read {where}; " + CANNOT_LET_IN
-        )
-    if guild.owner_id != me.id and me.top_role <= role:
-        problems.append(
-            f"the bot's highest role '{me.top_role.name}' must be above '{role.name}' "
-            f"(Server Settings > Roles: drag it above) to let members read {where}; "
-            + CANNOT_LET_IN
-        )
-    if not channel.permissions_for(role).view_channel:
-        problems.append(
-            f"the role '{role.name}' cannot view {where}: in the channel's permissions allow it "
-            "View Channel, Send Messages and Read Message History"
-        )
-    return problems
+def _role_problems(channel: discord.abc.GuildChannel, role: discord.Role | None) -> list[str]:
+    """Whether the agreed role shows the channel. Whether the bot can give it (it exists, is
+    an ordinary role, Manage Roles, the bot's role above it) is the posting role's check
+    (grants.grant_problems, asked by the core's CheckGrant for the same role), told once."""
+    if role is None or channel.permissions_for(role).view_channel:
+        return []
+    return [
+        f"the role '{role.name}' given to members who agreed cannot view #{channel.name}: in "
+        "the channel's permissions allow it View Channel, Send Messages and Read Message "
+        "History"
+    ]
 
 
 class CountStore(Protocol):

@@ -217,6 +217,20 @@ async def test_start_check_alerts_moderators_with_the_fix(
     await again.close()
 
 
+async def test_start_check_names_an_agreed_role_that_cannot_view(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    role = agreed_role(fake, adapter_scene)
+    close_circle(fake, adapter_scene)  # the agreed role not allowed to view
+    await start_app(policy=gated_policy(role=role))
+    await fake.wait_for_call("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    await asyncio.sleep(0.1)
+    said = "\n".join(str(r.json["content"]) for r in
+                     fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages"))
+    assert "the role 'agreed' given to members who agreed cannot view #circle" in said
+    assert "@everyone can view" not in said
+
+
 async def test_start_check_names_a_role_the_bot_cannot_give(
     fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
 ) -> None:
@@ -231,7 +245,8 @@ async def test_start_check_names_a_role_the_bot_cannot_give(
     await asyncio.sleep(0.1)
     said = "\n".join(str(r.json["content"]) for r in
                      fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages"))
-    assert "the bot's highest role 'Confidant' must be above 'agreed'" in said
+    # the posting role's own check names the position once (grants.py), with its fix
+    assert said.count("the bot's highest role 'Confidant' must be above the role 'agreed'") == 1
     assert "the role 'peer' can view #circle without agreeing" in said
     assert "moderator" not in said.split("'peer'")[0]  # the moderators' role is fine
 
