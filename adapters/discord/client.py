@@ -405,10 +405,12 @@ class ConfidantClient(discord.Client):
             return
         # Still in rules screening (pending) a member reads what their roles show them,
         # so the reminder is due now, not when they pass (see access.visible_channels).
+        # read-gated channels they cannot see are asked for; decided before the joins are
+        # handled, which may change their roles (the cached member changes with them)
+        gate = self.read_gate
+        asks = gate.requests(member, None, "server_join", self.clock.now()) if gate else []
         await self._joined(visible_channels(member.guild, member), member)
-        if self.read_gate is not None:  # read-gated channels they cannot see: asked for
-            now = self.clock.now()
-            await self.deliver_all(self.read_gate.requests(member, None, "server_join", now))
+        await self.deliver_all(asks)
 
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
         if self._is_me(after.id) or not self.serves(after.guild.id):
@@ -418,11 +420,12 @@ class ConfidantClient(discord.Client):
         if before.roles == after.roles:
             return
         gained, lost = access_diff(after.guild, before, after)
+        # a role that shows a gated channel's category asks for it (decided first, as above)
+        gate = self.read_gate
+        asks = gate.requests(after, before, "role_gained", self.clock.now()) if gate else []
         await self._joined(gained, after)
         await self._left(lost, after)
-        if self.read_gate is not None:  # a role that shows a gated channel's category
-            now = self.clock.now()
-            await self.deliver_all(self.read_gate.requests(after, before, "role_gained", now))
+        await self.deliver_all(asks)
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         if self._is_me(payload.user.id) or not self.serves(payload.guild_id):

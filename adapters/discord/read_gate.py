@@ -46,6 +46,9 @@ MEANWHILE = (
     "bot holds back only their posts (as 'gate: post' does)"
 )
 CANNOT_LET_IN = "until this is fixed, members who agree cannot be let in"
+# "Maximum number of channel permission overwrites reached (1000)" (JSON error codes table,
+# https://discord.com/developers/docs/topics/opcodes-and-status-codes#json)
+MAX_OVERWRITES = 30060
 # What a per-member grant allows: reading the channel, its history, and posting in it.
 GRANTED_BITS = ("view_channel", "send_messages", "read_message_history")
 
@@ -319,6 +322,13 @@ class ReadGate:
         except discord.Forbidden as error:
             raise ActionRefused(
                 f"Discord answered {error.code} to an access change in {channel.id}"
+            ) from None
+        except discord.HTTPException as error:
+            if error.code != MAX_OVERWRITES:
+                raise
+            raise ActionRefused(
+                f"#{channel.name} holds Discord's most permission overwrites (1000, error "
+                f"{error.code}); name an 'agreed_role' for it in the policy"
             ) from None
 
 

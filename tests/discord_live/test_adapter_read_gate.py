@@ -476,3 +476,43 @@ async def test_a_join_while_the_bot_was_away_is_asked_once_after_the_restart(
     await asyncio.sleep(0.2)
     assert len(bot_messages(fake, dm)) == 1
     await let_in_by_agreeing(fake, adapter_scene, dana, reminder)
+
+
+async def test_the_overwrite_cap_is_told_as_a_refusal_naming_the_agreed_role(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """Without a role each member who agreed takes one of the channel's 1000 overwrites;
+    past that Discord answers 30060: not done, and the moderators are told the way out."""
+    close_circle(fake, adapter_scene)
+    fake.world.limits.max_overwrites = len(adapter_scene.circle.overwrites)  # full
+    await start_app(policy=gated_policy())
+    carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
+    await press(fake, reminder, carol)
+    await eventually(lambda: any(
+        "name an 'agreed_role' for it in the policy" in str(r.json["content"])
+        for r in fake.calls("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    ))
+    assert len(bot_messages(fake, dm)) == 1
+    assert not fake.member_views.can_view(carol, adapter_scene.circle)
+
+
+async def test_members_who_already_see_the_channel_are_not_asked(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """They joined it (MemberJoined, the ordinary join: a moderator-role holder is reminded
+    as in any covered room), they do not ask to read it."""
+    role = agreed_role(fake, adapter_scene)
+    close_circle(fake, adapter_scene, role)
+    rig = await start_app(policy=gated_policy(role=role))
+    newcomers = []
+    for name, roles in (("gwen", [adapter_scene.mod_role]), ("hal", [role]), ("ida", [])):
+        user = fake.world.add_user(name)
+        fake.world.open_dm(user)
+        await fake.events.member_add(adapter_scene.guild, user, roles=roles)
+        newcomers.append(user)
+    ida_dm = fake.world.open_dm(newcomers[2])
+    await nth_bot_message(fake, ida_dm, 1)  # the one who cannot see it is asked
+    asked = {e.member.id for e in rig.of_type(_access_requested())}
+    assert asked == {str(newcomers[2].id)}
+    joined = {e.member.id for e in rig.of_type(_joined()) if e.room.name == "circle"}
+    assert joined >= {str(u.id) for u in newcomers[:2]}
