@@ -516,3 +516,17 @@ async def test_members_who_already_see_the_channel_are_not_asked(
     assert asked == {str(newcomers[2].id)}
     joined = {e.member.id for e in rig.of_type(_joined()) if e.room.name == "circle"}
     assert joined >= {str(u.id) for u in newcomers[:2]}
+
+
+async def test_a_policy_moderator_who_cannot_see_it_is_let_in_on_joining(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    close_circle(fake, adapter_scene)
+    await start_app(policy=gated_policy())
+    mod, guild = adapter_scene.mod, adapter_scene.guild
+    dm = fake.world.open_dm(mod)
+    await fake.events.member_remove(guild, mod)
+    await fake.events.member_add(guild, mod)  # back without the moderators' role
+    await eventually(lambda: fake.member_views.can_view(mod, adapter_scene.circle))
+    told = await nth_bot_message(fake, dm, 1)
+    assert told.content.startswith("You can now read circle.") and button_ids(told) == []
