@@ -10,12 +10,12 @@ the messages Discord would send them, and the history it would give them.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from bot.events import AccessRequested, MemberJoined, RoomMembers
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.member_view import MemberMissingAccess
 from tests.discord_fake.permissions import READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL
@@ -100,22 +100,17 @@ async def assert_shut_out(fake: FakeDiscord, scene: AdapterScene, user: FakeUser
     assert not views.can_view(user, scene.circle)
     with pytest.raises(MemberMissingAccess):
         views.history(user, scene.circle)
-    await fake.events.message_create(scene.circle, mod_user(fake, scene), "shared before")
+    await fake.events.message_create(scene.circle, scene.mod, "shared before")
     assert "shared before" not in reads(fake, user, scene.circle)
-
-
-def mod_user(fake: FakeDiscord, scene: AdapterScene) -> FakeUser:
-    return scene.mod
 
 
 async def let_in_by_agreeing(
     fake: FakeDiscord, scene: AdapterScene, user: FakeUser, where: FakeMessage
-) -> float:
-    """Press Agree on ``where``; seconds until the member can view #circle."""
-    pressed = time.perf_counter()
+) -> None:
+    """Press Agree on ``where``; the member can view #circle soon after (bounded; how soon
+    is benchmarks/read_gate_discord.py's to measure, not a test's)."""
     await press(fake, where, user)
     await eventually(lambda: fake.member_views.can_view(user, scene.circle))
-    return time.perf_counter() - pressed
 
 
 async def assert_reads_from_now_on(fake: FakeDiscord, scene: AdapterScene, user: FakeUser) -> None:
@@ -132,9 +127,8 @@ async def test_server_join_dm_agree_then_reads_with_overwrites(
     carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
     assert REMINDER in reminder.content and button_ids(reminder) == [AGREE_ID]
     await assert_shut_out(fake, adapter_scene, carol)
-    assert not any(e.room.id == str(adapter_scene.circle.id) for e in rig.of_type(_joined()))
-    took = await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
-    assert took < 1.0
+    assert not any(e.room.id == str(adapter_scene.circle.id) for e in rig.of_type(MemberJoined))
+    await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
     overwrite = adapter_scene.circle.overwrites[carol.id]
     assert (overwrite.type, overwrite.allow, overwrite.deny) == (1, READS, 0)
     told = await nth_bot_message(fake, dm, 2)
@@ -154,8 +148,7 @@ async def test_role_mode_gives_the_agreed_role(
     await start_app(policy=gated_policy(role=role))
     carol, dm, reminder = await join_and_get_reminder(fake, adapter_scene, "carol")
     await assert_shut_out(fake, adapter_scene, carol)
-    took = await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
-    assert took < 1.0
+    await let_in_by_agreeing(fake, adapter_scene, carol, reminder)
     assert role.id in adapter_scene.guild.members[carol.id].role_ids
     assert carol.id not in adapter_scene.circle.overwrites  # the role, not an overwrite
     assert (await nth_bot_message(fake, dm, 2)).content.startswith("You can now read circle.")
@@ -174,8 +167,7 @@ async def test_closed_dms_get_the_rules_in_the_welcome_channel(
     assert button_ids(post) == [AGREE_ID]
     assert post.id in [m.id for m in fake.member_views.received(erin, adapter_scene.lobby)]
     await assert_shut_out(fake, adapter_scene, erin)
-    took = await let_in_by_agreeing(fake, adapter_scene, erin, post)
-    assert took < 1.0
+    await let_in_by_agreeing(fake, adapter_scene, erin, post)
     await assert_reads_from_now_on(fake, adapter_scene, erin)
 
 
@@ -346,12 +338,6 @@ async def test_a_pending_member_counts_as_joined(
     assert button_ids(reminder) == [AGREE_ID]
 
 
-def _joined() -> type:
-    from bot.events import MemberJoined
-
-    return MemberJoined
-
-
 async def test_a_refused_grant_lets_nobody_believe_they_can_read(
     fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
 ) -> None:
@@ -422,16 +408,10 @@ async def test_a_removed_member_is_not_let_back_in_by_agreeing(
     await fake.events.member_add(adapter_scene.guild, carol)
     await rig.wait_for_event(lambda e: type(e).__name__ == "MemberJoined", since=mark)
     await asyncio.sleep(0.3)
-    assert not rig.of_type(_access_requested())[1:]  # only the first join asked
+    assert not rig.of_type(AccessRequested)[1:]  # only the first join asked
     assert not fake.member_views.can_view(carol, circle)
     assert circle.overwrites[carol.id].deny == VIEW_CHANNEL
     assert len(bot_messages(fake, dm)) == 2
-
-
-def _access_requested() -> type:
-    from bot.events import AccessRequested
-
-    return AccessRequested
 
 
 async def test_a_join_while_the_bot_was_away_is_asked_once_after_the_restart(
@@ -441,8 +421,6 @@ async def test_a_join_while_the_bot_was_away_is_asked_once_after_the_restart(
     cannot see it is asked once the whole member list is in; who was there before is not,
     and a further restart asks nobody again."""
     import datetime as dt
-
-    from bot.events import RoomMembers
 
     fake.gateway.member_requests.window_s = 0.3  # shortened, never off
     before_count = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the rig's clock starts 2026-01-05
@@ -512,9 +490,9 @@ async def test_members_who_already_see_the_channel_are_not_asked(
         newcomers.append(user)
     ida_dm = fake.world.open_dm(newcomers[2])
     await nth_bot_message(fake, ida_dm, 1)  # the one who cannot see it is asked
-    asked = {e.member.id for e in rig.of_type(_access_requested())}
+    asked = {e.member.id for e in rig.of_type(AccessRequested)}
     assert asked == {str(newcomers[2].id)}
-    joined = {e.member.id for e in rig.of_type(_joined()) if e.room.name == "circle"}
+    joined = {e.member.id for e in rig.of_type(MemberJoined) if e.room.name == "circle"}
     assert joined >= {str(u.id) for u in newcomers[:2]}
 
 
