@@ -403,12 +403,12 @@ class ConfidantClient(discord.Client):
     async def on_member_join(self, member: discord.Member) -> None:
         if self._is_me(member.id) or not self.serves(member.guild.id):
             return
-        # Still in rules screening (pending) a member reads what their roles show them,
-        # so the reminder is due now, not when they pass (see access.visible_channels).
-        # read-gated channels they cannot see are asked for; decided before the joins are
-        # handled, which may change their roles (the cached member changes with them)
+        # Read-gated channels they cannot see are asked for; decided before the joins are
+        # handled, which may change their roles (the cached member changes with them).
         gate = self.read_gate
         asks = gate.requests(member, None, "server_join", self.clock.now()) if gate else []
+        # Still in rules screening (pending) a member reads what their roles show them,
+        # so the reminder is due now, not when they pass (see access.visible_channels).
         await self._joined(visible_channels(member.guild, member), member)
         await self.deliver_all(asks)
 
