@@ -203,13 +203,18 @@ async def on_leave(core: Core, room: Room, member: Member, at: datetime) -> None
 
 def check_rooms(core: Core, room: Room, policy: Policy | None) -> list[Action]:
     """When an adapter reports a read-gated room, it is asked to keep the room closed."""
-    return [check_action(room, policy)] if policy is not None and is_read_gated(policy) else []
+    if policy is None or not is_read_gated(policy):
+        return []
+    return [check_action(core, room, policy)]
 
 
-def check_action(room: Room, policy: Policy) -> CheckReadGate:
-    """What the adapter checks the room for, with the policy's settings it depends on."""
+def check_action(core: Core, room: Room, policy: Policy) -> CheckReadGate:
+    """What the adapter checks the room for, with the policy's settings it depends on: the
+    role that may show it (Discord), history and a changed text's effect (Matrix)."""
     reminder = policy.reminder
-    return CheckReadGate(room, history=reminder.history, reask=reminder.reask)
+    return CheckReadGate(
+        room, core.grant_for(room, policy), history=reminder.history, reask=reminder.reask
+    )
 
 
 async def admitted_lines(core: Core, policy: Policy, platform: str, room_id: str) -> list[str]:
@@ -262,5 +267,5 @@ async def check_after_reload(core: Core, before: PolicySet) -> list[Action]:
         for ref in policy.rooms:
             if ref.id is not None:  # named otherwise: closed when the adapter reports it
                 rooms.setdefault((ref.platform, ref.id), Room(ref.platform, ref.id, ref.name))
-        actions += [check_action(room, policy) for room in rooms.values()]
+        actions += [check_action(core, room, policy) for room in rooms.values()]
     return actions

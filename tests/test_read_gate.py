@@ -266,7 +266,8 @@ def test_history_is_accepted_and_ignored_off_matrix(tmp_path: Path) -> None:
 
 
 def test_read_gate_refusal_follows_the_platform_flag(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Flipping one entry of the table is all an adapter needs to have read gates accepted."""
+    """Flipping one entry of the table is all an adapter needs to have read gates accepted
+    (Discord's is on: its adapter enforces them, tests/discord_live/test_adapter_read_gate.py)."""
     import pytest
 
     from bot.policy import PolicyLoadError, gate_support
@@ -275,6 +276,7 @@ def test_read_gate_refusal_follows_the_platform_flag(tmp_path: Path, monkeypatch
         'name: circle\nrooms:\n  - platform: discord\n    id: "112233445566778899"\n'
         "reminder:\n  text: It stays here.\n  gate: read\n"
     )
+    monkeypatch.setitem(gate_support.READ_GATE_SUPPORTED, "discord", False)
     with pytest.raises(PolicyLoadError, match="not yet available on Discord"):
         _load(tmp_path / "a", discord)
     monkeypatch.setitem(gate_support.READ_GATE_SUPPORTED, "discord", True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 READ_GATE_SUPPORTED: dict[str, bool] = {
     "console": True,
-    "discord": False,
+    "discord": True,
     "matrix": True,
 }
 
