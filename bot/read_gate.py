@@ -127,7 +127,8 @@ def entry_reminder(
 
 def grant(core: Core, room: Room, member: Member, policy: Policy, reason: str) -> GrantAccess:
     """Access, and the private word that it was given, said only once it was (``then``)."""
-    told = SendPrivate(member, texts.access_granted(room.label))
+    by_invite = core.caps(room.platform).access_by_invite
+    told = SendPrivate(member, texts.access_granted(room.label, by_invite))
     return GrantAccess(
         room,
         member,

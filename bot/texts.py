@@ -683,8 +683,14 @@ def read_gate_in_welcome(room_label: str, text: str, prefix: str, buttons: bool)
     )
 
 
-def access_granted(room_label: str) -> str:
-    """Said only once the platform has opened the room to the member."""
+def access_granted(room_label: str, by_invite: bool = False) -> str:
+    """Said only once the platform has opened the room to the member (where that is an
+    invite, it still has to be accepted: saying "you can now read" would not be true yet)."""
+    if by_invite:
+        return (
+            f"You are invited to {room_label}: accept the invitation and you can read it. "
+            "Thank you for keeping what is shared there."
+        )
     return f"You can now read {room_label}. Thank you for keeping what is shared there."
 
 

@@ -138,6 +138,7 @@ class MatrixAdapter:
             private_messages=True,
             command_prefix=config.command_prefix,
             checks_posts=True,
+            access_by_invite=True,
         )
         self.sync_timeout_ms = sync_timeout_ms
         self.encryption = encryption

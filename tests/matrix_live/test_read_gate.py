@@ -47,7 +47,7 @@ from tests.matrix_live.rig import (
 
 GATED = POLICY.replace("  require_agreement: true\n", "  gate: read\n")
 ASKED = "Before you can read"
-LET_IN = "You can now read"
+LET_IN = "accept the invitation and you can read it"
 
 
 async def set_room(world: BotWorld, join_rule: str, visibility: str) -> None:
