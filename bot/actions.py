@@ -307,9 +307,16 @@ class RevokeAccess:
 class CheckReadGate:
     """The room's policy holds reading back until agreement: the adapter checks (Discord:
     @everyone cannot view it; Matrix: join rule knock or invite) and keeps newcomers out,
-    reporting AccessRequested for those who ask. Sent for each read-gated room it reports."""
+    reporting AccessRequested for those who ask. Sent for each read-gated room it reports.
+    ``grant``: the role the policy gives on agreeing (Discord), the one role that may show
+    the room besides moderators'. ``history`` and ``reask`` are the policy's: whether
+    history from before a join may be read ("any") or not ("since_join"), and whether a
+    changed text takes access away ("suspend", which needs the power to remove members)."""
 
     room: Room
+    grant: str | None = None
+    history: str = "since_join"
+    reask: str = "keep_access"
 
 
 Action = (

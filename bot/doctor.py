@@ -74,6 +74,9 @@ class RoomFacts:
     covered_notes: tuple[Finding, ...] = ()
     roles: Mapping[str, tuple[Finding, ...]] = field(default_factory=dict)
     open_to_members: Finding | None = None
+    # A read gate's room settings, against the policy's ``history`` and ``reask`` (the
+    # inspector cannot know the policy); None where the platform has no such check.
+    read_gate: Callable[[str, str], tuple[Finding, ...]] | None = None
 
     def matches(self, ref: RoomRef) -> bool:
         room = self.room
@@ -139,6 +142,9 @@ def _room_findings(
     if part == "covered":
         found += _gate(policy, ref, facts)
         found += facts.covered_notes
+        reminder = policy.reminder
+        if reminder.gate_mode == "read" and facts.read_gate is not None:
+            found += facts.read_gate(reminder.history, reminder.reask)
     if part in ("alert room", "supporters' room") and facts.open_to_members is not None:
         found.append(facts.open_to_members)
     return found

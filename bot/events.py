@@ -253,7 +253,8 @@ class AccessRequested:
     """A member asks to read a read-gated room they cannot see yet (``reminder.gate:
     read``). ``via`` says how: "knock" (a Matrix knock), "request" (asked the bot, e.g.
     ``!join``), "server_join" (joined a Discord server whose gated channel they cannot
-    see), "console". The core answers with the reminder, or with GrantAccess once agreed."""
+    see), "role_gained" (a Discord role showed them the gated channel's category),
+    "console". The core answers with the reminder, or with GrantAccess once agreed."""
 
     room: Room
     member: Member

@@ -23,6 +23,8 @@ class Capabilities:
     private_messages: bool = True
     command_prefix: str = "/"
     checks_posts: bool = False  # performs CheckMessage (can tell whether a post still exists)
+    # GrantAccess is an invite the member still has to accept (Matrix), not an open door.
+    access_by_invite: bool = False
 
 
 @runtime_checkable

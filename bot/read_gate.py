@@ -46,7 +46,13 @@ async def on_access_requested(core: Core, event: AccessRequested) -> list[Action
     under ``reask: keep_access``, to an earlier one); remind anyone else, once per text."""
     room, member = event.room, event.member
     policy = core.policy_for(room)
-    if member.is_bot or policy is None or not is_read_gated(policy):
+    if member.is_bot:
+        return []
+    if policy is None or not is_read_gated(policy):
+        if event.via == "request":  # asked by name: an answer, never silence
+            # named as they named it: a room's name is not told to someone outside it
+            asked = room.aliases[0] if room.aliases else room.id
+            return [SendPrivate(member, texts.not_a_read_gated_room(asked))]
         return []
     await core.store.room_state(room.platform, room.id, policy.name, room.name, event.at)
     if core.is_moderator(member, policy):
@@ -121,7 +127,8 @@ def entry_reminder(
 
 def grant(core: Core, room: Room, member: Member, policy: Policy, reason: str) -> GrantAccess:
     """Access, and the private word that it was given, said only once it was (``then``)."""
-    told = SendPrivate(member, texts.access_granted(room.label))
+    by_invite = core.caps(room.platform).access_by_invite
+    told = SendPrivate(member, texts.access_granted(room.label, by_invite))
     return GrantAccess(
         room,
         member,
@@ -197,7 +204,18 @@ async def on_leave(core: Core, room: Room, member: Member, at: datetime) -> None
 
 def check_rooms(core: Core, room: Room, policy: Policy | None) -> list[Action]:
     """When an adapter reports a read-gated room, it is asked to keep the room closed."""
-    return [CheckReadGate(room)] if is_read_gated(policy) else []
+    if policy is None or not is_read_gated(policy):
+        return []
+    return [check_action(core, room, policy)]
+
+
+def check_action(core: Core, room: Room, policy: Policy) -> CheckReadGate:
+    """What the adapter checks the room for, with the policy's settings it depends on: the
+    role that may show it (Discord), history and a changed text's effect (Matrix)."""
+    reminder = policy.reminder
+    return CheckReadGate(
+        room, core.grant_for(room, policy), history=reminder.history, reask=reminder.reask
+    )
 
 
 async def admitted_lines(core: Core, policy: Policy, platform: str, room_id: str) -> list[str]:
@@ -250,5 +268,5 @@ async def check_after_reload(core: Core, before: PolicySet) -> list[Action]:
         for ref in policy.rooms:
             if ref.id is not None:  # named otherwise: closed when the adapter reports it
                 rooms.setdefault((ref.platform, ref.id), Room(ref.platform, ref.id, ref.name))
-        actions += [CheckReadGate(room) for room in rooms.values()]
+        actions += [check_action(core, room, policy) for room in rooms.values()]
     return actions

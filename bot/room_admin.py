@@ -12,6 +12,7 @@ from bot.actions import (
     Action,
     AlertModerators,
     CheckGrant,
+    CheckReadGate,
     JoinRoom,
     LeaveRoom,
     PostToRoom,
@@ -132,6 +133,8 @@ def refused(core: Core, action: Action, reason: str) -> list[Action]:
         return []
     core.refusals_told.add(told)
     problem = texts.refused_in_room(room.label, what, reason)
+    if isinstance(action, CheckReadGate):  # a room setting to fix, not a refused request
+        problem = texts.read_gate_unsafe(room.label, reason)
     log.warning("%s adapter: %s", room.platform, problem, extra=fields("action_refused"))
     return core.alerts_to([policy], texts.adapter_problems(room.platform, (problem,)))
 
@@ -171,6 +174,7 @@ _REFUSED_WHAT = {
     "RemoveFromRoom": "removing a repeat leaker from the room",
     "GrantAccess": "letting a member who agreed read the room",
     "RevokeAccess": "taking away a member's access after the reminder changed",
+    "CheckReadGate": "keeping the room closed to members who have not agreed",
 }
 
 

@@ -683,9 +683,29 @@ def read_gate_in_welcome(room_label: str, text: str, prefix: str, buttons: bool)
     )
 
 
-def access_granted(room_label: str) -> str:
-    """Said only once the platform has opened the room to the member."""
+def access_granted(room_label: str, by_invite: bool = False) -> str:
+    """Said only once the platform has opened the room to the member (where that is an
+    invite, it still has to be accepted: saying "you can now read" would not be true yet)."""
+    if by_invite:
+        return (
+            f"You are invited to {room_label}: accept the invitation and you can read it. "
+            "Thank you for keeping what is shared there."
+        )
     return f"You can now read {room_label}. Thank you for keeping what is shared there."
+
+
+def not_a_read_gated_room(room_label: str) -> str:
+    """To a member who asked the bot to let them into a room it does not gate (or does not
+    know): nothing is said about what the room is or who is in it."""
+    return (
+        f"{room_label} is not a room I let people into. Ask its moderators, or check the "
+        "room's address."
+    )
+
+
+def read_gate_unsafe(room_label: str, problems: str) -> str:
+    """The adapter's check of a read-gated room's settings, for its moderators."""
+    return f"the read gate of {room_label} is not as the policy asks: {problems}"
 
 
 def access_suspended(room_label: str) -> str:

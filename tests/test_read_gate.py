@@ -266,7 +266,8 @@ def test_history_is_accepted_and_ignored_off_matrix(tmp_path: Path) -> None:
 
 
 def test_read_gate_refusal_follows_the_platform_flag(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Flipping one entry of the table is all an adapter needs to have read gates accepted."""
+    """Flipping one entry of the table is all an adapter needs to have read gates accepted
+    (Discord's is on: its adapter enforces them, tests/discord_live/test_adapter_read_gate.py)."""
     import pytest
 
     from bot.policy import PolicyLoadError, gate_support
@@ -275,34 +276,36 @@ def test_read_gate_refusal_follows_the_platform_flag(tmp_path: Path, monkeypatch
         'name: circle\nrooms:\n  - platform: discord\n    id: "112233445566778899"\n'
         "reminder:\n  text: It stays here.\n  gate: read\n"
     )
+    monkeypatch.setitem(gate_support.READ_GATE_SUPPORTED, "discord", False)
     with pytest.raises(PolicyLoadError, match="not yet available on Discord"):
         _load(tmp_path / "a", discord)
     monkeypatch.setitem(gate_support.READ_GATE_SUPPORTED, "discord", True)
     assert _load(tmp_path / "b", discord).gate == "read"
 
 
-def test_confidant_check_accepts_console_read_gates_and_refuses_matrix_ones(
-    tmp_path: Path,
-) -> None:
-    """What an admin runs before handing a policy over says the same as the running bot."""
+def test_confidant_check_accepts_console_and_matrix_read_gates(tmp_path: Path) -> None:
+    """What an admin runs before handing a policy over says the same as the running bot:
+    Matrix enforces read gates (knock and invite), so only what no platform allows is
+    refused there."""
     from tests.test_cli import confidant
 
     drafts = tmp_path / "drafts"
     write_policy(drafts, gated("suspend"))
     ok = confidant("check", "drafts/circle.yaml", cwd=tmp_path)
     assert (ok.returncode, ok.stdout) == (0, "OK: 1 policies (circle)\n"), ok.stderr
-    on_matrix = (
-        gated()
-        .replace("platform: console\n    name: recovery", 'platform: matrix\n    alias: "#r:x.org"')
-        .replace("delivery: private", "delivery: rules_message")
+    on_matrix = gated().replace(
+        "platform: console\n    name: recovery", 'platform: matrix\n    alias: "#r:x.org"'
     )
     write_policy(drafts, on_matrix)
+    accepted = confidant("check", "drafts/circle.yaml", cwd=tmp_path)
+    assert (accepted.returncode, accepted.stdout) == (0, "OK: 1 policies (circle)\n")
+    write_policy(drafts, on_matrix.replace("delivery: private", "delivery: rules_message"))
     refused = confidant("check", "drafts/circle.yaml", cwd=tmp_path)
     assert refused.returncode == 1
     lines = refused.stderr.splitlines()
-    assert any("'gate: read' is not yet available on Matrix" in line for line in lines)
+    assert not any("not yet available on Matrix" in line for line in lines)
     assert any("needs 'delivery: private' or 'both'" in line for line in lines)
-    assert all(line.startswith("drafts/circle.yaml:14:9: ") for line in lines[:2]), lines
+    assert lines[0].startswith("drafts/circle.yaml:14:9: "), lines
 
 
 async def test_agree_button_in_the_welcome_room_lets_in(tmp_path: Path) -> None:

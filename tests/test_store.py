@@ -93,3 +93,18 @@ async def test_threads_the_bot_opened_are_kept_per_platform_by_id(tmp_path: Path
     await store.forget_bot_thread("discord", "1187654321098765999")
     assert await store.bot_threads("discord") == {"1187654321098765432"}
     await store.close()
+
+
+async def test_a_rooms_last_complete_count_time_is_kept(tmp_path: Path) -> None:
+    """The read gate asks who joined after a gated room's last complete count."""
+    store = await Store.open(tmp_path / "c.db", NOW)
+    try:
+        assert await store.room_counted_at("discord", "1") is None
+        await store.replace_room_presence("discord", "1", ["7"], NOW)
+        assert await store.room_counted_at("discord", "1") == NOW
+        later = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+        await store.replace_room_presence("discord", "1", [], later)
+        assert await store.room_counted_at("discord", "1") == later
+        assert await store.room_counted_at("discord", "2") is None
+    finally:
+        await store.close()

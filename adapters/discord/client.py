@@ -49,6 +49,7 @@ from .channels import ThreadParents, covered_channels, is_covered_kind, kind_pro
 from .commands import build_commands
 from .components import CoreComponent
 from .outbound import Outbound
+from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
 from .sync import MembershipCatchUp, sync_if_changed
 from .translate import (
@@ -188,6 +189,7 @@ class ConfidantClient(discord.Client):
         self.identify_interval_s = identify_interval_s
         self._last_identify: float | None = None
         self.catch_up = MembershipCatchUp(serves, self.deliver_all, clock.now)
+        self.read_gate: ReadGate | None = None  # set by the adapter (its Outbound's)
         self.add_dynamic_items(CoreComponent)
 
     async def deliver(self, event: Event) -> None:
@@ -401,9 +403,14 @@ class ConfidantClient(discord.Client):
     async def on_member_join(self, member: discord.Member) -> None:
         if self._is_me(member.id) or not self.serves(member.guild.id):
             return
+        # Read-gated channels they cannot see are asked for; decided before the joins are
+        # handled, which may change their roles (the cached member changes with them).
+        gate = self.read_gate
+        asks = gate.requests(member, None, "server_join", self.clock.now()) if gate else []
         # Still in rules screening (pending) a member reads what their roles show them,
         # so the reminder is due now, not when they pass (see access.visible_channels).
         await self._joined(visible_channels(member.guild, member), member)
+        await self.deliver_all(asks)
 
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
         if self._is_me(after.id) or not self.serves(after.guild.id):
@@ -413,8 +420,12 @@ class ConfidantClient(discord.Client):
         if before.roles == after.roles:
             return
         gained, lost = access_diff(after.guild, before, after)
+        # a role that shows a gated channel's category asks for it (decided first, as above)
+        gate = self.read_gate
+        asks = gate.requests(after, before, "role_gained", self.clock.now()) if gate else []
         await self._joined(gained, after)
         await self._left(lost, after)
+        await self.deliver_all(asks)
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         if self._is_me(payload.user.id) or not self.serves(payload.guild_id):
@@ -429,6 +440,8 @@ class ConfidantClient(discord.Client):
             else covered_channels(guild)
         )
         await self._left(channels, user)
+        if self.read_gate is not None:
+            await self.read_gate.forget_leaver(guild, user)
 
     async def on_guild_channel_update(
         self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
@@ -497,6 +510,8 @@ class BotThreadStore(Protocol):
 
     async def forget_bot_thread(self, platform: str, thread_id: str) -> None: ...
 
+    async def room_counted_at(self, platform: str, room_id: str) -> datetime | None: ...
+
 
 def referenced_guilds(message: discord.Message) -> dict[str, int | None]:
     """The server of each channel a message's links and reference point into."""
@@ -550,14 +565,18 @@ class DiscordAdapter:
             reminder_threads=self.client.reminder_threads,
             remember_thread=self._remember_thread,
         )
+        self.client.read_gate = self.outbound.read_gate
+        self.client.catch_up.also = self.outbound.read_gate.missed_joins
         self._connection: asyncio.Task[None] | None = None
         self._prepared: set[int] = set()
         self._store: BotThreadStore | None = None
         self.client.forget_thread = self._forget_thread
 
     def use_store(self, store: BotThreadStore) -> None:
-        """The App hands over its store: the ids of threads the bot opened live there."""
+        """The App hands over its store: the ids of threads the bot opened live there, and
+        when each channel was last counted (the read gate's joins while away)."""
         self._store = store
+        self.outbound.read_gate.store = store
 
     async def _remember_thread(self, thread_id: int) -> None:
         if self._store is not None:
@@ -610,6 +629,7 @@ class DiscordAdapter:
             raise _start_error(error, self.ready_timeout)
         self.client.guild_joined = self._on_guild_join
         await self._prepare_guilds()
+        self.client.catch_up.prepared.set()  # read-gated channels are known now
         # The member lists' first answers (whole lists, or Discord's rate limit after a
         # quick restart: then they follow in the background, and joins and leaves meanwhile
         # are caught up from the core's last complete count once they are in).

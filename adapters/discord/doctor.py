@@ -4,13 +4,15 @@ READY fills, disconnect. Nothing is written: no slash commands, no overwrites, n
 A plain ``discord.Client`` rather than the adapter's: the adapter syncs commands and asks for
 member lists as it comes up, which doctor must not. The permission words come from
 ``translate.permission_report``/``lacking_abilities``, ``channels.kind_problems`` and
-``grants.grant_problems``, the same the start-up alerts use.
+``grants.grant_problems`` and, for ``gate: read`` channels, ``read_gate.gate_problems``: the
+same the start-up alerts use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,6 +22,7 @@ from bot.doctor import Finding, PlatformFacts, RoomFacts
 from .channels import covered_channels, kind_problems
 from .client import BAD_TOKEN_HELP, PRIVILEGED_INTENTS_HELP, required_intents
 from .grants import grant_problems
+from .read_gate import gate_problems
 from .translate import PLATFORM, lacking_abilities, permission_report, room_of
 
 if TYPE_CHECKING:
@@ -167,8 +170,9 @@ def _facts(
             )
         )
     roles = _agreed_roles(policies)
+    gated = _read_gated(policies)
     rooms = [
-        _channel_facts(guild, channel, roles)
+        _channel_facts(guild, channel, roles, gated)
         for guild in guilds
         for channel in covered_channels(guild)
     ]
@@ -184,7 +188,20 @@ def _agreed_roles(policies: PolicySet) -> list[Any]:
     ]
 
 
-def _channel_facts(guild: discord.Guild, channel: Any, role_refs: list[Any]) -> RoomFacts:
+def _read_gated(policies: PolicySet) -> list[Any]:
+    """Rooms under ``gate: read``: their channel settings are checked as at start."""
+    return [
+        ref
+        for policy in policies.policies
+        if policy.reminder.gate == "read"
+        for ref in policy.rooms
+        if ref.platform == PLATFORM
+    ]
+
+
+def _channel_facts(
+    guild: discord.Guild, channel: Any, role_refs: list[Any], gated: Sequence[Any] = ()
+) -> RoomFacts:
     me = guild.me
     perms = channel.permissions_for(me)
     name = channel.name
@@ -203,6 +220,12 @@ def _channel_facts(guild: discord.Guild, channel: Any, role_refs: list[Any]) -> 
         for what in kind_problems(channel, me)
     )
     room = room_of(channel)
+    for ref in gated:
+        if ref.matches(PLATFORM, room.id, room.name, room.aliases):
+            role_id = int(ref.agreed_role) if ref.agreed_role is not None else None
+            covered_notes += tuple(
+                Finding(False, text) for text in gate_problems(channel, role_id)
+            )
     role_findings: dict[str, tuple[Finding, ...]] = {}
     for ref in role_refs:
         if ref.matches(PLATFORM, room.id, room.name, room.aliases):

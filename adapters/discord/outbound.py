@@ -28,13 +28,16 @@ from bot.actions import (
     Attachment,
     CheckGrant,
     CheckMessage,
+    CheckReadGate,
     DeleteMessage,
+    GrantAccess,
     MemberUnreachable,
     PostToRoom,
     PrivateMessageNotNow,
     PrivateMessageRefused,
     RemoveFromRoom,
     ReplyToInvoker,
+    RevokeAccess,
     SendPrivate,
     SetPostingAllowed,
     TimeoutMember,
@@ -54,6 +57,7 @@ from .channels import (
 )
 from .components import build_view
 from .grants import CONSEQUENCE, grant_problems
+from .read_gate import ReadGate
 from .replies import InteractionReplies
 from .translate import (
     PLATFORM,
@@ -109,6 +113,7 @@ class Outbound:
         self._refused_roles: set[int] = set()
         # No new DM channel before this time (Discord said 40003, opening them too fast).
         self._dm_pause_until = datetime.min.replace(tzinfo=UTC)
+        self.read_gate = ReadGate(self)  # channels only members who agreed can view
 
     async def perform(self, action: Action) -> None:
         key = getattr(action, "idempotency_key", None)
@@ -140,6 +145,12 @@ class Outbound:
                 await self.check_message(room, message_id)
             case AlertModerators(room_selector=selector):
                 await self.alert(selector, action.with_links(self._jump_link))
+            case CheckReadGate(room=room, grant=grant):
+                await self.read_gate.check(room, grant)
+            case GrantAccess(room=room, member=member, grant=grant):
+                await self.read_gate.grant(room, member, grant)
+            case RevokeAccess(room=room, member=member, grant=grant):
+                await self.read_gate.revoke(room, member, grant)
             case _:
                 raise ActionNotSupported(f"Discord has no {type(action).__name__}")
         if key is not None:
@@ -496,6 +507,10 @@ class Outbound:
         return None
 
     async def _messageable(self, room_id: str) -> discord.abc.Messageable:
+        if snowflake(room_id) is None:  # a channel a policy names by name (a welcome room)
+            named = self._alert_channel(room_id)
+            if named is not None:
+                return named
         channel_id = _snowflake(room_id, "channel")
         channel = self.client.get_channel(channel_id)
         if channel is None:

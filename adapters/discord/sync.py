@@ -111,6 +111,10 @@ def _release_chunk_request(client: discord.Client, guild_id: int, nonce: str | N
     state._chunk_requests.pop(guild_id, None)
 
 
+async def _nothing_also(guild: discord.Guild, members: list[discord.Member]) -> list[Event]:
+    return []
+
+
 class MembershipCatchUp:
     """Each new gateway session: the whole member list of every served guild, then one
     ``RoomMembers`` per text channel (see the module doc). A guild that arrives during a
@@ -136,6 +140,12 @@ class MembershipCatchUp:
         self._live = False  # on_ready of the current session was seen
         self.answered = asyncio.Event()
         self.known = asyncio.Event()
+        # Events owed for members a count brings in beyond who sees each channel (the read
+        # gate's: joined while the bot was away), asked before the count is delivered, once
+        # the servers are prepared (their read-gated channels known).
+        self.also: Callable[[discord.Guild, list[discord.Member]], Awaitable[Sequence[Event]]]
+        self.also = _nothing_also
+        self.prepared = asyncio.Event()
 
     def session_connecting(self) -> None:
         """A new READY arrived: every request in flight belonged to the old session (its
@@ -258,6 +268,9 @@ class MembershipCatchUp:
         members = {m.id: m for m in guild.members}
         members.update((m.id, m) for m in fresh)
         events: list[Event] = []
+        if self.also is not _nothing_also:
+            await self.prepared.wait()  # set by the adapter right after preparing servers
+            events += await self.also(guild, [m for m in members.values() if m.id != me])
         for channel_id, visible in who_sees(guild, me, members.values()).items():
             channel = guild.get_channel(channel_id)
             room = room_for_id(channel, channel_id)

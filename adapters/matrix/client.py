@@ -37,7 +37,7 @@ from nio import (
     WhoamiResponse,
 )
 
-from adapters.matrix import translate
+from adapters.matrix import read_gate, translate
 from adapters.matrix.direct import PrivateChats
 from adapters.matrix.e2e import keep_keys
 from adapters.matrix.outbound import MatrixError, MatrixOutbound
@@ -138,6 +138,7 @@ class MatrixAdapter:
             private_messages=True,
             command_prefix=config.command_prefix,
             checks_posts=True,
+            access_by_invite=True,
         )
         self.sync_timeout_ms = sync_timeout_ms
         self.encryption = encryption
@@ -216,6 +217,9 @@ class MatrixAdapter:
             self._share_room_key,
         )
         self.chats.spares = self.spares
+        self.gate = read_gate.MatrixReadGate(
+            self.client, self.user_id, self.outbound._resolve, self._known_room
+        )
         self._tasks = [
             asyncio.create_task(self._sync_loop(), name="matrix-sync"),
             asyncio.create_task(self._dispatch_loop(), name="matrix-dispatch"),
@@ -392,6 +396,8 @@ class MatrixAdapter:
         if self._sink is None:
             return
         try:
+            if isinstance(event, read_gate.JoinAsked):
+                event = await self.gate.requested(event)
             await self._sink(event)
         except Exception:
             log.exception("matrix: delivering %s failed", type(event).__name__)
@@ -430,6 +436,9 @@ class MatrixAdapter:
                 # members are not lazy-loaded): who was there before the bot, for the core's
                 # room count (bot/presence.py), e.g. for /agreements.
                 events.append(self._room_members(room, matrix_room))
+                # knocks made while the bot was away (or before it joined): each reported,
+                # the core reminds once per member and text (its outbox)
+                events += self._pending_knocks(room, info)
             for state_event in info.state:
                 source = getattr(state_event, "source", {}) or {}
                 ts = source.get("origin_server_ts", 0)
@@ -455,6 +464,20 @@ class MatrixAdapter:
                 if translated is not None:
                     events.append(translated)
         return _Batch(events, response.next_batch, newest)
+
+    def _pending_knocks(self, room: Room, info: Any) -> list[Event]:
+        sources = [getattr(e, "source", None) or {} for e in [*info.state, *info.timeline.events]]
+        found: list[Event] = []
+        for source in read_gate.pending_knocks(room, sources, self.user_id):
+            asked = read_gate.knock(room, source, self.user_id)
+            if asked is not None and self._once(source.get("event_id")):
+                found.append(asked)
+        return found
+
+    def _known_room(self, room_id: str) -> Room | None:
+        """A room the bot is in, as the core knows rooms (name, alias)."""
+        matrix_room = self.client.rooms.get(room_id) if self.client is not None else None
+        return None if matrix_room is None else self._room(matrix_room)
 
     def _room_members(self, room: Room, matrix_room: MatrixRoom) -> RoomMembers:
         invited = set(matrix_room.invited_users)
@@ -497,7 +520,15 @@ class MatrixAdapter:
         source = getattr(event, "source", None) or {}
         if not self._once(source.get("event_id") or getattr(event, "event_id", None)):
             return None
+        if (
+            read_gate.settings_changed(room, source, self.user_id)
+            and room.id in self._checked_rooms
+        ):
+            self._to_check.append(room)  # checked again: the core asks for CheckReadGate
         if isinstance(event, RoomMemberEvent):
+            knocked = read_gate.knock(room, source, self.user_id)
+            if knocked is not None:
+                return knocked
             if event.state_key in self.chats.members_of(room.id):
                 self._note_dm_membership(room.id, event.state_key, event.membership)
             return translate.member_event(room, source, self.user_id)
@@ -532,6 +563,9 @@ class MatrixAdapter:
 
     def _command_or_message(self, posted: MessagePosted) -> Event:
         prefix = self.config.command_prefix
+        asked = read_gate.join_request(posted, prefix)
+        if asked is not None:
+            return asked  # type: ignore[return-value]  # resolved in _deliver
         text = posted.text.strip()
         parsed = self.registry.parse_text(text, prefix)
         if parsed is not None:
@@ -682,7 +716,10 @@ class MatrixAdapter:
             raise MatrixError("the Matrix adapter is not started")
         for attempt in range(1 + OUTAGE_RETRIES):
             try:
-                await self.outbound.perform(action)
+                if self.gate.handles(action):
+                    await self.gate.perform(action)
+                else:
+                    await self.outbound.perform(action)
                 break
             except (aiohttp.ClientConnectionError, TimeoutError) as error:
                 if attempt == OUTAGE_RETRIES:

@@ -29,6 +29,7 @@ from bot.doctor import Finding, PlatformFacts, RoomFacts
 from bot.events import SEND, Lack, Room
 
 from .powers import powers_of, user_level
+from .read_gate import check_settings
 from .session import SessionState
 from .translate import PLATFORM
 
@@ -228,6 +229,19 @@ def _room_facts(
             "in the room's settings (Security & Privacy > Access) make it private (invite "
             "only) and invite the moderators",
         )
+
+    def read_gate(history: str, reask: str) -> tuple[Finding, ...]:
+        """For a room a read-gated policy covers: the same check the running bot makes."""
+        check = check_settings(events, me, label, history=history, reask=reask)
+        if not check.problems:
+            return (
+                Finding.fine(
+                    "read gate: nobody joins without an invite, and history is shown as the "
+                    "policy asks"
+                ),
+            )
+        return tuple(Finding.problem(f"in {label} {p.what}", p.fix) for p in check.problems)
+
     return RoomFacts(
         room=room,
         label=label,
@@ -238,6 +252,7 @@ def _room_facts(
         notes=notes,
         covered_notes=covered_notes,
         open_to_members=open_to_members,
+        read_gate=read_gate,
     )
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 READ_GATE_SUPPORTED: dict[str, bool] = {
     "console": True,
-    "discord": False,
-    "matrix": False,
+    "discord": True,
+    "matrix": True,
 }
 
 PLATFORM_LABELS = {"console": "the console", "discord": "Discord", "matrix": "Matrix"}

@@ -327,6 +327,21 @@ def gate_problems(policy: Any, document: Document) -> list[Problem]:
                 "cannot read yet, so they could never agree",
             )
         )
+    welcome = reminder.welcome_room
+    if welcome is not None and any(
+        ref.platform == welcome.platform
+        and ref.selector[0] == welcome.selector[0]
+        and ref.selector[1].casefold() == welcome.selector[1].casefold()
+        for ref in policy.rooms
+    ):
+        problems.append(
+            Problem(
+                document.value_pos(("reminder", "welcome_room")),
+                f"'welcome_room' ({welcome.describe()}) is a room this policy keeps "
+                "closed until a newcomer agrees, so they could not read the reminder there; "
+                "name a room everyone can read (such as #welcome or #rules)",
+            )
+        )
     unsupported = [ref for ref in policy.rooms if not supports_read_gate(ref.platform)]
     if unsupported:
         platform = unsupported[0].platform

@@ -302,6 +302,16 @@ class Store(AlertRows):
         ) as cur:
             return frozenset(str(r[0]) for r in await cur.fetchall())
 
+    async def room_counted_at(self, platform: str, room_id: str) -> datetime | None:
+        """When the room's last complete count was taken (None: never): who joined the
+        server after it and cannot see a read-gated room may have joined unheard."""
+        async with self._db.execute(
+            "SELECT counted_at FROM room_presence_counted WHERE platform = ? AND room_id = ?",
+            (platform, room_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _opt_dt(row[0])
+
     async def replace_room_presence(
         self, platform: str, room_id: str, member_ids: Iterable[str], at: datetime
     ) -> None:

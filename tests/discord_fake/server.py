@@ -16,6 +16,7 @@ from .events import GatewayEvents
 from .faults import FaultPlan
 from .gateway import Gateway
 from .limits import Limits
+from .member_view import MemberViews
 from .recorder import GatewayFrame, RecordedRequest, Recorder
 from .rest import RestApi
 from .state import INTENT_GUILD_MEMBERS, INTENT_MESSAGE_CONTENT, World
@@ -38,6 +39,9 @@ class FakeDiscord:
         self.gateway = Gateway(self.world, self.frames, heartbeat_interval_ms=heartbeat_interval_ms)
         self.rest = RestApi(self.world, self.gateway, self.faults, self.requests)
         self.events = GatewayEvents(self.world, self.gateway)
+        # What each member reads (messages sent to them, history): see member_view.py.
+        self.member_views = MemberViews(self.world)
+        self.world.message_listeners.append(self.member_views.message_created)
         self.port = 0
         self._runner: web.AppRunner | None = None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +230,8 @@ class World:
         # Discord's counters and deadlines (invalid requests, IDENTIFYs, interaction
         # deadlines, DM opens, overwrite caps): see limits.py.
         self.limits = Limits()
+        # Told of every new message (member_view.MemberViews: what each member is sent).
+        self.message_listeners: list[Callable[[FakeMessage], None]] = []
         owner = self.add_user("owner")
         self.bot_user = self.add_user("confidant-bot", bot=True)
         self.application = FakeApplication(
@@ -389,6 +392,8 @@ class World:
         )
         self.messages[message.id] = message
         channel.last_message_id = message.id
+        for listener in self.message_listeners:
+            listener(message)
         return message
 
     def new_interaction(

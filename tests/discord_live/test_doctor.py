@@ -264,3 +264,19 @@ def test_the_command_line_has_doctor(tmp_path: Path, capsys: pytest.CaptureFixtu
     printed = capsys.readouterr().out
     assert "nothing to connect to" in printed
     assert "No problems found." in printed
+
+
+async def test_a_read_gated_channel_everyone_can_view_is_named_with_its_fix(
+    doctor: Doctor, adapter_scene: AdapterScene
+) -> None:
+    """``gate: read``: doctor checks the channel as the start does (@everyone must not view it)."""
+    gated = ADAPTER_POLICY.replace("  require_agreement: true\n", "  gate: read\n")
+    code, report = await doctor(gated)
+    assert code == 1
+    assert "@everyone can view #circle, so newcomers read it before agreeing" in report
+    assert "deny View Channel to @everyone" in report
+    guild, circle, bot_role = adapter_scene.guild, adapter_scene.circle, adapter_scene.bot_role
+    circle.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=VIEW_CHANNEL)
+    circle.overwrites[bot_role.id] = FakeOverwrite(bot_role.id, 0, allow=VIEW_CHANNEL)
+    _, fixed = await doctor(gated)
+    assert "@everyone can view #circle" not in fixed
