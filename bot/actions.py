@@ -233,6 +233,12 @@ class AlertModerators:
     about_label: str = "Copy"
     # A copy posted over several messages: the parts before ``about``, oldest first.
     earlier_parts: tuple[MessageRef, ...] = ()
+    # Given by the alert outbox (bot/alert_outbox.py) when it records the alert; a resend
+    # carries the same key, so the platform drops a repeat.
+    idempotency_key: str | None = None
+    # The member whose own words or answers the alert carries (a contact request with the
+    # check-in answers they chose to share, a report): erased with their data while owed.
+    concerns: Member | None = None
 
     def with_links(self, link: Callable[[MessageRef], str | None]) -> str:
         """The text with a line per reference under its first line (what happened, then

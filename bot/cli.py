@@ -181,7 +181,7 @@ async def run_until_stopped(config: Config, banner: str | None = None) -> int:
     reader: asyncio.Task[None] | None = None
     try:
         if status is not None:  # up before the adapters connect: it answers 503 until then
-            await status.start(lambda: app.runtime.adapters)
+            await status.start(lambda: app.runtime.adapters, app.runtime.delays)
         await app.start()
         if banner:
             print(banner, flush=True)

@@ -36,6 +36,7 @@ from bot.actions import (
     SendPrivate,
     SetPostingAllowed,
 )
+from bot.alert_outbox import AlertOutbox
 from bot.builtin_commands import (
     AGREE,
     AGREEMENTS,
@@ -160,6 +161,7 @@ class Core:
         # Moderators' rooms told of a failed reload since the last good one: (platform, room).
         self._reload_failure_told: set[tuple[str, str]] = set()
         self.unagreed_reminded: dict[tuple[str, str, str, str], datetime] = {}
+        self.alerts = AlertOutbox(self.store, self.clock, self.leak_key)
         self.leaks: LeakWatch | None = None
         if self.leak_key is not None:
             self.leaks = LeakWatch(self, self.leak_key)
@@ -241,6 +243,7 @@ class Core:
             actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
             actions += await reminding.reask_changed(self, policy)
         actions += await rules_messages.check_rules_messages(self)
+        actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
         return actions
 
     async def resume_actions(self) -> list[Action]:
@@ -264,6 +267,7 @@ class Core:
         if self.recurring is not None:  # scheduled check-ins whose local time came
             actions += await self.recurring.tick()
         actions += await repeat_flags.restorations_due(self)  # timeouts that ended
+        actions += await self.alerts.due()  # alerts whose pause after a failure is over
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None

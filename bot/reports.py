@@ -157,6 +157,7 @@ class Reports:
                 ),
                 about=about,
                 about_label="Where",
+                concerns=who,
             )
             for platform, selector in sorted({(r.platform, r.selector[1]) for r in policy.alerts})
         ]

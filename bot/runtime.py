@@ -2,7 +2,10 @@
 
 Events are handled one at a time (the store's checks and writes for a join must not
 interleave with another join of the same member), while the slow part, talking to the
-platforms, happens outside that lock.
+platforms, happens outside that lock. An action the platform keeps waiting (a room not
+joined yet, a rate limit, an outage) is waited for only :data:`PATIENCE_S`: it goes on in
+the background, so it never holds up the next event or the next action, and /healthz says
+when one has waited longer than a minute.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from bot.actions import (
     Action,
     ActionNotSupported,
     ActionRefused,
+    AlertModerators,
     DeleteMessage,
     GrantAccess,
     MemberUnreachable,
@@ -33,6 +38,22 @@ from bot.ports import Adapter
 from bot.unrun_platforms import unrun_platforms
 
 log = logging.getLogger("confidant.runtime")
+
+PATIENCE_S = 5.0
+"""How long carrying out events waits for one action before letting it finish on its own:
+longer than an adapter's own retries of a server error (Discord: 0.5 + 1 + 2 s), far shorter
+than waiting for a room the bot is not in yet (Matrix: up to 30 s)."""
+LATE_S = 60.0
+"""An action (or an owed moderator alert) waiting longer than this is reported by /healthz."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An action still under way: what and where, never its words."""
+
+    action: str
+    platform: str
+    since: float  # time.monotonic()
 
 
 def platform_of(action: Action) -> str:
@@ -65,6 +86,8 @@ class Runtime:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._told_not_running: set[tuple[str, str]] = set()  # (policy, platform)
+        self.patience_s = PATIENCE_S
+        self._waiting: dict[asyncio.Task[bool], Waiting] = {}
 
     async def on_event(self, event: Event) -> None:
         """The sink adapters deliver to; returns once the event's actions were carried out."""
@@ -83,12 +106,85 @@ class Runtime:
 
     async def execute(self, actions: Iterable[Action]) -> None:
         for action in actions:
-            await self._perform(action)
+            await self._carry_out(action)
+
+    async def _carry_out(self, action: Action) -> None:
+        """Perform one action, waiting at most ``patience_s`` for it: a slower one goes on
+        in the background (with what follows from it), tracked until it ends."""
+        task = asyncio.create_task(self._perform(action), name=type(action).__name__)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.patience_s)
+        except asyncio.CancelledError:  # the caller stopped (a shutdown): so does the action
+            task.cancel()
+            raise
+        if task in done:
+            task.result()
+            return
+        if self._stopping.is_set():  # shutting down: cut off; what is owed goes out next start
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+        self._waiting[task] = Waiting(type(action).__name__, platform_of(action), time.monotonic())
+        task.add_done_callback(self._ended)
+        log.info(
+            "%s on %s is taking long; carrying on with the next events meanwhile",
+            type(action).__name__,
+            platform_of(action),
+            extra=fields("action_slow", action=type(action).__name__, platform=platform_of(action)),
+        )
+
+    def _ended(self, task: asyncio.Task[bool]) -> None:
+        waiting = self._waiting.pop(task, None)
+        if waiting is None or task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error(
+                "%s on %s failed after %.0f s",
+                waiting.action,
+                waiting.platform,
+                time.monotonic() - waiting.since,
+                exc_info=task.exception(),
+            )
+            return
+        log.info(
+            "%s on %s ended after %.0f s",
+            waiting.action,
+            waiting.platform,
+            time.monotonic() - waiting.since,
+            extra=fields("action_slow_ended", action=waiting.action, platform=waiting.platform),
+        )
+
+    async def delays(self) -> list[dict[str, object]]:
+        """What has been waiting longer than :data:`LATE_S`: actions under way, and the
+        oldest moderator alert not delivered yet (for /healthz; no words, only kinds)."""
+        now = time.monotonic()
+        late: list[dict[str, object]] = [
+            {"action": w.action, "platform": w.platform, "seconds": round(now - w.since)}
+            for w in self._waiting.values()
+            if now - w.since > LATE_S
+        ]
+        since = await self.core.alerts.waiting_since()
+        if since is not None:
+            age = (self.core.clock.now() - since).total_seconds()
+            if age > LATE_S:
+                late.append({"action": "AlertModerators", "owed": True, "seconds": round(age)})
+        return late
 
     async def _perform(self, action: Action) -> bool:
         """Carry out one action, then what it says is true only if it was done (or what is
-        true instead); True only if it was done."""
+        true instead); True only if it was done. A moderator alert is kept in the outbox
+        until it was (bot/alert_outbox.py)."""
+        if isinstance(action, AlertModerators):
+            action = await self.core.alerts.queued(action)
         done = await self._attempt(action)
+        if isinstance(action, AlertModerators):
+            if done:
+                await self.core.alerts.delivered(action)
+            elif platform_of(action) in self.adapters:
+                await self.core.alerts.not_now(action)
+            else:  # a platform this configuration does not run: said at start, dropped
+                await self.core.alerts.dropped(action)
         follow: tuple[Action, ...] = ()
         if isinstance(action, SendPrivate) and done:
             follow = action.then
@@ -217,9 +313,10 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in self._tasks:
+        waiting = list(self._waiting)  # an alert cut off here is sent at the next start
+        for task in [*self._tasks, *waiting]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *waiting]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for adapter in self.adapters.values():
@@ -227,6 +324,10 @@ class Runtime:
                 await adapter.stop()
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
+        for task in list(self._waiting):  # left behind by events handled while stopping
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _every(self, seconds: float, job: object) -> None:
         while not self._stopping.is_set():

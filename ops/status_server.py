@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -21,16 +21,25 @@ from ops.metrics import CONTENT_TYPE, PrometheusMetrics
 log = logging.getLogger("confidant.status")
 
 Adapters = Callable[[], Mapping[str, Adapter]]
+Delays = Callable[[], Awaitable[list[dict[str, object]]]]
 
 
-def health(adapters: Mapping[str, Adapter]) -> tuple[int, dict[str, object]]:
-    """200 while every adapter is connected, 503 (with which one is not) otherwise."""
+def health(
+    adapters: Mapping[str, Adapter], delays: list[dict[str, object]] | None = None
+) -> tuple[int, dict[str, object]]:
+    """200 while every adapter is connected and nothing waits; 503 otherwise, saying which
+    adapter is not connected, or which actions (and owed moderator alerts) have waited
+    longer than a minute: a bot whose alerts cannot reach the moderators is not "ok"."""
     states = {
         platform: "connected" if is_connected(adapter) else "disconnected"
         for platform, adapter in sorted(adapters.items())
     }
-    ok = all(state == "connected" for state in states.values())
-    return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "adapters": states}
+    connected = all(state == "connected" for state in states.values())
+    body: dict[str, object] = {"adapters": states}
+    if delays:
+        body["waiting"] = delays
+    status = "ok" if connected and not delays else "unavailable" if not connected else "delayed"
+    return (200 if status == "ok" else 503), {"status": status, **body}
 
 
 class StatusServer:
@@ -38,12 +47,18 @@ class StatusServer:
     with port 0, which tests use to get a free port)."""
 
     def __init__(
-        self, host: str, port: int, metrics: PrometheusMetrics, adapters: Adapters
+        self,
+        host: str,
+        port: int,
+        metrics: PrometheusMetrics,
+        adapters: Adapters,
+        delays: Delays | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.metrics = metrics
         self.adapters = adapters
+        self.delays = delays
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -80,7 +95,8 @@ class StatusServer:
             await runner.cleanup()
 
     async def _healthz(self, _: web.Request) -> web.Response:
-        status, body = health(self.adapters())
+        delays = await self.delays() if self.delays is not None else None
+        status, body = health(self.adapters(), delays)
         return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
     async def _metrics(self, _: web.Request) -> web.Response:
@@ -95,11 +111,14 @@ class Status:
         self.metrics = PrometheusMetrics()
         self.server: StatusServer | None = None
 
-    async def start(self, adapters: Adapters) -> None:
-        """Serve for these adapters. A taken port is logged, not fatal: rooms stay covered
-        by a bot that cannot be monitored, rather than losing their bot to a port clash."""
+    async def start(self, adapters: Adapters, delays: Delays | None = None) -> None:
+        """Serve for these adapters (and what the bot waits for: ``delays``). A taken port
+        is logged, not fatal: rooms stay covered by a bot that cannot be monitored, rather
+        than losing their bot to a port clash."""
         self.metrics.watch(adapters)
-        server = StatusServer(self.config.host, self.config.port, self.metrics, adapters)
+        server = StatusServer(
+            self.config.host, self.config.port, self.metrics, adapters, delays
+        )
         try:
             await server.start()
         except OSError as error:

@@ -43,6 +43,14 @@ def keyed(label: str) -> bytes:
 # Realistic rows for every table the schema has had, column -> value. A column that a later
 # migration adds or drops may appear here: only the columns a version has are inserted.
 ROWS: dict[str, list[dict[str, object]]] = {
+    "alert_outbox": [  # sealed alerts: opaque bytes here, never words
+        {"key": "alert-5f2c1e9a", "platform": "matrix", "alert": b"\x8a\x11sealed-alert-one",
+         "member_key": None, "created_at": at(4), "attempts": 2, "next_at": at(4, 10),
+         "delivered_at": None, "given_up_at": None},
+        {"key": "alert-77d0b3c4", "platform": "discord", "alert": b"\x02\xfesealed-alert-two",
+         "member_key": keyed("zed"), "created_at": at(4, 11), "attempts": 0,
+         "next_at": at(4, 11), "delivered_at": at(4, 11), "given_up_at": None},
+    ],
     "room_access": [
         {"platform": "console", "room_id": "recovery", "member_id": "alice",
          "policy": "recovery-circle", "room_name": "recovery", "granted_at": at(3),

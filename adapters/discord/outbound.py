@@ -144,7 +144,7 @@ class Outbound:
             case CheckMessage(room=room, message_id=message_id):
                 await self.check_message(room, message_id)
             case AlertModerators(room_selector=selector):
-                await self.alert(selector, action.with_links(self._jump_link))
+                await self.alert(selector, action.with_links(self._jump_link), key)
             case CheckReadGate(room=room, grant=grant):
                 await self.read_gate.check(room, grant)
             case GrantAccess(room=room, member=member, grant=grant):
@@ -327,11 +327,13 @@ class Outbound:
                 raise  # never in the room: the words are for the member alone
             await self.post(action.room, action.text, mention=action.member)
 
-    async def alert(self, selector: str, text: str) -> None:
+    async def alert(self, selector: str, text: str, key: str | None = None) -> None:
+        """``key``: the alert outbox's, sent as the message nonce (Discord drops a repeat
+        within its nonce window, and this process remembers what it sent)."""
         channel = self._alert_channel(selector)
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {selector!r} for moderator alerts")
-        await self._send(channel, text)
+        await self._send(channel, text, key)
 
     def _jump_link(self, ref: MessageRef) -> str | None:
         """A jump link needs the server, which only the channel knows; a channel this

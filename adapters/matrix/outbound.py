@@ -296,7 +296,10 @@ class MatrixOutbound:
     async def _alert(self, action: AlertModerators) -> None:
         room_id = await self._resolve_selector(action.room_selector)
         via = self.user_id.partition(":")[2] or None
-        await self._send(room_id, action.with_links(lambda ref: translate.alert_link(ref, via)))
+        text = action.with_links(lambda ref: translate.alert_link(ref, via))
+        # the outbox's key as the transaction id: a resend after a crash is dropped by the
+        # homeserver if the first send got through (same device and access token)
+        await self._send(room_id, text, tx_id=action.idempotency_key)
 
     async def _delete(self, action: DeleteMessage) -> None:
         response = await self.client.room_redact(

@@ -342,7 +342,7 @@ class Checkins:
             duty=reason == "duty_to_warn",
         )
         target = room.id or room.alias or room.name or ""
-        actions: list[Action] = [AlertModerators(room.platform, target, text)]
+        actions: list[Action] = [AlertModerators(room.platform, target, text, concerns=member)]
         if reason != "duty_to_warn":
             actions.append(SendPrivate(member, words.contact_requested(request, shared)))
         return actions

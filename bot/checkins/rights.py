@@ -114,6 +114,7 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
     checkins.forget(who.platform, who.id)
     if core.reports is not None:  # keyed, so erase_member cannot find them by id
         counts["member_reports"] = await core.reports.erase(who.platform, who.id)
+    counts["alert_outbox"] = await core.alerts.erase(who)  # keyed too
     rows = sum(counts.values()) + fingerprints
     await core.store.audit(
         who.platform, "(erased member)", "forgetme", f"{rows} rows", event.at, policy=None

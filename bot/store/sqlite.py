@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
+from bot.store.alert_rows import AlertRows
 from bot.store.migrate import apply_migrations, packaged_migrations
 
 
@@ -226,7 +227,7 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
         yield values[start : start + _CHUNK]
 
 
-class Store:
+class Store(AlertRows):
     """Open with :meth:`open`; every write commits before returning, so a crash right after
     a call never loses what the call recorded."""
 
