@@ -355,6 +355,19 @@ def check(fold: dict[int, str], dropped: list[int]) -> None:
                 raise SystemExit(f"U+{code:04X} folds to {value!r}, which is not final")
 
 
+def table_lines(name: str, table: dict[int, str]) -> list[str]:
+    """A ``dict[int, str]`` literal, wrapped under 100 characters a line."""
+    lines = [f"{name}: dict[int, str] = {{\n"]
+    row = "   "
+    for code in sorted(table):
+        item = f" 0x{code:04X}: {table[code]!a},"
+        if len(row) + len(item) > 99:
+            lines.append(row + "\n")
+            row = "   "
+        row += item
+    return [*lines, row + "\n", "}\n"]
+
+
 def render(version: str, source: str, dropped: list[tuple[int, int]], fold: dict[int, str],
            marks: list[tuple[int, int]], mixed: dict[int, str]) -> str:
     def pairs(ranges: list[tuple[int, int]]) -> list[str]:
@@ -383,29 +396,11 @@ def render(version: str, source: str, dropped: list[tuple[int, int]], fold: dict
         *pairs(marks),
         ")\n\n",
         "# Characters that read as something else: the skeleton a reader sees, case-folded.\n",
-        "FOLD: dict[int, str] = {\n",
-    ]
-    row = "   "
-    for code in sorted(fold):
-        item = f" 0x{code:04X}: {fold[code]!a},"
-        if len(row) + len(item) > 99:
-            lines.append(row + "\n")
-            row = "   "
-        row += item
-    lines += [row + "\n", "}\n"]
-    lines += [
+        *table_lines("FOLD", fold),
         "\n# Letters folded only inside a word that also has Latin letters (a look-alike put\n",
         "# into a Latin word), before FOLD: the Latin letter a reader sees there.\n",
-        "MIXED: dict[int, str] = {\n",
+        *table_lines("MIXED", mixed),
     ]
-    row = "   "
-    for code in sorted(mixed):
-        item = f" 0x{code:04X}: {mixed[code]!a},"
-        if len(row) + len(item) > 99:
-            lines.append(row + "\n")
-            row = "   "
-        row += item
-    lines += [row + "\n", "}\n"]
     return "".join(lines)
 
 
