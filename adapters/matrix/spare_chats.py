@@ -31,6 +31,12 @@ from adapters.matrix.direct import ENCRYPTION_STATE, WaitForRoom
 
 log = logging.getLogger("confidant.matrix")
 
+# A spare taken for a newcomer is replaced this long afterwards, not at once: creating a room
+# is the heaviest write of the lot (about a third of a second of homeserver work), and started
+# beside the invite it slowed the invite, the key share, the reminder and the member's own
+# join of the chat, on a homeserver that does such work one piece at a time.
+REFILL_DELAY_S = 1.0
+
 
 class SpareChats:
     def __init__(
@@ -93,20 +99,21 @@ class SpareChats:
             self.save()
             room = self.client.rooms.get(room_id)
             if room is not None and self._still_spare(room):
-                self.refill_soon()
+                self.refill_soon(REFILL_DELAY_S)
                 return room_id
             log.info("matrix: spare private chat %s is no longer usable; dropped", room_id)
-        self.refill_soon()
+        self.refill_soon(REFILL_DELAY_S)
         return None
 
     def owns(self, room_id: str) -> bool:
         """A spare, or one being made: a room with nothing to enforce and nobody to remind."""
         return room_id in self.rooms or room_id in self._making
 
-    def refill_soon(self) -> None:
-        """Top the spares up in the background: one filler at a time, never on the send path."""
+    def refill_soon(self, delay_s: float = 0.0) -> None:
+        """Top the spares up in the background: one filler at a time, never on the send path,
+        starting after ``delay_s`` (the reminder that took a spare goes out first)."""
         if self.size and (self._filling is None or self._filling.done()):
-            self._filling = asyncio.create_task(self._fill(), name="matrix-spare-chats")
+            self._filling = asyncio.create_task(self._fill(delay_s), name="matrix-spare-chats")
 
     async def stop(self) -> None:
         if self._filling is not None:
@@ -114,8 +121,10 @@ class SpareChats:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._filling
 
-    async def _fill(self) -> None:
+    async def _fill(self, delay_s: float = 0.0) -> None:
         try:
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
             while len(self.rooms) < self.size:
                 room_id = await self._create()
                 if room_id is None:
