@@ -3,8 +3,9 @@
 The homeserver does a bot's writes one piece at a time, so what the bot sends beside a
 reminder delays it and the member's own join of the chat (benchmarks/matrix_joins.py measures
 it against a bare client). A stand-in client records every write in order: for a newcomer
-given a spare private chat, the invite comes first and the message next; the replacement
-spare is made only after the message.
+given a spare private chat, the invite comes first and the message next (nio's send shares
+the room key just before it; sent beside the invite, the key delayed the member seeing the
+invite); the replacement spare is made only after the message.
 """
 
 from __future__ import annotations
@@ -97,7 +98,6 @@ def rig(client: Client) -> tuple[MatrixOutbound, PrivateChats, SpareChats]:
         nothing,
         [SPARE],
         lambda: None,
-        client.share_group_session,
     )
     chats.spares = spares
     outbound = MatrixOutbound(
@@ -130,3 +130,16 @@ async def test_the_replacement_spare_is_made_after_the_reminder(
     whats = [what for what, _ in client.writes]
     assert "create" in whats, client.writes
     assert whats.index("create") > whats.index("message"), client.writes
+
+
+async def test_the_invite_goes_alone_and_the_message_follows_it() -> None:
+    client = Client()
+    outbound, _chats, spares = rig(client)
+    await outbound.perform(
+        SendPrivate(Member("matrix", ANN), "the room's promise", idempotency_key="k")
+    )
+    await spares.stop()
+    whats = [what for what, _ in client.writes]
+    assert whats[0] == "invite", client.writes
+    assert "room key" not in whats[: whats.index("message")], client.writes
+    assert ANN in client.rooms[SPARE].invited_users  # so the send encrypts for the member

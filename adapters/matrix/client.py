@@ -213,7 +213,6 @@ class MatrixAdapter:
             self._wait_for_room,
             self.state.spare_chats,
             lambda: self.state.save(self.session_path),
-            self._share_room_key,
         )
         self.chats.spares = self.spares
         self._tasks = [
@@ -358,15 +357,6 @@ class MatrixAdapter:
         async with self._keys_lock:  # also waits for a query the syncer has in flight
             if client.should_query_keys:
                 await client.keys_query()
-
-    async def _share_room_key(self, room_id: str) -> None:
-        """Share the room's Megolm key with everyone nio counts in it, ahead of a send."""
-        client = self.client
-        if client is None or not self.encryption or client.olm is None:
-            return
-        await self._know_member_devices(room_id)
-        if client.olm.should_share_group_session(room_id) and room_id not in client.sharing_session:
-            await client.share_group_session(room_id, ignore_unverified_devices=True)
 
     async def _dispatch_loop(self) -> None:
         """Events of one member stay in order; different members are handled side by side

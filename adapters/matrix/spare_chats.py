@@ -4,10 +4,12 @@ Creating an encrypted room is the slowest thing a reminder does on Synapse (a qu
 second, most of the join → reminder time, and more under load), and a sync must show the new
 room before a message can be encrypted in it. A spare chat has already paid both: the bot
 sits in it alone, nio knows it as encrypted and its member list as complete. Handing one to a
-member is a single invite, sent while the room key is shared with the member's devices. The
-spares are remembered in the session file, so a restart reuses them instead of leaving empty
-rooms behind; one that is no longer usable is dropped. A burst that empties the spares falls
-back to creating chats as before.
+member is a single invite; the reminder's send then shares the room key and sends, in that
+order, as the homeserver serves them fastest (its work is done one piece at a time: the key
+sent beside the invite only delayed the member seeing the invite). The spares are remembered
+in the session file, so a restart reuses them instead of leaving empty rooms behind; one that
+is no longer usable is dropped. A burst that empties the spares falls back to creating chats
+as before.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import aiohttp
 from nio import (
@@ -48,7 +50,6 @@ class SpareChats:
         wait_for_room: WaitForRoom,
         remembered: list[str],
         save: Callable[[], None],
-        share_room_key: Callable[[str], Awaitable[None]],
     ) -> None:
         self.client = client
         self.user_id = user_id
@@ -57,35 +58,29 @@ class SpareChats:
         self.wait_for_room = wait_for_room
         self.rooms = remembered  # the session state's own list: saving it saves the spares
         self.save = save
-        self.share_room_key = share_room_key
         self._filling: asyncio.Task[None] | None = None
         self._making: set[str] = set()  # created, not ready yet
 
     async def hand_over(self, member_id: str) -> str | None:
         """A spare chat with the member invited (marked direct, as room_create would mark
         it), or None when there is none to give. The invite goes into nio's view of the room
-        at once, so the room key is shared with the member's devices while the invite is on
-        its way instead of after a sync has shown it."""
+        at once, so the send that follows encrypts for the member without waiting for a
+        sync to show it."""
         room_id = self.take()
         if room_id is None:
             return None
         room = self.client.rooms[room_id]
         room.add_member(member_id, None, None, invited=True)
-        invited, shared = await asyncio.gather(
-            self.client.room_put_state(
+        try:
+            invited = await self.client.room_put_state(
                 room_id,
                 "m.room.member",
                 {"membership": "invite", "is_direct": True},
                 state_key=member_id,
-            ),
-            self.share_room_key(room_id),
-            return_exceptions=True,
-        )
-        for outcome in (invited, shared):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                raise outcome  # cancelled: stopping
-        if isinstance(shared, Exception):  # the send shares the key itself
-            log.warning("matrix: sharing a room key ahead failed (%s)", type(shared).__name__)
+            )
+        except Exception:
+            room.remove_member(member_id)
+            raise
         if isinstance(invited, RoomPutStateResponse):
             return room_id
         room.remove_member(member_id)
