@@ -610,6 +610,7 @@ def bot_side(world: World) -> Side:
                 len(spares.rooms) >= spares.size
                 and (filling is None or filling.done())
                 and not adapter.chats.dirty
+                and (adapter.chats._saving is None or adapter.chats._saving.done())
             )
 
         await bounded_poll(idle, "the bot idle after a join", 30.0)

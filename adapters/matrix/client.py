@@ -204,7 +204,7 @@ class MatrixAdapter:
             told_unencrypted=self.state.told_unencrypted,
             save_told=lambda: self.state.save(self.session_path),
         )
-        await self.chats.load()
+        await self.chats.load(self.state.handed_chats)
         self.spares = SpareChats(
             self.client,
             self.user_id,
@@ -213,6 +213,7 @@ class MatrixAdapter:
             self._wait_for_room,
             self.state.spare_chats,
             lambda: self.state.save(self.session_path),
+            self.state.handed_chats,
         )
         self.chats.spares = self.spares
         self._tasks = [
@@ -227,6 +228,7 @@ class MatrixAdapter:
         if self.client is not None:
             await self.spares.stop()
             await self.outbound.close()
+            await self.chats.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -683,7 +685,7 @@ class MatrixAdapter:
                     type(error).__name__,
                 )
                 await self.wait_for_sync(1, timeout=OUTAGE_WAIT_S)
-        await self.chats.save_if_dirty()
+        self.chats.save_soon()  # after the action: the member's gate goes first
 
     def _note_pending_invite(self, pending: PendingInvite) -> None:
         self.state.pending_invites.append(pending)

@@ -10,6 +10,12 @@ sent beside the invite only delayed the member seeing the invite). The spares ar
 in the session file, so a restart reuses them instead of leaving empty rooms behind; one that
 is no longer usable is dropped. A burst that empties the spares falls back to creating chats
 as before.
+
+Which member a spare went to is written to the session file in the same write that takes it
+off the spares, before the invite: the account's m.direct map is saved only after the
+reminder (a homeserver write between invite and message slowed the reminder), so a bot killed
+in between learns the chat from the session file at restart (see PrivateChats.load) and
+resends the reminder there, where its transaction id keeps it to one message.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ class SpareChats:
         wait_for_room: WaitForRoom,
         remembered: list[str],
         save: Callable[[], None],
+        handed: list[list[str]] | None = None,
     ) -> None:
         self.client = client
         self.user_id = user_id
@@ -58,6 +65,9 @@ class SpareChats:
         self.wait_for_room = wait_for_room
         self.rooms = remembered  # the session state's own list: saving it saves the spares
         self.save = save
+        # The session state's own list of [member, room]: spares given away whose m.direct
+        # entry is not saved on the homeserver yet.
+        self.handed = handed if handed is not None else []
         self._filling: asyncio.Task[None] | None = None
         self._making: set[str] = set()  # created, not ready yet
 
@@ -66,7 +76,7 @@ class SpareChats:
         it), or None when there is none to give. The invite goes into nio's view of the room
         at once, so the send that follows encrypts for the member without waiting for a
         sync to show it."""
-        room_id = self.take()
+        room_id = self.take(member_id)
         if room_id is None:
             return None
         room = self.client.rooms[room_id]
@@ -87,18 +97,30 @@ class SpareChats:
         log.warning("matrix: inviting into a spare private chat failed; making a new one")
         return None
 
-    def take(self) -> str | None:
-        """A spare chat that is still only the bot's and known as encrypted, or None."""
+    def take(self, member_id: str | None = None) -> str | None:
+        """A spare chat that is still only the bot's and known as encrypted, or None; given
+        a member, the session file says whose it is from the same write on."""
         while self.rooms:
             room_id = self.rooms.pop(0)
-            self.save()
             room = self.client.rooms.get(room_id)
-            if room is not None and self._still_spare(room):
+            usable = room is not None and self._still_spare(room)
+            if usable and member_id is not None:
+                self.handed.append([member_id, room_id])
+            self.save()
+            if usable:
                 self.refill_soon(REFILL_DELAY_S)
                 return room_id
             log.info("matrix: spare private chat %s is no longer usable; dropped", room_id)
         self.refill_soon(REFILL_DELAY_S)
         return None
+
+    def saved(self, by_member: dict[str, list[str]]) -> None:
+        """The m.direct map as saved on the homeserver: spares given away that it names need
+        no other record."""
+        left = [p for p in self.handed if p[1] not in by_member.get(p[0], [])]
+        if len(left) != len(self.handed):
+            self.handed[:] = left
+            self.save()
 
     def owns(self, room_id: str) -> bool:
         """A spare, or one being made: a room with nothing to enforce and nobody to remind."""
