@@ -34,6 +34,8 @@ from bot.unrun_platforms import unrun_platforms
 
 log = logging.getLogger("confidant.runtime")
 
+BURST_POLL_S = 1.0
+
 
 def platform_of(action: Action) -> str:
     """Every action names where it happens: a room, a member, or a platform."""
@@ -65,6 +67,7 @@ class Runtime:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._told_not_running: set[tuple[str, str]] = set()  # (policy, platform)
+        self._background: set[asyncio.Task[bool]] = set()  # private sends of a join burst
 
     async def on_event(self, event: Event) -> None:
         """The sink adapters deliver to; returns once the event's actions were carried out."""
@@ -83,7 +86,35 @@ class Runtime:
 
     async def execute(self, actions: Iterable[Action]) -> None:
         for action in actions:
+            if isinstance(action, SendPrivate) and action.background:
+                self._in_background(action)
+                continue
             await self._perform(action)
+
+    def _in_background(self, action: SendPrivate) -> None:
+        """A join burst's private reminder: carried out beside the next events (the adapter
+        queues it). It is in the outbox already, so a stop before it went out resends it."""
+        task = asyncio.create_task(self._perform(action), name="private-in-background")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def burst_reminders(self) -> None:
+        """A join burst's room reminders that came due while no join arrived to post them."""
+        if not self.core.burst_waits.waiting():
+            return
+        async with self._lock:
+            actions = self.core.burst_reminders()
+        await self.execute(actions)
+
+    async def _burst_watch(self) -> None:
+        """Every second of real time (a responsiveness poll; whether a room reminder is due
+        is the core's clock's business), cheap while no newcomer waits."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(BURST_POLL_S)
+            try:
+                await self.burst_reminders()
+            except Exception:
+                log.exception("burst reminders failed")
 
     async def _perform(self, action: Action) -> bool:
         """Carry out one action, then what it says is true only if it was done (or what is
@@ -197,6 +228,7 @@ class Runtime:
             asyncio.create_task(
                 self._every(self.policy_poll_seconds, self.poll_policies), name="policy-watch"
             ),
+            asyncio.create_task(self._burst_watch(), name="burst-reminders"),
         ]
 
     async def _start_adapters(self) -> None:
@@ -217,11 +249,15 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in self._tasks:
+        background = list(self._background)
+        for task in [*self._tasks, *background]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for each in background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await each
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
