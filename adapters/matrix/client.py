@@ -38,6 +38,7 @@ from nio import (
 )
 
 from adapters.matrix import translate
+from adapters.matrix.backlog import PrivateBacklog
 from adapters.matrix.direct import PrivateChats
 from adapters.matrix.e2e import keep_keys
 from adapters.matrix.outbound import MatrixError, MatrixOutbound
@@ -47,6 +48,7 @@ from adapters.matrix.spare_chats import SpareChats
 from bot import redact
 from bot.actions import (
     Action,
+    SendPrivate,
 )
 from bot.clock import Clock
 from bot.commands import Registry
@@ -156,6 +158,7 @@ class MatrixAdapter:
         self.spares: SpareChats
         self.outbound: MatrixOutbound
         self._lanes = asyncio.Semaphore(16)  # members handled at once
+        self.backlog = PrivateBacklog()  # the core's burst signal (bot/bursts.py)
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
         self._checked_rooms: set[str] = set()
@@ -190,6 +193,7 @@ class MatrixAdapter:
             ),
         )
         await self._login()
+        self.backlog.watch(self.client)
         self.chats = PrivateChats(self.client, self.user_id, self.encryption, self._wait_for_room)
         self.outbound = MatrixOutbound(
             self.client,
@@ -214,6 +218,7 @@ class MatrixAdapter:
             self.state.spare_chats,
             lambda: self.state.save(self.session_path),
             self.state.handed_chats,
+            cap=self.config.spare_private_chats_max,
         )
         self.chats.spares = self.spares
         self._tasks = [
@@ -318,6 +323,8 @@ class MatrixAdapter:
                 checked = await self._permissions(self._to_check.pop())
                 if checked is not None:
                     batch.events.insert(0, checked)
+            joins = self.backlog.received(batch.events)  # queued joins: each needs a reminder
+            self.spares.joined(joins)
             await self._queue.put(batch)
             # after handing the batch over: sends query the keys they need themselves
             try:
@@ -366,6 +373,13 @@ class MatrixAdapter:
         finished before the next starts, and only then is its sync token saved."""
         while True:
             batch = await self._queue.get()
+            while not self._queue.empty():  # behind (a join burst): the waiting batches as one
+                later = self._queue.get_nowait()
+                batch = _Batch(
+                    batch.events + later.events,
+                    later.next_batch,
+                    max(batch.newest_ts, later.newest_ts),
+                )
             lanes: dict[str, list[Event]] = {}
             for event in batch.events:
                 lanes.setdefault(_lane(event), []).append(event)
@@ -383,6 +397,7 @@ class MatrixAdapter:
     async def _deliver(self, event: Event) -> None:
         if self._sink is None:
             return
+        event = self.backlog.handing_over(event)
         try:
             await self._sink(event)
         except Exception:
@@ -672,6 +687,12 @@ class MatrixAdapter:
         did arrive before the connection broke is not shown twice."""
         if self.client is None:
             raise MatrixError("the Matrix adapter is not started")
+        private = isinstance(action, SendPrivate)
+        async with self.backlog.sending_one() if private else contextlib.nullcontext():
+            await self._perform_through_outages(action)
+        self.chats.save_soon()  # after the action: the member's gate goes first
+
+    async def _perform_through_outages(self, action: Action) -> None:
         for attempt in range(1 + OUTAGE_RETRIES):
             try:
                 await self.outbound.perform(action)
@@ -685,7 +706,6 @@ class MatrixAdapter:
                     type(error).__name__,
                 )
                 await self.wait_for_sync(1, timeout=OUTAGE_WAIT_S)
-        self.chats.save_soon()  # after the action: the member's gate goes first
 
     def _note_pending_invite(self, pending: PendingInvite) -> None:
         self.state.pending_invites.append(pending)

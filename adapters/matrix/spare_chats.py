@@ -23,6 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
+from collections import deque
 from collections.abc import Callable
 
 import aiohttp
@@ -44,6 +47,9 @@ log = logging.getLogger("confidant.matrix")
 # beside the invite it slowed the invite, the key share, the reminder and the member's own
 # join of the chat, on a homeserver that does such work one piece at a time.
 REFILL_DELAY_S = 1.0
+# The pool grows with the joins of the last RATE_WINDOW_S: enough spares for AHEAD_S of them.
+RATE_WINDOW_S = 60.0
+AHEAD_S = 10.0
 
 
 class SpareChats:
@@ -57,11 +63,16 @@ class SpareChats:
         remembered: list[str],
         save: Callable[[], None],
         handed: list[list[str]] | None = None,
+        cap: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.user_id = user_id
         self.encryption = encryption
-        self.size = size
+        self.base = size
+        self.cap = max(size, cap if cap is not None else size)
+        self._clock = clock
+        self._joins: deque[float] = deque()  # when recent joins arrived
         self.wait_for_room = wait_for_room
         self.rooms = remembered  # the session state's own list: saving it saves the spares
         self.save = save
@@ -113,6 +124,27 @@ class SpareChats:
             log.info("matrix: spare private chat %s is no longer usable; dropped", room_id)
         self.refill_soon(REFILL_DELAY_S)
         return None
+
+    @property
+    def size(self) -> int:
+        """How many spares to keep now: the configured number, more while joins come fast
+        (the recent rate times AHEAD_S), never more than the cap."""
+        now = self._clock()
+        while self._joins and self._joins[0] < now - RATE_WINDOW_S:
+            self._joins.popleft()
+        if not self.base:
+            return 0
+        wanted = math.ceil(len(self._joins) / RATE_WINDOW_S * AHEAD_S)
+        return max(self.base, min(self.cap, wanted))
+
+    def joined(self, count: int) -> None:
+        """``count`` members joined a room the bot is in: the pool may need to grow."""
+        if count <= 0 or not self.base:
+            return
+        now = self._clock()
+        self._joins.extend([now] * min(count, 10 * self.cap))
+        if len(self.rooms) < self.size:
+            self.refill_soon(REFILL_DELAY_S)
 
     def saved(self, by_member: dict[str, list[str]]) -> None:
         """The m.direct map as saved on the homeserver: spares given away that it names need
