@@ -90,3 +90,11 @@ async def test_where_the_room_reminder_is_enough_no_private_one_follows(tmp_path
         assert await store.pending_reminders() == []  # the room reminder was hers
         quiet = await join(rig, "bob", backlog=1)  # the burst is over
         assert "[private → bob]" in quiet
+
+
+async def test_a_platform_rate_limiting_the_bot_is_a_burst_too(rig: ConsoleRig) -> None:
+    start = len(rig.out.getvalue())
+    event = MemberJoined(ROOM, Member("console", "alice"), rig.clock.now(), rate_limited=True)
+    await rig.app.runtime.on_event(event)
+    await settle(rig)
+    assert "Welcome, alice." in rig.out.getvalue()[start:]

@@ -30,8 +30,13 @@ def joined(name: str) -> MemberJoined:
 async def test_each_join_carries_the_queue_behind_it() -> None:
     backlog = PrivateBacklog(slots=2)
     assert backlog.received([joined(f"@m{i}:x") for i in range(12)]) == 12
+    backlog.batch_started()
     first = backlog.handing_over(joined("@m0:x"))
     assert isinstance(first, MemberJoined) and first.private_backlog == 11
+    for index in range(1, 11):  # handed over side by side: the batch is as deep for each
+        later = backlog.handing_over(joined(f"@m{index}:x"))
+        assert isinstance(later, MemberJoined) and later.private_backlog == 11
+    backlog.batch_started()  # the next batch: only the one join left waits
     release = asyncio.Event()
 
     async def send() -> None:
@@ -40,11 +45,11 @@ async def test_each_join_carries_the_queue_behind_it() -> None:
 
     sends = [asyncio.create_task(send()) for _ in range(3)]  # two under way, one queued
     await asyncio.sleep(0)
-    second = backlog.handing_over(joined("@m1:x"))
-    assert isinstance(second, MemberJoined) and second.private_backlog == 10 + 3
+    last = backlog.handing_over(joined("@m11:x"))
+    assert isinstance(last, MemberJoined) and last.private_backlog == 3  # the sends
     release.set()
     await asyncio.wait_for(asyncio.gather(*sends), timeout=5)
-    assert backlog.depth == 10
+    assert backlog.depth == 0
 
 
 async def test_a_rate_limited_answer_marks_a_burst() -> None:

@@ -31,6 +31,7 @@ class PrivateBacklog:
         self.sending = 0  # private messages queued or under way
         self.joins_waiting = 0  # joins received, not yet handed to the core
         self._limited_until = 0.0
+        self._batch_depth = 0  # the depth when the batch being handed over began
 
     @property
     def depth(self) -> int:
@@ -57,14 +58,19 @@ class PrivateBacklog:
         self.joins_waiting += joins
         return joins
 
+    def batch_started(self) -> None:
+        """The joins of one batch are handed over side by side: each of them is told the
+        depth the batch arrived to (the last of fifty joins is as much a burst as the first,
+        though by the time it is handed over the others no longer count as waiting)."""
+        self._batch_depth = self.depth
+
     def handing_over(self, event: Event) -> Event:
-        """A join as handed to the core: with the depth of the queue behind it."""
+        """A join as handed to the core: with the depth of the queue it joins."""
         if not isinstance(event, MemberJoined):
             return event
         self.joins_waiting = max(0, self.joins_waiting - 1)
-        return dataclasses.replace(
-            event, private_backlog=self.depth, rate_limited=self.rate_limited()
-        )
+        depth = max(self.depth, self._batch_depth - 1)  # the others, not the join itself
+        return dataclasses.replace(event, private_backlog=depth, rate_limited=self.rate_limited())
 
     @asynccontextmanager
     async def sending_one(self) -> AsyncIterator[None]:

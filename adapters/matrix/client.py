@@ -383,6 +383,7 @@ class MatrixAdapter:
             lanes: dict[str, list[Event]] = {}
             for event in batch.events:
                 lanes.setdefault(_lane(event), []).append(event)
+            self.backlog.batch_started()
             await asyncio.gather(*(self._deliver_in_order(lane) for lane in lanes.values()))
             self.state.next_batch = batch.next_batch
             self.state.last_seen_ts = max(self.state.last_seen_ts, batch.newest_ts)
