@@ -57,8 +57,12 @@ class Bursts:
     # (platform, room, member) → the reminder's outbox key: delivered when named, if the
     # policy says the room reminder is enough
     _keys: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    # (platform, room, member) named in a room reminder during a burst (this run)
+    # (platform, room, member) named in a room reminder during a burst (this run): the
+    # fallback for a private reminder left unread does not name them in the room again
     reminded_in_room: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def named_in(self, room: Room, member: Member) -> bool:
+        return (room.platform, room.id, member.id) in self.reminded_in_room
 
     def waiting(self) -> bool:
         return any(entry.members for entry in self._rooms.values())

@@ -322,6 +322,8 @@ async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
     if policy is None:
         return []
     room = Room(reminder_row.platform, reminder_row.room_id, reminder_row.room_name)
+    if core.burst_waits.named_in(room, event.member):
+        return []  # a join burst's room reminder named them there already
     reminder = policy.reminder
     buttons = agree_buttons(core, room.platform, policy)
     ask = (reminder.text, core.prefix(room.platform), reminder.require_agreement, bool(buttons))

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.events import Member, MemberJoined, Room
+from bot.events import Member, MemberJoined, PrivateMessageUnread, Room
+from bot.identifiers import reminder_key
 from tests.conftest import POLICY, ConsoleRig, policy_rig
 
 ROOM = Room("console", "recovery", "recovery")
+AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ENOUGH = POLICY + (
     "  burst:\n    queue_over: 5\n    room_every_seconds: 5\n    room_is_enough: true\n"
 )
@@ -98,3 +101,22 @@ async def test_a_platform_rate_limiting_the_bot_is_a_burst_too(rig: ConsoleRig) 
     await rig.app.runtime.on_event(event)
     await settle(rig)
     assert "Welcome, alice." in rig.out.getvalue()[start:]
+
+
+async def test_a_burst_newcomer_who_leaves_the_private_chat_unread_is_not_named_again(
+    rig: ConsoleRig,
+) -> None:
+    await join(rig, "alice", backlog=50)
+    policy = rig.app.core.policies.current.by_name("circle")
+    assert policy is not None
+    key = reminder_key("console", "recovery", "alice", "circle", policy.reminder.text_hash)
+    assert await rig.app.store.reminder_by_key(key) is not None
+    start = len(rig.out.getvalue())
+    unread = PrivateMessageUnread(Member("console", "alice"), key, rig.clock.now())
+    await rig.app.runtime.on_event(unread)
+    assert "[#recovery]" not in rig.out.getvalue()[start:]
+    # one who was not part of a burst gets the room fallback, as before
+    await join(rig, "bob", backlog=0)
+    key = reminder_key("console", "recovery", "bob", "circle", policy.reminder.text_hash)
+    await rig.app.runtime.on_event(PrivateMessageUnread(Member("console", "bob"), key, AT))
+    assert "[#recovery]" in rig.out.getvalue()[start:]
