@@ -50,6 +50,7 @@ in plaintext or encrypted for nobody).
     python benchmarks/matrix_joins.py                # 100 sequential joins, a burst of 500
     python benchmarks/matrix_joins.py --quick        # 30 and 60: a smoke run of a few minutes
     python benchmarks/matrix_joins.py --joins 200 --burst 300
+    python benchmarks/matrix_joins.py --joins 10 --burst 200 --queue-over 1   # room reminders
 
 Every wait is bounded. The last line printed is one JSON object with the headline figures.
 """
@@ -480,8 +481,9 @@ class World:
     trace: Trace = field(default_factory=Trace)
 
 
-async def build_world(synapse: LocalSynapse, tmp: Path) -> World:
-    """Bot, moderator, covered room and moderators' room, as tests/matrix_live/rig.py does."""
+async def build_world(synapse: LocalSynapse, tmp: Path, queue_over: int | None = None) -> World:
+    """Bot, moderator, covered room and moderators' room, as tests/matrix_live/rig.py does;
+    ``queue_over``: the policy's reminder.burst.queue_over (default: the policy default)."""
     await synapse.register("benchadmin", PASSWORD, admin=True)
     admin_client = AsyncClient(synapse.base_url, f"@benchadmin:{synapse.server_name}")
     try:
@@ -492,13 +494,15 @@ async def build_world(synapse: LocalSynapse, tmp: Path) -> World:
     finally:
         await admin_client.close()
     try:
-        return await _build_rooms(synapse, tmp, admin)
+        return await _build_rooms(synapse, tmp, admin, queue_over)
     except BaseException:
         await admin.close()
         raise
 
 
-async def _build_rooms(synapse: LocalSynapse, tmp: Path, admin: Admin) -> World:
+async def _build_rooms(
+    synapse: LocalSynapse, tmp: Path, admin: Admin, queue_over: int | None
+) -> World:
     bot_password = "bench-bot-password-not-secret"
     bot_id = await synapse.register("confidant", bot_password)
     mod = await make_member(synapse, "mod", tmp / "members", encryption=False)
@@ -520,6 +524,7 @@ async def _build_rooms(synapse: LocalSynapse, tmp: Path, admin: Admin) -> World:
         POLICY.format(
             room_id=support.room_id, mod=mod.user_id, mods_room=mods.room_id, reminder=REMINDER
         )
+        + ("" if queue_over is None else f"  burst:\n    queue_over: {queue_over}\n")
     )
     config_path = tmp / "config.yaml"
     config_path.write_text(
@@ -951,7 +956,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         began = time.monotonic()
         await synapse.start()
         print(f"Synapse on {synapse.base_url} in {time.monotonic() - began:.1f} s", flush=True)
-        world = await build_world(synapse, tmp)
+        world = await build_world(synapse, tmp, args.queue_over)
         total = WARMUP_JOINS + args.joins + args.burst
         began = time.monotonic()
         names = [f"member-{index:04d}" for index in range(total)]
@@ -1173,6 +1178,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--joins", type=int, default=None, help="sequential joins (default 100)")
     parser.add_argument("--burst", type=int, default=None, help="burst joins (default 500)")
     parser.add_argument("--quick", action="store_true", help="30 sequential, a burst of 60")
+    parser.add_argument(
+        "--queue-over",
+        type=int,
+        default=None,
+        help="the policy's reminder.burst.queue_over (low: the room reminders of a burst)",
+    )
     args = parser.parse_args(argv)
     args.joins = args.joins if args.joins is not None else (30 if args.quick else 100)
     args.burst = args.burst if args.burst is not None else (60 if args.quick else 500)
