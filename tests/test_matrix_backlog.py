@@ -110,3 +110,10 @@ async def test_batches_that_queued_up_behind_a_slow_one_are_handed_over_as_one(
         loop.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await loop
+
+
+def test_a_member_opening_their_private_chat_is_no_newcomer() -> None:
+    backlog = PrivateBacklog()
+    chat = Room("matrix", "!their-chat:x", is_private_chat=True)
+    assert backlog.received([MemberJoined(chat, Member("matrix", "@m:x"), AT)]) == 0
+    assert backlog.depth == 0

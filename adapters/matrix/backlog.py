@@ -25,6 +25,10 @@ PRIVATE_SLOTS = 8  # private messages under way at once
 LIMITED_FOR_S = 10.0  # a rate limit counts as a burst this long after the homeserver said so
 
 
+def _newcomer(event: Event) -> bool:
+    return isinstance(event, MemberJoined) and not event.room.is_private_chat
+
+
 class PrivateBacklog:
     def __init__(self, slots: int = PRIVATE_SLOTS) -> None:
         self._slots = asyncio.Semaphore(slots)
@@ -53,8 +57,9 @@ class PrivateBacklog:
         client.send = noting  # type: ignore[method-assign]
 
     def received(self, events: list[Event]) -> int:
-        """A sync's events, queued for the core; how many of them are joins."""
-        joins = sum(isinstance(e, MemberJoined) for e in events)
+        """A sync's events, queued for the core; how many of them are joins (of rooms, not
+        of the bot's private chats: a member opening theirs needs no reminder)."""
+        joins = sum(_newcomer(e) for e in events)
         self.joins_waiting += joins
         return joins
 
@@ -66,7 +71,7 @@ class PrivateBacklog:
 
     def handing_over(self, event: Event) -> Event:
         """A join as handed to the core: with the depth of the queue it joins."""
-        if not isinstance(event, MemberJoined):
+        if not isinstance(event, MemberJoined) or not _newcomer(event):
             return event
         self.joins_waiting = max(0, self.joins_waiting - 1)
         depth = max(self.depth, self._batch_depth - 1)  # the others, not the join itself
