@@ -62,6 +62,9 @@ class PostToRoom:
     private_thread: bool = False
     # The core keeps this post (a rules message): the adapter reports its id as BotPosted.
     report_id: bool = False
+    # Members the post names and notifies besides ``mention`` (a burst's room reminder, see
+    # bot/bursts.py); their names are member tokens in ``text``.
+    mentions: tuple[Member, ...] = ()
 
     @property
     def has_choices(self) -> bool:
@@ -105,6 +108,9 @@ class SendPrivate:
     # Done only once the private message was delivered: an answer such as "sent to you
     # privately" is true only then (a refused message performs ``fallback`` instead).
     then: tuple[Action, ...] = ()
+    # Carried out beside the event's other actions rather than before them: a join burst's
+    # private reminders must not hold up the next joins (see bot/bursts.py).
+    background: bool = False
 
     @property
     def has_choices(self) -> bool:

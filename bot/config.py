@@ -167,6 +167,17 @@ class MatrixConfig(_Frozen):
     # Encrypted private chats made ahead of need: a newcomer's reminder then skips the
     # homeserver's slow room creation. 0 turns it off.
     spare_private_chats: int = Field(default=2, ge=0, le=50)
+    # During a run of joins the spares grow with the recent join rate, up to this many.
+    spare_private_chats_max: int = Field(default=20, ge=0, le=200)
+
+    @model_validator(mode="after")
+    def _spare_cap(self) -> Self:
+        if self.spare_private_chats_max < self.spare_private_chats:
+            raise ValueError(
+                f"spare_private_chats_max ({self.spare_private_chats_max}) is below "
+                f"spare_private_chats ({self.spare_private_chats})"
+            )
+        return self
 
     _store_dir = field_validator("store_dir", mode="before")(_resolve_path)
     _secrets = field_validator("password", "access_token")(_require_secret)

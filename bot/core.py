@@ -17,6 +17,7 @@ from functools import partial
 
 from bot import (
     bot_audit,
+    bursts,
     gating,
     moderation,
     presence,
@@ -120,6 +121,8 @@ class Core:
     # without check-ins (their answers are sealed with a key derived from it).
     leak_key: bytes | None = field(default=None, repr=False)
     metrics: Metrics = field(default_factory=NoMetrics)  # counts only (see bot/metrics.py)
+    # newcomers waiting for a join burst's room reminder (see bot/bursts.py)
+    burst_waits: bursts.Bursts = field(default_factory=lambda: bursts.Bursts())
 
     def __post_init__(self) -> None:
         self._event_handlers: dict[type, Callable[[object], Awaitable[list[Action]]]] = {
@@ -246,6 +249,10 @@ class Core:
         actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
         return actions
 
+    def burst_reminders(self) -> list[Action]:
+        """Room reminders of a join burst that came due (the runtime asks every second)."""
+        return bursts.room_reminders(self) if self.burst_waits.waiting() else []
+
     async def resume_actions(self) -> list[Action]:
         """Check-ins a restart interrupted, asked again where each stands. Called once the
         adapters delivered their backlog: a replayed answer moves a check-in on, and asking
@@ -318,6 +325,7 @@ class Core:
         bot's own moderation actions enter the audit log (see bot/bot_audit.py)."""
         await bot_audit.record(self, action)
         await read_gate.delivered(self, action)
+        await bursts.delivered(self, action)
         key = getattr(action, "idempotency_key", None)
         if key and key.startswith("rem-"):
             await self.reminder_delivered(key.split("/")[0], channel)

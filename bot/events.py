@@ -67,6 +67,10 @@ class MemberJoined:
     room: Room
     member: Member
     at: datetime
+    # From the adapter: private messages waiting to go out on this platform as the join is
+    # handed over, and whether the platform is rate-limiting the bot (see bot/bursts.py).
+    private_backlog: int = 0
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,9 @@ async def on_room_members(core: Core, event: RoomMembers) -> list[Action]:
         )
     actions: list[Action] = []
     for member in joined:
-        actions += await reminding.on_join(core, MemberJoined(room, member, event.at))
+        # reminded together: the others' private reminders queue with theirs (bot/bursts.py)
+        together = MemberJoined(room, member, event.at, private_backlog=len(joined) - 1)
+        actions += await reminding.on_join(core, together)
     for member_id in left:
         member = Member(room.platform, member_id)
         actions += await reminding.on_leave(core, MemberLeft(room, member, event.at))

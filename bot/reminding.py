@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import read_gate, texts
+from bot import bursts, read_gate, texts
 from bot.actions import (
     Action,
     Button,
@@ -67,7 +67,8 @@ async def on_join(core: Core, event: MemberJoined) -> list[Action]:
             room.platform, room.id, member.id, policy.name, check_hash
         )
         if not reminded:
-            actions += await remind(core, room, member, policy)
+            reminder = await remind(core, room, member, policy)
+            actions += bursts.during_burst(core, event, policy, reminder)
         elif came_back and not agreed:
             actions += await remind(core, room, member, policy, again=event.at.isoformat())
     must_agree = policy.reminder.require_agreement and not core.is_moderator(member, policy)
@@ -321,6 +322,8 @@ async def on_unread(core: Core, event: PrivateMessageUnread) -> list[Action]:
     if policy is None:
         return []
     room = Room(reminder_row.platform, reminder_row.room_id, reminder_row.room_name)
+    if core.burst_waits.named_in(room, event.member):
+        return []  # a join burst's room reminder named them there already
     reminder = policy.reminder
     buttons = agree_buttons(core, room.platform, policy)
     ask = (reminder.text, core.prefix(room.platform), reminder.require_agreement, bool(buttons))

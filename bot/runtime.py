@@ -45,6 +45,7 @@ longer than an adapter's own retries of a server error (Discord: 0.5 + 1 + 2 s),
 than waiting for a room the bot is not in yet (Matrix: up to 30 s)."""
 LATE_S = 60.0
 """An action (or an owed moderator alert) waiting longer than this is reported by /healthz."""
+BURST_POLL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class Runtime:
         self._told_not_running: set[tuple[str, str]] = set()  # (policy, platform)
         self.patience_s = PATIENCE_S
         self._waiting: dict[asyncio.Task[bool], Waiting] = {}
+        self._background: set[asyncio.Task[bool]] = set()  # private sends of a join burst
 
     async def on_event(self, event: Event) -> None:
         """The sink adapters deliver to; returns once the event's actions were carried out."""
@@ -106,7 +108,35 @@ class Runtime:
 
     async def execute(self, actions: Iterable[Action]) -> None:
         for action in actions:
+            if isinstance(action, SendPrivate) and action.background:
+                self._in_background(action)
+                continue
             await self._carry_out(action)
+
+    def _in_background(self, action: SendPrivate) -> None:
+        """A join burst's private reminder: carried out beside the next events (the adapter
+        queues it). It is in the outbox already, so a stop before it went out resends it."""
+        task = asyncio.create_task(self._perform(action), name="private-in-background")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def burst_reminders(self) -> None:
+        """A join burst's room reminders that came due while no join arrived to post them."""
+        if not self.core.burst_waits.waiting():
+            return
+        async with self._lock:
+            actions = self.core.burst_reminders()
+        await self.execute(actions)
+
+    async def _burst_watch(self) -> None:
+        """Every second of real time (a responsiveness poll; whether a room reminder is due
+        is the core's clock's business), cheap while no newcomer waits."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(BURST_POLL_S)
+            try:
+                await self.burst_reminders()
+            except Exception:
+                log.exception("burst reminders failed")
 
     async def _carry_out(self, action: Action) -> None:
         """Perform one action, waiting at most ``patience_s`` for it: a slower one goes on
@@ -293,6 +323,7 @@ class Runtime:
             asyncio.create_task(
                 self._every(self.policy_poll_seconds, self.poll_policies), name="policy-watch"
             ),
+            asyncio.create_task(self._burst_watch(), name="burst-reminders"),
         ]
 
     async def _start_adapters(self) -> None:
@@ -313,11 +344,12 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping.set()
-        waiting = list(self._waiting)  # an alert cut off here is sent at the next start
+        # an alert or a burst's private reminder cut off here is sent at the next start
+        waiting = [*self._waiting, *self._background]
         for task in [*self._tasks, *waiting]:
             task.cancel()
         for task in [*self._tasks, *waiting]:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for adapter in self.adapters.values():
             try:

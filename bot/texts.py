@@ -46,6 +46,16 @@ def reminder_in_room(text: str, prefix: str, require_agreement: bool, buttons: b
     return "\n".join(lines)
 
 
+def reminder_burst(
+    names: list[str], text: str, prefix: str, require_agreement: bool, private_follows: bool
+) -> str:
+    """A join burst's room reminder, naming every newcomer it is for."""
+    lines = [f"Welcome, {', '.join(names)}.", "", reminder_in_room(text, prefix, require_agreement)]
+    if private_follows:
+        lines += ["", "A private copy is on its way to each of you."]
+    return "\n".join(lines)
+
+
 def reminder_changed(reminder: str) -> str:
     """A re-ask after the policy's text changed says so first: the member agreed before,
     and is asked again because the words are new, not because of anything they did."""

@@ -38,6 +38,7 @@ from nio import (
 )
 
 from adapters.matrix import read_gate, translate
+from adapters.matrix.backlog import PrivateBacklog
 from adapters.matrix.direct import PrivateChats
 from adapters.matrix.e2e import keep_keys
 from adapters.matrix.outbound import MatrixError, MatrixOutbound
@@ -47,6 +48,7 @@ from adapters.matrix.spare_chats import SpareChats
 from bot import redact
 from bot.actions import (
     Action,
+    SendPrivate,
 )
 from bot.clock import Clock
 from bot.commands import Registry
@@ -157,6 +159,7 @@ class MatrixAdapter:
         self.spares: SpareChats
         self.outbound: MatrixOutbound
         self._lanes = asyncio.Semaphore(16)  # members handled at once
+        self.backlog = PrivateBacklog()  # the core's burst signal (bot/bursts.py)
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._invites_seen: set[str] = set()
         self._checked_rooms: set[str] = set()
@@ -191,6 +194,7 @@ class MatrixAdapter:
             ),
         )
         await self._login()
+        self.backlog.watch(self.client)
         self.chats = PrivateChats(self.client, self.user_id, self.encryption, self._wait_for_room)
         self.outbound = MatrixOutbound(
             self.client,
@@ -205,7 +209,7 @@ class MatrixAdapter:
             told_unencrypted=self.state.told_unencrypted,
             save_told=lambda: self.state.save(self.session_path),
         )
-        await self.chats.load()
+        await self.chats.load(self.state.handed_chats)
         self.spares = SpareChats(
             self.client,
             self.user_id,
@@ -214,7 +218,8 @@ class MatrixAdapter:
             self._wait_for_room,
             self.state.spare_chats,
             lambda: self.state.save(self.session_path),
-            self._share_room_key,
+            self.state.handed_chats,
+            cap=self.config.spare_private_chats_max,
         )
         self.chats.spares = self.spares
         self.gate = read_gate.MatrixReadGate(
@@ -232,6 +237,7 @@ class MatrixAdapter:
         if self.client is not None:
             await self.spares.stop()
             await self.outbound.close()
+            await self.chats.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -321,6 +327,8 @@ class MatrixAdapter:
                 checked = await self._permissions(self._to_check.pop())
                 if checked is not None:
                     batch.events.insert(0, checked)
+            joins = self.backlog.received(batch.events)  # queued joins: each needs a reminder
+            self.spares.joined(joins)
             await self._queue.put(batch)
             # after handing the batch over: sends query the keys they need themselves
             try:
@@ -363,24 +371,23 @@ class MatrixAdapter:
             if client.should_query_keys:
                 await client.keys_query()
 
-    async def _share_room_key(self, room_id: str) -> None:
-        """Share the room's Megolm key with everyone nio counts in it, ahead of a send."""
-        client = self.client
-        if client is None or not self.encryption or client.olm is None:
-            return
-        await self._know_member_devices(room_id)
-        if client.olm.should_share_group_session(room_id) and room_id not in client.sharing_session:
-            await client.share_group_session(room_id, ignore_unverified_devices=True)
-
     async def _dispatch_loop(self) -> None:
         """Events of one member stay in order; different members are handled side by side
         (a burst of joins must not queue behind each reminder's round trips). A batch is
         finished before the next starts, and only then is its sync token saved."""
         while True:
             batch = await self._queue.get()
+            while not self._queue.empty():  # behind (a join burst): the waiting batches as one
+                later = self._queue.get_nowait()
+                batch = _Batch(
+                    batch.events + later.events,
+                    later.next_batch,
+                    max(batch.newest_ts, later.newest_ts),
+                )
             lanes: dict[str, list[Event]] = {}
             for event in batch.events:
                 lanes.setdefault(_lane(event), []).append(event)
+            self.backlog.batch_started()
             await asyncio.gather(*(self._deliver_in_order(lane) for lane in lanes.values()))
             self.state.next_batch = batch.next_batch
             self.state.last_seen_ts = max(self.state.last_seen_ts, batch.newest_ts)
@@ -395,6 +402,7 @@ class MatrixAdapter:
     async def _deliver(self, event: Event) -> None:
         if self._sink is None:
             return
+        event = self.backlog.handing_over(event)
         try:
             if isinstance(event, read_gate.JoinAsked):
                 event = await self.gate.requested(event)
@@ -714,6 +722,12 @@ class MatrixAdapter:
         did arrive before the connection broke is not shown twice."""
         if self.client is None:
             raise MatrixError("the Matrix adapter is not started")
+        private = isinstance(action, SendPrivate)
+        async with self.backlog.sending_one() if private else contextlib.nullcontext():
+            await self._perform_through_outages(action)
+        self.chats.save_soon()  # after the action: the member's gate goes first
+
+    async def _perform_through_outages(self, action: Action) -> None:
         for attempt in range(1 + OUTAGE_RETRIES):
             try:
                 if self.gate.handles(action):
@@ -730,7 +744,6 @@ class MatrixAdapter:
                     type(error).__name__,
                 )
                 await self.wait_for_sync(1, timeout=OUTAGE_WAIT_S)
-        await self.chats.save_if_dirty()
 
     def _note_pending_invite(self, pending: PendingInvite) -> None:
         self.state.pending_invites.append(pending)

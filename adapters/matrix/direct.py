@@ -8,11 +8,13 @@ client on the account) finds the same chat, and opens at most one chat per membe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import aiohttp
 from nio import AsyncClient, RoomCreateResponse, RoomPreset
 from nio.api import Api
 
@@ -45,8 +47,10 @@ class PrivateChats:
         # Chats added here that no m.direct from the server has shown yet (see replace).
         self._unconfirmed: set[tuple[str, str]] = set()
         self.dirty = False
+        self._failed = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._save_lock = asyncio.Lock()
+        self._saving: asyncio.Task[None] | None = None
         self.spares: SpareChats | None = None  # set by the adapter once it can make them
 
     def is_private(self, room_id: str) -> bool:
@@ -81,33 +85,72 @@ class PrivateChats:
                 by_member.setdefault(member_id, []).append(room_id)
         self.by_member = by_member
 
-    async def load(self) -> None:
+    async def load(self, handed: list[list[str]] | None = None) -> None:
+        """The account's m.direct map, plus the spare chats the session file says were given
+        to a member (``handed``, [member, room]) that it may not name yet: a bot stopped
+        after the invite or the reminder but before saving the map must know the chat as
+        the member's, or it would give them another and remind them twice. Those are saved
+        to the account at once."""
         response = await self.client.list_direct_rooms()
         rooms = getattr(response, "rooms", None)
         if isinstance(rooms, dict):
             self.replace(rooms)
         self.dirty = False
+        for member_id, room_id in handed or []:
+            self.remember(member_id, room_id)
+            self.opened.add(room_id)  # made encrypted by us: never plaintext there
+        if self.dirty:
+            await self.save()
 
     async def save_if_dirty(self) -> None:
         if self.dirty:
             await self.save()
 
+    def save_soon(self) -> None:
+        """Save the map in the background: after a reminder, the member's gate and the
+        next member's reminder go first (the session file already says whose a spare is)."""
+        if self.dirty and (self._saving is None or self._saving.done()):
+            self._saving = asyncio.create_task(self._save_while_dirty(), name="matrix-m-direct")
+
+    async def _save_while_dirty(self) -> None:
+        for _ in range(3):  # chats opened during a save; a failure waits for the next action
+            try:
+                await self.save()
+            except (aiohttp.ClientConnectionError, TimeoutError) as error:
+                log.warning("matrix: saving m.direct cut off (%s)", type(error).__name__)
+                return
+            except Exception:
+                log.exception("matrix: saving m.direct failed")
+                return
+            if not self.dirty or self._failed:
+                return
+
+    async def close(self) -> None:
+        """Lets a save under way finish (bounded by the client's request timeout)."""
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await self._saving
+
     async def save(self) -> None:
         path = Api._build_path(["user", self.user_id, "account_data", "m.direct"])
         async with self._save_lock:  # one PUT at a time, each with the newest map
             self.dirty = False
+            saved = {user: list(rooms) for user, rooms in self.by_member.items()}
             response = await self.client.send(
                 "PUT",
                 path,
-                json.dumps(self.by_member),
+                json.dumps(saved),
                 headers={
                     "Authorization": f"Bearer {self.client.access_token}",
                     "Content-Type": "application/json",
                 },
             )
-            if response.status >= 300:
+            self._failed = response.status >= 300
+            if self._failed:
                 self.dirty = True
                 log.warning("matrix: saving m.direct failed with HTTP %s", response.status)
+            elif self.spares is not None:
+                self.spares.saved(saved)
 
     def usable(self, member_id: str) -> tuple[str, bool] | None:
         """An existing encrypted private chat with the member: (room id, member has joined).
@@ -165,11 +208,10 @@ class PrivateChats:
             if spare is not None:
                 log.debug("matrix: private chat %s (made ahead) for %s", spare, member_id)
                 self.opened.add(spare)
+                # m.direct is saved after the message (save_soon), not between invite and
+                # message: the session file already names the member (SpareChats.take), so
+                # a bot killed before the save still knows the chat at restart.
                 self.remember(member_id, spare)
-                # Saved before the message, as a created chat is: killed after sending but
-                # before saving, the bot would not know the chat as the member's after a
-                # restart, hand over another spare and send the reminder there a second time.
-                await self.save()
                 return spare, False
             created = await self.client.room_create(
                 is_direct=True,

@@ -100,6 +100,8 @@ class MatrixOutbound:
         self._told = told_unencrypted if told_unencrypted is not None else []
         self._save_told = save_told or (lambda: None)
         self._room_locks: dict[str, asyncio.Lock] = {}
+        # posting changes asked per room, written together by whoever holds the room's lock
+        self._posting_asked: dict[str, list[tuple[str, bool, asyncio.Future[None]]]] = {}
         self._alias_cache: dict[str, str] = {}
         # Redactions waiting for their time, on the core's clock (tests move it). They live
         # in this process: a restart before their time leaves those posts standing.
@@ -167,7 +169,9 @@ class MatrixOutbound:
             await self._edit(room_id, action.replaces, text, key)
             event_id = action.replaces  # an edit keeps the message's identity
         if event_id is None:
-            event_id = await self._send(room_id, text, mention=action.mention, tx_id=key)
+            event_id = await self._send(
+                room_id, text, mention=action.mention, tx_id=key, mentions=action.mentions
+            )
         if action.delete_after_s is not None:
             self._redact_later(room_id, event_id, action.delete_after_s)
         if action.report_id and self._report is not None:
@@ -311,25 +315,53 @@ class MatrixOutbound:
             raise ActionNotSupported(f"redaction refused: {response.status_code}")
 
     async def _set_posting(self, action: SetPostingAllowed) -> None:
+        """One power-levels write for every change asked while the previous write of the
+        room was under way: a join burst's gates are a few writes, not one per newcomer
+        (each write is a read-modify-write of one state event, so they never interleave)."""
         log.debug("matrix: %s may post in %s: %s", action.member.id, action.room.id, action.allowed)
         room_id = await self._resolve(action.room.id)
-        lock = self._room_locks.setdefault(room_id, asyncio.Lock())
-        async with lock:  # read-modify-write of one state event: never interleave
-            current = await self.client.room_get_state_event(room_id, "m.room.power_levels")
-            if not isinstance(current, RoomGetStateEventResponse):
-                raise ActionNotSupported("cannot read the room's power levels")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._posting_asked.setdefault(room_id, []).append((action.member.id, action.allowed, done))
+        async with self._room_locks.setdefault(room_id, asyncio.Lock()):
+            if not done.done():
+                asked = self._posting_asked.pop(room_id, [])
+                try:
+                    await self._write_posting(room_id, asked)
+                except Exception as error:  # every change asked failed with it
+                    for *_, each in asked:
+                        if not each.done():
+                            each.set_exception(error)
+                except BaseException:  # stopping
+                    for *_, each in asked:
+                        each.cancel()
+                    raise
+                for *_, each in asked:
+                    if not each.done():
+                        each.set_result(None)
+        await done
+
+    async def _write_posting(
+        self, room_id: str, asked: list[tuple[str, bool, asyncio.Future[None]]]
+    ) -> None:
+        current = await self.client.room_get_state_event(room_id, "m.room.power_levels")
+        if not isinstance(current, RoomGetStateEventResponse):
+            raise ActionNotSupported("cannot read the room's power levels")
+        content, changed = current.content, False
+        for member_id, allowed, done in asked:
             try:
-                updated = with_posting(
-                    current.content, self.user_id, action.member.id, action.allowed
-                )
+                updated = with_posting(content, self.user_id, member_id, allowed)
             except CannotChangeLevel as error:
-                raise ActionNotSupported(str(error)) from None
+                done.set_exception(ActionNotSupported(str(error)))
+                continue
             if updated is None:
-                log.debug("matrix: %s in %s already as wanted", action.member.id, room_id)
-                return
-            response = await self.client.room_put_state(room_id, "m.room.power_levels", updated)
-            if isinstance(response, ErrorResponse):
-                raise ActionNotSupported(f"power levels refused: {response.status_code}")
+                log.debug("matrix: %s in %s already as wanted", member_id, room_id)
+                continue
+            content, changed = updated, True
+        if not changed:
+            return
+        response = await self.client.room_put_state(room_id, "m.room.power_levels", content)
+        if isinstance(response, ErrorResponse):
+            raise ActionNotSupported(f"power levels refused: {response.status_code}")
 
     async def _timeout(self, action: TimeoutMember) -> None:
         """A repeat leaker's timeout: the power level below posting, as for a member who has
@@ -382,10 +414,19 @@ class MatrixOutbound:
         return response.room_id
 
     async def _send(
-        self, room_id: str, text: str, mention: Member | None = None, tx_id: str | None = None
+        self,
+        room_id: str,
+        text: str,
+        mention: Member | None = None,
+        tx_id: str | None = None,
+        mentions: tuple[Member, ...] = (),
     ) -> str:
-        """Send a notice (bots send notices, so other bots do not answer them); its id."""
+        """Send a notice (bots send notices, so other bots do not answer them); its id.
+        ``mentions``: members the text names who are to be notified (intentional mentions,
+        m.mentions, which clients notify on; client-server spec, "User and room mentions")."""
         content = _notice_content(text)
+        if mentions:
+            content["m.mentions"] = {"user_ids": sorted({m.id for m in mentions})}
         if mention is not None:
             name = mention.display_name or mention.id
             content["body"] = f"{name}: {text}"

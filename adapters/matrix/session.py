@@ -34,6 +34,8 @@ class SessionState:
     last_seen_ts: int = 0  # newest origin_server_ts handled, in ms
     pending_invites: list[PendingInvite] = field(default_factory=list)
     spare_chats: list[str] = field(default_factory=list)  # room ids, see spare_chats.py
+    # [member, room]: spares given away whose m.direct entry may not be saved yet
+    handed_chats: list[list[str]] = field(default_factory=list)
     # Unencrypted private chats already told that nothing private is sent there (room ids).
     told_unencrypted: list[str] = field(default_factory=list)
 

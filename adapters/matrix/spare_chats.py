@@ -4,10 +4,18 @@ Creating an encrypted room is the slowest thing a reminder does on Synapse (a qu
 second, most of the join → reminder time, and more under load), and a sync must show the new
 room before a message can be encrypted in it. A spare chat has already paid both: the bot
 sits in it alone, nio knows it as encrypted and its member list as complete. Handing one to a
-member is a single invite, sent while the room key is shared with the member's devices. The
-spares are remembered in the session file, so a restart reuses them instead of leaving empty
-rooms behind; one that is no longer usable is dropped. A burst that empties the spares falls
-back to creating chats as before.
+member is a single invite; the reminder's send then shares the room key and sends, in that
+order, as the homeserver serves them fastest (its work is done one piece at a time: the key
+sent beside the invite only delayed the member seeing the invite). The spares are remembered
+in the session file, so a restart reuses them instead of leaving empty rooms behind; one that
+is no longer usable is dropped. A burst that empties the spares falls back to creating chats
+as before.
+
+Which member a spare went to is written to the session file in the same write that takes it
+off the spares, before the invite: the account's m.direct map is saved only after the
+reminder (a homeserver write between invite and message slowed the reminder), so a bot killed
+in between learns the chat from the session file at restart (see PrivateChats.load) and
+resends the reminder there, where its transaction id keeps it to one message.
 """
 
 from __future__ import annotations
@@ -15,7 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import math
+import time
+from collections import deque
+from collections.abc import Callable
 
 import aiohttp
 from nio import (
@@ -31,6 +42,15 @@ from adapters.matrix.direct import ENCRYPTION_STATE, WaitForRoom
 
 log = logging.getLogger("confidant.matrix")
 
+# A spare taken for a newcomer is replaced this long afterwards, not at once: creating a room
+# is the heaviest write of the lot (about a third of a second of homeserver work), and started
+# beside the invite it slowed the invite, the key share, the reminder and the member's own
+# join of the chat, on a homeserver that does such work one piece at a time.
+REFILL_DELAY_S = 1.0
+# The pool grows with the joins of the last RATE_WINDOW_S: enough spares for AHEAD_S of them.
+RATE_WINDOW_S = 60.0
+AHEAD_S = 10.0
+
 
 class SpareChats:
     def __init__(
@@ -42,71 +62,107 @@ class SpareChats:
         wait_for_room: WaitForRoom,
         remembered: list[str],
         save: Callable[[], None],
-        share_room_key: Callable[[str], Awaitable[None]],
+        handed: list[list[str]] | None = None,
+        cap: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.user_id = user_id
         self.encryption = encryption
-        self.size = size
+        self.base = size
+        self.cap = max(size, cap if cap is not None else size)
+        self._clock = clock
+        self._joins: deque[float] = deque()  # when recent joins arrived
         self.wait_for_room = wait_for_room
         self.rooms = remembered  # the session state's own list: saving it saves the spares
         self.save = save
-        self.share_room_key = share_room_key
+        # The session state's own list of [member, room]: spares given away whose m.direct
+        # entry is not saved on the homeserver yet.
+        self.handed = handed if handed is not None else []
         self._filling: asyncio.Task[None] | None = None
         self._making: set[str] = set()  # created, not ready yet
 
     async def hand_over(self, member_id: str) -> str | None:
         """A spare chat with the member invited (marked direct, as room_create would mark
         it), or None when there is none to give. The invite goes into nio's view of the room
-        at once, so the room key is shared with the member's devices while the invite is on
-        its way instead of after a sync has shown it."""
-        room_id = self.take()
+        at once, so the send that follows encrypts for the member without waiting for a
+        sync to show it."""
+        room_id = self.take(member_id)
         if room_id is None:
             return None
         room = self.client.rooms[room_id]
         room.add_member(member_id, None, None, invited=True)
-        invited, shared = await asyncio.gather(
-            self.client.room_put_state(
+        try:
+            invited = await self.client.room_put_state(
                 room_id,
                 "m.room.member",
                 {"membership": "invite", "is_direct": True},
                 state_key=member_id,
-            ),
-            self.share_room_key(room_id),
-            return_exceptions=True,
-        )
-        for outcome in (invited, shared):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                raise outcome  # cancelled: stopping
-        if isinstance(shared, Exception):  # the send shares the key itself
-            log.warning("matrix: sharing a room key ahead failed (%s)", type(shared).__name__)
+            )
+        except Exception:
+            room.remove_member(member_id)
+            raise
         if isinstance(invited, RoomPutStateResponse):
             return room_id
         room.remove_member(member_id)
         log.warning("matrix: inviting into a spare private chat failed; making a new one")
         return None
 
-    def take(self) -> str | None:
-        """A spare chat that is still only the bot's and known as encrypted, or None."""
+    def take(self, member_id: str | None = None) -> str | None:
+        """A spare chat that is still only the bot's and known as encrypted, or None; given
+        a member, the session file says whose it is from the same write on."""
         while self.rooms:
             room_id = self.rooms.pop(0)
-            self.save()
             room = self.client.rooms.get(room_id)
-            if room is not None and self._still_spare(room):
-                self.refill_soon()
+            usable = room is not None and self._still_spare(room)
+            if usable and member_id is not None:
+                self.handed.append([member_id, room_id])
+            self.save()
+            if usable:
+                self.refill_soon(REFILL_DELAY_S)
                 return room_id
             log.info("matrix: spare private chat %s is no longer usable; dropped", room_id)
-        self.refill_soon()
+        self.refill_soon(REFILL_DELAY_S)
         return None
+
+    @property
+    def size(self) -> int:
+        """How many spares to keep now: the configured number, more while joins come fast
+        (the recent rate times AHEAD_S), never more than the cap."""
+        now = self._clock()
+        while self._joins and self._joins[0] < now - RATE_WINDOW_S:
+            self._joins.popleft()
+        if not self.base:
+            return 0
+        wanted = math.ceil(len(self._joins) / RATE_WINDOW_S * AHEAD_S)
+        return max(self.base, min(self.cap, wanted))
+
+    def joined(self, count: int) -> None:
+        """``count`` members joined a room the bot is in: the pool may need to grow."""
+        if count <= 0 or not self.base:
+            return
+        now = self._clock()
+        self._joins.extend([now] * min(count, 10 * self.cap))
+        if len(self.rooms) < self.size:
+            self.refill_soon(REFILL_DELAY_S)
+
+    def saved(self, by_member: dict[str, list[str]]) -> None:
+        """The m.direct map as saved on the homeserver: spares given away that it names need
+        no other record."""
+        left = [p for p in self.handed if p[1] not in by_member.get(p[0], [])]
+        if len(left) != len(self.handed):
+            self.handed[:] = left
+            self.save()
 
     def owns(self, room_id: str) -> bool:
         """A spare, or one being made: a room with nothing to enforce and nobody to remind."""
         return room_id in self.rooms or room_id in self._making
 
-    def refill_soon(self) -> None:
-        """Top the spares up in the background: one filler at a time, never on the send path."""
+    def refill_soon(self, delay_s: float = 0.0) -> None:
+        """Top the spares up in the background: one filler at a time, never on the send path,
+        starting after ``delay_s`` (the reminder that took a spare goes out first)."""
         if self.size and (self._filling is None or self._filling.done()):
-            self._filling = asyncio.create_task(self._fill(), name="matrix-spare-chats")
+            self._filling = asyncio.create_task(self._fill(delay_s), name="matrix-spare-chats")
 
     async def stop(self) -> None:
         if self._filling is not None:
@@ -114,8 +170,10 @@ class SpareChats:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._filling
 
-    async def _fill(self) -> None:
+    async def _fill(self, delay_s: float = 0.0) -> None:
         try:
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
             while len(self.rooms) < self.size:
                 room_id = await self._create()
                 if room_id is None:

@@ -245,6 +245,17 @@ class RepeatSpec(_Frozen):
         return self
 
 
+class BurstSpec(_Frozen):
+    """Joins faster than private reminders can be delivered (a platform's private-message
+    queue deeper than ``queue_over``, or the platform rate-limiting the bot): the room gets
+    one reminder at most every ``room_every_seconds`` naming the newcomers waiting for theirs,
+    and their private reminders follow in the background, unless ``room_is_enough``."""
+
+    queue_over: int = Field(default=10, ge=1, le=10_000)
+    room_every_seconds: float = Field(default=5, ge=1, le=600)
+    room_is_enough: bool = False
+
+
 def normalise_text(text: str) -> str:
     """The form of a reminder that counts as "the same text" for re-asking members."""
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -282,6 +293,7 @@ class ReminderSpec(_Frozen):
     # Where a private chat must first be accepted (a Matrix invite), how long to wait for
     # the member before using the fallback instead.
     private_timeout_minutes: float = Field(default=10, le=10080)
+    burst: BurstSpec = BurstSpec()
 
     @field_validator("text")
     @classmethod
