@@ -142,7 +142,7 @@ def cmd_migrate(args: argparse.Namespace, load: LoadConfig) -> int:
 
 
 def _apply(config: Config, backup_to: str | None, pending: list[int]) -> int:
-    from bot.store import Store
+    from bot.store import open_store
 
     database = config.database
     if problem := wrong_user(database, os.geteuid()):
@@ -165,7 +165,7 @@ def _apply(config: Config, backup_to: str | None, pending: list[int]) -> int:
         print("No database yet, so nothing to back up; it is created now.")
 
     async def open_and_close() -> int:
-        store = await Store.open(database, datetime.now(UTC))
+        store = await open_store(database, datetime.now(UTC))
         try:
             return await store.schema_version()
         finally:
@@ -185,7 +185,7 @@ def cmd_audit(args: argparse.Namespace, load: LoadConfig) -> int:
     here only, by the admin. An entry holds ids, an action and counts, never content.
     Safe while Confidant runs (a read in WAL mode); a database that still needs migrating
     is left alone rather than upgraded by a command that only reads."""
-    from bot.store import Store
+    from bot.store import open_store
 
     config = load(args.config)
     database = config.database
@@ -204,7 +204,7 @@ def cmd_audit(args: argparse.Namespace, load: LoadConfig) -> int:
         return _fail(problem)
 
     async def read() -> list[AuditEntry]:
-        store = await Store.open(database, datetime.now(UTC))
+        store = await open_store(database, datetime.now(UTC))
         try:
             return await store.audit_entries(args.limit, policies=args.policy)
         finally:

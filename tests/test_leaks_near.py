@@ -209,10 +209,10 @@ async def test_a_long_message_in_a_script_without_spaces_keeps_no_near_rows(
 async def test_the_store_groups_near_rows_per_message_in_stored_order(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from bot.store import Store
+    from bot.store import open_store
     from bot.store.sqlite import StoredFingerprint
 
-    store = await Store.open(tmp_path / "c.db", datetime(2026, 3, 1, tzinfo=UTC))
+    store = await open_store(tmp_path / "c.db", datetime(2026, 3, 1, tzinfo=UTC))
     try:
         def rows(values: list[int], author: bytes, message: bytes, room: str = "console:a"
                  ) -> list[StoredFingerprint]:

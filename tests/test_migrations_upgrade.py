@@ -19,7 +19,7 @@ import aiosqlite
 import pytest
 
 from bot.checkins.sealing import Sealer
-from bot.store import Store
+from bot.store import open_store
 from bot.store.migrate import apply_migrations, packaged_migrations
 from tests.conftest import make_config, write_policy
 from tests.test_cli import confidant
@@ -286,12 +286,12 @@ async def test_every_row_survives_an_upgrade_from(version: int, tmp_path: Path) 
     seeded = fill(old)
     assert seeded and all(seeded.values())  # data in every table of that version
 
-    store = await Store.open(old, NOW)
+    store = await open_store(old, NOW)
     try:
         assert await store.schema_version() == LATEST
     finally:
         await store.close()
-    await (await Store.open(fresh, NOW)).close()
+    await (await open_store(fresh, NOW)).close()
 
     with contextlib.closing(sqlite3.connect(old)) as db:
         now_there = set(tables(db))
@@ -313,7 +313,7 @@ async def test_sealed_answers_still_open_after_an_upgrade(tmp_path: Path) -> Non
     version = next(m.version for m in MIGRATIONS if "checkin_answers" in m.sql)
     await build_at(path, version)
     fill(path)
-    store = await Store.open(path, NOW)
+    store = await open_store(path, NOW)
     try:
         answers = {a.question_id: a for a in await store.checkin_answers(1)}
     finally:

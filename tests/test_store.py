@@ -8,7 +8,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.store import Store
+from bot.store import open_store
 from bot.store.migrate import SchemaTooNew, packaged_migrations
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -16,10 +16,10 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    store = await Store.open(path, NOW)
+    store = await open_store(path, NOW)
     assert await store.schema_version() == len(packaged_migrations())
     await store.close()
-    store = await Store.open(path, NOW)  # a second open applies nothing and keeps data
+    store = await open_store(path, NOW)  # a second open applies nothing and keeps data
     assert await store.schema_version() == len(packaged_migrations())
     await store.close()
     async with aiosqlite.connect(path) as db:
@@ -32,7 +32,7 @@ async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    store = await Store.open(path, NOW)
+    store = await open_store(path, NOW)
     await store.close()
     async with aiosqlite.connect(path) as db:
         await db.execute(
@@ -40,11 +40,11 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
         )
         await db.commit()
     with pytest.raises(SchemaTooNew, match="schema version 999"):
-        await Store.open(path, NOW)
+        await open_store(path, NOW)
 
 
 async def test_reminder_outbox_roundtrip(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "c.db", NOW)
+    store = await open_store(tmp_path / "c.db", NOW)
     try:
         args = ("console", "recovery", "recovery", "alice", "circle", "h1", NOW)
         assert await store.add_reminder("rem-1", *args)
@@ -82,12 +82,12 @@ async def test_no_message_text_lands_in_the_database(tmp_path: Path) -> None:
 
 async def test_threads_the_bot_opened_are_kept_per_platform_by_id(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    store = await Store.open(path, NOW)
+    store = await open_store(path, NOW)
     await store.add_bot_thread("discord", "1187654321098765432", NOW)
     await store.add_bot_thread("discord", "1187654321098765432", NOW)  # twice is once
     await store.add_bot_thread("discord", "1187654321098765999", NOW)
     await store.close()
-    store = await Store.open(path, NOW)  # still there after a restart
+    store = await open_store(path, NOW)  # still there after a restart
     assert await store.bot_threads("discord") == {"1187654321098765432", "1187654321098765999"}
     assert await store.bot_threads("matrix") == set()
     await store.forget_bot_thread("discord", "1187654321098765999")
@@ -97,7 +97,7 @@ async def test_threads_the_bot_opened_are_kept_per_platform_by_id(tmp_path: Path
 
 async def test_a_rooms_last_complete_count_time_is_kept(tmp_path: Path) -> None:
     """The read gate asks who joined after a gated room's last complete count."""
-    store = await Store.open(tmp_path / "c.db", NOW)
+    store = await open_store(tmp_path / "c.db", NOW)
     try:
         assert await store.room_counted_at("discord", "1") is None
         await store.replace_room_presence("discord", "1", ["7"], NOW)
