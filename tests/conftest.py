@@ -17,6 +17,7 @@ from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Config
+from tests.pg_server import database, pg_database, pg_server  # noqa: F401 (fixtures)
 
 POLICY = """\
 name: circle

@@ -31,7 +31,9 @@ def kind(function: object) -> str:
 
 
 def backends() -> list[type]:
-    return [SqliteStore]
+    from bot.store.postgres import PostgresStore
+
+    return [SqliteStore, PostgresStore]
 
 
 def test_the_protocol_lists_the_methods_the_core_calls() -> None:

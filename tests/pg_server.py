@@ -1,0 +1,65 @@
+"""A real PostgreSQL for the store tests, started by the suite itself.
+
+``pgserver`` (a test dependency) ships the PostgreSQL binaries in its wheel, so nothing need
+be installed on the machine first. One server per test session, in a temporary directory,
+reached over a unix socket in that directory (nothing listens on the network); a fresh
+database per test, dropped after it. Tests that run on both backends take the ``database``
+fixture: a SQLite file path or a ``postgresql://`` URL, what the ``database`` setting holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKENDS = ("sqlite", "postgresql")
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+def _admin(server: Any) -> Any:
+    import psycopg
+
+    return psycopg.connect(server.get_uri(), autocommit=True)
+
+
+def _url(server: Any, name: str) -> str:
+    uri: str = server.get_uri()
+    base, _, query = uri.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+
+
+@pytest.fixture
+def pg_database(pg_server: Any) -> Iterator[str]:
+    """A new, empty database on the session's server; its URL."""
+    name = f"confidant_test_{next(_numbers)}"
+    with _admin(pg_server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _url(pg_server, name)
+    finally:
+        with _admin(pg_server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where the store lives, once per backend: a SQLite file or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "c.db"
+    url: str = request.getfixturevalue("pg_database")
+    return url
