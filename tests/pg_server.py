@@ -10,6 +10,7 @@ fixture: a SQLite file path or a ``postgresql://`` URL, what the ``database`` se
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ _numbers = itertools.count(1)
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    with warnings.catch_warnings():  # platformdirs on a machine without XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
     try:
         yield server
     finally:
@@ -43,17 +46,28 @@ def _url(server: Any, name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
 
 
+def new_database(server: Any) -> str:
+    """A new, empty database on ``server``; its URL."""
+    name = f"confidant_test_{next(_numbers)}"
+    with _admin(server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return _url(server, name)
+
+
+def drop_database(server: Any, url: str) -> None:
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    with _admin(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_database(pg_server: Any) -> Iterator[str]:
     """A new, empty database on the session's server; its URL."""
-    name = f"confidant_test_{next(_numbers)}"
-    with _admin(pg_server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    url = new_database(pg_server)
     try:
-        yield _url(pg_server, name)
+        yield url
     finally:
-        with _admin(pg_server) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(pg_server, url)
 
 
 @pytest.fixture(params=BACKENDS)

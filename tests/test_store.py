@@ -102,6 +102,42 @@ async def test_no_message_text_lands_in_the_database(tmp_path: Path) -> None:
     assert "zebra-canary" not in rig.out.getvalue()
 
 
+async def test_a_console_session_on_postgresql_keeps_no_text(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """The whole core on the PostgreSQL store: the same session as above works (reminder,
+    agreement, private message, moderator), and no table holds the canary."""
+    import psycopg
+
+    from bot.store.url import PostgresUrl
+    from tests.conftest import make_config, start_rig, write_policy
+
+    write_policy(tmp_path / "policies")
+    config = make_config(tmp_path).model_copy(
+        update={"database": PostgresUrl.parse(pg_database)}
+    )
+    rig = await start_rig(config)
+    canary = "zebra-canary-7731 my brother relapsed"
+    try:
+        said = await rig.say(":join alice")
+        assert "What is shared here stays here." in said
+        await rig.say(f"alice: {canary}", "alice: /agree", f"alice: {canary}")
+        await rig.say(f":dm alice {canary}", f"mod: {canary}")
+    finally:
+        await rig.app.close()
+    assert not (tmp_path / "confidant.db").exists()  # nothing went to a SQLite file
+    with psycopg.connect(pg_database) as db:
+        agreed = db.execute("SELECT member_id FROM agreements").fetchall()
+        assert agreed == [("alice",)]
+        tables = [t for (t,) in db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema()"
+        )]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                assert "zebra-canary" not in repr(row) and "relapsed" not in repr(row), table
+
+
 async def test_threads_the_bot_opened_are_kept_per_platform_by_id(
     database: Path | str,
 ) -> None:

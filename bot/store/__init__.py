@@ -14,21 +14,35 @@ from pathlib import Path
 
 from bot.store.protocol import Store
 from bot.store.rows import AgreementReport, PendingReminder, RoomState
+from bot.store.url import PostgresUrl, looks_like_postgres
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+Database = Path | PostgresUrl | str
+"""The ``database`` setting: a SQLite file, or a PostgreSQL server (``PostgresUrl`` from
+the config, or the plain URL string tests and tools pass)."""
 
 
-def is_postgres(database: Path | str) -> bool:
+def is_postgres(database: Database) -> bool:
     """Whether the ``database`` setting names a PostgreSQL server rather than a file."""
-    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
+    return isinstance(database, PostgresUrl) or looks_like_postgres(database)
 
 
-async def open_store(database: Path | str, now: datetime) -> Store:
+def postgres_url(database: Database) -> str:
+    """The URL the driver connects with (password included: never print it)."""
+    return database.reveal() if isinstance(database, PostgresUrl) else str(database)
+
+
+async def open_store(database: Database, now: datetime) -> Store:
     """Open the configured store, applying pending migrations (see bot/store/migrate.py)."""
     if is_postgres(database):
-        from bot.store.postgres import PostgresStore
+        try:
+            from bot.store.postgres import PostgresStore
+        except ImportError as error:
+            raise RuntimeError(
+                "database: postgresql://... needs the PostgreSQL driver: install Confidant "
+                "with its postgresql extra (pip install -e '.[postgresql]')"
+            ) from error
 
-        return await PostgresStore.open(str(database), now)
+        return await PostgresStore.open(postgres_url(database), now)
     from bot.store.sqlite import SqliteStore
 
     return await SqliteStore.open(Path(database), now)
@@ -36,9 +50,12 @@ async def open_store(database: Path | str, now: datetime) -> Store:
 
 __all__ = [
     "AgreementReport",
+    "Database",
     "PendingReminder",
+    "PostgresUrl",
     "RoomState",
     "Store",
     "is_postgres",
     "open_store",
+    "postgres_url",
 ]
