@@ -188,3 +188,33 @@ async def test_concurrent_writers_do_not_share_a_transaction(database: Path | st
         assert await store.bot_threads("discord") == {str(n) for n in range(40)}
     finally:
         await store.close()
+
+
+async def test_a_long_lived_task_is_watched_once_however_often_it_writes(
+    pg_database: str,
+) -> None:
+    """PostgreSQL: the adapter's event task writes on every event for hours; the pool
+    watches its end with one callback, not one more per transaction (which would grow
+    without bound)."""
+    watchers: list[object] = []
+
+    class CountingTask(asyncio.Task):  # type: ignore[type-arg]
+        def add_done_callback(self, fn, *, context=None):  # type: ignore[no-untyped-def]
+            watchers.append(fn)
+            super().add_done_callback(fn, context=context)
+
+    loop = asyncio.get_running_loop()
+    factory = loop.get_task_factory()
+    store = await open_store(pg_database, NOW)
+    loop.set_task_factory(lambda lp, coro, **kw: CountingTask(coro, loop=lp, **kw))
+    try:
+        async def writes() -> None:
+            for n in range(30):
+                await store.add_bot_thread("discord", str(n), NOW)
+
+        await asyncio.wait_for(asyncio.create_task(writes()), 30)
+    finally:
+        loop.set_task_factory(factory)
+        await store.close()
+    from_the_pool = [fn for fn in watchers if getattr(fn, "__name__", "") == "_task_done"]
+    assert len(from_the_pool) == 1

@@ -16,6 +16,7 @@ Placeholders: the shared SQL says ``?`` (SQLite's); psycopg wants ``%s`` (and a 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Generator, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -91,6 +92,9 @@ class PooledConnection:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
         self._held: dict[asyncio.Task[Any], AsyncConnection[Any]] = {}
+        # tasks whose end is watched already: a task that lives for hours and writes on
+        # every event gets one done-callback, not one per transaction
+        self._watched: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> PgResult:
         return PgResult(self._run(sql, parameters, many=False))
@@ -129,7 +133,9 @@ class PooledConnection:
         if conn is None:
             conn = await self._pool.getconn()
             self._held[task] = conn
-            task.add_done_callback(self._task_done)
+            if task not in self._watched:
+                self._watched.add(task)
+                task.add_done_callback(self._task_done)
         try:
             return await _execute(conn, statement, parameters, many=many)
         except BaseException:
