@@ -77,3 +77,36 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
         return tmp_path / "c.db"
     url: str = request.getfixturevalue("pg_database")
     return url
+
+
+_shared: list[Any] = []
+_rig_databases: dict[Path, str] = {}
+
+
+def database_for_rigs(state: Path) -> str | None:
+    """With ``CONFIDANT_TEST_DATABASE=postgresql`` set, the PostgreSQL database of the test
+    rig whose state is in ``state`` (tests/conftest.py ``make_config``; the same one again
+    for a restart there), on one server started for the whole run: the core's tests then
+    run on the PostgreSQL store. Unset (the default), None: SQLite.
+
+    Tests that open the SQLite file themselves (backup, the raw-bytes canaries, the outbox
+    peeks) fail in this mode: it is for finding where the PostgreSQL store differs."""
+    import os
+
+    if os.environ.get("CONFIDANT_TEST_DATABASE", "sqlite") != "postgresql":
+        return None
+    if not _shared:
+        import atexit
+        import tempfile
+
+        import pgserver
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(tempfile.mkdtemp(prefix="confidant-pg-"),
+                                         cleanup_mode="stop")
+        atexit.register(server.cleanup)
+        _shared.append(server)
+    if state not in _rig_databases:
+        _rig_databases[state] = new_database(_shared[0])
+    return _rig_databases[state]
