@@ -28,7 +28,7 @@ from bot.store.migrate import SchemaStatus, packaged_migrations, schema_status, 
 from bot.store.url import PostgresUrl
 
 if TYPE_CHECKING:
-    from bot.store.sqlite import AuditEntry
+    from bot.store.rows import AuditEntry
 
 LoadConfig = Callable[[str | None], Config]
 
