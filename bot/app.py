@@ -18,7 +18,7 @@ from bot.metrics import Metrics, NoMetrics
 from bot.policy_holder import PolicyHolder
 from bot.ports import Adapter
 from bot.runtime import Runtime
-from bot.store import Store
+from bot.store import Store, open_store
 
 
 def build_registry() -> Registry:
@@ -54,7 +54,7 @@ class App:
         redact.protect(key, *redact.config_secrets(config))  # out of every log line from now
         registry = build_registry()
         adapters = list(make_adapters(registry, clock))
-        store = await Store.open(config.database, clock.now())
+        store = await open_store(config.database, clock.now())
         for adapter in adapters:
             # Optional: an adapter that keeps a little state of its own (ids only) in the
             # store, e.g. the threads the Discord adapter opened, says so with use_store.

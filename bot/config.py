@@ -15,13 +15,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -33,6 +35,7 @@ from bot.policy.loader import POLICY_SUFFIXES, display_path, read_limited, to_er
 from bot.policy.model import problem
 from bot.policy.validate import validate_document
 from bot.policy.yamlpos import START, Document, Pos, Problem, parse_yaml
+from bot.store.url import PostgresUrl, looks_like_postgres
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["logfmt", "json"]
@@ -295,10 +298,24 @@ class StatusConfig(_Frozen):
         return int(self.listen.rpartition(":")[2])
 
 
+def _database_kind(value: Any) -> str:
+    return "postgresql" if isinstance(value, PostgresUrl) or looks_like_postgres(value) else "path"
+
+
+# Tagged, so a wrong value (a list, say) is reported once, as the file path it usually is,
+# rather than once per kind of database.
+DatabaseSetting = Annotated[
+    Annotated[Path, Tag("path")] | Annotated[PostgresUrl, Tag("postgresql")],
+    Discriminator(_database_kind),
+]
+
+
 class Config(_Frozen):
     """Resolved settings: every path is absolute, every secret is a SecretStr."""
 
-    database: Path = Field(default=Path("confidant.db"), validate_default=True)
+    database: DatabaseSetting = Field(default=Path("confidant.db"), validate_default=True)
+    """A SQLite file (the embedded default), or a ``postgresql://`` URL when more than one
+    process serves the deployment; its password from the environment (``${VAR}``)."""
     key_file: Path = Field(default=Path("confidant.key"), validate_default=True)
     policy_dir: Path = Field(default=Path("policies"), validate_default=True)
     log_level: LogLevel = "INFO"
@@ -307,7 +324,19 @@ class Config(_Frozen):
     status: StatusConfig = StatusConfig()
     source: str
 
-    _paths = field_validator("database", "key_file", "policy_dir", mode="before")(_resolve_path)
+    _paths = field_validator("key_file", "policy_dir", mode="before")(_resolve_path)
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, PostgresUrl):
+            return value
+        if looks_like_postgres(value):
+            try:
+                return PostgresUrl.parse(value)
+            except ValueError as error:
+                raise problem(str(error)) from None
+        return _resolve_path(value, info)
 
     @field_validator("status", mode="before")
     @classmethod
@@ -385,12 +414,16 @@ def _places(document: Document, config: Config | None, shown: str, base_dir: Pat
     positions = {key: (p.line, p.column) for key in STATE_KEYS for p in [_pos(document, key)]}
     if config is not None:
         paths = {key: getattr(config, key) for key in STATE_KEYS}
+        # a PostgreSQL server is no path on this machine: nothing of it to check here
+        paths = {key: value for key, value in paths.items() if isinstance(value, Path)}
         return ConfigPlaces(shown, paths, positions)
     found: dict[str, Path] = {}
     for key in STATE_KEYS:
         if document.is_flagged((key,)):
             continue
         value = document.data.get(key, Config.model_fields[key].default)
+        if looks_like_postgres(value):
+            continue
         try:
             resolved = _resolve(value, base_dir)
         except (ValueError, PydanticCustomError):

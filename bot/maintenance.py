@@ -24,10 +24,11 @@ from bot.config import Config
 from bot.progress import TextProgress
 from bot.store.archive import BackupError, BackupResult, create_backup, restore_backup
 from bot.store.backup import DatabaseFileError, database_in_use, schema_version
-from bot.store.migrate import packaged_migrations, schema_status, title
+from bot.store.migrate import SchemaStatus, packaged_migrations, schema_status, title
+from bot.store.url import PostgresUrl
 
 if TYPE_CHECKING:
-    from bot.store.sqlite import AuditEntry
+    from bot.store.rows import AuditEntry
 
 LoadConfig = Callable[[str | None], Config]
 
@@ -76,8 +77,20 @@ def _backup(config: Config, target: Path) -> BackupResult:
         bar.finish()
 
 
+def _not_on_postgres(config: Config, command: str) -> str | None:
+    if not isinstance(config.database, PostgresUrl):
+        return None
+    return (
+        f"`confidant {command}` works on a SQLite database only so far; for {config.database} "
+        "use PostgreSQL's own pg_dump / pg_restore, and keep the key file with the dump"
+    )
+
+
 def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
     config = load(args.config)
+    if refused := _not_on_postgres(config, "backup"):
+        return _fail(refused)
+    assert isinstance(config.database, Path)
     target = Path(args.path)
     try:
         if args.path.endswith(("/", os.sep)):  # a directory, made if need be (nightly runs)
@@ -96,6 +109,9 @@ def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
 
 def cmd_restore(args: argparse.Namespace, load: LoadConfig) -> int:
     config = load(args.config)
+    if refused := _not_on_postgres(config, "restore"):
+        return _fail(refused)
+    assert isinstance(config.database, Path)
     if problem := wrong_user(config.database, os.geteuid()):
         return _fail(problem)
     try:
@@ -113,6 +129,10 @@ def cmd_restore(args: argparse.Namespace, load: LoadConfig) -> int:
 def cmd_migrate(args: argparse.Namespace, load: LoadConfig) -> int:
     config = load(args.config)
     database = config.database
+    if isinstance(database, PostgresUrl):
+        from bot.maintenance_pg import migrate_postgres
+
+        return migrate_postgres(database, check=args.check)
     migrations = packaged_migrations()
     try:
         version = schema_version(database) if database.exists() else 0
@@ -120,6 +140,17 @@ def cmd_migrate(args: argparse.Namespace, load: LoadConfig) -> int:
         return _fail(str(error))
     status = schema_status(version, migrations)
     print(f"database: {database}" + ("" if database.exists() else " (not created yet)"))
+    outcome = report_status(status)
+    if outcome is not None:
+        return outcome
+    if args.check:
+        print("Run `confidant migrate` to apply them (it takes a backup first).")
+        return PENDING
+    return _apply(config, args.backup_to, [m.version for m in status.pending])
+
+
+def report_status(status: SchemaStatus) -> int | None:
+    """Print where the database stands; the exit code when there is nothing to apply."""
     print(f"schema version of the database: {status.database}")
     print(f"schema version of this Confidant: {status.code}")
     if status.too_new:
@@ -135,16 +166,14 @@ def cmd_migrate(args: argparse.Namespace, load: LoadConfig) -> int:
     print("pending migrations:")
     for migration in status.pending:
         print(f"  {migration.version:04d}  {title(migration)}  ({migration.name})")
-    if args.check:
-        print("Run `confidant migrate` to apply them (it takes a backup first).")
-        return PENDING
-    return _apply(config, args.backup_to, [m.version for m in status.pending])
+    return None
 
 
 def _apply(config: Config, backup_to: str | None, pending: list[int]) -> int:
-    from bot.store import Store
+    from bot.store import open_store
 
     database = config.database
+    assert isinstance(database, Path)
     if problem := wrong_user(database, os.geteuid()):
         return _fail(problem)
     try:
@@ -165,7 +194,7 @@ def _apply(config: Config, backup_to: str | None, pending: list[int]) -> int:
         print("No database yet, so nothing to back up; it is created now.")
 
     async def open_and_close() -> int:
-        store = await Store.open(database, datetime.now(UTC))
+        store = await open_store(database, datetime.now(UTC))
         try:
             return await store.schema_version()
         finally:
@@ -185,26 +214,31 @@ def cmd_audit(args: argparse.Namespace, load: LoadConfig) -> int:
     here only, by the admin. An entry holds ids, an action and counts, never content.
     Safe while Confidant runs (a read in WAL mode); a database that still needs migrating
     is left alone rather than upgraded by a command that only reads."""
-    from bot.store import Store
+    from bot.store import open_store
 
     config = load(args.config)
     database = config.database
-    if not database.exists():
-        return _fail(f"{database} does not exist yet")
-    try:
-        status = schema_status(schema_version(database), packaged_migrations())
-    except DatabaseFileError as error:
-        return _fail(str(error))
+    if isinstance(database, PostgresUrl):
+        from bot.maintenance_pg import postgres_status
+
+        status = postgres_status(database)
+    else:
+        if not database.exists():
+            return _fail(f"{database} does not exist yet")
+        try:
+            status = schema_status(schema_version(database), packaged_migrations())
+        except DatabaseFileError as error:
+            return _fail(str(error))
+        if problem := wrong_user(database, os.geteuid()):
+            return _fail(problem)
     if not status.up_to_date:
         return _fail(
             f"{database} is at schema version {status.database}, this Confidant at "
             f"{status.code}: run `confidant migrate --check` first"
         )
-    if problem := wrong_user(database, os.geteuid()):
-        return _fail(problem)
 
     async def read() -> list[AuditEntry]:
-        store = await Store.open(database, datetime.now(UTC))
+        store = await open_store(database, datetime.now(UTC))
         try:
             return await store.audit_entries(args.limit, policies=args.policy)
         finally:

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.actions import Action
 from bot.events import Event
+from bot.store.protocol import Store as Store  # the storage port (SQLite or PostgreSQL)
 
 EventSink = Callable[[Event], Awaitable[None]]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.actions import Action, AlertModerators, DeleteMessage, RemoveFromRoom, TimeoutMember
 from bot.events import CommandInvoked, Member, Room
 from bot.policy import Policy
-from bot.store.sqlite import LeakFlag, RepeatAction
+from bot.store.rows import LeakFlag, RepeatAction
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -23,7 +23,7 @@ from bot.events import (
 )
 from bot.identifiers import agree_choice_id, digest
 from bot.policy import Policy
-from bot.store.sqlite import RulesMessage
+from bot.store.rows import RulesMessage
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -17,6 +17,7 @@ from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Config
+from tests.pg_server import database, pg_database, pg_server  # noqa: F401 (fixtures)
 
 POLICY = """\
 name: circle
@@ -64,7 +65,14 @@ def make_config(tmp: Path) -> Config:
         "log_level: INFO\nadapters:\n  console:\n    enabled: true\n",
         encoding="utf-8",
     )
-    return load_config(config_path, env={})
+    config = load_config(config_path, env={})
+    from tests.pg_server import database_for_rigs
+
+    if url := database_for_rigs(tmp):  # CONFIDANT_TEST_DATABASE=postgresql: the PG store
+        from bot.store.url import PostgresUrl
+
+        config = config.model_copy(update={"database": PostgresUrl.parse(url)})
+    return config
 
 
 @dataclass

@@ -2,14 +2,14 @@
 
 The loader reads the store a chunk at a time, grouped by room, day and author, instead of
 one object per row. These tests hold it to the index the old row-by-row load built, with
-chunks small enough that groups are cut at every boundary.
+chunks small enough that groups are cut at every boundary. Each test taking ``database``
+runs on both backends (SQLite groups with ``group_concat``, PostgreSQL with ``array_agg``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +17,8 @@ from bot.leaks import Fingerprints, LeakIndex, LeakParams, Posting, author_key
 from bot.leaks_flow.engines import Engines
 from bot.leaks_flow.loading import fill_index
 from bot.policy.model import LeaksSpec, Policy, ReminderSpec, RoomRef
-from bot.store.sqlite import Store, StoredFingerprint
+from bot.store import Database, Store, open_store
+from bot.store.rows import StoredFingerprint
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -65,8 +66,8 @@ PROBES = [
 ]
 
 
-async def store_with(path: Path, rows: list[StoredFingerprint]) -> Store:
-    store = await Store.open(path, NOW)
+async def store_with(database: Database, rows: list[StoredFingerprint]) -> Store:
+    store = await open_store(database, NOW)
     await store.add_fingerprints(rows)
     return store
 
@@ -87,8 +88,10 @@ def postings(index: LeakIndex) -> list[Posting]:
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 100])
-async def test_streamed_load_builds_the_row_by_row_index(tmp_path: Path, chunk: int) -> None:
-    store = await store_with(tmp_path / "c.db", ROWS)
+async def test_streamed_load_builds_the_row_by_row_index(
+    database: Database, chunk: int
+) -> None:
+    store = await store_with(database, ROWS)
     try:
         # 14 rows of the main scheme, one a repeated posting; the other scheme's row apart.
         for scheme, postings_wanted in ((SCHEME, 13), ("k8w5", 1)):
@@ -106,8 +109,8 @@ async def test_streamed_load_builds_the_row_by_row_index(tmp_path: Path, chunk: 
         await store.close()
 
 
-async def test_chunks_are_bounded_and_cover_every_row_once(tmp_path: Path) -> None:
-    store = await store_with(tmp_path / "c.db", ROWS)
+async def test_chunks_are_bounded_and_cover_every_row_once(database: Database) -> None:
+    store = await store_with(database, ROWS)
     try:
         chunks = [chunk async for chunk in store.index_groups(SCHEME, rows=4)]
     finally:
@@ -128,11 +131,11 @@ async def test_chunks_are_bounded_and_cover_every_row_once(tmp_path: Path) -> No
     assert len(wanted) - 1 <= len(seen) <= len(wanted)
 
 
-async def test_rows_written_during_the_load_arrive_once(tmp_path: Path) -> None:
+async def test_rows_written_during_the_load_arrive_once(database: Database) -> None:
     """No read stays open between chunks: the next one resumes after the last row seen."""
     written = [row(1, "matrix:!a", 100, ALICE, 1), row(2, "matrix:!a", 100, ALICE, 1),
                row(3, "matrix:!b", 100, BOB, 2), row(3, "discord:9", 101, CAROL, 5)]
-    store = await store_with(tmp_path / "c.db", written)
+    store = await store_with(database, written)
     try:
         stream = store.index_groups(SCHEME, rows=2)
         first = await anext(stream)
@@ -158,7 +161,7 @@ async def test_fill_index_rejects_an_impossible_day_as_adding_does() -> None:
         await fill_index(LeakIndex(), bad())
 
 
-async def test_engines_load_from_the_store_finds_the_stored_room(tmp_path: Path) -> None:
+async def test_engines_load_from_the_store_finds_the_stored_room(database: Database) -> None:
     spec = LeaksSpec()
     policy = Policy(
         name="circle",
@@ -167,9 +170,9 @@ async def test_engines_load_from_the_store_finds_the_stored_room(tmp_path: Path)
         reminder=ReminderSpec(text="What is said here stays here."),
         leaks=spec,
     )
-    store = await store_with(tmp_path / "c.db", ROWS)
+    store = await store_with(database, ROWS)
     try:
-        engines = Engines(KEY, store)
+        engines = Engines(KEY, store)  # type: ignore[arg-type]  (typed for SQLite there)
         assert await engines.load((policy,)) == (await row_by_row(store, SCHEME))[1]
         index = engines.engines[SCHEME].index
         found = index.lookup(Fingerprints(frozenset({1, 5}), False, 20), "matrix:!z")

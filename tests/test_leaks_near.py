@@ -206,13 +206,16 @@ async def test_a_long_message_in_a_script_without_spaces_keeps_no_near_rows(
         assert rows and not [row for row in rows if row.scheme == "n2k11w2n5"]
 
 
-async def test_the_store_groups_near_rows_per_message_in_stored_order(tmp_path: Path) -> None:
+async def test_the_store_groups_near_rows_per_message_in_stored_order(
+    database: Path | str,
+) -> None:
+    """On both backends (rowid on SQLite, the identity ``position`` on PostgreSQL)."""
     from datetime import UTC, datetime
 
-    from bot.store import Store
+    from bot.store import open_store
     from bot.store.sqlite import StoredFingerprint
 
-    store = await Store.open(tmp_path / "c.db", datetime(2026, 3, 1, tzinfo=UTC))
+    store = await open_store(database, datetime(2026, 3, 1, tzinfo=UTC))
     try:
         def rows(values: list[int], author: bytes, message: bytes, room: str = "console:a"
                  ) -> list[StoredFingerprint]:

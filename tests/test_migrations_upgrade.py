@@ -6,6 +6,10 @@ row must survive with the values of the columns that still exist, and the upgrad
 must be exactly the schema of a database made fresh. Tables are discovered from
 ``sqlite_master``, so a new migration that adds a table fails here until :data:`ROWS` has
 data for it, and one that drops or empties a table fails until that is made explicit.
+
+The same runs on PostgreSQL with its twin migrations (bot/store/migrations_pg/) and the
+same :data:`ROWS`, on a server the suite starts (tests/pg_server.py); ``confidant migrate
+[--check]`` is checked there too.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import contextlib
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
 
 from bot.checkins.sealing import Sealer
-from bot.store import Store
+from bot.store import open_store
 from bot.store.migrate import apply_migrations, packaged_migrations
 from tests.conftest import make_config, write_policy
+from tests.pg_server import drop_database, new_database
 from tests.test_cli import confidant
 
 MIGRATIONS = packaged_migrations()
@@ -286,12 +292,12 @@ async def test_every_row_survives_an_upgrade_from(version: int, tmp_path: Path) 
     seeded = fill(old)
     assert seeded and all(seeded.values())  # data in every table of that version
 
-    store = await Store.open(old, NOW)
+    store = await open_store(old, NOW)
     try:
         assert await store.schema_version() == LATEST
     finally:
         await store.close()
-    await (await Store.open(fresh, NOW)).close()
+    await (await open_store(fresh, NOW)).close()
 
     with contextlib.closing(sqlite3.connect(old)) as db:
         now_there = set(tables(db))
@@ -313,7 +319,7 @@ async def test_sealed_answers_still_open_after_an_upgrade(tmp_path: Path) -> Non
     version = next(m.version for m in MIGRATIONS if "checkin_answers" in m.sql)
     await build_at(path, version)
     fill(path)
-    store = await Store.open(path, NOW)
+    store = await open_store(path, NOW)
     try:
         answers = {a.question_id: a for a in await store.checkin_answers(1)}
     finally:
@@ -403,3 +409,153 @@ async def test_migrate_refuses_a_newer_database_and_a_running_bot(tmp_path: Path
     assert "newer Confidant" in check.stderr
     apply = confidant("migrate", "--config", str(config), cwd=tmp_path)
     assert apply.returncode == 2 and _version(database) == LATEST + 1
+
+
+# -- the same on PostgreSQL ------------------------------------------------------------------
+
+PG_MIGRATIONS = packaged_migrations("postgresql")
+
+
+def pg_tables(db: Any) -> list[str]:
+    """Tables in creation order (a new table gets a higher oid on a fresh server)."""
+    rows = db.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.oid"
+    ).fetchall()
+    return [name for (name,) in rows if name not in BOOKKEEPING]
+
+
+def pg_columns(db: Any, table: str) -> list[str]:
+    """Columns a row is written with: not those PostgreSQL always fills itself (the
+    identity ``position`` that stands in for SQLite's rowid)."""
+    rows = db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+        " current_schema() AND table_name = %s AND identity_generation IS DISTINCT FROM"
+        " 'ALWAYS' ORDER BY ordinal_position",
+        (table,),
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def pg_schema(db: Any) -> dict[str, object]:
+    columns = db.execute(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity"
+        " FROM information_schema.columns WHERE table_schema = current_schema()"
+        " ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    indexes = db.execute(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes"
+        " WHERE schemaname = current_schema() ORDER BY 1, 2"
+    ).fetchall()
+    constraints = db.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2"
+    ).fetchall()
+    return {"columns": columns, "indexes": indexes, "constraints": constraints}
+
+
+def pg_fill(url: str) -> dict[str, list[dict[str, object]]]:
+    import psycopg
+
+    seeded: dict[str, list[dict[str, object]]] = {}
+    with psycopg.connect(url) as db:
+        for table in pg_tables(db):
+            assert table in ROWS, f"table {table} has no test data: add realistic rows to ROWS"
+            have = pg_columns(db, table)
+            rows = [{c: row[c] for c in have if c in row} for row in ROWS[table]]
+            for row in rows:
+                missing = set(have) - set(row)
+                assert not missing, f"{table}: give {sorted(missing)} realistic values in ROWS"
+                marks = ",".join(["%s"] * len(row))
+                db.execute(
+                    f"INSERT INTO {table} ({','.join(row)}) VALUES ({marks})", [*row.values()]
+                )
+            seeded[table] = rows
+    return seeded
+
+
+@pytest.mark.parametrize("version", range(1, LATEST + 1))
+async def test_every_row_survives_an_upgrade_on_postgresql_from(
+    version: int, pg_server: Any
+) -> None:
+    import psycopg
+
+    from bot.store.postgres import apply_pg_migrations
+
+    old, fresh = new_database(pg_server), new_database(pg_server)
+    try:
+        await apply_pg_migrations(old, PG_MIGRATIONS[:version], "2026-02-01T00:00:00+00:00")
+        seeded = pg_fill(old)
+        assert seeded and all(seeded.values())
+
+        store = await open_store(old, NOW)
+        try:
+            assert await store.schema_version() == LATEST
+        finally:
+            await store.close()
+        await (await open_store(fresh, NOW)).close()
+
+        with psycopg.connect(old) as db:
+            now_there = set(pg_tables(db))
+            for table, rows in seeded.items():
+                assert table in now_there, f"upgrading from {version} dropped {table}"
+                kept = [c for c in rows[0] if c in pg_columns(db, table)]
+                got = db.execute(f"SELECT {','.join(kept)} FROM {table}").fetchall()
+                want = [tuple(row[c] for c in kept) for row in rows]
+                assert _ordered(got) == _ordered(want), f"{table} after upgrading from {version}"
+            versions = db.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+            assert [v for (v,) in versions] == list(range(1, LATEST + 1))
+            upgraded = pg_schema(db)
+        with psycopg.connect(fresh) as db:
+            assert upgraded == pg_schema(db)
+    finally:
+        drop_database(pg_server, old)
+        drop_database(pg_server, fresh)
+
+
+async def test_the_two_backends_have_the_same_tables_and_columns(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """The twins really are twins: same tables, same columns in the same order (besides
+    PostgreSQL's ``position``, which is SQLite's rowid)."""
+    import psycopg
+
+    await (await open_store(tmp_path / "c.db", NOW)).close()
+    await (await open_store(pg_database, NOW)).close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "c.db")) as db:
+        lite = {t: columns(db, t) for t in tables(db)}
+    with psycopg.connect(pg_database) as db:
+        pg = {t: pg_columns(db, t) for t in pg_tables(db)}
+    assert pg == lite
+
+
+async def test_migrate_check_then_migrate_on_postgresql(tmp_path: Path, pg_database: str) -> None:
+    from bot.store.postgres import apply_pg_migrations
+
+    await apply_pg_migrations(pg_database, PG_MIGRATIONS[: LATEST - 2], "2026-02-01T00:00:00Z")
+    secret = "unused-but-secret-7702"  # the test server trusts the socket; never printed
+    base, _, query = pg_database.partition("?")
+    url = base.replace("postgres:@", "postgres:${CONFIDANT_DB_PASSWORD}@") + "?" + query
+    write_policy(tmp_path / "policies")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {url}\nkey_file: confidant.key\npolicy_dir: policies\n"
+        "adapters:\n  console:\n    enabled: true\n"
+    )
+    env = {"CONFIDANT_DB_PASSWORD": secret}
+    check = confidant("migrate", "--check", "--config", str(config), cwd=tmp_path, env_extra=env)
+    assert check.returncode == 1, check.stderr
+    assert f"schema version of the database: {LATEST - 2}" in check.stdout
+    assert f"schema version of this Confidant: {LATEST}" in check.stdout
+    assert PG_MIGRATIONS[-1].name in check.stdout and "pg_dump" in check.stdout
+    applied = confidant("migrate", "--config", str(config), cwd=tmp_path, env_extra=env)
+    assert applied.returncode == 0, applied.stderr
+    assert f"Applied migrations {LATEST - 1:04d}, {LATEST:04d}" in applied.stdout
+    again = confidant("migrate", "--check", "--config", str(config), cwd=tmp_path, env_extra=env)
+    assert again.returncode == 0 and "Up to date" in again.stdout
+    for run in (check, applied, again):
+        assert secret not in run.stdout + run.stderr and "postgres:***@" in run.stdout
+    backup = confidant("backup", str(tmp_path / "b/"), "--config", str(config), cwd=tmp_path,
+                       env_extra=env)
+    assert backup.returncode == 1 and "pg_dump" in backup.stderr
+    assert secret not in backup.stdout + backup.stderr

@@ -30,7 +30,7 @@ from bot.events import (
     PrivateReply,
 )
 from bot.identifiers import AGREE_CHOICE
-from bot.store import Store
+from bot.store import open_store
 from bot.store.sqlite import LeakFlag
 from tests.checkin_rig import CHECKIN_POLICY, dm
 from tests.conftest import ConsoleRig, make_config, start_rig, write_policy
@@ -358,7 +358,7 @@ async def test_rows_from_before_the_policy_column_belong_to_nobody(tmp_path: Pat
             "INSERT INTO audit_log (at, platform, actor_id, action, detail)"
             " VALUES ('2026-01-05T09:00:00+00:00', 'console', 'mod', 'flags', '1 open flags shown')"
         )
-    store = await Store.open(path, AT)
+    store = await open_store(path, AT)
     try:
         [entry] = await store.audit_entries(10)
         assert (entry.actor_id, entry.action, entry.policy) == ("mod", "flags", None)

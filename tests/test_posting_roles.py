@@ -19,7 +19,7 @@ from bot.events import BotPermissions, CommandInvoked, Member, MemberJoined, Roo
 from bot.moderation import describe_policy
 from bot.policy_holder import PolicyHolder
 from bot.ports import Capabilities
-from bot.store import Store
+from bot.store import open_store
 
 AT = datetime(2026, 1, 5, 12, tzinfo=UTC)
 ROLE = "555000000000000001"
@@ -53,7 +53,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "circle.yaml").write_text(POLICY, encoding="utf-8")
-    store = await Store.open(tmp_path / "confidant.db", AT)
+    store = await open_store(tmp_path / "confidant.db", AT)
     try:
         yield Core(
             policies=PolicyHolder.load(policies),

@@ -23,7 +23,7 @@ from bot.core import Core
 from bot.events import BotPermissions, Room
 from bot.policy_holder import PolicyHolder
 from bot.ports import Capabilities
-from bot.store import Store
+from bot.store import open_store
 
 AT = datetime(2026, 1, 5, 12, tzinfo=UTC)
 BOT = "@confidant:example.org"
@@ -90,7 +90,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     policies.mkdir()
     (policies / "circle.yaml").write_text(GATED, encoding="utf-8")
     (policies / "grief.yaml").write_text(OPEN, encoding="utf-8")
-    store = await Store.open(tmp_path / "confidant.db", AT)
+    store = await open_store(tmp_path / "confidant.db", AT)
     caps = Capabilities(posting_permission=True, deletes=True, private_messages=True)
     try:
         yield Core(

@@ -1,4 +1,7 @@
-"""The store: migrations, refusal of newer schemas, WAL, and no message text anywhere."""
+"""The store: migrations, refusal of newer schemas, WAL, and no message text anywhere.
+
+Tests taking ``database`` run on both backends (SQLite file, PostgreSQL server; see
+tests/pg_server.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.store import Store
+from bot.store import open_store
 from bot.store.migrate import SchemaTooNew, packaged_migrations
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -16,10 +19,10 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    store = await Store.open(path, NOW)
+    store = await open_store(path, NOW)
     assert await store.schema_version() == len(packaged_migrations())
     await store.close()
-    store = await Store.open(path, NOW)  # a second open applies nothing and keeps data
+    store = await open_store(path, NOW)  # a second open applies nothing and keeps data
     assert await store.schema_version() == len(packaged_migrations())
     await store.close()
     async with aiosqlite.connect(path) as db:
@@ -30,21 +33,40 @@ async def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-async def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "c.db"
-    store = await Store.open(path, NOW)
+async def test_postgresql_migrations_apply_once(pg_database: str) -> None:
+    store = await open_store(pg_database, NOW)
+    assert await store.schema_version() == len(packaged_migrations("postgresql"))
+    await store.add_bot_thread("discord", "1", NOW)
     await store.close()
-    async with aiosqlite.connect(path) as db:
-        await db.execute(
-            "INSERT INTO schema_migrations VALUES (999, '0999_future.sql', '2030-01-01')"
-        )
-        await db.commit()
+    store = await open_store(pg_database, NOW)  # a second open applies nothing, keeps data
+    assert await store.schema_version() == len(packaged_migrations("postgresql"))
+    assert await store.bot_threads("discord") == {"1"}
+    await store.close()
+
+
+async def _write_future_version(database: Path | str) -> None:
+    future = "INSERT INTO schema_migrations VALUES (999, '0999_future.sql', '2030-01-01')"
+    if isinstance(database, Path):
+        async with aiosqlite.connect(database) as db:
+            await db.execute(future)
+            await db.commit()
+        return
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        await conn.execute(future)
+
+
+async def test_newer_schema_is_refused(database: Path | str) -> None:
+    store = await open_store(database, NOW)
+    await store.close()
+    await _write_future_version(database)
     with pytest.raises(SchemaTooNew, match="schema version 999"):
-        await Store.open(path, NOW)
+        await open_store(database, NOW)
 
 
-async def test_reminder_outbox_roundtrip(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "c.db", NOW)
+async def test_reminder_outbox_roundtrip(database: Path | str) -> None:
+    store = await open_store(database, NOW)
     try:
         args = ("console", "recovery", "recovery", "alice", "circle", "h1", NOW)
         assert await store.add_reminder("rem-1", *args)
@@ -80,14 +102,51 @@ async def test_no_message_text_lands_in_the_database(tmp_path: Path) -> None:
     assert "zebra-canary" not in rig.out.getvalue()
 
 
-async def test_threads_the_bot_opened_are_kept_per_platform_by_id(tmp_path: Path) -> None:
-    path = tmp_path / "c.db"
-    store = await Store.open(path, NOW)
+async def test_a_console_session_on_postgresql_keeps_no_text(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """The whole core on the PostgreSQL store: the same session as above works (reminder,
+    agreement, private message, moderator), and no table holds the canary."""
+    import psycopg
+
+    from bot.store.url import PostgresUrl
+    from tests.conftest import make_config, start_rig, write_policy
+
+    write_policy(tmp_path / "policies")
+    config = make_config(tmp_path).model_copy(
+        update={"database": PostgresUrl.parse(pg_database)}
+    )
+    rig = await start_rig(config)
+    canary = "zebra-canary-7731 my brother relapsed"
+    try:
+        said = await rig.say(":join alice")
+        assert "What is shared here stays here." in said
+        await rig.say(f"alice: {canary}", "alice: /agree", f"alice: {canary}")
+        await rig.say(f":dm alice {canary}", f"mod: {canary}")
+    finally:
+        await rig.app.close()
+    assert not (tmp_path / "confidant.db").exists()  # nothing went to a SQLite file
+    with psycopg.connect(pg_database) as db:
+        agreed = db.execute("SELECT member_id FROM agreements").fetchall()
+        assert agreed == [("alice",)]
+        tables = [t for (t,) in db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema()"
+        )]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                assert "zebra-canary" not in repr(row) and "relapsed" not in repr(row), table
+
+
+async def test_threads_the_bot_opened_are_kept_per_platform_by_id(
+    database: Path | str,
+) -> None:
+    store = await open_store(database, NOW)
     await store.add_bot_thread("discord", "1187654321098765432", NOW)
     await store.add_bot_thread("discord", "1187654321098765432", NOW)  # twice is once
     await store.add_bot_thread("discord", "1187654321098765999", NOW)
     await store.close()
-    store = await Store.open(path, NOW)  # still there after a restart
+    store = await open_store(database, NOW)  # still there after a restart
     assert await store.bot_threads("discord") == {"1187654321098765432", "1187654321098765999"}
     assert await store.bot_threads("matrix") == set()
     await store.forget_bot_thread("discord", "1187654321098765999")
@@ -95,9 +154,9 @@ async def test_threads_the_bot_opened_are_kept_per_platform_by_id(tmp_path: Path
     await store.close()
 
 
-async def test_a_rooms_last_complete_count_time_is_kept(tmp_path: Path) -> None:
+async def test_a_rooms_last_complete_count_time_is_kept(database: Path | str) -> None:
     """The read gate asks who joined after a gated room's last complete count."""
-    store = await Store.open(tmp_path / "c.db", NOW)
+    store = await open_store(database, NOW)
     try:
         assert await store.room_counted_at("discord", "1") is None
         await store.replace_room_presence("discord", "1", ["7"], NOW)

@@ -16,7 +16,7 @@ from bot.checkins import words
 from bot.checkins.flow import member_label
 from bot.events import CommandInvoked, Member
 from bot.private_answers import confirmed
-from bot.store.sqlite import Checkin
+from bot.store.rows import Checkin
 
 if TYPE_CHECKING:
     from bot.checkins.flow import Checkins

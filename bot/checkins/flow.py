@@ -22,7 +22,7 @@ from bot.identifiers import CHOICE_PREFIX
 from bot.logs import fields
 from bot.policy.model import CheckinsSpec, Policy
 from bot.private_answers import confirmed
-from bot.store.sqlite import Checkin
+from bot.store.rows import Checkin
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -22,7 +22,8 @@ from bot.checkins import words
 from bot.checkins.commands import Args, privately
 from bot.events import CommandInvoked, Member
 from bot.schedules import Schedule, ScheduleError
-from bot.store.sqlite import CheckinSchedule, Store
+from bot.store.protocol import Store
+from bot.store.rows import CheckinSchedule
 
 if TYPE_CHECKING:
     from bot.checkins.flow import Checkins

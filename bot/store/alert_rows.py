@@ -1,7 +1,8 @@
 """The alert outbox's rows (table ``alert_outbox``, migration 0017).
 
-One aggregate of the store in its own module, mixed into :class:`bot.store.sqlite.Store`:
-the store is meant to split this way per aggregate, behind one ``Store``.
+One aggregate of the store in its own module, mixed into :class:`bot.store.sqlite.SqlStore`
+(so into both backends): the store is meant to split this way per aggregate, behind the one
+``Store`` protocol (:mod:`bot.store.protocol`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
+from bot.store.connection import Connection
 
 
 def _iso(at: datetime) -> str:
@@ -28,7 +29,7 @@ class OwedAlert:
 
 
 class AlertRows:
-    _db: aiosqlite.Connection
+    _db: Connection
 
     async def add_alert(
         self,
@@ -42,8 +43,8 @@ class AlertRows:
         """Record an alert about to be sent; not due again before ``lease_until`` (the send
         under way has until then). False when the key exists (nothing new to record)."""
         cur = await self._db.execute(
-            "INSERT OR IGNORE INTO alert_outbox (key, platform, alert, member_key, created_at,"
-            " next_at) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO alert_outbox (key, platform, alert, member_key, created_at,"
+            " next_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             (key, platform, alert, member_key, _iso(at), _iso(lease_until)),
         )
         await self._db.commit()

@@ -55,9 +55,15 @@ def title(migration: Migration) -> str:
     return migration.name.removesuffix(".sql").split("_", 1)[1].replace("_", " ")
 
 
-def packaged_migrations() -> list[Migration]:
+MIGRATION_FOLDERS = {"sqlite": "migrations", "postgresql": "migrations_pg"}
+"""Each backend's numbered migrations: the same numbers and names in both folders (a test
+fails when one has a file the other lacks), each file written in its database's dialect."""
+
+
+def packaged_migrations(backend: str = "sqlite") -> list[Migration]:
     found: list[Migration] = []
-    for entry in resources.files("bot.store").joinpath("migrations").iterdir():
+    folder = MIGRATION_FOLDERS[backend]
+    for entry in resources.files("bot.store").joinpath(folder).iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))

@@ -1,22 +1,64 @@
-"""The SQLite store: the only module that speaks SQL.
+"""The store's SQL, and the SQLite store (the embedded default).
 
 It records facts needed to keep promises across restarts (who was reminded of which policy
-text, who agreed, who is in which room) and never any message text.
+text, who agreed, who is in which room) and never any message text. :class:`SqlStore` holds
+the statements both backends run alike; :class:`SqliteStore` adds the SQLite file and the
+few statements only SQLite can say. The rows it returns are in :mod:`bot.store.rows`
+(re-exported here, so ``from bot.store.sqlite import LeakFlag`` keeps working).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import ClassVar
 
 import aiosqlite
 
 from bot.store.alert_rows import AlertRows
+from bot.store.connection import Connection
 from bot.store.migrate import apply_migrations, packaged_migrations
+from bot.store.rows import (
+    AgreementReport,
+    AuditEntry,
+    Checkin,
+    CheckinSchedule,
+    Escalation,
+    IndexGroup,
+    LeakFlag,
+    MemberReport,
+    OwedAlert,
+    PendingReminder,
+    RepeatAction,
+    RoomState,
+    RulesMessage,
+    SealedAnswer,
+    StoredFingerprint,
+)
+
+__all__ = [
+    "AgreementReport",
+    "AuditEntry",
+    "Checkin",
+    "CheckinSchedule",
+    "Escalation",
+    "IndexGroup",
+    "LeakFlag",
+    "MemberReport",
+    "OwedAlert",
+    "PendingReminder",
+    "RepeatAction",
+    "RoomState",
+    "RulesMessage",
+    "SealedAnswer",
+    "SqlStore",
+    "SqliteStore",
+    "Store",
+    "StoredFingerprint",
+]
 
 
 def _iso(at: datetime) -> str:
@@ -31,195 +73,8 @@ def _opt_dt(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
 
-@dataclass(frozen=True, slots=True)
-class PendingReminder:
-    key: str
-    platform: str
-    room_id: str
-    room_name: str | None
-    member_id: str
-    policy: str
-    text_hash: str
-    attempts: int = 0  # failed tries at reaching the member (read where it matters)
-
-
-@dataclass(frozen=True, slots=True)
-class AgreementReport:
-    agreed: tuple[str, ...]
-    not_agreed: tuple[str, ...]
-
-
-class AuditEntry(NamedTuple):
-    """One audit row; a tuple, so code that indexes it by position (``entry[3]`` is the
-    action) reads the same fields as before the policy column was added."""
-
-    at: str
-    platform: str
-    actor_id: str
-    action: str
-    detail: str
-    policy: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RulesMessage:
-    platform: str
-    room_id: str
-    policy: str
-    room_name: str | None
-    content_hash: str
-    post_key: str
-    message_id: str | None  # the post to edit; confirmed only once ``posted``
-    posted: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RoomState:
-    platform: str
-    room_id: str
-    policy: str
-    room_name: str | None
-    messages_since: int
-    last_reminded_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFingerprint:
-    """One fingerprint row: keyed hashes and where/when, never text."""
-
-    fingerprint: int
-    scheme: str
-    room_key: str
-    policy: str
-    day: int
-    author: bytes
-    message: bytes
-    joined_to: bytes | None = None
-    """For words running from an earlier message into ``message``: that earlier message,
-    whose delete or edit drops this row too."""
-
-
-@dataclass(frozen=True, slots=True)
-class LeakFlag:
-    """A suspected copy of a confidential room's content (where and how, never what)."""
-
-    id: int
-    platform: str
-    room_id: str
-    room_name: str | None
-    message_id: str
-    source_platform: str
-    source_room_id: str
-    source_room_name: str | None
-    policy: str
-    signal: str
-    matched: int
-    whole_message: bool
-    poster_id: str
-    status: str
-    copy_state: str
-    created_at: datetime
-    updated_at: datetime
-    closed_by: str | None
-    parts: tuple[str, ...] = ()
-    """A quote posted over several messages: every part's message id, oldest first
-    (``message_id`` among them: the part that raised the flag). Empty for one message."""
-
-
-@dataclass(frozen=True, slots=True)
-class RepeatAction:
-    """A consequence for a repeat leaker: proposed (awaiting a moderator), done, restored."""
-
-    id: int
-    platform: str
-    member_id: str
-    policy: str
-    kind: str  # "timeout" or "remove"
-    flag_id: int
-    status: str
-    minutes: int | None
-    until: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Checkin:
-    """One check-in's progress; its answers are separate rows, sealed."""
-
-    id: int
-    platform: str
-    member_id: str
-    policy: str
-    status: str
-    step: int
-    awaiting: str
-    crisis_shown: bool
-    asked_contact: bool
-    started_at: datetime
-    updated_at: datetime
-    ended_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SealedAnswer:
-    question_id: str
-    skipped: bool
-    sealed: bytes | None
-    answered_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CheckinSchedule:
-    """A member's recurring check-in as stored: wall-clock ``local_time`` (HH:MM) in
-    ``zone``; ``last_fired`` None until the first one was sent."""
-
-    platform: str
-    member_id: str
-    policy: str
-    days: frozenset[int]
-    local_time: str
-    zone: str
-    paused: bool
-    snoozed_until: datetime | None
-    last_fired: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    id: int
-    checkin_id: int | None
-    platform: str
-    member_id: str
-    policy: str
-    reason: str
-    shared: bool
-    created_at: datetime
-    claimed_by: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberReport:
-    """A member's report to moderators: no words, and the member only sealed and keyed."""
-
-    id: int
-    platform: str
-    policy: str
-    member_key: bytes
-    member_sealed: bytes
-    named: bool
-    made_at: datetime
-    answered_at: datetime | None
-    answers: int
-    room_id: str | None = None  # named reports only: where a private thread may reach them
-
-
 _CHUNK = 500  # fingerprints per IN (...) list, well under SQLite's variable limit
 _INDEX_ROWS = 20_000  # rows per read while the leak index loads: bounded memory, few awaits
-
-IndexGroup = tuple[str, int, bytes, frozenset[int]]
-"""Stored fingerprints as the in-memory index loads them: room key, day, author key, and
-the fingerprint values stored with those three."""
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -227,34 +82,29 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
         yield values[start : start + _CHUNK]
 
 
-class Store(AlertRows):
-    """Open with :meth:`open`; every write commits before returning, so a crash right after
-    a call never loses what the call recorded."""
+class SqlStore(AlertRows):
+    """The statements SQLite and PostgreSQL run alike (``?`` placeholders, ``ON CONFLICT``,
+    ``RETURNING``): one copy of the store's logic for both backends. What only one of them
+    can say (SQLite's rowid, PostgreSQL's arrays) lives in :class:`SqliteStore` and
+    :class:`bot.store.postgres.PostgresStore`.
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    Every write commits before returning, so a crash right after a call never loses what
+    the call recorded."""
+
+    _INSERTED: ClassVar[str] = "rowid"
+    """The column that orders a table's rows as they were written (SQLite's rowid; the
+    PostgreSQL tables that need it have an identity column ``position``)."""
+
+    def __init__(self, db: Connection) -> None:
         self._db = db
-        self.path = path
 
-    @classmethod
-    async def open(cls, path: Path, now: datetime) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        new_file = not path.exists()
-        db = await aiosqlite.connect(path)
-        if new_file:
-            os.chmod(path, 0o600)
-        try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=FULL")
-            await db.execute("PRAGMA foreign_keys=ON")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await apply_migrations(db, packaged_migrations(), _iso(now))
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db, path)
-
-    async def close(self) -> None:
-        await self._db.close()
+    async def _insert_id(self, sql: str, params: Sequence[object]) -> int:
+        """Run an INSERT and return the new row's ``id`` (``RETURNING``: both backends say
+        it the same way, where only SQLite has ``lastrowid``). Not committed."""
+        async with self._db.execute(sql + " RETURNING id", params) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
 
     async def schema_version(self) -> int:
         async with self._db.execute("SELECT MAX(version) FROM schema_migrations") as cur:
@@ -270,7 +120,8 @@ class Store(AlertRows):
             (platform, room_id, member_id, _iso(at)),
         )
         await self._db.execute(
-            "INSERT OR IGNORE INTO room_presence (platform, room_id, member_id) VALUES (?,?,?)",
+            "INSERT INTO room_presence (platform, room_id, member_id) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING",
             (platform, room_id, member_id),
         )
         await self._db.commit()
@@ -320,7 +171,8 @@ class Store(AlertRows):
             "DELETE FROM room_presence WHERE platform = ? AND room_id = ?", (platform, room_id)
         )
         await self._db.executemany(
-            "INSERT OR IGNORE INTO room_presence (platform, room_id, member_id) VALUES (?,?,?)",
+            "INSERT INTO room_presence (platform, room_id, member_id) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING",
             [(platform, room_id, m) for m in member_ids],
         )
         await self._db.execute(
@@ -359,8 +211,8 @@ class Store(AlertRows):
     ) -> bool:
         """Record a reminder about to be sent; False when one exists (nothing to send)."""
         cur = await self._db.execute(
-            "INSERT OR IGNORE INTO reminders (key, platform, room_id, room_name, member_id,"
-            " policy, text_hash, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO reminders (key, platform, room_id, room_name, member_id,"
+            " policy, text_hash, created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             (key, platform, room_id, room_name, member_id, policy, text_hash, _iso(at)),
         )
         await self._db.commit()
@@ -631,8 +483,8 @@ class Store(AlertRows):
     ) -> bool:
         """True when this is a new agreement (False: already agreed to this text)."""
         cur = await self._db.execute(
-            "INSERT OR IGNORE INTO agreements (platform, member_id, policy, text_hash, agreed_at)"
-            " VALUES (?,?,?,?,?)",
+            "INSERT INTO agreements (platform, member_id, policy, text_hash, agreed_at)"
+            " VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
             (platform, member_id, policy, text_hash, _iso(at)),
         )
         await self._db.commit()
@@ -750,8 +602,8 @@ class Store(AlertRows):
     ) -> RoomState:
         """The room's counters, created on first sight with the clock starting now."""
         await self._db.execute(
-            "INSERT OR IGNORE INTO room_state (platform, room_id, policy, room_name,"
-            " last_reminded_at) VALUES (?,?,?,?,?)",
+            "INSERT INTO room_state (platform, room_id, policy, room_name,"
+            " last_reminded_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
             (platform, room_id, policy, room_name, _iso(at)),
         )
         await self._db.commit()
@@ -830,39 +682,6 @@ class Store(AlertRows):
                 for a, b, c, d, e, f, g, h in await cur.fetchall()
             ]
 
-    async def index_groups(
-        self, scheme: str, rows: int = _INDEX_ROWS
-    ) -> AsyncIterator[list[IndexGroup]]:
-        """The fingerprints of ``scheme`` for the in-memory index, ``rows`` rows at a time in
-        the order they were written, each chunk grouped by room, day and author.
-
-        Why not one list of rows: a million rows at once cost hundreds of MB of short-lived
-        objects, most of which the process kept after they were freed. Each chunk is its own
-        short query that resumes after the last row it saw, so no read stays open across an
-        await, and SQLite groups the chunk, so Python builds one tuple per room, day and
-        author (about one per message) instead of one per row, and the only per-row objects
-        are the fingerprint ints the index keeps anyway. A group cut by a chunk boundary
-        comes in two parts.
-        """
-        after = 0
-        while True:
-            async with self._db.execute(
-                "SELECT room_key, day, author, group_concat(fingerprint), max(position)"
-                " FROM (SELECT fingerprint, room_key, day, author, rowid AS position"
-                "       FROM fingerprints WHERE scheme = ? AND rowid > ?"
-                "       ORDER BY rowid LIMIT ?)"
-                " GROUP BY room_key, day, author",
-                (scheme, after, rows),
-            ) as cur:
-                found = await cur.fetchall()
-            if not found:
-                return
-            after = max(row[4] for row in found)
-            yield [
-                (str(room), int(day), bytes(author), frozenset(map(int, str(values).split(","))))
-                for room, day, author, values, _ in found
-            ]
-
     async def matching_fingerprints(
         self, scheme: str, room_key: str, values: Iterable[int], not_author: bytes | None
     ) -> set[int]:
@@ -895,7 +714,8 @@ class Store(AlertRows):
         for chunk in _chunks(wanted):
             marks = ",".join("?" * len(chunk))
             sql = (
-                "SELECT message, rowid, fingerprint FROM fingerprints WHERE room_key = ?"
+                f"SELECT message, {self._INSERTED}, fingerprint FROM fingerprints"
+                " WHERE room_key = ?"
                 f" AND scheme = ? AND fingerprint IN ({marks})"
             )
             params: list[object] = [room_key, scheme, *chunk]
@@ -912,11 +732,11 @@ class Store(AlertRows):
         member's next message (every row of that value there, whichever earlier message
         each names: the words of this one are in all of them)."""
         cur = await self._db.execute(
-            "DELETE FROM fingerprints WHERE message = ?1 OR rowid IN ("
-            " SELECT f.rowid FROM fingerprints AS j JOIN fingerprints AS f"
+            f"DELETE FROM fingerprints WHERE message = ? OR {self._INSERTED} IN ("
+            f" SELECT f.{self._INSERTED} FROM fingerprints AS j JOIN fingerprints AS f"
             " ON f.message = j.message AND f.fingerprint = j.fingerprint"
-            " WHERE j.joined_to = ?1)",
-            (message,),
+            " WHERE j.joined_to = ?)",
+            (message, message),
         )
         await self._db.commit()
         return cur.rowcount
@@ -942,10 +762,11 @@ class Store(AlertRows):
                 "DELETE FROM fingerprints WHERE policy = ? AND day < ?", (policy, day)
             )
             removed += cur.rowcount
-        marks = ",".join("?" * len(cutoffs))
+        others = ""
+        if cutoffs:  # ``NOT IN ()`` is SQLite's; PostgreSQL refuses it
+            others = f" AND policy NOT IN ({','.join('?' * len(cutoffs))})"
         cur = await self._db.execute(
-            f"DELETE FROM fingerprints WHERE policy NOT IN ({marks}) AND day < ?",
-            (*cutoffs, default_cutoff),
+            f"DELETE FROM fingerprints WHERE day < ?{others}", (default_cutoff, *cutoffs)
         )
         removed += cur.rowcount
         await self._db.commit()
@@ -957,7 +778,8 @@ class Store(AlertRows):
 
     async def add_to_stoplist(self, values: Iterable[int], at: datetime) -> int:
         cur = await self._db.executemany(
-            "INSERT OR IGNORE INTO leak_stoplist (fingerprint, added_at) VALUES (?,?)",
+            "INSERT INTO leak_stoplist (fingerprint, added_at) VALUES (?,?)"
+            " ON CONFLICT DO NOTHING",
             [(value, _iso(at)) for value in sorted(set(values))],
         )
         await self._db.commit()
@@ -990,7 +812,7 @@ class Store(AlertRows):
                 "DELETE FROM leak_flag_fingerprints WHERE flag_id = ?", (flag_id,)
             )
         else:
-            cur = await self._db.execute(
+            flag_id = await self._insert_id(
                 "INSERT INTO leak_flags (platform, room_id, room_name, message_id,"
                 " source_platform, source_room_id, source_room_name, policy, signal, matched,"
                 " whole_message, poster_id, copy_state, created_at, updated_at)"
@@ -1002,10 +824,9 @@ class Store(AlertRows):
                     flag.poster_id, copy_state or "posted", at, at,
                 ),
             )
-            assert cur.lastrowid is not None
-            flag_id = cur.lastrowid
         await self._db.executemany(
-            "INSERT OR IGNORE INTO leak_flag_fingerprints (flag_id, fingerprint) VALUES (?,?)",
+            "INSERT INTO leak_flag_fingerprints (flag_id, fingerprint) VALUES (?,?)"
+            " ON CONFLICT DO NOTHING",
             [(flag_id, value) for value in sorted(set(fingerprints))],
         )
         if flag.parts:  # a later re-check of the copy alone keeps the parts it had
@@ -1030,8 +851,8 @@ class Store(AlertRows):
         rows = [] if count else [(flag_id, 0, flagged)]
         rows.append((flag_id, max(count, 1), message_id))
         await self._db.executemany(
-            "INSERT OR IGNORE INTO leak_flag_parts (flag_id, position, message_id)"
-            " VALUES (?,?,?)",
+            "INSERT INTO leak_flag_parts (flag_id, position, message_id)"
+            " VALUES (?,?,?) ON CONFLICT DO NOTHING",
             rows,
         )
         await self._db.commit()
@@ -1081,8 +902,8 @@ class Store(AlertRows):
         self, author: bytes, policy: str, flag_id: int, at: datetime
     ) -> None:
         await self._db.execute(
-            "INSERT OR IGNORE INTO confirmed_flags (author, policy, flag_id, confirmed_at)"
-            " VALUES (?,?,?,?)",
+            "INSERT INTO confirmed_flags (author, policy, flag_id, confirmed_at)"
+            " VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
             (author, policy, flag_id, _iso(at)),
         )
         await self._db.commit()
@@ -1110,7 +931,7 @@ class Store(AlertRows):
         return cur.rowcount
 
     async def add_repeat_action(self, action: RepeatAction) -> RepeatAction:
-        cur = await self._db.execute(
+        action_id = await self._insert_id(
             "INSERT INTO repeat_actions (platform, member_id, policy, kind, flag_id, status,"
             " minutes, until, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -1120,8 +941,7 @@ class Store(AlertRows):
             ),
         )
         await self._db.commit()
-        assert cur.lastrowid is not None
-        return replace(action, id=cur.lastrowid)
+        return replace(action, id=action_id)
 
     async def repeat_action(self, action_id: int) -> RepeatAction | None:
         found = await self._repeat_where("id = ?", (action_id,))
@@ -1188,7 +1008,9 @@ class Store(AlertRows):
     async def hold_copy(self, flag_id: int, sealed: bytes, expires_at: datetime) -> None:
         """Keep a removed copy, sealed by the caller, until ``expires_at`` at the latest."""
         await self._db.execute(
-            "INSERT OR REPLACE INTO held_copies (flag_id, sealed, expires_at) VALUES (?,?,?)",
+            "INSERT INTO held_copies (flag_id, sealed, expires_at) VALUES (?,?,?)"
+            " ON CONFLICT (flag_id) DO UPDATE SET sealed = excluded.sealed,"
+            " expires_at = excluded.expires_at",
             (flag_id, sealed, _iso(expires_at.astimezone(UTC))),
         )
         await self._db.commit()
@@ -1234,8 +1056,8 @@ class Store(AlertRows):
         (the message is a replay). Committed on its own: a crash right after loses the
         message, which was not acknowledged, rather than taking it twice."""
         cur = await self._db.execute(
-            "INSERT OR IGNORE INTO handled_replies (platform, message_id, handled_at)"
-            " VALUES (?,?,?)",
+            "INSERT INTO handled_replies (platform, message_id, handled_at)"
+            " VALUES (?,?,?) ON CONFLICT DO NOTHING",
             (platform, message_id, _iso(at)),
         )
         await self._db.commit()
@@ -1251,7 +1073,8 @@ class Store(AlertRows):
     # -- threads the bot opened (reminder threads), known across restarts -------------
     async def add_bot_thread(self, platform: str, thread_id: str, at: datetime) -> None:
         await self._db.execute(
-            "INSERT OR IGNORE INTO bot_threads (platform, thread_id, opened_at) VALUES (?,?,?)",
+            "INSERT INTO bot_threads (platform, thread_id, opened_at) VALUES (?,?,?)"
+            " ON CONFLICT DO NOTHING",
             (platform, thread_id, _iso(at)),
         )
         await self._db.commit()
@@ -1294,14 +1117,13 @@ class Store(AlertRows):
     async def start_checkin(
         self, platform: str, member_id: str, policy: str, at: datetime
     ) -> Checkin:
-        cur = await self._db.execute(
+        checkin_id = await self._insert_id(
             "INSERT INTO checkins (platform, member_id, policy, started_at, updated_at)"
             " VALUES (?,?,?,?,?)",
             (platform, member_id, policy, _iso(at), _iso(at)),
         )
         await self._db.commit()
-        assert cur.lastrowid is not None
-        found = await self.checkin(cur.lastrowid)
+        found = await self.checkin(checkin_id)
         assert found is not None
         return found
 
@@ -1325,6 +1147,8 @@ class Store(AlertRows):
         )
 
     async def checkins_of_policies(self, policies: Sequence[str]) -> list[Checkin]:
+        if not policies:  # ``IN ()`` is SQLite's; PostgreSQL refuses it
+            return []
         marks = ",".join("?" * len(policies))
         return await self._checkins_where(f"policy IN ({marks})", tuple(policies), 100_000)
 
@@ -1387,7 +1211,7 @@ class Store(AlertRows):
     async def checkin_answers(self, checkin_id: int) -> list[SealedAnswer]:
         async with self._db.execute(
             "SELECT question_id, skipped, sealed, answered_at FROM checkin_answers"
-            " WHERE checkin_id = ? ORDER BY answered_at, rowid",
+            f" WHERE checkin_id = ? ORDER BY answered_at, {self._INSERTED}",
             (checkin_id,),
         ) as cur:
             rows = await cur.fetchall()
@@ -1467,7 +1291,7 @@ class Store(AlertRows):
         """Change one schedule; False when the member has none."""
         cur = await self._db.execute(
             "UPDATE checkin_schedules SET paused = COALESCE(?, paused),"
-            " snoozed_until = CASE WHEN ? THEN NULL ELSE COALESCE(?, snoozed_until) END,"
+            " snoozed_until = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(?, snoozed_until) END,"
             " last_fired = COALESCE(?, last_fired) WHERE platform = ? AND member_id = ?",
             (
                 None if paused is None else int(paused), int(clear_snooze),
@@ -1515,14 +1339,13 @@ class Store(AlertRows):
         shared: bool,
         at: datetime,
     ) -> int:
-        cur = await self._db.execute(
+        escalation_id = await self._insert_id(
             "INSERT INTO checkin_escalations (checkin_id, platform, member_id, policy, reason,"
             " shared, created_at) VALUES (?,?,?,?,?,?,?)",
             (checkin_id, platform, member_id, policy, reason, int(shared), _iso(at)),
         )
         await self._db.commit()
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return escalation_id
 
     async def escalation(self, escalation_id: int) -> Escalation | None:
         found = await self._escalations_where("id = ?", (escalation_id,))
@@ -1534,6 +1357,8 @@ class Store(AlertRows):
         )
 
     async def escalations_of_policies(self, policies: Sequence[str]) -> list[Escalation]:
+        if not policies:
+            return []
         marks = ",".join("?" * len(policies))
         return await self._escalations_where(f"policy IN ({marks})", tuple(policies))
 
@@ -1578,13 +1403,11 @@ class Store(AlertRows):
         """A new report; ``seal`` seals the member for the row's own id, known only once
         the row exists, so the sealed id is written in the same transaction."""
         try:
-            cur = await self._db.execute(
+            report_id = await self._insert_id(
                 "INSERT INTO member_reports (platform, policy, member_key, member_sealed, named,"
                 " made_at, room_id) VALUES (?,?,?,?,?,?,?)",
                 (platform, policy, member_key, b"", int(named), _iso(at), room_id),
             )
-            report_id = cur.lastrowid
-            assert report_id is not None
             await self._db.execute(
                 "UPDATE member_reports SET member_sealed = ? WHERE id = ?",
                 (seal(report_id), report_id),
@@ -1756,12 +1579,6 @@ class Store(AlertRows):
             raise
         return counts
 
-    async def table_names(self) -> list[str]:
-        async with self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-        ) as cur:
-            return [str(row[0]) for row in await cur.fetchall()]
-
     # -- audit ------------------------------------------------------------------------
     async def audit(
         self,
@@ -1804,6 +1621,79 @@ class Store(AlertRows):
                 AuditEntry(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), r[5])
                 for r in await cur.fetchall()
             ]
+
+
+class SqliteStore(SqlStore):
+    """The embedded default: one file, one connection. Open with :meth:`open`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        super().__init__(db)
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, now: datetime) -> SqliteStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new_file = not path.exists()
+        db = await aiosqlite.connect(path)
+        if new_file:
+            os.chmod(path, 0o600)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await apply_migrations(db, packaged_migrations(), _iso(now))
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, path)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def index_groups(
+        self, scheme: str, rows: int = _INDEX_ROWS
+    ) -> AsyncIterator[list[IndexGroup]]:
+        """The fingerprints of ``scheme`` for the in-memory index, ``rows`` rows at a time in
+        the order they were written, each chunk grouped by room, day and author.
+
+        Why not one list of rows: a million rows at once cost hundreds of MB of short-lived
+        objects, most of which the process kept after they were freed. Each chunk is its own
+        short query that resumes after the last row it saw, so no read stays open across an
+        await, and SQLite groups the chunk, so Python builds one tuple per room, day and
+        author (about one per message) instead of one per row, and the only per-row objects
+        are the fingerprint ints the index keeps anyway. A group cut by a chunk boundary
+        comes in two parts.
+        """
+        after = 0
+        while True:
+            async with self._db.execute(
+                "SELECT room_key, day, author, group_concat(fingerprint), max(position)"
+                " FROM (SELECT fingerprint, room_key, day, author, rowid AS position"
+                "       FROM fingerprints WHERE scheme = ? AND rowid > ?"
+                "       ORDER BY rowid LIMIT ?)"
+                " GROUP BY room_key, day, author",
+                (scheme, after, rows),
+            ) as cur:
+                found = await cur.fetchall()
+            if not found:
+                return
+            after = max(row[4] for row in found)
+            yield [
+                (str(room), int(day), bytes(author), frozenset(map(int, str(values).split(","))))
+                for room, day, author, values, _ in found
+            ]
+
+    async def table_names(self) -> list[str]:
+        async with self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ) as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
+
+
+Store = SqliteStore
+"""The name callers used before the protocol existed (``bot.store.Store`` is the protocol
+now; ``bot.store.open_store`` opens whichever backend the configuration names)."""
 
 
 _RULES_COLUMNS = (

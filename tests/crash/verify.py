@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.checkins.sealing import Sealer
 from bot.keys import load_or_create_key
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.crash.conversations import Answer, answers_of
 from tests.crash.discord_side import DiscordSide
 from tests.crash.driver import Played
@@ -158,7 +158,7 @@ async def stored_answers(
 async def lost_answers(
     answers: list[Answer], member_ids: dict[str, str], database: Path, key_file: Path
 ) -> list[Answer]:
-    store = await Store.open(database, datetime.now(UTC))
+    store = await open_store(database, datetime.now(UTC))
     try:
         sealer = Sealer(load_or_create_key(key_file))
         lost: list[Answer] = []
@@ -182,7 +182,7 @@ async def lost_answers(
 
 async def pending_reminders(database: Path) -> int:
     """Reminders the store recorded but never saw delivered (read with the bot stopped)."""
-    store = await Store.open(database, datetime.now(UTC))
+    store = await open_store(database, datetime.now(UTC))
     try:
         return len(await store.pending_reminders())
     finally:
@@ -216,7 +216,7 @@ async def count_flags(
     flagged = duplicated = stored = stored_dup = without_alert = near_kill = 0
     matched: set[int] = set()
     missed: list[str] = []
-    store = await Store.open(database, datetime.now(UTC))
+    store = await open_store(database, datetime.now(UTC))
     try:
         for copy in copies:
             assert copy.copy_id is not None
