@@ -32,6 +32,7 @@ from tests.test_cli import ROOT, confidant
 from tests.test_migrations_upgrade import (
     LATEST,
     PG_MIGRATIONS,
+    ROWS,
     _ordered,
     build_at,
     columns,
@@ -472,3 +473,58 @@ async def test_a_restore_that_fails_midway_keeps_the_postgresql_data(
     with pytest.raises(OSError, match="connection dropped"):
         restore_backup(archive, pg_database, tmp_path / "k.key", force=True, progress=fail)
     assert contents(pg_database) == before and not (tmp_path / "k.key").exists()
+
+
+async def test_a_postgresql_backup_is_one_moment_with_its_progress(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """The bot writes between the copy's batches; the archive holds the moment it began,
+    and the progress climbs in rows to the total."""
+    from bot.store.transfer import postgres_to_sqlite
+
+    await seeded(pg_database)
+    with psycopg.connect(pg_database) as db:
+        db.cursor().executemany(
+            "INSERT INTO memberships VALUES ('console', 'recovery', %s, '2026-03-01', NULL)",
+            [(f"m{n}",) for n in range(12_000)],
+        )
+    writer = psycopg.connect(pg_database, autocommit=True)
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if len(seen) <= 10:  # bounded
+            writer.execute(
+                "INSERT INTO memberships VALUES ('console', 'recovery', %s, '2026-03-02', NULL)",
+                (f"late{len(seen)}",),
+            )
+
+    try:
+        rows = postgres_to_sqlite(pg_database, tmp_path / "copy.db", progress)
+    finally:
+        writer.close()
+    assert len(seen) >= 3 and seen[-1] == (rows, rows)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert mode(tmp_path / "copy.db") == 0o600
+    late = min(len(seen), 10)
+    assert len(contents(pg_database)["memberships"]) == 12_000 + len(ROWS["memberships"]) + late
+    assert count(tmp_path / "copy.db", "memberships") == 12_000 + len(ROWS["memberships"])
+    with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+        assert not copy.execute("SELECT 1 FROM memberships WHERE member_id LIKE 'late%'").fetchall()
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_postgresql_database_newer_than_the_code_is_not_backed_up(
+    tmp_path: Path, pg_database: str
+) -> None:
+    await seeded(pg_database)
+    with psycopg.connect(pg_database) as db:
+        db.execute(
+            "INSERT INTO schema_migrations VALUES (%s, %s, '2026-03-01')",
+            (LATEST + 1, f"{LATEST + 1:04d}_from_the_future.sql"),
+        )
+    put_key(tmp_path)
+    config = deployment(tmp_path, pg_database)
+    backup = run("backup", "--config", str(config), str(tmp_path / "b.tar"), cwd=tmp_path)
+    assert backup.returncode == 1 and "newer than this Confidant" in backup.stderr
+    assert "Traceback" not in backup.stderr and not (tmp_path / "b.tar").exists()

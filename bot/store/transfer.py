@@ -134,6 +134,11 @@ def postgres_to_sqlite(url: str, target: Path, progress: Progress | None = None)
             version = pg_version(conn)
             if version == 0:
                 raise TransferError("the PostgreSQL database has no Confidant tables yet")
+            if version > len(packaged_migrations()):
+                raise TransferError(
+                    f"the database is at schema version {version}, newer than this "
+                    f"Confidant ({len(packaged_migrations())}); back it up with the newer one"
+                )
             tables = pg_tables(conn)
             counts = {table: _count(conn, table) for table in tables}
             total = sum(counts.values())
