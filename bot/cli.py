@@ -1,4 +1,5 @@
-"""The ``confidant`` command: run, console, check, demo, backup, restore, migrate."""
+"""The ``confidant`` command: run, console, check, demo, backup, restore, migrate,
+migrate-store."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.doctor import add_command as add_doctor_command
 from bot.keys import KeyFileError
 from bot.lean import keep_out_unused_extras
 from bot.maintenance import add_commands as add_maintenance_commands
+from bot.migrate_store import add_command as add_migrate_store_command
 from bot.policy import PolicyError, PolicyLoadError, PolicySet, load_policy_dir
 from bot.policy.loader import display_path, load_policy_files, policy_files
 from bot.state_paths import load_usable_config, state_path_errors
@@ -295,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("name", help="the new member's user name (lowercase letters, digits)")
     add.set_defaults(func=cmd_demo_add_member)
     add_maintenance_commands(sub, _load)
+    add_migrate_store_command(sub)
     add_doctor_command(sub, _load)
     args = parser.parse_args(argv)
     try:

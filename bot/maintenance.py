@@ -67,30 +67,29 @@ def wrong_user(database: Path, euid: int) -> str | None:
     )
 
 
+def _database(config: Config) -> Path | str:
+    """What the archive functions take: the file, or the URL with its password."""
+    database = config.database
+    return database.reveal() if isinstance(database, PostgresUrl) else database
+
+
+def _unit(config: Config) -> str:
+    return "rows" if isinstance(config.database, PostgresUrl) else "pages"
+
+
 def _backup(config: Config, target: Path) -> BackupResult:
-    bar = TextProgress("backing up the database", "pages")
+    bar = TextProgress("backing up the database", _unit(config))
     try:
         return create_backup(
-            config.database, config.key_file, target, datetime.now(UTC), bar.update
-        )
+            _database(config), config.key_file, target, datetime.now(UTC), bar.update,
+            shown=str(config.database),
+        )  # fmt: skip
     finally:
         bar.finish()
 
 
-def _not_on_postgres(config: Config, command: str) -> str | None:
-    if not isinstance(config.database, PostgresUrl):
-        return None
-    return (
-        f"`confidant {command}` works on a SQLite database only so far; for {config.database} "
-        "use PostgreSQL's own pg_dump / pg_restore, and keep the key file with the dump"
-    )
-
-
 def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
     config = load(args.config)
-    if refused := _not_on_postgres(config, "backup"):
-        return _fail(refused)
-    assert isinstance(config.database, Path)
     target = Path(args.path)
     try:
         if args.path.endswith(("/", os.sep)):  # a directory, made if need be (nightly runs)
@@ -101,7 +100,8 @@ def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
     size = sum(size for size, _ in result.manifest.files.values())
     print(
         f"Backed up {config.database} (schema {result.manifest.schema_version}, "
-        f"{result.pages} pages) and {config.key_file} to {result.archive} ({size} bytes)."
+        f"{result.pages} {_unit(config)}) and {config.key_file} to {result.archive} "
+        f"({size} bytes)."
     )
     print(ARCHIVE_WARNING)
     return 0
@@ -109,18 +109,23 @@ def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
 
 def cmd_restore(args: argparse.Namespace, load: LoadConfig) -> int:
     config = load(args.config)
-    if refused := _not_on_postgres(config, "restore"):
-        return _fail(refused)
-    assert isinstance(config.database, Path)
-    if problem := wrong_user(config.database, os.geteuid()):
+    # on PostgreSQL only the key file is written here, beside the config's other state
+    written = config.database if isinstance(config.database, Path) else config.key_file
+    if problem := wrong_user(written, os.geteuid()):
         return _fail(problem)
+    bar = TextProgress("restoring the database", "rows")
     try:
-        result = restore_backup(Path(args.path), config.database, config.key_file, force=args.force)
+        result = restore_backup(
+            Path(args.path), _database(config), config.key_file, force=args.force,
+            progress=bar.update, shown=str(config.database),
+        )  # fmt: skip
     except (BackupError, OSError) as error:
         return _fail(str(error))
+    finally:
+        bar.finish()
     created = result.manifest.created_at.isoformat(timespec="seconds")
     print(
-        f"Restored {result.database} (schema {result.manifest.schema_version}) and "
+        f"Restored {config.database} (schema {result.manifest.schema_version}) and "
         f"{result.key_file} (both 0600) from the backup of {created}."
     )
     return 0
@@ -132,7 +137,7 @@ def cmd_migrate(args: argparse.Namespace, load: LoadConfig) -> int:
     if isinstance(database, PostgresUrl):
         from bot.maintenance_pg import migrate_postgres
 
-        return migrate_postgres(database, check=args.check)
+        return migrate_postgres(config, check=args.check, backup_to=args.backup_to)
     migrations = packaged_migrations()
     try:
         version = schema_version(database) if database.exists() else 0

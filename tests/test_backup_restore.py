@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import pty
 import select
@@ -16,15 +17,31 @@ import tarfile
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.checkins.sealing import Sealer
 from bot.maintenance import wrong_user
 from bot.store.archive import DATABASE, KEY, MANIFEST, BackupError, restore_backup
 from bot.store.backup import database_in_use, online_copy
+from bot.store.postgres import apply_pg_migrations
 from tests.checkin_rig import CHECKIN_POLICY, checkin_rig, dm, private_to
 from tests.conftest import make_config, write_policy
+from tests.pg_server import drop_database, new_database
 from tests.test_cli import ROOT, confidant
+from tests.test_migrations_upgrade import (
+    LATEST,
+    PG_MIGRATIONS,
+    ROWS,
+    _ordered,
+    build_at,
+    columns,
+    fill,
+    pg_columns,
+    pg_fill,
+    pg_tables,
+    tables,
+)
 
 NOTE = "walked by the river after the meeting"
 
@@ -303,3 +320,211 @@ def test_restore_and_migrate_write_state_only_as_its_owner(tmp_path: Path) -> No
     problem = wrong_user(database, owner + 1)
     assert problem is not None
     assert str(database.parent) in problem and "run this as" in problem
+
+
+# -- both backends: PostgreSQL's tables travel in the same archive ----------------------------
+
+SECRET = "unused-but-secret-4417"  # the test server trusts its socket; never printed
+
+
+def with_password_ref(url: str) -> str:
+    """The test URL as an admin writes it: the password a ``${VAR}`` reference."""
+    base, _, query = url.partition("?")
+    return base.replace("postgres:@", "postgres:${CONFIDANT_DB_PASSWORD}@") + "?" + query
+
+
+def pg_contents(url: str) -> dict[str, list[tuple[object, ...]]]:
+    with psycopg.connect(url) as db:
+        return {
+            table: _ordered(
+                db.execute(f"SELECT {','.join(pg_columns(db, table))} FROM {table}").fetchall()
+            )
+            for table in pg_tables(db)
+        }
+
+
+def deployment(place: Path, database: Path | str) -> Path:
+    """A config for ``database`` (a file, or a URL whose password is a ``${VAR}``) with the
+    policies and a key file beside it; returns the config."""
+    write_policy(place / "policies", CHECKIN_POLICY)
+    shown = database if isinstance(database, Path) else with_password_ref(database)
+    (place / "config.yaml").write_text(
+        f"database: {shown}\nkey_file: confidant.key\npolicy_dir: policies\n"
+        "adapters:\n  console:\n    enabled: true\n"
+    )
+    return place / "config.yaml"
+
+
+def put_key(place: Path, key: bytes = bytes(range(32))) -> None:
+    (place / "confidant.key").write_text(key.hex() + "\n")
+    (place / "confidant.key").chmod(0o600)
+
+
+async def seeded(database: Path | str, version: int = LATEST) -> None:
+    """Every table of ``database`` at ``version`` with the realistic rows of ROWS."""
+    if isinstance(database, Path):
+        await build_at(database, version)
+        fill(database)
+    else:
+        await apply_pg_migrations(database, PG_MIGRATIONS[:version], "2026-02-01T00:00:00Z")
+        pg_fill(database)
+
+
+def contents(database: Path | str) -> dict[str, list[tuple[object, ...]]]:
+    if not isinstance(database, Path):
+        return {t: r for t, r in pg_contents(database).items() if t != "schema_migrations"}
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return {
+            t: _ordered(db.execute(f"SELECT {','.join(columns(db, t))} FROM {t}").fetchall())
+            for t in tables(db)
+        }
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = confidant(*args, cwd=cwd, env_extra={"CONFIDANT_DB_PASSWORD": SECRET})
+    assert SECRET not in result.stdout + result.stderr
+    return result
+
+
+async def test_backup_then_restore_every_table_on_either_backend(
+    tmp_path: Path, database: Path | str, request: pytest.FixtureRequest
+) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.mkdir()
+    target.mkdir()
+    await seeded(database)
+    put_key(source)
+    config = deployment(source, database)
+    archive = tmp_path / "b.tar"
+    backup = run("backup", "--config", str(config), str(archive), cwd=tmp_path)
+    assert backup.returncode == 0, backup.stderr
+    unit = "pages" if isinstance(database, Path) else "rows"
+    assert f"(schema {LATEST}, " in backup.stdout and f" {unit}) and " in backup.stdout
+    assert mode(archive) == 0o600
+    with tarfile.open(archive) as tar:
+        assert sorted(tar.getnames()) == sorted([MANIFEST, DATABASE, KEY])
+        manifest = json.loads(tar.extractfile(MANIFEST).read())  # type: ignore[union-attr]
+    assert manifest["schema_version"] == LATEST
+
+    server = None if isinstance(database, Path) else request.getfixturevalue("pg_server")
+    fresh = target / "confidant.db" if server is None else new_database(server)  # a new one
+    try:
+        restored_config = deployment(target, fresh)
+        restore = run("restore", "--config", str(restored_config), str(archive), cwd=tmp_path)
+        assert restore.returncode == 0, restore.stderr
+        assert f"(schema {LATEST})" in restore.stdout
+        assert contents(fresh) == contents(database)  # every row of every table
+        assert (target / "confidant.key").read_bytes() == (source / "confidant.key").read_bytes()
+        again = run("restore", "--config", str(restored_config), str(archive), cwd=tmp_path)
+        assert again.returncode == 1 and "--force" in again.stderr
+    finally:
+        if server is not None:
+            drop_database(server, str(fresh))
+
+
+async def test_restore_on_postgresql_refuses_a_running_bot_and_damage_and_loses_nothing(
+    tmp_path: Path, pg_database: str
+) -> None:
+    sqlite_archive = _archive(tmp_path)  # alice agreed; a SQLite deployment's backup
+    place = tmp_path / "pg"
+    place.mkdir()
+    await seeded(pg_database)
+    put_key(place)
+    config = deployment(place, pg_database)
+    before = contents(pg_database)
+    plain = run("restore", "--config", str(config), str(sqlite_archive), cwd=tmp_path)
+    assert plain.returncode == 1 and "--force" in plain.stderr and "rows)" in plain.stderr
+    assert contents(pg_database) == before
+
+    with psycopg.connect(pg_database) as held:  # a running Confidant holds connections
+        held.execute("SELECT 1")
+        busy = run("restore", "--force", "--config", str(config), str(sqlite_archive),
+                   cwd=tmp_path)  # fmt: skip
+    assert busy.returncode == 1 and "Confidant seems to be running" in busy.stderr
+    assert contents(pg_database) == before
+
+    damaged = tmp_path / "damaged.tar"
+    damaged.write_bytes(_flip_byte_in_database(sqlite_archive.read_bytes(), sqlite_archive))
+    bad = run("restore", "--force", "--config", str(config), str(damaged), cwd=tmp_path)
+    assert bad.returncode == 1 and "archive is damaged" in bad.stderr
+    assert contents(pg_database) == before
+
+    # told to, the SQLite deployment's archive replaces it all (schema, rows and key)
+    forced = run("restore", "--force", "--config", str(config), str(sqlite_archive),
+                 cwd=tmp_path)  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    now = contents(pg_database)
+    assert len(now["agreements"]) == 1 and now["fingerprints"] == []
+    assert (place / "confidant.key").read_bytes() == (
+        tmp_path / "src" / "confidant.key"
+    ).read_bytes()
+
+
+async def test_a_restore_that_fails_midway_keeps_the_postgresql_data(
+    tmp_path: Path, pg_database: str
+) -> None:
+    archive = _archive(tmp_path)
+    await seeded(pg_database)
+    before = contents(pg_database)
+
+    def fail(done: int, total: int) -> None:
+        raise OSError("the connection dropped")
+
+    with pytest.raises(OSError, match="connection dropped"):
+        restore_backup(archive, pg_database, tmp_path / "k.key", force=True, progress=fail)
+    assert contents(pg_database) == before and not (tmp_path / "k.key").exists()
+
+
+async def test_a_postgresql_backup_is_one_moment_with_its_progress(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """The bot writes between the copy's batches; the archive holds the moment it began,
+    and the progress climbs in rows to the total."""
+    from bot.store.transfer import postgres_to_sqlite
+
+    await seeded(pg_database)
+    with psycopg.connect(pg_database) as db:
+        db.cursor().executemany(
+            "INSERT INTO memberships VALUES ('console', 'recovery', %s, '2026-03-01', NULL)",
+            [(f"m{n}",) for n in range(12_000)],
+        )
+    writer = psycopg.connect(pg_database, autocommit=True)
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if len(seen) <= 10:  # bounded
+            writer.execute(
+                "INSERT INTO memberships VALUES ('console', 'recovery', %s, '2026-03-02', NULL)",
+                (f"late{len(seen)}",),
+            )
+
+    try:
+        rows = postgres_to_sqlite(pg_database, tmp_path / "copy.db", progress)
+    finally:
+        writer.close()
+    assert len(seen) >= 3 and seen[-1] == (rows, rows)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert mode(tmp_path / "copy.db") == 0o600
+    late = min(len(seen), 10)
+    assert len(contents(pg_database)["memberships"]) == 12_000 + len(ROWS["memberships"]) + late
+    assert count(tmp_path / "copy.db", "memberships") == 12_000 + len(ROWS["memberships"])
+    with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+        assert not copy.execute("SELECT 1 FROM memberships WHERE member_id LIKE 'late%'").fetchall()
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_postgresql_database_newer_than_the_code_is_not_backed_up(
+    tmp_path: Path, pg_database: str
+) -> None:
+    await seeded(pg_database)
+    with psycopg.connect(pg_database) as db:
+        db.execute(
+            "INSERT INTO schema_migrations VALUES (%s, %s, '2026-03-01')",
+            (LATEST + 1, f"{LATEST + 1:04d}_from_the_future.sql"),
+        )
+    put_key(tmp_path)
+    config = deployment(tmp_path, pg_database)
+    backup = run("backup", "--config", str(config), str(tmp_path / "b.tar"), cwd=tmp_path)
+    assert backup.returncode == 1 and "newer than this Confidant" in backup.stderr
+    assert "Traceback" not in backup.stderr and not (tmp_path / "b.tar").exists()

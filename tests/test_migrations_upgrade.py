@@ -529,7 +529,9 @@ async def test_the_two_backends_have_the_same_tables_and_columns(
     assert pg == lite
 
 
-async def test_migrate_check_then_migrate_on_postgresql(tmp_path: Path, pg_database: str) -> None:
+async def test_migrate_check_then_migrate_on_postgresql(
+    tmp_path: Path, pg_database: str, pg_server: Any
+) -> None:
     from bot.store.postgres import apply_pg_migrations
 
     await apply_pg_migrations(pg_database, PG_MIGRATIONS[: LATEST - 2], "2026-02-01T00:00:00Z")
@@ -547,15 +549,28 @@ async def test_migrate_check_then_migrate_on_postgresql(tmp_path: Path, pg_datab
     assert check.returncode == 1, check.stderr
     assert f"schema version of the database: {LATEST - 2}" in check.stdout
     assert f"schema version of this Confidant: {LATEST}" in check.stdout
-    assert PG_MIGRATIONS[-1].name in check.stdout and "pg_dump" in check.stdout
+    assert PG_MIGRATIONS[-1].name in check.stdout and "takes a backup first" in check.stdout
+    key = tmp_path / "confidant.key"
+    key.write_text(KEY.hex() + "\n")
+    key.chmod(0o600)
     applied = confidant("migrate", "--config", str(config), cwd=tmp_path, env_extra=env)
     assert applied.returncode == 0, applied.stderr
+    assert "Backed up to" in applied.stdout and "before migrating" in applied.stdout
     assert f"Applied migrations {LATEST - 1:04d}, {LATEST:04d}" in applied.stdout
+    [archive] = (tmp_path / "backups").glob("confidant-backup-*.tar")
+    assert archive.stat().st_mode & 0o777 == 0o600
     again = confidant("migrate", "--check", "--config", str(config), cwd=tmp_path, env_extra=env)
     assert again.returncode == 0 and "Up to date" in again.stdout
     for run in (check, applied, again):
         assert secret not in run.stdout + run.stderr and "postgres:***@" in run.stdout
-    backup = confidant("backup", str(tmp_path / "b/"), "--config", str(config), cwd=tmp_path,
-                       env_extra=env)
-    assert backup.returncode == 1 and "pg_dump" in backup.stderr
-    assert secret not in backup.stdout + backup.stderr
+    # the backup taken first holds the old schema: restoring it undoes the upgrade
+    from bot.store.archive import restore_backup
+    from bot.store.postgres import database_version
+
+    older = new_database(pg_server)
+    try:
+        result = restore_backup(archive, older, tmp_path / "restored.key")
+        assert result.manifest.schema_version == LATEST - 2
+        assert await database_version(older) == LATEST - 2
+    finally:
+        drop_database(pg_server, older)

@@ -6,12 +6,16 @@ data. So one archive carries both, as a plain tar an admin can inspect with ``ta
 
 - ``manifest.json``: format, schema version, creation time, size and SHA-256 of each file;
 - ``confidant.db``: an online copy of the database (consistent even while the bot writes);
+  on PostgreSQL its tables copied into a SQLite file of the same schema version
+  (:mod:`bot.store.transfer`), so the archive has one layout whatever the backend, and
+  restores onto either;
 - ``confidant.key``: the key file as it is.
 
 The archive holds key material, so it is created 0600 and must be kept like the key file
 itself. A restore verifies every checksum and the database's integrity before touching
-anything, refuses to overwrite an existing database or key without ``force``, and refuses
-while the bot has the database open, whatever ``force`` says.
+anything, refuses to overwrite an existing database (on PostgreSQL: one holding rows) or key
+without ``force``, and refuses while the bot has the database open (on PostgreSQL: while
+another session is connected to it), whatever ``force`` says.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ from bot.store.backup import (
     online_copy,
 )
 from bot.store.migrate import packaged_migrations
+from bot.store.transfer import (
+    TransferError,
+    other_sessions,
+    pg_rows,
+    postgres_to_sqlite,
+    read_snapshot,
+    sqlite_to_postgres,
+)
 
 FORMAT = "confidant-backup"
 FORMAT_VERSION = 1
@@ -54,6 +66,32 @@ class BackupError(RuntimeError):
     Messages name paths and archive members only, never file contents."""
 
 
+Database = Path | str
+"""A SQLite file, or a ``postgresql://`` URL (with its password: never put it in a message;
+callers pass ``shown`` for that)."""
+
+
+def _is_pg(database: Database) -> bool:
+    return not isinstance(database, Path)
+
+
+@contextlib.contextmanager
+def _driver_errors(shown: str) -> Iterator[None]:
+    """PostgreSQL's errors as BackupError naming the server as shown (password hidden)."""
+    try:
+        import psycopg
+    except ImportError:  # a SQLite-only install never reaches PostgreSQL
+        yield
+        return
+    try:
+        yield
+    except TransferError as error:
+        raise BackupError(f"{shown}: {error}") from None
+    except psycopg.Error as error:
+        lines = str(error).strip().splitlines()
+        raise BackupError(f"{shown}: {lines[-1] if lines else 'no answer'}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Manifest:
     schema_version: int
@@ -65,12 +103,12 @@ class Manifest:
 class BackupResult:
     archive: Path
     manifest: Manifest
-    pages: int
+    pages: int  # SQLite pages copied, or on PostgreSQL rows
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreResult:
-    database: Path
+    database: Database
     key_file: Path
     manifest: Manifest
 
@@ -117,18 +155,19 @@ def _add(tar: tarfile.TarFile, name: str, data: IO[bytes], size: int, mtime: flo
 
 
 def create_backup(
-    database: Path,
+    database: Database,
     key_file: Path,
     target: Path,
     now: datetime,
     progress: Progress | None = None,
+    shown: str = "",
 ) -> BackupResult:
     """Write a backup archive to ``target`` (a new file, or a directory to put it in)."""
     if target.is_dir():
         target = archive_name(target, now)
     if target.exists():
         raise BackupError(f"{target} already exists; choose a new file or a directory")
-    if not database.exists():
+    if isinstance(database, Path) and not database.exists():
         raise BackupError(f"no database at {database}: nothing to back up")
     if not key_file.exists():
         raise BackupError(
@@ -142,7 +181,11 @@ def create_backup(
     with _private_workdir(target.parent) as work:
         copy = work / DATABASE
         try:
-            pages = online_copy(database, copy, progress)
+            if isinstance(database, Path):
+                pages = online_copy(database, copy, progress)
+            else:
+                with _driver_errors(shown or "the PostgreSQL database"):
+                    pages = postgres_to_sqlite(database, copy, progress)
             schema = check_database(copy)
         except DatabaseFileError as error:
             raise BackupError(str(error)) from None
@@ -233,20 +276,35 @@ def _extract_checked(
 
 
 def restore_backup(
-    archive: Path, database: Path, key_file: Path, force: bool = False
+    archive: Path,
+    database: Database,
+    key_file: Path,
+    force: bool = False,
+    progress: Progress | None = None,
+    shown: str = "",
 ) -> RestoreResult:
-    """Put an archive's database and key file in place, after checking all of it."""
+    """Put an archive's database and key file in place, after checking all of it.
+
+    On PostgreSQL (``database`` a URL; ``shown`` it with the password hidden) the archive's
+    tables are copied into the database in one transaction, counts checked per table."""
     if not archive.is_file():
         raise BackupError(f"{archive}: no such backup archive")
-    existing = [p for p in (database, key_file) if p.exists()]
+    shown = shown or str(database)
+    existing = [str(p) for p in (database, key_file) if isinstance(p, Path) and p.exists()]
+    if isinstance(database, str):
+        with _driver_errors(shown):
+            holding = sum(pg_rows(database).values())
+        if holding:
+            existing.insert(0, f"{shown} ({holding} rows)")
     if existing and not force:
-        names = " and ".join(str(p) for p in existing)
+        names = " and ".join(existing)
         verb = "exists" if len(existing) == 1 else "exist"
         raise BackupError(
             f"{names} already {verb}; restoring would replace it all. "
             "Take a backup of them first, then run restore again with --force"
         )
-    _refuse_if_running(database)
+    _refuse_if_running(database, shown)
+    scratch = key_file.parent if isinstance(database, str) else database.parent
     try:
         with tarfile.open(archive, mode="r:") as tar:
             try:
@@ -257,7 +315,7 @@ def restore_backup(
                 raise BackupError(f"{archive}: not a Confidant backup (no {MANIFEST})")
             manifest = _parse_manifest(archive, manifest_member.read(1 << 16))
             _check_schema(archive, manifest)
-            with _private_workdir(database.parent) as work:
+            with _private_workdir(scratch) as work:
                 db_copy = work / DATABASE
                 _extract_checked(archive, tar, DATABASE, manifest.files[DATABASE], db_copy)
                 _check_copy(archive, db_copy, manifest)
@@ -270,28 +328,52 @@ def restore_backup(
                         raise BackupError(
                             f"{archive}: {KEY} in the archive is not a Confidant key file"
                         ) from None
-                    _refuse_if_running(database)  # checked again: the last moment before
-                    _install_database(db_copy, database)
+                    _refuse_if_running(database, shown)  # again: the last moment before
+                    if isinstance(database, Path):
+                        _install_database(db_copy, database)
+                    else:
+                        _install_postgres(db_copy, database, force, progress, shown)
                     os.replace(key_copy, key_file)
     except (tarfile.TarError, EOFError):
         raise BackupError(
             f"{archive}: not a readable Confidant backup (damaged or truncated archive)"
         ) from None
-    os.chmod(database, 0o600)
+    if isinstance(database, Path):
+        os.chmod(database, 0o600)
     os.chmod(key_file, 0o600)
     return RestoreResult(database, key_file, manifest)
 
 
-def _refuse_if_running(database: Path) -> None:
-    try:
-        running = database_in_use(database)
-    except DatabaseFileError:
-        running = False  # a broken database is exactly what a forced restore replaces
+def _refuse_if_running(database: Database, shown: str) -> None:
+    if isinstance(database, str):
+        with _driver_errors(shown):
+            running = other_sessions(database) > 0
+    else:
+        try:
+            running = database_in_use(database)
+        except DatabaseFileError:
+            running = False  # a broken database is exactly what a forced restore replaces
     if running:
+        where = (
+            "has other connections" if isinstance(database, str) else "is open in another process"
+        )
         raise BackupError(
-            f"{database} is open in another process: Confidant seems to be running. "
+            f"{shown} {where}: Confidant seems to be running. "
             "Stop it first (for example: systemctl stop confidant), then restore"
         )
+
+
+def _install_postgres(
+    copy: Path, url: str, force: bool, progress: Progress | None, shown: str
+) -> None:
+    source = read_snapshot(copy)
+    try:
+        with _driver_errors(shown):
+            sqlite_to_postgres(source, url, replace=force, progress=progress)
+    except BackupError as error:
+        raise BackupError(f"{error}. Nothing was restored.") from None
+    finally:
+        source.close()
 
 
 def _check_schema(archive: Path, manifest: Manifest) -> None:
