@@ -2,7 +2,7 @@
 
 Why: Confidant should run for years on the smallest VPS a community can afford (1 GB,
 shared with a homeserver or other services), and a restart (an upgrade, a crash) must not
-leave a joining member unreminded for long. Targets: idle RSS ≤ 80 MB, cold start ≤ 3 s.
+leave a joining member unreminded for long. Targets: idle RSS ≤ 72 MB, cold start ≤ 3 s.
 
 Setup (everything on 127.0.0.1, in a temp directory removed at the end): a LocalSynapse
 with the bot, a moderator, a covered room and a moderators' room (built as
@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_IDLE_RSS_MB = 80.0
+TARGET_IDLE_RSS_MB = 72.0
 TARGET_COLD_START_S = 3.0
 DISCORD_DOMAINS = ("discord.com", "discord.gg", "discordapp.com", "discordapp.net")
 DISCORD_POLICY = """\
@@ -86,6 +86,9 @@ START_DEADLINE_S = 120.0
 REMIND_DEADLINE_S = 60.0
 # What the bot process loads, in the order ``confidant run`` needs it, each step measured in a
 # fresh interpreter: where the megabytes and the start-up seconds go.
+# Packages a SQLite bot must not load: the embedded homeserver, PostgreSQL/MySQL drivers (peewee,
+# nio's key store, imports any it finds), PyNaCl and cffi (bot/lean.py).
+NEVER_LOADED = ("synapse", "twisted", "psycopg", "psycopg2", "pymysql", "nacl", "cffi")
 IMPORT_STEPS = (
     ("asyncio, ssl (event loop, TLS)", ("asyncio", "ssl")),
     ("pydantic, PyYAML, config and policy models", ("bot.config",)),
@@ -97,21 +100,29 @@ IMPORT_STEPS = (
     ("prometheus_client, aiohttp.web: /metrics", ("ops.status_server",)),
 )
 IMPORT_PROBE = """
-import json, sys, time
+import json, sys, time, tracemalloc
+traced = sys.argv[2] == "traced"
+if traced:
+    tracemalloc.start()
 def rss():
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
+def py():
+    return tracemalloc.get_traced_memory()[0] / 2**20 if traced else 0.0
+from bot.lean import keep_out_unused_extras
+keep_out_unused_extras()  # as ``confidant`` does first
 steps = json.loads(sys.argv[1])
-rows = [["interpreter", rss(), 0.0]]
+rows = [["interpreter", rss(), 0.0, py(), len(sys.modules)]]
 for label, modules in steps:
     began = time.perf_counter()
     for module in modules:
         __import__(module)
-    rows.append([label, rss(), time.perf_counter() - began])
-banned = sorted({m.split(".")[0] for m in sys.modules} & {"synapse", "twisted"})
-print(json.dumps({"rows": rows, "modules": len(sys.modules), "banned": banned}))
+    rows.append([label, rss(), time.perf_counter() - began, py(), len(sys.modules)])
+loaded = {m.split(".")[0] for m in sys.modules if sys.modules[m] is not None}
+unused = sorted(loaded & set(NEVER_LOADED))
+print(json.dumps({"rows": rows, "modules": len(sys.modules), "unused": unused}))
 """
 
 
@@ -196,13 +207,17 @@ def proc_status(pid: int) -> dict[str, float]:
 
 
 def import_breakdown(repeats: int = 3) -> dict[str, Any]:
-    """IMPORT_STEPS measured in fresh interpreters: RSS added and seconds taken per step
-    (RSS from the first probe, seconds the median of ``repeats``)."""
+    """IMPORT_STEPS measured in fresh interpreters: RSS added (first probe), seconds taken
+    (median of ``repeats``), and, from one more probe under tracemalloc, the Python objects
+    allocated (mostly code objects: what a module costs to have loaded) and modules added.
+    RSS minus Python objects is native memory: C/Rust extension state and library pages."""
     steps = [[label, list(modules)] for label, modules in IMPORT_STEPS]
-    probes = []
-    for _ in range(repeats):
+
+    code = f"NEVER_LOADED = {NEVER_LOADED!r}\n{IMPORT_PROBE}"
+
+    def probe(mode: str) -> dict[str, Any]:
         result = subprocess.run(
-            [sys.executable, "-c", IMPORT_PROBE, json.dumps(steps)],
+            [sys.executable, "-c", code, json.dumps(steps), mode],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             capture_output=True,
@@ -210,19 +225,33 @@ def import_breakdown(repeats: int = 3) -> dict[str, Any]:
             timeout=120,
             check=True,
         )
-        probes.append(json.loads(result.stdout.splitlines()[-1]))
+        return dict(json.loads(result.stdout.splitlines()[-1]))
+
+    probes = [probe("plain") for _ in range(repeats)]
+    traced = probe("traced")["rows"]
     first = probes[0]["rows"]
     rows = []
-    for index, (label, rss, _) in enumerate(first):
+    for index, (label, rss, *_) in enumerate(first):
         before = first[index - 1][1] if index else 0.0
+        py_before = traced[index - 1][3] if index else 0.0
+        mods_before = traced[index - 1][4] if index else 0
         seconds = statistics.median(p["rows"][index][2] for p in probes)
-        rows.append({"step": label, "rss_mb": round(rss - before, 1), "s": round(seconds, 3)})
+        rows.append(
+            {
+                "step": label,
+                "rss_mb": round(rss - before, 1),
+                "py_mb": round(traced[index][3] - py_before, 1),
+                "modules": traced[index][4] - mods_before,
+                "s": round(seconds, 3),
+            }
+        )
     return {
         "steps": rows,
         "rss_mb": round(first[-1][1], 1),
+        "py_mb": round(traced[-1][3], 1),
         "s": round(sum(r["s"] for r in rows), 3),
         "modules": probes[0]["modules"],
-        "synapse_or_twisted_loaded": probes[0]["banned"],
+        "unused_loaded": probes[0]["unused"],
     }
 
 
@@ -662,16 +691,26 @@ def report(found: dict[str, Any]) -> None:
     print()
     print(
         f"Where it goes: importing what `confidant run` loads, step by step in a fresh "
-        f"interpreter ({imports['modules']} modules; Synapse/Twisted loaded: "
-        f"{', '.join(imports['synapse_or_twisted_loaded']) or 'no'})"
+        f"interpreter ({imports['modules']} modules; never-used packages loaded: "
+        f"{', '.join(imports['unused_loaded']) or 'none'}); Python objects from tracemalloc"
     )
     print(
         table(
             [
-                (row["step"], f"{row['rss_mb']:+6.1f} MB  {row['s']:6.3f} s")
+                (
+                    row["step"],
+                    f"{row['rss_mb']:+6.1f} MB RSS  {row['py_mb']:+5.1f} MB Python objects"
+                    f"  {row['modules']:4d} modules  {row['s']:6.3f} s",
+                )
                 for row in imports["steps"]
             ]
-            + [("all imports", f"{imports['rss_mb']:6.1f} MB  {imports['s']:6.3f} s")]
+            + [
+                (
+                    "all imports",
+                    f"{imports['rss_mb']:6.1f} MB RSS  {imports['py_mb']:5.1f} MB Python objects"
+                    f"  {imports['modules']:4d} modules  {imports['s']:6.3f} s",
+                )
+            ]
         )
     )
     print()
