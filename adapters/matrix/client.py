@@ -188,7 +188,11 @@ class MatrixAdapter:
                 encryption_enabled=self.encryption,
                 store_sync_tokens=False,  # we save the token once a batch was handled
                 request_timeout=30,
-                max_limit_exceeded=8,  # honour M_LIMIT_EXCEEDED's retry_after_ms, bounded
+                # honour M_LIMIT_EXCEEDED's retry_after_ms, bounded: with a join burst's
+                # private reminders sent side by side, a request can lose the homeserver's
+                # next free slot several times in a row; the runtime no longer waits on a
+                # slow action, so waiting the limit out holds up nothing else
+                max_limit_exceeded=30,
                 max_timeouts=1,
                 max_timeout_retry_wait_time=MAX_BACKOFF_S,
             ),
