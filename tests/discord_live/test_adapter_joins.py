@@ -20,6 +20,15 @@ SEND_MESSAGES = 1 << 11
 SEND_IN_THREADS = 1 << 38
 
 
+async def wait_for_cache(holds: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Until discord.py's cache shows what ``holds`` checks; bounded in time."""
+    for _ in range(int(timeout / 0.01)):
+        if holds():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the bot's cache never showed the change")
+
+
 def joined_rooms(events: list[Any], user_id: int) -> set[str | None]:
     return {
         e.room.name for e in events if isinstance(e, MemberJoined) and e.member.id == str(user_id)
@@ -152,13 +161,24 @@ async def test_a_permission_overwrite_that_reveals_a_channel_is_a_join(
     alice, inner = adapter_scene.alice, adapter_scene.inner
     overwrites = dict(inner.overwrites)
     overwrites[alice.id] = FakeOverwrite(alice.id, 1, allow=VIEW_CHANNEL)
+    mark = fake.requests.mark()
     await fake.events.channel_update(inner, overwrites=overwrites)
     joined = await rig.wait_for_event(
         lambda e: isinstance(e, MemberJoined) and e.member.id == str(alice.id)
     )
     assert (joined.room.id, joined.room.name) == (str(inner.id), "inner")
     assert [e.member.id for e in rig.of_type(MemberJoined)] == [str(alice.id)]
-    without = {k: v for k, v in overwrites.items() if k != alice.id}
+    # The bot holds her posting (the policy asks for agreement) with an overwrite of its own
+    # for her; the moderator takes her view away once that is in place. (Within the same few
+    # milliseconds the two would race: Discord's overwrite PUT replaces the member's whole
+    # overwrite and has no condition, so the later write wins, whoever made it.)
+    await fake.wait_for_call("PUT", f"/channels/{inner.id}/permissions/{alice.id}", since=mark)
+    await wait_for_cache(
+        lambda: rig.adapter.client.get_channel(inner.id).overwrites_for(
+            rig.adapter.client.get_guild(adapter_scene.guild.id).get_member(alice.id)
+        ).send_messages is False
+    )
+    without = {k: v for k, v in inner.overwrites.items() if k != alice.id}
     await fake.events.channel_update(inner, overwrites=without)
     left = await rig.wait_for_event(lambda e: isinstance(e, MemberLeft))
     assert (left.member.id, left.room.name) == (str(alice.id), "inner")
