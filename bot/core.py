@@ -91,6 +91,7 @@ from bot.events import (
     RoomMembers,
 )
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
+from bot.jobs import EVERYTHING, Duties
 from bot.leaks_flow import LeakWatch
 from bot.leaks_flow import commands as leak_commands
 from bot.logs import fields
@@ -259,30 +260,37 @@ class Core:
         from what the store said before it would repeat a question already answered."""
         return await self.checkins.startup() if self.checkins is not None else []
 
-    async def tick(self) -> list[Action]:
+    async def tick(self, duties: Duties = EVERYTHING) -> list[Action]:
         """Called periodically by the runtime: time-based re-reminders, and once a day the
-        leak fingerprints' retention purge."""
+        retention purges. ``duties`` says which of these jobs are this process's (several
+        processes on one store share them: bot/jobs.py); alone, all of them are."""
         now = self.clock.now()
-        await self.store.forget_replies(now - REPLY_MEMORY)
-        if self.leaks is not None:
+        store_wide = await duties.store_wide()
+        if store_wide:
+            await self.store.forget_replies(now - REPLY_MEMORY)
+        if self.leaks is not None:  # this process's own index (and a purge by date)
             await self.leaks.tick()
+        mine = duties.members
         actions = await reminding.resend_pending(
-            self, older_than=now - reminding.PENDING_RETRY_AFTER
+            self, older_than=now - reminding.PENDING_RETRY_AFTER, mine=mine
         )
         if self.checkins is not None:
-            actions += await self.checkins.tick()
+            actions += await self.checkins.tick(mine=mine, purge=store_wide)
         if self.recurring is not None:  # scheduled check-ins whose local time came
-            actions += await self.recurring.tick()
-        actions += await repeat_flags.restorations_due(self)  # timeouts that ended
-        actions += await self.alerts.due()  # alerts whose pause after a failure is over
+            actions += await self.recurring.tick(mine=mine)
+        actions += await repeat_flags.restorations_due(self, mine=mine)  # timeouts that ended
+        # alerts whose pause after a failure is over
+        actions += await self.alerts.due(mine=mine, purge=store_wide)
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None
             if policy is None or repeat is None or repeat.every_days is None:
                 continue
-            if now - state.last_reminded_at >= timedelta(days=repeat.every_days):
+            due_by = now - timedelta(days=repeat.every_days)
+            if state.last_reminded_at <= due_by:
                 room = Room(state.platform, state.room_id, state.room_name)
-                actions += await reminding.periodic_reminder(self, room, policy)
+                if await duties.rooms(room):
+                    actions += await reminding.periodic_reminder(self, room, policy, due_by)
         return actions
 
     async def reload_policies(self) -> tuple[ReloadResult, list[Action]]:

@@ -32,6 +32,7 @@ from bot.actions import (
 )
 from bot.core import Core
 from bot.events import Event
+from bot.jobs import EVERYTHING, SharedJobs
 from bot.logs import fields
 from bot.metrics import Metrics, NoMetrics
 from bot.ports import Adapter
@@ -77,8 +78,10 @@ class Runtime:
         tick_seconds: float = 60.0,
         policy_poll_seconds: float = 2.0,
         metrics: Metrics | None = None,
+        jobs: SharedJobs | None = None,
     ) -> None:
         self.core = core
+        self.jobs = jobs  # None: this process runs every periodic job (one process)
         self.metrics = metrics or NoMetrics()
         self.adapters = dict(adapters)
         self.tick_seconds = tick_seconds
@@ -351,6 +354,11 @@ class Runtime:
         for task in [*self._tasks, *waiting]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.jobs is not None:  # another process takes the jobs over at its next tick
+            try:
+                await self.jobs.release()
+            except Exception:
+                log.exception("releasing the job leases failed")
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
@@ -370,9 +378,12 @@ class Runtime:
                 log.exception("periodic job failed")
 
     async def tick(self) -> None:
-        """Time-based work (periodic re-reminders); also callable directly from tests."""
+        """Time-based work (periodic re-reminders); also callable directly from tests. With
+        several processes on one store (``jobs``), the leases taken first say which jobs
+        are this process's now (bot/jobs.py)."""
+        duties = await self.jobs.duties() if self.jobs is not None else EVERYTHING
         async with self._lock:
-            actions = await self.core.tick()
+            actions = await self.core.tick(duties)
         await self.execute(actions)
 
     async def poll_policies(self) -> None:
