@@ -1,0 +1,213 @@
+"""Two bot processes on one store run each periodic job once (bot/jobs.py).
+
+Each "process" is a whole console app (its own store connection or pool, core, runtime and
+adapter) on the same database and key, both on one fake clock, so leases run out when the
+test moves time. On both backends. What is counted is what the members and moderators
+would see: the console output of both processes together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.actions import AlertModerators
+from bot.clock import FakeClock
+from bot.store.url import PostgresUrl
+from tests.checkin_rig import CHECKIN_POLICY, dm, private_to
+from tests.conftest import ConsoleRig, make_config, start_rig, write_policy
+
+TICK_S = 60.0
+POLICY = CHECKIN_POLICY.replace(
+    "  text: What is shared here stays here.\n",
+    "  text: What is shared here stays here.\n  repeat:\n    every_days: 7\n",
+)
+START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday
+DUE = datetime(2026, 1, 15, 8, 0, tzinfo=UTC)  # a Thursday, 09:00 in Berlin
+PERIODIC = "A regular reminder"
+FIRED = "Time for your scheduled check-in."
+ALERT = "Owed alert 7f3a"
+OWED = "Welcome to recovery."  # the reminder a pending resend sends
+
+
+@asynccontextmanager
+async def process(
+    tmp: Path, database: Path | str, clock: FakeClock, holder: str | None
+) -> AsyncIterator[ConsoleRig]:
+    """One bot process on the shared database; ``holder`` None: no leases (each process
+    runs every job, as a lone process does), so only the item claims stand between them."""
+    if not (tmp / "policies").exists():
+        write_policy(tmp / "policies", POLICY)
+    setting = PostgresUrl.parse(database) if isinstance(database, str) else database
+    config = make_config(tmp).model_copy(update={"database": setting})
+    rig = await start_rig(config, clock)
+    rig.app.runtime.jobs = None
+    if holder is not None:
+        from bot.jobs import SharedJobs
+
+        runtime = rig.app.runtime
+        runtime.jobs = SharedJobs(rig.app.store, clock, runtime.adapters, TICK_S, holder)
+    try:
+        yield rig
+    finally:
+        await rig.app.close()
+
+
+@asynccontextmanager
+async def two(
+    tmp: Path, database: Path | str, leased: bool = True
+) -> AsyncIterator[tuple[ConsoleRig, ConsoleRig, FakeClock]]:
+    clock = FakeClock(START)
+    async with (
+        process(tmp, database, clock, "a" if leased else None) as a,
+        process(tmp, database, clock, "b" if leased else None) as b,
+    ):
+        yield a, b, clock
+
+
+async def prepare(a: ConsoleRig, clock: FakeClock) -> None:
+    """A periodic room reminder, a scheduled check-in, a pending private reminder and an
+    owed moderator alert, all coming due at :data:`DUE` and none before (set up through
+    process a); the clock is left a tick before :data:`DUE`."""
+    await clock.advance(DUE - timedelta(days=7) - clock.now())
+    await a.say(":join bob")  # the room is known: its week starts now
+    await clock.advance(timedelta(hours=1))  # past last Thursday's 09:00
+    await a.say(*dm("alice", "/checkin", "agree", "stop"))
+    await a.say(":room recovery", "alice: /checkin schedule thu 09:00 Europe/Berlin")
+    core = a.app.core
+    await clock.advance(DUE - timedelta(minutes=10) - clock.now())
+    await core.alerts.queued(AlertModerators("console", "mods", ALERT))  # its send "hung"
+    policy = core.policies.current.by_name("circle")
+    assert policy is not None
+    await a.app.store.add_reminder(  # recorded, never confirmed: resent after a minute
+        "rem-carol", "console", "recovery", "recovery", "carol", "circle",
+        policy.reminder.text_hash, DUE - timedelta(seconds=61),
+    )
+    await clock.advance(DUE - timedelta(seconds=TICK_S) - clock.now())
+
+
+async def everything_due(a: ConsoleRig, clock: FakeClock) -> None:
+    await prepare(a, clock)
+    await clock.advance(DUE - clock.now())
+
+
+def seen(*rigs: ConsoleRig, since: tuple[int, ...] | None = None) -> dict[str, int]:
+    """What members and moderators saw of each job, across the processes."""
+    out = "".join(
+        rig.out.getvalue()[(since[i] if since else 0):] for i, rig in enumerate(rigs)
+    )
+    return {
+        "periodic": out.count(PERIODIC),
+        "scheduled": private_to("alice", out).count(FIRED),
+        "resent": private_to("carol", out).count(OWED),
+        "alert": out.count(ALERT),
+    }
+
+
+ONCE = {"periodic": 1, "scheduled": 1, "resent": 1, "alert": 1}
+NONE = {"periodic": 0, "scheduled": 0, "resent": 0, "alert": 0}
+
+
+def marks(*rigs: ConsoleRig) -> tuple[int, ...]:
+    return tuple(len(rig.out.getvalue()) for rig in rigs)
+
+
+async def test_each_job_fires_once_across_two_processes(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with two(tmp_path, database) as (a, b, clock):
+        await everything_due(a, clock)
+        start = marks(a, b)
+        for _ in range(3):  # both keep ticking, a minute apart
+            await b.app.runtime.tick()
+            await a.app.runtime.tick()
+            await clock.advance(timedelta(seconds=TICK_S))
+        assert seen(a, b, since=start) == ONCE
+        assert seen(b, since=start[1:]) == ONCE  # b ticked first: it holds the leases
+        assert seen(a, since=start[:1]) == NONE
+
+
+async def test_a_dead_holder_is_replaced_within_the_bound_and_nothing_fires_twice(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with two(tmp_path, database) as (a, b, clock):
+        await prepare(a, clock)
+        await a.app.runtime.tick()  # a holds every lease (nothing is due yet) ...
+        died = clock.now()  # ... and dies: it never ticks or renews again
+        assert b.app.runtime.jobs is not None
+        lease, bound = b.app.runtime.jobs.lease, b.app.runtime.jobs.takeover_bound
+        assert (lease, bound) == (timedelta(seconds=150), timedelta(seconds=210))
+        start = marks(a, b)
+        ran_at = None
+        for _ in range(6):  # b ticks every minute: the jobs wait out a's lease, then run
+            await b.app.runtime.tick()
+            if ran_at is None and seen(b, since=start[1:]) != NONE:
+                ran_at = clock.now()
+            await clock.advance(timedelta(seconds=TICK_S))
+        assert ran_at is not None and lease < ran_at - died <= bound, ran_at - died
+        assert seen(a, b, since=start) == ONCE
+        # a comes back (it was only stalled): b's lease stands, a runs nothing
+        await a.app.runtime.tick()
+        await b.app.runtime.tick()
+        assert seen(a, b, since=start) == ONCE
+
+
+async def test_a_stale_holder_is_fenced_off_after_a_takeover(
+    tmp_path: Path, database: Path | str
+) -> None:
+    """a took its leases, then stalled past them before running its jobs; b took over
+    meanwhile. a's jobs check the lease (its epoch) just before they run, and stop."""
+    async with two(tmp_path, database) as (a, b, clock):
+        await everything_due(a, clock)
+        assert a.app.runtime.jobs is not None and b.app.runtime.jobs is not None
+        stale = await a.app.runtime.jobs.duties()  # a is about to run ...
+        await clock.advance(timedelta(seconds=TICK_S * 2.5))  # ... and stalls
+        taken = await b.app.runtime.jobs.duties()  # b's tick takes the leases over ...
+        assert taken.held and set(taken.held.values()) == {2}  # each a new epoch
+        start = marks(a, b)
+        actions = await a.app.core.tick(stale)  # ... while a wakes up and carries on
+        await a.app.runtime.execute(actions)
+        assert actions == []
+        assert seen(a, since=start[:1]) == NONE
+        await b.app.runtime.tick()  # ... and b's tick runs the jobs
+        assert seen(a, b, since=start) == ONCE
+
+
+async def test_two_processes_racing_on_one_item_send_it_once(
+    tmp_path: Path, database: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No leases at all (say both believed they held them): both find every item due,
+    from what they read before either wrote, and each item still goes out once."""
+    async with two(tmp_path, database, leased=False) as (a, b, clock):
+        await everything_due(a, clock)
+        store = b.app.store
+        due = clock.now()
+        snapshot: dict[str, Any] = {
+            "room_states": await store.room_states(),
+            "checkin_schedules": await store.checkin_schedules(),
+            "pending_reminders": await store.pending_reminders(
+                due - timedelta(seconds=60), due_at=due, max_attempts=3
+            ),
+            "owed_alerts": await store.owed_alerts(due_by=due),
+        }
+        assert all(snapshot.values())
+        snapshot["open_checkin"] = await store.open_checkin("console", "alice")  # none yet
+        assert snapshot["open_checkin"] is None
+        start = marks(a, b)
+        await a.app.runtime.tick()
+        for name, rows in snapshot.items():  # b read before a wrote
+            monkeypatch.setattr(store, name, _returning(rows))
+        await b.app.runtime.tick()
+        assert seen(a, b, since=start) == ONCE
+
+
+def _returning(rows: object) -> Callable[..., Awaitable[object]]:
+    async def read(*_: object, **__: object) -> object:
+        return rows
+
+    return read
