@@ -211,3 +211,24 @@ def _returning(rows: object) -> Callable[..., Awaitable[object]]:
         return rows
 
     return read
+
+
+async def test_room_work_goes_to_the_process_that_serves_the_room(
+    tmp_path: Path, database: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a's adapter serves other rooms (another shard, say): the periodic reminder of
+    #recovery is b's, whichever process ticks first; member work is shared as before."""
+    async with two(tmp_path, database) as (a, b, clock):
+        adapter = a.app.runtime.adapters["console"]
+        monkeypatch.setattr(adapter, "serves", lambda room: room.id != "recovery",
+                            raising=False)
+        monkeypatch.setattr(adapter, "job_scope", lambda: "shard-1", raising=False)
+        from bot.jobs import SharedJobs
+
+        a.app.runtime.jobs = SharedJobs(a.app.store, clock, a.app.runtime.adapters, TICK_S, "a")
+        await everything_due(a, clock)
+        start = marks(a, b)
+        await a.app.runtime.tick()
+        await b.app.runtime.tick()
+        assert seen(a, since=start[:1]) == {**ONCE, "periodic": 0}
+        assert seen(b, since=start[1:]) == {**NONE, "periodic": 1}
