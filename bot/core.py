@@ -235,30 +235,49 @@ class Core:
             return []
         return await handler(event)
 
-    async def startup_actions(self) -> list[Action]:
+    async def startup_actions(self, duties: Duties = EVERYTHING) -> list[Action]:
         """What a (re)start owes: interrupted reminders, and re-asks for changed texts.
-        The leak index is loaded (after the retention purge) before any event arrives."""
+        The leak index is loaded (after the retention purge) before any event arrives.
+
+        With other processes on the store (``duties`` leased: bot/jobs.py) some of what is
+        owed may be on its way from them right now: reminders and alerts are then resent
+        as a tick resends them (this process's platforms, claimed, past their lease), and
+        the rest by the leases' holders' ticks."""
         if self.leaks is not None:
             await self.leaks.start()
-        actions = await reminding.resend_pending(self)
-        if self.recurring is not None:  # scheduled check-ins missed while down
-            actions += await self.recurring.startup()
+        shared = duties is not EVERYTHING
+        if shared:
+            older = self.clock.now() - reminding.PENDING_RETRY_AFTER
+            actions = await reminding.resend_pending(self, older_than=older, mine=duties.members)
+        else:
+            actions = await reminding.resend_pending(self)
+        if self.recurring is not None:  # scheduled check-ins missed while down (claimed)
+            actions += await self.recurring.startup(mine=duties.runs if shared else None)
         for policy in self.policies.current.policies:
             actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
             actions += await reminding.reask_changed(self, policy)
         actions += await rules_messages.check_rules_messages(self)
-        actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
+        if shared:  # an alert for a platform run elsewhere is not dropped here
+            actions += await self.alerts.due(mine=duties.members, purge=False)
+        else:
+            actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
         return actions
 
     def burst_reminders(self) -> list[Action]:
         """Room reminders of a join burst that came due (the runtime asks every second)."""
         return bursts.room_reminders(self) if self.burst_waits.waiting() else []
 
-    async def resume_actions(self) -> list[Action]:
+    async def resume_actions(self, duties: Duties = EVERYTHING) -> list[Action]:
         """Check-ins a restart interrupted, asked again where each stands. Called once the
         adapters delivered their backlog: a replayed answer moves a check-in on, and asking
-        from what the store said before it would repeat a question already answered."""
-        return await self.checkins.startup() if self.checkins is not None else []
+        from what the store said before it would repeat a question already answered.
+
+        Not with other processes on the store (``duties`` leased): an open check-in may be
+        another process's, going on; one a crash interrupted is closed by the timeout
+        (the member is told) rather than asked twice."""
+        if self.checkins is None or duties is not EVERYTHING:
+            return []
+        return await self.checkins.startup()
 
     async def tick(self, duties: Duties = EVERYTHING) -> list[Action]:
         """Called periodically by the runtime: time-based re-reminders, and once a day the

@@ -82,6 +82,10 @@ class Duties:
     async def rooms(self, room: Room) -> bool:
         return True
 
+    async def runs(self, platform: str) -> bool:
+        """Whether this process runs ``platform`` at all (no lease: a start's own work)."""
+        return True
+
 
 EVERYTHING = Duties()
 
@@ -118,6 +122,9 @@ class LeasedDuties(Duties):
 
     async def members(self, platform: str) -> bool:
         return await self._holds(members_lease(platform))
+
+    async def runs(self, platform: str) -> bool:
+        return platform in self.adapters
 
     async def rooms(self, room: Room) -> bool:
         adapter = self.adapters.get(room.platform)

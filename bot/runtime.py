@@ -311,8 +311,9 @@ class Runtime:
     async def start(self) -> None:
         # What the last run left owed is read before any adapter delivers new events, so a
         # reminder this run is already sending is never mistaken for an interrupted one.
+        duties = await self.jobs.duties() if self.jobs is not None else EVERYTHING
         async with self._lock:
-            owed = await self.core.startup_actions()
+            owed = await self.core.startup_actions(duties)
         self._tell_not_running()
         await self._start_adapters()
         await self.execute(owed)
@@ -320,7 +321,7 @@ class Runtime:
         # lock so no answer moves one on between reading and asking. (Safe to perform under
         # it: private messages, which no adapter reports back as events.)
         async with self._lock:
-            await self.execute(await self.core.resume_actions())
+            await self.execute(await self.core.resume_actions(duties))
         self._tasks = [
             asyncio.create_task(self._every(self.tick_seconds, self.tick), name="tick"),
             asyncio.create_task(

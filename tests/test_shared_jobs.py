@@ -8,6 +8,7 @@ would see: the console output of both processes together.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,11 +17,14 @@ from typing import Any
 
 import pytest
 
+from adapters.console import ConsoleAdapter
 from bot.actions import AlertModerators
-from bot.clock import FakeClock
+from bot.app import App
+from bot.clock import Clock, FakeClock
+from bot.commands import Registry
 from bot.store.url import PostgresUrl
 from tests.checkin_rig import CHECKIN_POLICY, dm, private_to
-from tests.conftest import ConsoleRig, make_config, start_rig, write_policy
+from tests.conftest import ConsoleRig, make_config, write_policy
 
 TICK_S = 60.0
 POLICY = CHECKIN_POLICY.replace(
@@ -40,22 +44,31 @@ async def process(
     tmp: Path, database: Path | str, clock: FakeClock, holder: str | None
 ) -> AsyncIterator[ConsoleRig]:
     """One bot process on the shared database; ``holder`` None: no leases (each process
-    runs every job, as a lone process does), so only the item claims stand between them."""
+    runs every job, as a lone process does), so only the item claims stand between them.
+    As tests/conftest.py's ``start_rig``, with the leases in place before the start."""
     if not (tmp / "policies").exists():
         write_policy(tmp / "policies", POLICY)
     setting = PostgresUrl.parse(database) if isinstance(database, str) else database
     config = make_config(tmp).model_copy(update={"database": setting})
-    rig = await start_rig(config, clock)
-    rig.app.runtime.jobs = None
+    out = io.StringIO()
+    consoles: list[ConsoleAdapter] = []
+
+    def make(registry: Registry, clk: Clock) -> list[ConsoleAdapter]:
+        consoles.append(ConsoleAdapter(registry, clk, out=out))
+        return consoles
+
+    app = await App.create(config, make, clock=clock, display_root=tmp,
+                           tick_seconds=10**9, policy_poll_seconds=10**9)
+    app.runtime.jobs = None
     if holder is not None:
         from bot.jobs import SharedJobs
 
-        runtime = rig.app.runtime
-        runtime.jobs = SharedJobs(rig.app.store, clock, runtime.adapters, TICK_S, holder)
+        app.runtime.jobs = SharedJobs(app.store, clock, app.runtime.adapters, TICK_S, holder)
     try:
-        yield rig
+        await app.start()
+        yield ConsoleRig(app, consoles[0], out, clock)
     finally:
-        await rig.app.close()
+        await app.close()
 
 
 @asynccontextmanager
@@ -232,3 +245,33 @@ async def test_room_work_goes_to_the_process_that_serves_the_room(
         await b.app.runtime.tick()
         assert seen(a, since=start[:1]) == {**ONCE, "periodic": 0}
         assert seen(b, since=start[1:]) == {**NONE, "periodic": 1}
+
+
+async def test_a_process_starting_beside_a_running_one_repeats_nothing(
+    tmp_path: Path, database: Path | str
+) -> None:
+    """What a start owes (interrupted reminders, alerts, check-ins) may be on its way from
+    a process that is running: b's start leaves it to the holders' ticks, claimed, and
+    leaves an alert for a platform b does not run owed rather than dropping it."""
+    clock = FakeClock(START)
+    async with process(tmp_path, database, clock, "a") as a:
+        await everything_due(a, clock)
+        await a.app.runtime.tick()  # a runs it all: alice's check-in is open, asking
+        assert "Question 1 of 4" in private_to("alice", a.out.getvalue())
+        core = a.app.core
+        elsewhere = await core.alerts.queued(AlertModerators("matrix", "mods", "Owed 5c1d"))
+        await clock.advance(timedelta(minutes=11))  # due again; matrix is run elsewhere
+        await a.app.runtime.tick()
+        policy = core.policies.current.policies[0]
+        await a.app.store.add_reminder(  # a is sending these right now
+            "rem-erin", "console", "recovery", "recovery", "erin", "circle",
+            policy.reminder.text_hash, clock.now() - timedelta(seconds=10),
+        )
+        await core.alerts.queued(AlertModerators("console", "mods", "In flight 91be"))
+        async with process(tmp_path, database, clock, "b") as b:
+            started = b.out.getvalue()
+            assert private_to("erin", started) == ""
+            assert private_to("alice", started) == ""  # not asked again
+            assert "In flight 91be" not in started
+            key = elsewhere.idempotency_key
+            assert key is not None and await b.app.store.alert_row(key) is not None

@@ -60,11 +60,12 @@ class Recurring:
         return self.checkins.core.store
 
     # -- firing -----------------------------------------------------------------------------
-    async def startup(self) -> list[Action]:
-        """Fires missed while down: the latest of each schedule once, or none (policy)."""
+    async def startup(self, mine: PlatformCheck | None = None) -> list[Action]:
+        """Fires missed while down: the latest of each schedule once, or none (policy);
+        with several processes, of the platforms this one runs (``mine``)."""
         now = self.checkins.core.clock.now()
         self._running_since = now
-        return await self._fire_due(now, downtime=True)
+        return await self._fire_due(now, downtime=True, mine=mine)
 
     async def tick(self, mine: PlatformCheck | None = None) -> list[Action]:
         """Check-ins whose time came; with several processes (bot/jobs.py), those of the
