@@ -8,6 +8,7 @@ would see: the console output of both processes together.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from bot.actions import AlertModerators
 from bot.app import App
 from bot.clock import Clock, FakeClock
 from bot.commands import Registry
+from bot.store.rows import RepeatAction
 from bot.store.url import PostgresUrl
 from tests.checkin_rig import CHECKIN_POLICY, dm, private_to
 from tests.conftest import ConsoleRig, make_config, write_policy
@@ -84,9 +86,9 @@ async def two(
 
 
 async def prepare(a: ConsoleRig, clock: FakeClock) -> None:
-    """A periodic room reminder, a scheduled check-in, a pending private reminder and an
-    owed moderator alert, all coming due at :data:`DUE` and none before (set up through
-    process a); the clock is left a tick before :data:`DUE`."""
+    """A periodic room reminder, a scheduled check-in, a pending private reminder, an owed
+    moderator alert and a timeout's end, all coming due at :data:`DUE` and none before
+    (set up through process a); the clock is left a tick before :data:`DUE`."""
     await clock.advance(DUE - timedelta(days=7) - clock.now())
     await a.say(":join bob")  # the room is known: its week starts now
     await clock.advance(timedelta(hours=1))  # past last Thursday's 09:00
@@ -101,6 +103,10 @@ async def prepare(a: ConsoleRig, clock: FakeClock) -> None:
         "rem-carol", "console", "recovery", "recovery", "carol", "circle",
         policy.reminder.text_hash, DUE - timedelta(seconds=61),
     )
+    await a.app.store.add_repeat_action(RepeatAction(  # a repeat leaker's timeout ends
+        0, "console", "frank", "circle", "timeout", 1, "done", 60, DUE,
+        DUE - timedelta(hours=1),
+    ))
     await clock.advance(DUE - timedelta(seconds=TICK_S) - clock.now())
 
 
@@ -119,11 +125,12 @@ def seen(*rigs: ConsoleRig, since: tuple[int, ...] | None = None) -> dict[str, i
         "scheduled": private_to("alice", out).count(FIRED),
         "resent": private_to("carol", out).count(OWED),
         "alert": out.count(ALERT),
+        "restored": out.count("(frank: timeout ended)"),
     }
 
 
-ONCE = {"periodic": 1, "scheduled": 1, "resent": 1, "alert": 1}
-NONE = {"periodic": 0, "scheduled": 0, "resent": 0, "alert": 0}
+ONCE = {"periodic": 1, "scheduled": 1, "resent": 1, "alert": 1, "restored": 1}
+NONE = {"periodic": 0, "scheduled": 0, "resent": 0, "alert": 0, "restored": 0}
 
 
 def marks(*rigs: ConsoleRig) -> tuple[int, ...]:
@@ -207,6 +214,7 @@ async def test_two_processes_racing_on_one_item_send_it_once(
                 due - timedelta(seconds=60), due_at=due, max_attempts=3
             ),
             "owed_alerts": await store.owed_alerts(due_by=due),
+            "repeat_actions_due": await store.repeat_actions_due(due),
         }
         assert all(snapshot.values())
         snapshot["open_checkin"] = await store.open_checkin("console", "alice")  # none yet
@@ -275,3 +283,18 @@ async def test_a_process_starting_beside_a_running_one_repeats_nothing(
             assert "In flight 91be" not in started
             key = elsewhere.idempotency_key
             assert key is not None and await b.app.store.alert_row(key) is not None
+
+
+async def test_processes_ticking_at_once_without_leases_send_each_item_once(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Both processes tick at the same moment, with no lease between them, on two
+    connection pools of one PostgreSQL, their statements really at once (one SQLite
+    connection per process takes turns too evenly for the race to show)."""
+    async with two(tmp_path, pg_database, leased=False) as (a, b, clock):
+        await everything_due(a, clock)
+        start = marks(a, b)
+        for _ in range(3):
+            await asyncio.gather(a.app.runtime.tick(), b.app.runtime.tick())
+            await clock.advance(timedelta(seconds=TICK_S))
+        assert seen(a, b, since=start) == ONCE
