@@ -272,12 +272,13 @@ class Core:
         adapters delivered their backlog: a replayed answer moves a check-in on, and asking
         from what the store said before it would repeat a question already answered.
 
-        Not with other processes on the store (``duties`` leased): an open check-in may be
-        another process's, going on; one a crash interrupted is closed by the timeout
-        (the member is told) rather than asked twice."""
-        if self.checkins is None or duties is not EVERYTHING:
+        With other processes on the store (``duties`` leased), only where this process
+        holds the platform's lease on members' private messages (the others' check-ins
+        go on elsewhere): one a crash interrupted elsewhere is closed by the timeout (the
+        member is told) rather than asked twice."""
+        if self.checkins is None:
             return []
-        return await self.checkins.startup()
+        return await self.checkins.startup(None if duties is EVERYTHING else duties.members)
 
     async def tick(self, duties: Duties = EVERYTHING) -> list[Action]:
         """Called periodically by the runtime: time-based re-reminders, and once a day the

@@ -298,3 +298,21 @@ async def test_processes_ticking_at_once_without_leases_send_each_item_once(
             await asyncio.gather(a.app.runtime.tick(), b.app.runtime.tick())
             await clock.advance(timedelta(seconds=TICK_S))
         assert seen(a, b, since=start) == ONCE
+
+
+async def test_a_clean_restart_hands_the_leases_over_and_resumes_its_checkins(
+    tmp_path: Path, database: Path | str
+) -> None:
+    """A lone process on a shared store, stopped cleanly mid-check-in and started again:
+    its leases were released, so the new start holds them at once, asks the interrupted
+    check-in where it stands, and runs the next tick's jobs without waiting a lease out."""
+    clock = FakeClock(START)
+    async with process(tmp_path, database, clock, "a") as a:
+        await everything_due(a, clock)
+        await a.app.runtime.tick()
+        assert "Question 1 of 4" in private_to("alice", a.out.getvalue())
+    async with process(tmp_path, database, clock, "a2") as again:
+        assert "continues where you left off" in private_to("alice", again.out.getvalue())
+        assert again.app.runtime.jobs is not None
+        assert sorted(again.app.runtime.jobs._held) == [
+            "members:console", "rooms:console:all", "store"]

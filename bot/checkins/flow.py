@@ -394,11 +394,15 @@ class Checkins:
                     await self.core.store.purge_checkins(policy.name, cutoff)
         return actions
 
-    async def startup(self) -> list[Action]:
+    async def startup(self, mine: PlatformCheck | None = None) -> list[Action]:
         """After a restart: every open check-in either resumes (its question asked again)
-        or, if it went silent past the timeout meanwhile, closes with what it has."""
-        actions = await self.tick()
+        or, if it went silent past the timeout meanwhile, closes with what it has. With
+        several processes (bot/jobs.py), those of the platforms whose private messages
+        are this process's (``mine``)."""
+        actions = await self.tick(mine=mine, purge=mine is None)
         for checkin in await self.core.store.open_checkins():
+            if mine is not None and not await mine(checkin.platform):
+                continue
             spec = self.spec(checkin.policy)
             if spec is None:
                 continue
