@@ -171,6 +171,11 @@ class SharedJobs:
         self._held: dict[str, int] = {}
 
     @property
+    def held(self) -> list[str]:
+        """The leases this process held at its last tick (for /healthz and tests)."""
+        return sorted(self._held)
+
+    @property
     def takeover_bound(self) -> timedelta:
         """The longest a dead holder's jobs wait: its lease, then one tick of another."""
         return self.lease + self.lease / LEASE_TICKS

@@ -314,5 +314,5 @@ async def test_a_clean_restart_hands_the_leases_over_and_resumes_its_checkins(
     async with process(tmp_path, database, clock, "a2") as again:
         assert "continues where you left off" in private_to("alice", again.out.getvalue())
         assert again.app.runtime.jobs is not None
-        assert sorted(again.app.runtime.jobs._held) == [
+        assert again.app.runtime.jobs.held == [
             "members:console", "rooms:console:all", "store"]
