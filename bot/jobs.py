@@ -8,7 +8,7 @@ carried out where it can be and by one process at a time:
 - **member** work, private messages to members (pending reminders resent, scheduled
   check-ins, check-in timeouts) and what goes to a platform as a whole (owed moderator
   alerts, timeouts given back), under ``members:<platform>``, which only a process running
-  that platform asks for;
+  that platform and receiving its members' private replies asks for;
 - **room** work (periodic room reminders) under ``rooms:<platform>:<scope>``, asked for by
   the processes whose adapter serves that scope, and only for the rooms it serves. An
   adapter says what it serves with the optional :class:`Serving` methods (a sharded Discord
@@ -67,6 +67,12 @@ class Serving(Protocol):
 
     def job_scope(self) -> str:
         """Names what it serves; processes serving the same scope share one lease."""
+        ...
+
+    def receives_private_messages(self) -> bool:
+        """Whether members' private replies reach this process (Discord sends direct
+        messages to shard 0 only): member work (check-ins above all, whose conversation
+        goes on where the replies arrive) is asked for only where they do."""
         ...
 
 
@@ -143,6 +149,11 @@ def _scope(adapter: object) -> str:
     return str(scope()) if callable(scope) else "all"
 
 
+def _receives_private(adapter: object) -> bool:
+    receives = getattr(adapter, "receives_private_messages", None)
+    return bool(receives()) if callable(receives) else True
+
+
 def new_holder() -> str:
     """This process start's id: host, pid and a random part (a restarted process with the
     same pid is a new holder, and waits out its predecessor's lease if it crashed)."""
@@ -167,7 +178,9 @@ class SharedJobs:
         self.holder = holder or new_holder()
         self.names = [STORE_WIDE]
         for platform, adapter in sorted(self.adapters.items()):
-            self.names += [members_lease(platform), rooms_lease(platform, _scope(adapter))]
+            if _receives_private(adapter):
+                self.names.append(members_lease(platform))
+            self.names.append(rooms_lease(platform, _scope(adapter)))
         self._held: dict[str, int] = {}
 
     @property

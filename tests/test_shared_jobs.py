@@ -316,3 +316,24 @@ async def test_a_clean_restart_hands_the_leases_over_and_resumes_its_checkins(
         assert again.app.runtime.jobs is not None
         assert again.app.runtime.jobs.held == [
             "members:console", "rooms:console:all", "store"]
+
+
+async def test_member_work_stays_where_private_replies_arrive(
+    tmp_path: Path, database: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a's adapter does not receive members' private replies (a Discord process without
+    shard 0, say): a never takes the member work, even ticking first; b does."""
+    async with two(tmp_path, database) as (a, b, clock):
+        adapter = a.app.runtime.adapters["console"]
+        monkeypatch.setattr(adapter, "receives_private_messages", lambda: False,
+                            raising=False)
+        from bot.jobs import SharedJobs
+
+        a.app.runtime.jobs = SharedJobs(a.app.store, clock, a.app.runtime.adapters, TICK_S, "a")
+        await everything_due(a, clock)
+        start = marks(a, b)
+        await a.app.runtime.tick()
+        await b.app.runtime.tick()
+        assert seen(a, since=start[:1]) == {**NONE, "periodic": 1}
+        assert seen(b, since=start[1:]) == {**ONCE, "periodic": 0}
+        assert a.app.runtime.jobs.held == ["rooms:console:all", "store"]
