@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -71,6 +72,7 @@ class AlertStore(Protocol):
     async def owed_alerts(self, due_by: datetime | None = None) -> list[OwedAlert]: ...
     async def purge_alerts(self, before: datetime) -> int: ...
     async def erase_member_alerts(self, member_key: bytes) -> int: ...
+    async def claim_alert(self, key: str, now: datetime, until: datetime) -> bool: ...
 
 
 PURPOSE = "moderator-alert"
@@ -221,14 +223,22 @@ class AlertOutbox:
         if alert.idempotency_key is not None:
             await self.store.alert_given_up(alert.idempotency_key, self.clock.now())
 
-    async def due(self) -> list[AlertModerators]:
-        """Alerts whose pause is over (the tick sends them again), purging old rows."""
+    async def due(
+        self, mine: Callable[[str], Awaitable[bool]] | None = None, purge: bool = True
+    ) -> list[AlertModerators]:
+        """Alerts whose pause is over (the tick sends them again), purging old rows. With
+        several processes (bot/jobs.py): those of the platforms that are this process's
+        (``mine``), the purge where ``purge``; each alert is claimed, so one process sends it."""
         now = self.clock.now()
-        await self.store.purge_alerts(now - KEPT)
-        rows = await self.store.owed_alerts(due_by=now)
-        for row in rows:  # leased while this send is under way
-            await self.store.alert_next_at(row.key, now + LEASE, failed=False)
-        return await self._opened(rows)
+        if purge:
+            await self.store.purge_alerts(now - KEPT)
+        claimed = []
+        for row in await self.store.owed_alerts(due_by=now):
+            if mine is not None and not await mine(row.platform):
+                continue
+            if await self.store.claim_alert(row.key, now, now + LEASE):  # leased to this send
+                claimed.append(row)
+        return await self._opened(claimed)
 
     async def owed_at_start(self) -> list[AlertModerators]:
         """Every alert not delivered when the last run ended, whatever its pause: a crash

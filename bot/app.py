@@ -13,18 +13,30 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Registry
 from bot.config import Config
 from bot.core import Core
+from bot.jobs import SharedJobs
 from bot.keys import load_or_create_key
 from bot.metrics import Metrics, NoMetrics
 from bot.policy_holder import PolicyHolder
 from bot.ports import Adapter
 from bot.runtime import Runtime
 from bot.store import Store, open_store
+from bot.store.url import PostgresUrl
 
 
 def build_registry() -> Registry:
     registry = Registry()
     registry.extend(BUILTIN_COMMANDS)
     return registry
+
+
+def shared_jobs(
+    config: Config, store: Store, clock: Clock, adapters: Sequence[Adapter], tick_seconds: float
+) -> SharedJobs | None:
+    """On PostgreSQL, where several processes may serve one deployment, the periodic jobs
+    are leased (bot/jobs.py); a SQLite file has one process, which runs them all."""
+    if not isinstance(config.database, PostgresUrl):
+        return None
+    return SharedJobs(store, clock, {a.platform: a for a in adapters}, tick_seconds)
 
 
 @dataclass
@@ -76,6 +88,7 @@ class App:
             tick_seconds=tick_seconds,
             policy_poll_seconds=policy_poll_seconds,
             metrics=metrics,
+            jobs=shared_jobs(config, store, clock, adapters, tick_seconds),
         )
         return cls(config, store, core, runtime, key)
 

@@ -91,6 +91,7 @@ from bot.events import (
     RoomMembers,
 )
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
+from bot.jobs import EVERYTHING, Duties
 from bot.leaks_flow import LeakWatch
 from bot.leaks_flow import commands as leak_commands
 from bot.logs import fields
@@ -234,55 +235,82 @@ class Core:
             return []
         return await handler(event)
 
-    async def startup_actions(self) -> list[Action]:
+    async def startup_actions(self, duties: Duties = EVERYTHING) -> list[Action]:
         """What a (re)start owes: interrupted reminders, and re-asks for changed texts.
-        The leak index is loaded (after the retention purge) before any event arrives."""
+        The leak index is loaded (after the retention purge) before any event arrives.
+
+        With other processes on the store (``duties`` leased: bot/jobs.py) some of what is
+        owed may be on its way from them right now: reminders and alerts are then resent
+        as a tick resends them (this process's platforms, claimed, past their lease), and
+        the rest by the leases' holders' ticks."""
         if self.leaks is not None:
             await self.leaks.start()
-        actions = await reminding.resend_pending(self)
-        if self.recurring is not None:  # scheduled check-ins missed while down
-            actions += await self.recurring.startup()
+        shared = duties is not EVERYTHING
+        if shared:
+            older = self.clock.now() - reminding.PENDING_RETRY_AFTER
+            actions = await reminding.resend_pending(self, older_than=older, mine=duties.members)
+        else:
+            actions = await reminding.resend_pending(self)
+        if self.recurring is not None:  # scheduled check-ins missed while down (claimed)
+            actions += await self.recurring.startup(mine=duties.runs if shared else None)
         for policy in self.policies.current.policies:
             actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
             actions += await reminding.reask_changed(self, policy)
         actions += await rules_messages.check_rules_messages(self)
-        actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
+        if shared:  # an alert for a platform run elsewhere is not dropped here
+            actions += await self.alerts.due(mine=duties.members, purge=False)
+        else:
+            actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
         return actions
 
     def burst_reminders(self) -> list[Action]:
         """Room reminders of a join burst that came due (the runtime asks every second)."""
         return bursts.room_reminders(self) if self.burst_waits.waiting() else []
 
-    async def resume_actions(self) -> list[Action]:
+    async def resume_actions(self, duties: Duties = EVERYTHING) -> list[Action]:
         """Check-ins a restart interrupted, asked again where each stands. Called once the
         adapters delivered their backlog: a replayed answer moves a check-in on, and asking
-        from what the store said before it would repeat a question already answered."""
-        return await self.checkins.startup() if self.checkins is not None else []
+        from what the store said before it would repeat a question already answered.
 
-    async def tick(self) -> list[Action]:
+        With other processes on the store (``duties`` leased), only where this process
+        holds the platform's lease on members' private messages (the others' check-ins
+        go on elsewhere): one a crash interrupted elsewhere is closed by the timeout (the
+        member is told) rather than asked twice."""
+        if self.checkins is None:
+            return []
+        return await self.checkins.startup(None if duties is EVERYTHING else duties.members)
+
+    async def tick(self, duties: Duties = EVERYTHING) -> list[Action]:
         """Called periodically by the runtime: time-based re-reminders, and once a day the
-        leak fingerprints' retention purge."""
+        retention purges. ``duties`` says which of these jobs are this process's (several
+        processes on one store share them: bot/jobs.py); alone, all of them are."""
         now = self.clock.now()
-        await self.store.forget_replies(now - REPLY_MEMORY)
-        if self.leaks is not None:
+        store_wide = await duties.store_wide()
+        if store_wide:
+            await self.store.forget_replies(now - REPLY_MEMORY)
+        if self.leaks is not None:  # this process's own index (and a purge by date)
             await self.leaks.tick()
+        mine = duties.members
         actions = await reminding.resend_pending(
-            self, older_than=now - reminding.PENDING_RETRY_AFTER
+            self, older_than=now - reminding.PENDING_RETRY_AFTER, mine=mine
         )
         if self.checkins is not None:
-            actions += await self.checkins.tick()
+            actions += await self.checkins.tick(mine=mine, purge=store_wide)
         if self.recurring is not None:  # scheduled check-ins whose local time came
-            actions += await self.recurring.tick()
-        actions += await repeat_flags.restorations_due(self)  # timeouts that ended
-        actions += await self.alerts.due()  # alerts whose pause after a failure is over
+            actions += await self.recurring.tick(mine=mine)
+        actions += await repeat_flags.restorations_due(self, mine=mine)  # timeouts that ended
+        # alerts whose pause after a failure is over
+        actions += await self.alerts.due(mine=mine, purge=store_wide)
         for state in await self.store.room_states():
             policy = self.policies.current.by_name(state.policy)
             repeat = policy.reminder.repeat if policy else None
             if policy is None or repeat is None or repeat.every_days is None:
                 continue
-            if now - state.last_reminded_at >= timedelta(days=repeat.every_days):
+            due_by = now - timedelta(days=repeat.every_days)
+            if state.last_reminded_at <= due_by:
                 room = Room(state.platform, state.room_id, state.room_name)
-                actions += await reminding.periodic_reminder(self, room, policy)
+                if await duties.rooms(room):
+                    actions += await reminding.periodic_reminder(self, room, policy, due_by)
         return actions
 
     async def reload_policies(self) -> tuple[ReloadResult, list[Action]]:

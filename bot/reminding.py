@@ -31,6 +31,7 @@ from bot.policy import Policy
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.jobs import PlatformCheck
 
 log = logging.getLogger("confidant.core")
 
@@ -41,6 +42,9 @@ PENDING_RETRY_AFTER = timedelta(seconds=60)
 # against the bot on the platform (Discord bans an IP at 10,000 invalid requests in 10
 # minutes), so it is never retried for ever.
 PRIVATE_ATTEMPTS = 3
+RESEND_LEASE = timedelta(minutes=5)
+"""A periodic resend is not due again for this long (a failure sets its own pause; a
+delivery ends it): longest a send under way is given before another tick tries again."""
 RETRY_PAUSES = (timedelta(minutes=1), timedelta(minutes=5))
 
 
@@ -203,11 +207,15 @@ def fallback_actions(
     return ()
 
 
-async def resend_pending(core: Core, older_than: datetime | None = None) -> list[Action]:
+async def resend_pending(
+    core: Core, older_than: datetime | None = None, mine: PlatformCheck | None = None
+) -> list[Action]:
     """Reminders recorded but never confirmed delivered (a crash, an outage). Platforms
     dedupe the resend by its idempotency key, so a reminder that did arrive is not
     shown twice. Those whose attempts are used up are not sent again; periodic resends
-    (``older_than`` given) also wait out the pause after a failed attempt."""
+    (``older_than`` given) also wait out the pause after a failed attempt, are only of the
+    platforms whose members' messages are this process's (``mine``: bot/jobs.py), and are
+    claimed one by one (leased for :data:`RESEND_LEASE`), so two processes never both send."""
     actions: list[Action] = []
     due = core.clock.now() if older_than is not None else None
     pending_rows = await core.store.pending_reminders(
@@ -221,6 +229,12 @@ async def resend_pending(core: Core, older_than: datetime | None = None) -> list
             continue  # nothing is sent privately any more
         if older_than is not None and policy.reminder.fallback == "next_interaction":
             continue  # most likely refused: owed to the member's next interaction instead
+        if mine is not None and not await mine(pending.platform):
+            continue  # another process sends this platform's private messages
+        if due is not None and not await core.store.claim_reminder_resend(
+            pending.key, due, due + RESEND_LEASE
+        ):
+            continue  # another process is resending it
         room = Room(pending.platform, pending.room_id, pending.room_name)
         member = Member(pending.platform, pending.member_id)
         changed = await agreed_to_earlier_text(core, member, policy)
@@ -269,9 +283,17 @@ async def on_leave(core: Core, event: MemberLeft) -> list[Action]:
     return []
 
 
-async def periodic_reminder(core: Core, room: Room, policy: Policy) -> list[Action]:
-    """At most once per period: the counter is reset before the post goes out."""
-    await core.store.reset_room_reminder(room.platform, room.id, policy.name, core.clock.now())
+async def periodic_reminder(
+    core: Core, room: Room, policy: Policy, due_by: datetime | None = None
+) -> list[Action]:
+    """At most once per period: the counter is reset before the post goes out. A reminder
+    by time (``due_by``: the last one at or before it) is claimed, so of two processes
+    finding it due only one posts it."""
+    store, now = core.store, core.clock.now()
+    if due_by is None:
+        await store.reset_room_reminder(room.platform, room.id, policy.name, now)
+    elif not await store.claim_room_reminder(room.platform, room.id, policy.name, due_by, now):
+        return []
     prefix = core.prefix(room.platform)
     return [PostToRoom(room, texts.periodic_reminder(policy.reminder.text, prefix))]
 

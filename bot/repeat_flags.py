@@ -22,6 +22,7 @@ from bot.store.rows import LeakFlag, RepeatAction
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.jobs import PlatformCheck
 
 MENTION = re.compile(r"^<@!?(\d+)>$")  # a Discord mention typed into a text option
 
@@ -159,11 +160,15 @@ async def carry_out(core: Core, action: RepeatAction, at: datetime) -> list[Acti
     return [RemoveFromRoom(r, member, policy.name, reason) for r in rooms]
 
 
-async def restorations_due(core: Core) -> list[Action]:
-    """Timeouts whose end came (also while the bot was down): posting is given back."""
+async def restorations_due(core: Core, mine: PlatformCheck | None = None) -> list[Action]:
+    """Timeouts whose end came (also while the bot was down): posting is given back. With
+    several processes (bot/jobs.py), by the one whose the member's platform is (``mine``);
+    the status moves from done once, so only one of two racing gives it back."""
     now = core.clock.now()
     actions: list[Action] = []
     for due in await core.store.repeat_actions_due(now):
+        if mine is not None and not await mine(due.platform):
+            continue
         policy = core.policies.current.by_name(due.policy)
         if not await core.store.set_repeat_action(due.id, "restored", "done", now):
             continue

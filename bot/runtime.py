@@ -32,6 +32,7 @@ from bot.actions import (
 )
 from bot.core import Core
 from bot.events import Event
+from bot.jobs import EVERYTHING, SharedJobs
 from bot.logs import fields
 from bot.metrics import Metrics, NoMetrics
 from bot.ports import Adapter
@@ -77,8 +78,10 @@ class Runtime:
         tick_seconds: float = 60.0,
         policy_poll_seconds: float = 2.0,
         metrics: Metrics | None = None,
+        jobs: SharedJobs | None = None,
     ) -> None:
         self.core = core
+        self.jobs = jobs  # None: this process runs every periodic job (one process)
         self.metrics = metrics or NoMetrics()
         self.adapters = dict(adapters)
         self.tick_seconds = tick_seconds
@@ -308,8 +311,9 @@ class Runtime:
     async def start(self) -> None:
         # What the last run left owed is read before any adapter delivers new events, so a
         # reminder this run is already sending is never mistaken for an interrupted one.
+        duties = await self.jobs.duties() if self.jobs is not None else EVERYTHING
         async with self._lock:
-            owed = await self.core.startup_actions()
+            owed = await self.core.startup_actions(duties)
         self._tell_not_running()
         await self._start_adapters()
         await self.execute(owed)
@@ -317,7 +321,7 @@ class Runtime:
         # lock so no answer moves one on between reading and asking. (Safe to perform under
         # it: private messages, which no adapter reports back as events.)
         async with self._lock:
-            await self.execute(await self.core.resume_actions())
+            await self.execute(await self.core.resume_actions(duties))
         self._tasks = [
             asyncio.create_task(self._every(self.tick_seconds, self.tick), name="tick"),
             asyncio.create_task(
@@ -351,6 +355,11 @@ class Runtime:
         for task in [*self._tasks, *waiting]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.jobs is not None:  # another process takes the jobs over at its next tick
+            try:
+                await self.jobs.release()
+            except Exception:
+                log.exception("releasing the job leases failed")
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
@@ -370,9 +379,12 @@ class Runtime:
                 log.exception("periodic job failed")
 
     async def tick(self) -> None:
-        """Time-based work (periodic re-reminders); also callable directly from tests."""
+        """Time-based work (periodic re-reminders); also callable directly from tests. With
+        several processes on one store (``jobs``), the leases taken first say which jobs
+        are this process's now (bot/jobs.py)."""
+        duties = await self.jobs.duties() if self.jobs is not None else EVERYTHING
         async with self._lock:
-            actions = await self.core.tick()
+            actions = await self.core.tick(duties)
         await self.execute(actions)
 
     async def poll_policies(self) -> None:

@@ -57,6 +57,12 @@ ROWS: dict[str, list[dict[str, object]]] = {
          "member_key": keyed("zed"), "created_at": at(4, 11), "attempts": 0,
          "next_at": at(4, 11), "delivered_at": at(4, 11), "given_up_at": None},
     ],
+    "job_leases": [  # who runs a shared job until when: a process id and times only
+        {"name": "store", "holder": "host-a:4242:9f31c0de", "lease_until": 1767603750000,
+         "epoch": 3},
+        {"name": "members:discord", "holder": "host-b:977:0b7ae512",
+         "lease_until": 1767603812500, "epoch": 1},
+    ],
     "room_access": [
         {"platform": "console", "room_id": "recovery", "member_id": "alice",
          "policy": "recovery-circle", "room_name": "recovery", "granted_at": at(3),

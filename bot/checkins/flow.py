@@ -26,6 +26,7 @@ from bot.store.rows import Checkin
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.jobs import PlatformCheck
 
 log = logging.getLogger("confidant.checkins")
 
@@ -370,18 +371,22 @@ class Checkins:
         member = Member(checkin.platform, checkin.member_id)
         return [SendPrivate(member, words.timed_out(spec.timeout_minutes))]
 
-    async def tick(self) -> list[Action]:
-        """Close check-ins left silent past the policy's timeout; daily retention purge."""
+    async def tick(self, mine: PlatformCheck | None = None, purge: bool = True) -> list[Action]:
+        """Close check-ins left silent past the policy's timeout; daily retention purge.
+        With several processes (bot/jobs.py), only the check-ins of the platforms whose
+        private messages are this process's (``mine``), and the purge where ``purge``."""
         now = self.core.clock.now()
         actions: list[Action] = []
         for checkin in await self.core.store.open_checkins():
+            if mine is not None and not await mine(checkin.platform):
+                continue
             spec = self.spec(checkin.policy)
             if spec is None:
                 await self.core.store.end_checkin(checkin.id, "stopped", now)
             elif now - checkin.updated_at >= timedelta(minutes=spec.timeout_minutes):
                 actions += await self._time_out(checkin, spec, now)
         day = now.toordinal()
-        if self._purged_day != day:
+        if purge and self._purged_day != day:
             self._purged_day = day
             for policy in self.core.policies.current.policies:
                 if policy.checkins is not None:
@@ -389,11 +394,15 @@ class Checkins:
                     await self.core.store.purge_checkins(policy.name, cutoff)
         return actions
 
-    async def startup(self) -> list[Action]:
+    async def startup(self, mine: PlatformCheck | None = None) -> list[Action]:
         """After a restart: every open check-in either resumes (its question asked again)
-        or, if it went silent past the timeout meanwhile, closes with what it has."""
-        actions = await self.tick()
+        or, if it went silent past the timeout meanwhile, closes with what it has. With
+        several processes (bot/jobs.py), those of the platforms whose private messages
+        are this process's (``mine``)."""
+        actions = await self.tick(mine=mine, purge=mine is None)
         for checkin in await self.core.store.open_checkins():
+            if mine is not None and not await mine(checkin.platform):
+                continue
             spec = self.spec(checkin.policy)
             if spec is None:
                 continue

@@ -27,6 +27,7 @@ from bot.store.rows import CheckinSchedule
 
 if TYPE_CHECKING:
     from bot.checkins.flow import Checkins
+    from bot.jobs import PlatformCheck
 
 log = logging.getLogger("confidant.checkins")
 
@@ -59,21 +60,28 @@ class Recurring:
         return self.checkins.core.store
 
     # -- firing -----------------------------------------------------------------------------
-    async def startup(self) -> list[Action]:
-        """Fires missed while down: the latest of each schedule once, or none (policy)."""
+    async def startup(self, mine: PlatformCheck | None = None) -> list[Action]:
+        """Fires missed while down: the latest of each schedule once, or none (policy);
+        with several processes, of the platforms this one runs (``mine``)."""
         now = self.checkins.core.clock.now()
         self._running_since = now
-        return await self._fire_due(now, downtime=True)
+        return await self._fire_due(now, downtime=True, mine=mine)
 
-    async def tick(self) -> list[Action]:
+    async def tick(self, mine: PlatformCheck | None = None) -> list[Action]:
+        """Check-ins whose time came; with several processes (bot/jobs.py), those of the
+        platforms whose private messages are this process's (``mine``)."""
         now = self.checkins.core.clock.now()
         if self._running_since is None:  # ticked before startup: nothing was down
             self._running_since = now
-        return await self._fire_due(now, downtime=False)
+        return await self._fire_due(now, downtime=False, mine=mine)
 
-    async def _fire_due(self, now: datetime, downtime: bool) -> list[Action]:
+    async def _fire_due(
+        self, now: datetime, downtime: bool, mine: PlatformCheck | None = None
+    ) -> list[Action]:
         actions: list[Action] = []
         for row in await self.store.checkin_schedules():
+            if mine is not None and not await mine(row.platform):
+                continue
             spec = self.checkins.spec(row.policy)
             if spec is None:
                 continue  # the policy's check-ins went away; the schedule waits for them
@@ -89,8 +97,12 @@ class Recurring:
             if not due:
                 continue
             fire = due[-1]
-            # Committed before anything is sent: a crash from here on never sends it twice.
-            await self.store.update_checkin_schedule(row.platform, row.member_id, last_fired=fire)
+            # Committed before anything is sent: a crash from here on never sends it twice;
+            # moved from what was read, so of two processes finding it due one sends it.
+            if not await self.store.claim_checkin_fire(
+                row.platform, row.member_id, row.last_fired, fire
+            ):
+                continue
             if downtime and spec.missed == "skip":
                 log.info("a scheduled check-in missed while down was skipped (policy)")
                 continue

@@ -64,6 +64,33 @@ class Store(Protocol):
     async def owed_alerts(self, due_by: datetime | None = None) -> list[OwedAlert]:
         ...
 
+    async def acquire_job_lease(
+        self, name: str, holder: str, now: datetime, until: datetime
+    ) -> int | None:
+        ...
+
+    async def job_lease_held(self, name: str, holder: str, epoch: int, now: datetime) -> bool:
+        ...
+
+    async def release_job_leases(self, holder: str, now: datetime) -> int:
+        ...
+
+    async def claim_room_reminder(
+        self, platform: str, room_id: str, policy: str, due_by: datetime, at: datetime
+    ) -> bool:
+        ...
+
+    async def claim_checkin_fire(
+        self, platform: str, member_id: str, seen: datetime | None, fire: datetime
+    ) -> bool:
+        ...
+
+    async def claim_reminder_resend(self, key: str, now: datetime, until: datetime) -> bool:
+        ...
+
+    async def claim_alert(self, key: str, now: datetime, until: datetime) -> bool:
+        ...
+
     async def schema_version(self) -> int:
         ...
 

@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.store.alert_rows import AlertRows
 from bot.store.connection import Connection
+from bot.store.job_rows import JobRows
 from bot.store.migrate import apply_migrations, packaged_migrations
 from bot.store.rows import (
     AgreementReport,
@@ -82,7 +83,7 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
         yield values[start : start + _CHUNK]
 
 
-class SqlStore(AlertRows):
+class SqlStore(AlertRows, JobRows):
     """The statements SQLite and PostgreSQL run alike (``?`` placeholders, ``ON CONFLICT``,
     ``RETURNING``): one copy of the store's logic for both backends. What only one of them
     can say (SQLite's rowid, PostgreSQL's arrays) lives in :class:`SqliteStore` and
