@@ -153,3 +153,34 @@ async def test_a_row_committed_after_a_later_one_is_not_missed(pg_database: str)
         assert await sync.read() == 0
     finally:
         await store.close()
+
+
+async def test_a_lone_read_on_postgresql_is_one_statement(
+    pg_database: str, tmp_path: Path
+) -> None:
+    """The leak check's confirmations are reads outside any transaction: each should cost
+    one round trip, not BEGIN, the SELECT and COMMIT (three times the wait per candidate)."""
+    from psycopg_pool import AsyncConnectionPool
+
+    from bot.store.pg_connection import PooledConnection
+
+    store = await open_store(PostgresUrl.parse(pg_database), NOW)
+    await store.close()
+    pool = AsyncConnectionPool(pg_database, min_size=1, max_size=1, open=False)
+    await pool.open(wait=True)
+    db = PooledConnection(pool)
+    trace = tmp_path / "libpq.trace"
+    try:
+        conn = await pool.getconn()
+        with trace.open("w") as out:
+            conn.pgconn.trace(out.fileno())
+            await pool.putconn(conn)
+            for _ in range(3):
+                async with db.execute("SELECT COUNT(*) FROM fingerprints") as cur:
+                    assert await cur.fetchone() == (0,)
+            conn.pgconn.untrace()
+    finally:
+        await db.close()
+    sent = [line for line in trace.read_text().splitlines() if "\tF\t" in f"\t{line}"]
+    assert len([line for line in sent if "SELECT COUNT(*)" in line]) == 3, sent
+    assert not [line for line in sent if "BEGIN" in line or "COMMIT" in line], sent
