@@ -112,6 +112,23 @@ async def test_a_deletion_on_one_process_stops_the_other_flagging(
         assert len(await b.app.store.open_flags()) == 1
 
 
+async def test_the_other_process_drops_deleted_fingerprints_at_its_daily_compaction(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Memory, not correctness (the store confirms every candidate): rows another process
+    deleted leave this process's index at its next daily purge, as its own purge's do."""
+    async with two_processes(tmp_path, pg_database) as (a, b):
+        await a.say(":room recovery", f"alice: {SHARED}")
+        await b.say(":room lobby", "carol: good morning everyone")  # reads A's rows
+        watch = b.app.core.leaks
+        assert watch is not None
+        held = sum(len(engine.index) for engine in watch.engines.engines.values())
+        assert held > 0, "B's index never heard of A's fingerprints"
+        await a.app.core.handle(MessageDeleted(RECOVERY, "m1", a.clock.now()))
+        await watch.purge()  # its daily tick: nothing of its own to purge
+        assert sum(len(engine.index) for engine in watch.engines.engines.values()) == 0
+
+
 async def test_rows_are_read_by_position_on_both_backends(database: Path | str) -> None:
     store = await open_store(database, NOW)
     try:
@@ -124,6 +141,7 @@ async def test_rows_are_read_by_position_on_both_backends(database: Path | str) 
         assert first[0][2:] == ("k11w2", "console:recovery", 20_000, b"a" * 16)
         assert await store.fingerprints_after(0, 2) == first[:2]
         assert await store.fingerprints_after(last, 10) == []
+        assert await store.count_fingerprints() == 3
         assert await store.fingerprints_at([first[1][0], last + 5]) == [first[1]]
     finally:
         await store.close()

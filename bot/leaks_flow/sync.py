@@ -16,9 +16,11 @@ only shorten a wait already well under a second. A lookup of every check in the 
 need a second index on the largest table (by fingerprint, across rooms) and a round trip
 per message and scheme, where the index answers most messages (no candidate) in memory.
 
-Removals need nothing here: every candidate the index proposes is confirmed against the
-store, so a row another process deleted (an edit, a delete, an erasure, retention) never
-counts, and the index drops it at its next reload.
+Removals need nothing here for correctness: every candidate the index proposes is
+confirmed against the store, so a row another process deleted (an edit, a delete, an
+erasure, retention) never counts. For memory, the rows read are counted: once a day the
+watch compares them with the store's count, and fewer rows in the store (deleted by any
+process) reload the index, as a retention purge does in the process that ran it.
 
 PostgreSQL hands out positions when a row is inserted but shows rows when their
 transaction commits, so a later position may become visible before an earlier one. A hole
@@ -68,14 +70,21 @@ class IndexSync:
         self.hole_wait = hole_wait
         self._now = now
         self._high = 0
+        self._loaded_at = 0
         self._holes: dict[int, float] = {}
+        self.rows = 0
+        """Rows the index has seen: those at its load, and every later one read since."""
         self._last = float("-inf")
         self.added = 0
         """Postings added from rows read here (other processes' and, again, our own)."""
 
-    def start_at(self, position: int) -> None:
-        """The index was just loaded with the rows up to ``position``."""
+    def start_at(self, position: int, rows: int = 0) -> None:
+        """The index was just loaded with the rows up to ``position``, ``rows`` of them
+        (counted after ``position`` was read: a row written in between is counted twice,
+        which at worst reloads the index once more)."""
         self._high = max(0, position - START_BEHIND)
+        self._loaded_at = position
+        self.rows = rows
         self._holes.clear()
         self._last = float("-inf")
 
@@ -100,10 +109,17 @@ class IndexSync:
                 break
         for position, *_ in rows:
             self._holes.pop(position, None)
+        self.rows += sum(1 for position, *_ in rows if position > self._loaded_at)
         self._forget_old_holes()
         added = await self._add(rows) if rows else 0
         self.added += added
         return added
+
+    async def rows_deleted(self) -> bool:
+        """Whether the store holds fewer rows than the index has seen: deleted since, here
+        or by another process (reads what is new first, so new rows are not mistaken)."""
+        await self.read()
+        return await self.engines.store.count_fingerprints() < self.rows
 
     def _note_holes(self, positions: Iterable[int]) -> None:
         now = self._now()

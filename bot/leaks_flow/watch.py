@@ -75,8 +75,9 @@ class LeakWatch:
 
     async def load(self) -> None:
         position = await self.core.store.fingerprint_position()  # before: none is missed
+        rows = await self.core.store.count_fingerprints()
         loaded = await self.engines.load(self.core.policies.current.policies)
-        self.sync.start_at(position)
+        self.sync.start_at(position, rows)
         log.info("leak index loaded: %d postings in %d schemes", loaded, len(self.engines.engines))
 
     async def policies_changed(self) -> None:
@@ -99,7 +100,13 @@ class LeakWatch:
         cutoffs = {p.name: today - p.leaks.retention_days for p in policies}
         removed = await self.core.store.purge_fingerprints(cutoffs, today - DEFAULT_RETENTION_DAYS)
         self._purged_day = today
-        if force_load or removed or self.engines.stale or self.engines.needs_load(policies):
+        if (
+            force_load
+            or removed
+            or self.engines.stale
+            or self.engines.needs_load(policies)
+            or await self.sync.rows_deleted()  # by another process (its purge, deletes)
+        ):
             await self.load()
         if removed:
             log.info("leak retention purge removed %d fingerprints", removed)

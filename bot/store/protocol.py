@@ -267,6 +267,9 @@ class Store(Protocol):
     async def fingerprint_position(self) -> int:
         ...
 
+    async def count_fingerprints(self) -> int:
+        ...
+
     async def fingerprints_after(self, position: int, limit: int) -> list[NewFingerprint]:
         ...
 

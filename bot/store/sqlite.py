@@ -714,6 +714,13 @@ class SqlStore(AlertRows):
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def count_fingerprints(self) -> int:
+        """Every stored fingerprint row: fewer than an index has read means another
+        process deleted some, and the index is due a reload (once a day, not per delete)."""
+        async with self._db.execute("SELECT COUNT(*) FROM fingerprints") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def fingerprints_after(self, position: int, limit: int) -> list[NewFingerprint]:
         """Up to ``limit`` rows written after ``position``, in the order they were written.
         One short read on the primary key (the rowid, or the identity column)."""
