@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.events import MessageDeleted, Room
 from bot.leaks_flow.engines import Engines
-from bot.leaks_flow.sync import IndexSync
+from bot.leaks_flow.sync import MAX_HOLES, READ_ROWS, READS_PER_CHECK, IndexSync
 from bot.policy.model import Policy
 from bot.store import open_store
 from bot.store.rows import StoredFingerprint
@@ -202,3 +202,47 @@ async def test_a_lone_read_on_postgresql_is_one_statement(
     sent = [line for line in trace.read_text().splitlines() if "\tF\t" in f"\t{line}"]
     assert len([line for line in sent if "SELECT COUNT(*)" in line]) == 3, sent
     assert not [line for line in sent if "BEGIN" in line or "COMMIT" in line], sent
+
+
+class JumpingStore:
+    """Rows whose positions jump far ahead (a bulk copy elsewhere), and nothing else."""
+
+    def __init__(self, positions: list[int]) -> None:
+        self.positions = positions
+
+    async def fingerprints_after(self, position: int, limit: int) -> list[tuple]:
+        return [(p, p, "k11w2", "console:elsewhere", 20_000, b"a" * 16)
+                for p in self.positions if p > position][:limit]
+
+    async def fingerprints_at(self, positions: list[int]) -> list[tuple]:
+        return []
+
+
+class CountingHoles(dict[int, float]):
+    noted = 0
+
+    def setdefault(self, key: int, default: float) -> float:  # type: ignore[override]
+        self.noted += 1
+        return super().setdefault(key, default)
+
+
+async def test_a_jump_in_the_numbering_is_not_waited_for_row_by_row() -> None:
+    """Two million positions skipped (a bulk copy, a restored sequence) must not become two
+    million holes noted one by one before the check can go on."""
+    engines = Engines(b"k" * 32, JumpingStore([1, 2_000_000]))  # type: ignore[arg-type]
+    sync = IndexSync(engines, interval=0.0)
+    sync._holes = holes = CountingHoles()
+    await sync.read()
+    assert holes.noted <= MAX_HOLES and len(holes) <= MAX_HOLES
+
+
+async def test_one_check_catches_up_a_bounded_number_of_rows_at_a_time() -> None:
+    """After a bulk write elsewhere, a check waits for at most READS_PER_CHECK queries; the
+    next reads carry on where it stopped."""
+    most = READS_PER_CHECK * READ_ROWS
+    engines = Engines(b"k" * 32, JumpingStore(list(range(1, most + 11))))  # type: ignore[arg-type]
+    sync = IndexSync(engines, interval=0.0)
+    await sync.read()
+    assert sync.rows == most
+    await sync.read()
+    assert sync.rows == most + 10

@@ -49,7 +49,10 @@ a few milliseconds; a minute covers a stalled one)."""
 MAX_HOLES = 10_000
 """Holes remembered at most: beyond it the oldest are given up (a rollback of a huge write)."""
 READ_ROWS = 5_000
-"""Rows per read; a process that fell far behind catches up in several."""
+"""Rows per query; a process that fell far behind catches up in several."""
+READS_PER_CHECK = 20
+"""Queries one read makes at most (100,000 rows): after a bulk write elsewhere, a check
+waits for a bounded catch-up, and the next checks carry on."""
 START_BEHIND = 1_000
 """Positions before the last one at load that are read again after it: rows of a write
 still committing while the index loaded (re-adding a known row changes nothing)."""
@@ -101,7 +104,7 @@ class IndexSync:
         rows: list[NewFingerprint] = []
         if self._holes:
             rows += await store.fingerprints_at(list(self._holes))
-        while True:
+        for _ in range(READS_PER_CHECK):
             found = await store.fingerprints_after(self._high, READ_ROWS)
             rows += found
             self._note_holes(position for position, *_ in found)
@@ -124,7 +127,8 @@ class IndexSync:
     def _note_holes(self, positions: Iterable[int]) -> None:
         now = self._now()
         for position in positions:
-            for missing in range(self._high + 1, position):
+            # a jump of the numbering (a bulk copy, a restored sequence) is not waited for
+            for missing in range(max(self._high + 1, position - MAX_HOLES), position):
                 self._holes.setdefault(missing, now)
             self._high = max(self._high, position)
 
