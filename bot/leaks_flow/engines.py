@@ -246,9 +246,7 @@ class Engines:
                 if version == NORMALIZATION and scheme in near_needs:
                     loaded += await self._load_near(engine, near_needs[scheme], phrases, stopped)
                 engines[name] = engine
-        for state in await self.store.room_states():
-            room = Room(state.platform, state.room_id, state.room_name)
-            self.rooms.setdefault(room_key(room), room)
+        await self.refresh_rooms()
         self.engines = engines
         self._signature = signature
         self._near_needs = near_needs
@@ -271,6 +269,13 @@ class Engines:
         engine.near = LeakIndex(near_params, near_background(phrases, BUILTIN_PHRASES) | stopped)
         engine.near_needed = needed
         return await fill_index(engine.near, self.store.index_groups(engine.near_scheme))
+
+    async def refresh_rooms(self) -> None:
+        """Names of the rooms the store knows of (also those only another process saw),
+        for policies that select rooms by name and for alerts."""
+        for state in await self.store.room_states():
+            room = Room(state.platform, state.room_id, state.room_name)
+            self.rooms.setdefault(room_key(room), room)
 
     def remember(self, room: Room) -> None:
         """Names of confidential rooms, for alerts that say where a copy came from."""

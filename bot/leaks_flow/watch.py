@@ -37,6 +37,7 @@ from bot.leaks_flow.detect import (
 from bot.leaks_flow.engines import Engines, day_number, room_key, scheme_of, stored_params
 from bot.leaks_flow.held import HeldCopies
 from bot.leaks_flow.stream import Joined, StreamTails, junction_fingerprints
+from bot.leaks_flow.sync import IndexSync
 from bot.logs import fields
 from bot.policy.model import LeaksSpec, Policy
 from bot.store.sqlite import LeakFlag, StoredFingerprint
@@ -56,6 +57,8 @@ class LeakWatch:
         self.core = core
         self.engines = Engines(key, core.store)
         self.held = HeldCopies(core.store, key)
+        # Fingerprints other processes on the same store wrote, read before checks.
+        self.sync = IndexSync(self.engines)
         self._key = key
         # When each poster was last reminded of a flag: several copies posted within
         # minutes get one reminder, not one per flag (see _remind_poster_due).
@@ -71,7 +74,10 @@ class LeakWatch:
         await self.purge(force_load=True)
 
     async def load(self) -> None:
+        position = await self.core.store.fingerprint_position()  # before: none is missed
+        rows = await self.core.store.count_fingerprints()
         loaded = await self.engines.load(self.core.policies.current.policies)
+        self.sync.start_at(position, rows)
         log.info("leak index loaded: %d postings in %d schemes", loaded, len(self.engines.engines))
 
     async def policies_changed(self) -> None:
@@ -82,6 +88,7 @@ class LeakWatch:
         """Held copies whose review time is up, at every tick; once a day: retention
         purge and compaction of the in-memory index."""
         await self.held.purge(self.core.clock.now())
+        await self.sync.if_due()
         self.streams.window = self._stream_window()
         self.streams.sweep(self.core.clock.now())
         if self._purged_day != day_number(self.core.clock.now()):
@@ -93,7 +100,13 @@ class LeakWatch:
         cutoffs = {p.name: today - p.leaks.retention_days for p in policies}
         removed = await self.core.store.purge_fingerprints(cutoffs, today - DEFAULT_RETENTION_DAYS)
         self._purged_day = today
-        if force_load or removed or self.engines.stale or self.engines.needs_load(policies):
+        if (
+            force_load
+            or removed
+            or self.engines.stale
+            or self.engines.needs_load(policies)
+            or await self.sync.rows_deleted()  # by another process (its purge, deletes)
+        ):
             await self.load()
         if removed:
             log.info("leak retention purge removed %d fingerprints", removed)
@@ -169,6 +182,7 @@ class LeakWatch:
         refs += [("link", ref) for ref in event.links]
         if event.reply_to is not None:
             refs.append(("reply", event.reply_to))
+        await self.sync.if_due()
         found = structural(refs, room, self.engines, self.covered)
         if room.is_private_chat:
             found = [s for s in found if s.policy.leaks.scan_private_messages]
@@ -203,6 +217,7 @@ class LeakWatch:
         if event.member.is_bot or not self._scans_private():
             return []
         author = author_key(self._key, event.member.platform, event.member.id)
+        await self.sync.if_due()
         found = await quotes(event.text, event.room, author, self.engines, self.covered, True)
         found = self._not_moderators_work(found, event.member, False)
         message_id = f"private message at {event.at.isoformat(timespec='seconds')}"
@@ -221,6 +236,7 @@ class LeakWatch:
             await self._index(room, event.message_id, author, event.text, policy, event.at)
         if (room.is_private_chat and not self._scans_private()) or self.moderators_room(room):
             return []
+        await self.sync.if_due()
         found = structural(
             [("link", ref) for ref in event.links], room, self.engines, self.covered
         )

@@ -129,7 +129,7 @@ class PooledConnection:
         conn = self._held.get(task)
         if conn is None and not many and _is_read(sql):
             async with self._pool.connection() as free:
-                return await _execute(free, statement, parameters, many=False)
+                return await _read_alone(free, statement, parameters)
         if conn is None:
             conn = await self._pool.getconn()
             self._held[task] = conn
@@ -163,6 +163,20 @@ def _task() -> asyncio.Task[Any]:
     task = asyncio.current_task()
     assert task is not None, "the store is used from asyncio tasks only"
     return task
+
+
+async def _read_alone(conn: AsyncConnection[Any], sql: str, parameters: Any) -> PgCursor:
+    """A read outside any transaction of the task, in autocommit: one round trip to the
+    server instead of three (BEGIN, the SELECT, and the ROLLBACK the pool sends when the
+    connection comes back), the same snapshot either way (one statement). Autocommit is
+    the client's setting, so switching it costs nothing; the leak check's confirmations
+    are such reads."""
+    await conn.set_autocommit(True)
+    try:
+        return await _execute(conn, sql, parameters, many=False)
+    finally:
+        if not conn.closed:
+            await conn.set_autocommit(False)
 
 
 async def _execute(

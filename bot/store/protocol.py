@@ -24,6 +24,7 @@ from bot.store.rows import (
     IndexGroup,
     LeakFlag,
     MemberReport,
+    NewFingerprint,
     OwedAlert,
     PendingReminder,
     RepeatAction,
@@ -288,6 +289,18 @@ class Store(Protocol):
     async def matching_fingerprints(
         self, scheme: str, room_key: str, values: Iterable[int], not_author: bytes | None
     ) -> set[int]:
+        ...
+
+    async def fingerprint_position(self) -> int:
+        ...
+
+    async def count_fingerprints(self) -> int:
+        ...
+
+    async def fingerprints_after(self, position: int, limit: int) -> list[NewFingerprint]:
+        ...
+
+    async def fingerprints_at(self, positions: Sequence[int]) -> list[NewFingerprint]:
         ...
 
     async def near_matches(

@@ -201,6 +201,11 @@ IndexGroup = tuple[str, int, bytes, frozenset[int]]
 """Stored fingerprints as the in-memory index loads them: room key, day, author key, and
 the fingerprint values stored with those three."""
 
+NewFingerprint = tuple[int, int, str, str, int, bytes]
+"""A stored fingerprint as other processes' indexes catch up on it: its position (the order
+rows were written in: SQLite's rowid, PostgreSQL's identity), value, scheme, room key, day
+and author key. No message hash: an index never needs it."""
+
 
 __all__ = [
     "AgreementReport",
@@ -211,6 +216,7 @@ __all__ = [
     "IndexGroup",
     "LeakFlag",
     "MemberReport",
+    "NewFingerprint",
     "OwedAlert",
     "PendingReminder",
     "RepeatAction",

@@ -31,6 +31,7 @@ from bot.store.rows import (
     IndexGroup,
     LeakFlag,
     MemberReport,
+    NewFingerprint,
     OwedAlert,
     PendingReminder,
     RepeatAction,
@@ -702,6 +703,47 @@ class SqlStore(AlertRows, JobRows):
                 params.append(not_author)
             async with self._db.execute(sql, params) as cur:
                 found.update(int(row[0]) for row in await cur.fetchall())
+        return found
+
+    # Other processes' fingerprints, for the in-memory index (bot/leaks_flow/sync.py).
+    async def fingerprint_position(self) -> int:
+        """The position of the last fingerprint row written (0: none): where an index
+        loaded now starts catching up from."""
+        async with self._db.execute(
+            f"SELECT COALESCE(MAX({self._INSERTED}), 0) FROM fingerprints"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def count_fingerprints(self) -> int:
+        """Every stored fingerprint row: fewer than an index has read means another
+        process deleted some, and the index is due a reload (once a day, not per delete)."""
+        async with self._db.execute("SELECT COUNT(*) FROM fingerprints") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def fingerprints_after(self, position: int, limit: int) -> list[NewFingerprint]:
+        """Up to ``limit`` rows written after ``position``, in the order they were written.
+        One short read on the primary key (the rowid, or the identity column)."""
+        async with self._db.execute(
+            f"SELECT {self._INSERTED}, fingerprint, scheme, room_key, day, author"
+            f" FROM fingerprints WHERE {self._INSERTED} > ? ORDER BY {self._INSERTED} LIMIT ?",
+            (position, limit),
+        ) as cur:
+            return [_new_fingerprint(row) for row in await cur.fetchall()]
+
+    async def fingerprints_at(self, positions: Sequence[int]) -> list[NewFingerprint]:
+        """The rows at ``positions`` that exist now: holes an earlier read left (a write
+        another process had not committed yet), looked at again."""
+        found: list[NewFingerprint] = []
+        for chunk in _chunks(sorted(set(positions))):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT {self._INSERTED}, fingerprint, scheme, room_key, day, author"
+                f" FROM fingerprints WHERE {self._INSERTED} IN ({marks})",
+                list(chunk),
+            ) as cur:
+                found += [_new_fingerprint(row) for row in await cur.fetchall()]
         return found
 
     async def near_matches(
@@ -1744,6 +1786,12 @@ def _flag_row(row: aiosqlite.Row | tuple) -> LeakFlag:  # type: ignore[type-arg]
         updated_at=datetime.fromisoformat(str(row[16])),
         closed_by=row[17],
     )
+
+
+def _new_fingerprint(row: Sequence[object]) -> NewFingerprint:
+    position, value, scheme, room, day, author = row
+    return (int(position), int(value), str(scheme), str(room), int(day),  # type: ignore[call-overload]
+            bytes(author))  # type: ignore[call-overload]
 
 
 def _room_state(row: aiosqlite.Row | tuple) -> RoomState:  # type: ignore[type-arg]
