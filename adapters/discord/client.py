@@ -51,6 +51,7 @@ from .components import CoreComponent
 from .outbound import Outbound
 from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
+from .shards import ShardPlan
 from .sync import MembershipCatchUp, sync_if_changed
 from .translate import (
     PLATFORM,
@@ -547,12 +548,14 @@ class DiscordAdapter:
         self.config = config
         self.ready_timeout = ready_timeout
         self._guild_ids = frozenset(int(g) for g in config.guild_ids)
+        self.shards = ShardPlan(config.shard)
         self.replies = InteractionReplies(defer_after)
         self.client = ConfidantClient(
             registry=registry,
             clock=clock,
             serves=self.serves,
             replies=self.replies,
+            **self.shards.client_options(),
             **client_options,
         )
         self.commands = build_commands(registry, self.client.invoke)
@@ -587,8 +590,10 @@ class DiscordAdapter:
             await self._store.forget_bot_thread(PLATFORM, str(thread_id))
 
     def serves(self, guild_id: int) -> bool:
-        """Configured servers only; none configured means every server the bot is in."""
-        return not self._guild_ids or guild_id in self._guild_ids
+        """Configured servers only (none configured means every server the bot is in), and
+        of those only the ones on this process's shard: another process serves the rest."""
+        configured = not self._guild_ids or guild_id in self._guild_ids
+        return configured and self.shards.owns(guild_id)
 
     @property
     def connected(self) -> bool:
@@ -699,6 +704,7 @@ class DiscordAdapter:
         problems = [
             f"the bot is not in the Discord server {gid}; invite it with the link in the docs"
             for gid in sorted(self._guild_ids - present)
+            if self.shards.owns(gid)  # another shard's servers are not in this session
         ]
         for guild in self.client.guilds:
             if self.serves(guild.id):
