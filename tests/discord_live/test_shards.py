@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from bot.events import MemberJoined
+from bot.events import ChoiceMade, CommandInvoked, MemberJoined, PrivateReply
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.shards import add_guild_on_shard
 from tests.discord_fake.state import FakeChannel, FakeGuild, FakeOverwrite, FakeUser
 
 from .conftest import VIEW_CHANNEL, AdapterRig
-from .test_adapter_checkins import CHECKIN_POLICY
+from .test_adapter_checkins import CHECKIN_POLICY, CHOICE, button_ids, next_dm, press, slash
 
 REMINDER = "What is shared here stays here."
 POLICY = CHECKIN_POLICY.replace(
@@ -188,6 +188,42 @@ async def test_slash_commands_are_registered_once_per_server_by_its_shard(
     await shards.start(1)
     assert (synced(a, "PUT"), synced(b, "PUT")) == (1, 1)
     assert fake.world.find_command("checkin", b.id) is not None
+
+
+async def test_a_checkin_begun_in_a_shard_one_server_completes_in_dms_on_shard_zero(
+    fake: FakeDiscord, shards: Shards
+) -> None:
+    zero, one = await shards.start(0), await shards.start(1)
+    erin = fake.world.add_user("erin")
+    fake.world.add_member(shards.b.guild, erin)
+    dm = fake.world.open_dm(erin)
+    mark = fake.requests.mark()
+    assert await slash(fake, erin, shards.b.circle, "start") == (
+        "Your check-in continues in our private chat."
+    )
+    intro = await next_dm(fake, dm, mark)
+    assert button_ids(intro) == [f"{CHOICE}{erin.id}:agree", f"{CHOICE}{erin.id}:decline"]
+    assert one.of_type(CommandInvoked) and not zero.of_type(CommandInvoked)
+    # the press is a DM interaction: Discord sends it to shard 0, another process
+    mark = fake.requests.mark()
+    await press(fake, intro, f"{CHOICE}{erin.id}:agree", erin)
+    first = await next_dm(fake, dm, mark)
+    assert first.content.startswith("Question 1 of 2: How is your mood today?")
+    mark = fake.requests.mark()
+    await fake.events.message_create(dm, erin, "4")  # typed in the DM: shard 0 too
+    second = await next_dm(fake, dm, mark)
+    assert second.content.startswith("Question 2 of 2: Did you sleep well?")
+    mark = fake.requests.mark()
+    await press(fake, second, f"{CHOICE}{erin.id}:yes", erin)
+    done = await next_dm(fake, dm, mark)
+    assert done.content.startswith("Thank you for checking in.")
+    assert zero.of_type(ChoiceMade) and zero.of_type(PrivateReply)
+    assert not one.of_type(ChoiceMade) and not one.of_type(PrivateReply)
+    [checkin] = await zero.app.store.member_checkins("discord", str(erin.id), 5)
+    assert checkin.status == "complete"
+    sealer = one.app.core.checkins.sealer  # one key file: either process opens the answers
+    rows = await one.app.store.checkin_answers(checkin.id)
+    assert [sealer.open(checkin.id, r.question_id, r.sealed) for r in rows] == [4, "yes"]
 
 
 async def test_a_restart_of_one_shard_leaves_the_other_serving(
