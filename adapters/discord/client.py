@@ -48,7 +48,8 @@ from .access import access_diff, overwrite_diff, visible_channels
 from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
 from .commands import build_commands
 from .components import CoreComponent
-from .outbound import Outbound
+from .elsewhere import OtherShards
+from .outbound import AUDIT_REASON, ROLE_REASON, Outbound
 from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
 from .shards import ShardPlan
@@ -567,6 +568,7 @@ class DiscordAdapter:
             report=self.client.deliver,
             reminder_threads=self.client.reminder_threads,
             remember_thread=self._remember_thread,
+            elsewhere=self._other_shards(),
         )
         self.client.read_gate = self.outbound.read_gate
         self.client.catch_up.also = self.outbound.read_gate.missed_joins
@@ -580,6 +582,18 @@ class DiscordAdapter:
         when each channel was last counted (the read gate's joins while away)."""
         self._store = store
         self.outbound.read_gate.store = store
+
+    def _other_shards(self) -> OtherShards | None:
+        """Sharded, an agreement given in DMs (shard 0) may lift a hold in a server another
+        process serves: done over REST (elsewhere.py)."""
+        if self.shards.shard is None:
+            return None
+        return OtherShards(
+            self.client,
+            lambda guild_id: not self._guild_ids or guild_id in self._guild_ids,
+            posting_reason=AUDIT_REASON,
+            role_reason=ROLE_REASON,
+        )
 
     async def _remember_thread(self, thread_id: int) -> None:
         if self._store is not None:

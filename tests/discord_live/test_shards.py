@@ -26,6 +26,7 @@ POLICY = CHECKIN_POLICY.replace(
     "reminder:\n  text: What is shared here stays here.\n",
     "reminder:\n  text: What is shared here stays here.\n  delivery: private\n",
 )
+AGREEING = "  delivery: private\n  require_agreement: true\n"
 COMMANDS = "/applications/{app_id}/guilds/{guild_id}/commands"
 
 
@@ -43,6 +44,7 @@ class Shards:
     a: Server
     b: Server
     mod: FakeUser
+    policies: Path
     start: Callable[..., Any]
     rigs: list[AdapterRig] = field(default_factory=list)
 
@@ -125,7 +127,7 @@ async def shards(
         return rig
 
     try:
-        yield Shards(a, b, mod, start, rigs)
+        yield Shards(a, b, mod, policies, start, rigs)
     finally:
         for rig in rigs:
             await rig.close()
@@ -249,3 +251,35 @@ async def test_a_restart_of_one_shard_leaves_the_other_serving(
     assert len(reminders_to(fake, gina, mark)) == 1
     assert joins(zero, gina) == []
     assert zero.adapter.connected and again.adapter.connected
+
+
+async def test_an_agreement_typed_in_dms_lifts_the_hold_in_a_shard_one_server(
+    fake: FakeDiscord, shards: Shards
+) -> None:
+    """The reminder of a join in B asks to agree before posting; the member answers in the
+    DM, which Discord sends to shard 0: that process lifts the hold in B's #circle."""
+    agreeing = POLICY.replace("  delivery: private\n", AGREEING)
+    (shards.policies / "circle.yaml").write_text(agreeing.format(mod_id=shards.mod.id))
+    zero, one = await shards.start(0), await shards.start(1)
+    hank = fake.world.add_user("hank")
+    dm = fake.world.open_dm(hank)
+    circle = shards.b.circle
+    mark = fake.requests.mark()
+    await fake.events.member_add(shards.b.guild, hank)
+    await fake.wait_for_call("POST", f"/channels/{dm.id}/messages", since=mark)
+    await fake.wait_for_call("PUT", f"/channels/{circle.id}/permissions/{hank.id}", since=mark)
+    mark = fake.requests.mark()
+    await fake.events.message_create(dm, hank, "/agree")
+    await fake.wait_for_call("DELETE", f"/channels/{circle.id}/permissions/{hank.id}",
+                             since=mark)
+    assert hank.id not in circle.overwrites
+    assert said_by(zero, hank) and not said_by(one, hank)  # the DM reached shard 0 alone
+
+
+def said_by(rig: AdapterRig, user: FakeUser) -> list[Any]:
+    """What the member said or chose (not their joins) that this process heard."""
+    said = [e for e in rig.events if isinstance(e, PrivateReply | CommandInvoked | ChoiceMade)]
+    return [
+        e for e in said
+        if (e.invoker if isinstance(e, CommandInvoked) else e.member).id == str(user.id)
+    ]
