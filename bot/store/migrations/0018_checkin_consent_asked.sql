@@ -1,7 +1,7 @@
 -- Confidant schema, version 18: a check-in intro waiting for the member's agree or decline.
--- With Discord sharded across processes, a check-in begun with /checkin in a server on one
--- shard continues in the member's direct messages, which Discord sends to shard 0: another
--- process. That process must know which policy's intro the member is answering, so it is
+-- With Discord shards run by several processes, a check-in begun with /checkin in a server
+-- on one shard continues in the member's direct messages, which Discord sends to shard 0:
+-- another process. That process must know which policy's intro the reply is for, so it is
 -- kept here rather than in the memory of the process that asked. Ids and a policy name
 -- only, never anything the member wrote; the row goes when they answer (or are erased).
 CREATE TABLE checkin_consent_asked (
