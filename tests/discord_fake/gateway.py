@@ -153,8 +153,16 @@ class Gateway:
         if self.by_shard.get(session.shard) is session:
             del self.by_shard[session.shard]
 
-    async def close_socket(self, code: int = 4000, reason: str = "fake: closed on demand") -> None:
-        session = self._require_connected()
+    async def close_socket(
+        self,
+        code: int = 4000,
+        reason: str = "fake: closed on demand",
+        *,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
+        """Drop the current session's socket (or that of ``shard``'s session); the client
+        RESUMEs it."""
+        session = self._require_connected(shard)
         ws, session.socket = session.socket, None
         assert ws is not None
         await ws.close(code=code, message=reason.encode())
@@ -387,8 +395,8 @@ class Gateway:
             await self._send(session.socket, frame)
         return session.seq
 
-    def _require_connected(self) -> Session:
-        session = self.current
+    def _require_connected(self, shard: tuple[int, int] | None = None) -> Session:
+        session = self.current if shard is None else self.by_shard.get(shard)
         if session is None or session.socket is None:
             raise GatewayError("no connected gateway session")
         return session

@@ -130,3 +130,26 @@ async def test_an_event_for_a_shard_nobody_runs_is_not_kept(
             "GUILD_MEMBER_ADD", {"guild_id": str(second.id), "user": {"id": str(alice.id)}}
         ) is None
         assert dispatched(fake, 0, "GUILD_MEMBER_ADD") == []
+
+
+async def test_a_resumed_shard_session_still_hears_its_servers_only(
+    fake: FakeDiscord, make_client: Builder
+) -> None:
+    first, second, alice = two_servers(fake)
+    zero, one = make_client(shard_id=0, shard_count=2), make_client(shard_id=1, shard_count=2)
+    joined: dict[int, list[int]] = {0: [], 1: []}
+    for shard, client in ((0, zero), (1, one)):
+        listen(client, joined[shard], [])
+    async with running(zero, fake.token), running(one, fake.token):
+        session = fake.gateway.shard_session(1, 2)
+        resumed = asyncio.ensure_future(one.wait_for("resumed", timeout=5))
+        await fake.gateway.close_socket(shard=(1, 2))  # shard 1's socket drops
+        await resumed
+        assert fake.gateway.shard_session(1, 2) is session  # the same session, resumed
+        await fake.events.member_add(second, alice)
+        await fake.events.member_add(first, alice)
+        for _ in range(300):  # bounded: 3 s
+            if joined[0] and joined[1]:
+                break
+            await asyncio.sleep(0.01)
+        assert joined == {0: [first.id], 1: [second.id]}
