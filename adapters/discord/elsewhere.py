@@ -1,4 +1,4 @@
-"""Posting holds in a server on another shard, over REST alone.
+"""Posting holds and alerts in a server on another shard, over REST alone.
 
 With the bot sharded across processes, a member's direct messages reach shard 0's process
 only (https://discord.com/developers/docs/events/gateway#sharding), whatever server they
@@ -23,6 +23,9 @@ from bot.events import Member, Room
 from .translate import posting_overwrite, snowflake
 
 THREAD_TYPES = frozenset({10, 11, 12})  # announcement, public and private threads
+# Channels that take messages (text, voice and stage text chat, announcement, threads); a
+# forum or media channel takes posts only (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
+MESSAGE_TYPES = frozenset({0, 2, 5, 10, 11, 12, 13})
 MEMBER_OVERWRITE = 1  # an overwrite's type: 0 a role, 1 a member
 
 
@@ -59,6 +62,24 @@ class OtherShards:
             if guild_id is not None and self.configured(int(guild_id)):
                 return data
         raise ActionNotSupported(f"no channel {room.id} in a served server")
+
+    async def alert_channel(self, selector: str) -> discord.PartialMessageable | None:
+        """A moderators' room named by id in a served server on another shard (a contact
+        request from a check-in in DMs, which reach shard 0): sent to by id over REST. A
+        room named by name is looked up among this process's servers only."""
+        channel_id = snowflake(selector.lstrip("#"))
+        if channel_id is None:
+            return None
+        try:
+            data = await self.client.http.get_channel(channel_id)
+        except (discord.NotFound, discord.Forbidden):
+            return None
+        guild_id = data.get("guild_id")
+        if guild_id is None or not self.configured(int(guild_id)):
+            return None
+        if data.get("type") not in MESSAGE_TYPES:
+            return None
+        return self.client.get_partial_messageable(channel_id, guild_id=int(guild_id))
 
     async def _is_member(self, guild_id: int, member_id: int) -> bool:
         try:

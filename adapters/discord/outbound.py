@@ -334,7 +334,9 @@ class Outbound:
     async def alert(self, selector: str, text: str, key: str | None = None) -> None:
         """``key``: the alert outbox's, sent as the message nonce (Discord drops a repeat
         within its nonce window, and this process remembers what it sent)."""
-        channel = self._alert_channel(selector)
+        channel: discord.abc.Messageable | None = self._alert_channel(selector)
+        if channel is None and self.elsewhere is not None:
+            channel = await self.elsewhere.alert_channel(selector)
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {selector!r} for moderator alerts")
         await self._send(channel, text, key)

@@ -19,7 +19,16 @@ from tests.discord_fake.shards import add_guild_on_shard
 from tests.discord_fake.state import FakeChannel, FakeGuild, FakeOverwrite, FakeUser
 
 from .conftest import VIEW_CHANNEL, AdapterRig
-from .test_adapter_checkins import CHECKIN_POLICY, CHOICE, button_ids, next_dm, press, slash
+from .test_adapter_checkins import (
+    CHECKIN_POLICY,
+    CHOICE,
+    SUPPORTED_POLICY,
+    button_ids,
+    dm_messages,
+    next_dm,
+    press,
+    slash,
+)
 
 REMINDER = "What is shared here stays here."
 POLICY = CHECKIN_POLICY.replace(
@@ -283,3 +292,52 @@ def said_by(rig: AdapterRig, user: FakeUser) -> list[Any]:
         e for e in said
         if (e.invoker if isinstance(e, CommandInvoked) else e.member).id == str(user.id)
     ]
+
+
+async def test_a_contact_request_from_dms_reaches_the_supporters_room_on_another_shard(
+    fake: FakeDiscord, shards: Shards
+) -> None:
+    """A member of B asks for a supporter during a check-in in DMs (shard 0's process); the
+    request goes to B's supporters' room, named by id, and a supporter's /claim there is
+    answered by shard 1's process, which tells the member."""
+    b = shards.b
+    policy = SUPPORTED_POLICY.replace("SUE_ID", str(shards.mod.id)).replace(
+        "    name: mods\n", f'    id: "{b.mods.id}"\n'
+    )
+    (shards.policies / "circle.yaml").write_text(policy.format(mod_id=shards.mod.id))
+    await shards.start(0)
+    one = await shards.start(1)
+    ivy = fake.world.add_user("ivy")
+    fake.world.add_member(b.guild, ivy)
+    dm = fake.world.open_dm(ivy)
+    mark = fake.requests.mark()
+    await slash(fake, ivy, b.circle, "start")
+    intro = await next_dm(fake, dm, mark)
+    mark = fake.requests.mark()
+    await press(fake, intro, f"{CHOICE}{ivy.id}:agree", ivy)
+    first = await next_dm(fake, dm, mark)
+    mark = fake.requests.mark()
+    picked = await fake.events.component_click(
+        first, f"{CHOICE}{ivy.id}", user=ivy, component_type=3, values=["1"]
+    )
+    await fake.wait_for_call("POST", f"/interactions/{picked.id}/{picked.token}/callback")
+    _, offer = await dm_messages(fake, dm, mark, 2)
+    mark = fake.requests.mark()
+    await press(fake, offer, f"{CHOICE}{ivy.id}:yes", ivy)
+    share = await next_dm(fake, dm, mark)
+    mark = fake.requests.mark()
+    await press(fake, share, f"{CHOICE}{ivy.id}:yes", ivy)
+    [request] = await fake.wait_for_call("POST", f"/channels/{b.mods.id}/messages", since=mark)
+    assert str(request.json["content"]).startswith(f"Contact request 1: discord user {ivy.id}")
+    assert fake.calls("POST", f"/channels/{shards.a.mods.id}/messages") == []
+    # the claim in B's #mods is an interaction of server B: shard 1's process answers it
+    mark = fake.requests.mark()
+    claim = await fake.events.slash_command(
+        "claim", user=shards.mod, channel=b.mods, options={"id": 1}
+    )
+    route = f"/interactions/{claim.id}/{claim.token}/callback"
+    [answer] = await fake.wait_for_call("POST", route, since=mark)
+    assert "is yours" in str(answer.json["data"]["content"])
+    coming = await next_dm(fake, dm, mark)
+    assert coming.content.startswith("A peer supporter, discord user")
+    assert any(isinstance(e, CommandInvoked) and e.name == "claim" for e in one.events)
