@@ -13,6 +13,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -550,6 +551,10 @@ class DiscordAdapter:
         self.ready_timeout = ready_timeout
         self._guild_ids = frozenset(int(g) for g in config.guild_ids)
         self.shards = ShardPlan(config.shard)
+        # DMs reach shard 0 only: another shard's process resumes no check-in at its start
+        self.capabilities = replace(
+            DiscordAdapter.capabilities, private_messages_arrive=self.shards.hears_dms()
+        )
         self.replies = InteractionReplies(defer_after)
         self.client = ConfidantClient(
             registry=registry,

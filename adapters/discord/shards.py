@@ -35,6 +35,10 @@ class ShardPlan:
         shard_id, count = self.shard
         return shard_of(guild_id, count) == shard_id
 
+    def hears_dms(self) -> bool:
+        """Direct messages (and interactions in them) go to shard 0 only."""
+        return self.shard is None or self.shard[0] == 0
+
     def client_options(self) -> dict[str, int]:
         """What discord.Client takes to IDENTIFY as this shard (``shard: [id, count]``)."""
         if self.shard is None:

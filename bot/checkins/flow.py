@@ -400,8 +400,8 @@ class Checkins:
         actions = await self.tick()
         for checkin in await self.core.store.open_checkins():
             spec = self.spec(checkin.policy)
-            if spec is None:
-                continue
+            if spec is None or not self.core.caps(checkin.platform).private_messages_arrive:
+                continue  # another process holds this platform's private chats
             member = Member(checkin.platform, checkin.member_id)
             actions.append(SendPrivate(member, words.resumed()))
             actions += self._ask(checkin, spec, member)

@@ -341,3 +341,26 @@ async def test_a_contact_request_from_dms_reaches_the_supporters_room_on_another
     coming = await next_dm(fake, dm, mark)
     assert coming.content.startswith("A peer supporter, discord user")
     assert any(isinstance(e, CommandInvoked) and e.name == "claim" for e in one.events)
+
+
+async def test_a_restart_of_another_shard_does_not_resume_checkins_again(
+    fake: FakeDiscord, shards: Shards
+) -> None:
+    """Check-ins live in DMs, which shard 0's process handles: a restart of shard 1's
+    process must not ask a member in the middle of one the question again."""
+    zero, one = await shards.start(0), await shards.start(1)
+    jo = fake.world.add_user("jo")
+    fake.world.add_member(shards.b.guild, jo)
+    dm = fake.world.open_dm(jo)
+    mark = fake.requests.mark()
+    await slash(fake, jo, shards.b.circle, "start")
+    intro = await next_dm(fake, dm, mark)
+    mark = fake.requests.mark()
+    await press(fake, intro, f"{CHOICE}{jo.id}:agree", jo)
+    await next_dm(fake, dm, mark)  # question 1: the check-in is open
+    await one.close()
+    mark = fake.requests.mark()
+    await shards.start(1)
+    await asyncio.sleep(0.3)  # what the restart would send, it sends at start
+    assert fake.calls("POST", f"/channels/{dm.id}/messages", since=mark) == []
+    assert zero.adapter.connected
