@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -223,11 +224,68 @@ class MatrixConfig(_Frozen):
         return self
 
 
+def _shard_number(value: Any) -> Any:
+    """A shard id may come from the environment, which holds only text: a systemd template
+    instance passes its name (``confidant@1`` -> ``shard_ids: ["${CONFIDANT_SHARD}"]``)."""
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise problem(f"'{value}' is not a shard number (0, 1, 2, ...)")
+        return int(value)
+    return value
+
+
+ShardId = Annotated[int, BeforeValidator(_shard_number)]
+
+
 class DiscordConfig(_Frozen):
     token: SecretStr
     guild_ids: tuple[str, ...] = ()
+    # Discord shards across processes (docs/scaling.md): the shard this process runs and how
+    # many the bot has; both or neither. Declared count first: the ids' check reads it.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: tuple[ShardId, ...] | None = Field(default=None, validate_default=True)
 
     _secrets = field_validator("token")(_require_secret)
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards(cls, value: tuple[int, ...] | None, info: ValidationInfo) -> Any:
+        """One shard per process: each runs its own gateway session (a plain discord.py
+        client with ``shard_id``), so several shards are several processes (one
+        ``confidant@.service`` instance each)."""
+        if "shard_count" not in info.data:
+            return value  # shard_count itself is wrong and was reported at its line
+        count = info.data["shard_count"]
+        if value is None:
+            if count is not None:
+                raise problem(
+                    "'shard_count' is set but 'shard_ids' is not; give both (like "
+                    "'shard_ids: [0]') or neither"
+                )
+            return value
+        if count is None:
+            raise problem(
+                "'shard_ids' needs 'shard_count' (how many shards the bot has in all)"
+            )
+        if len(value) != 1:
+            raise problem(
+                "list exactly one shard: each process runs one shard (start one process "
+                "per shard, e.g. confidant@0 and confidant@1)"
+            )
+        for shard in value:
+            if not 0 <= shard < count:
+                raise problem(
+                    f"shard {shard} does not exist: shard ids go from 0 to "
+                    f"{count - 1} when 'shard_count' is {count}"
+                )
+        return value
+
+    @property
+    def shard(self) -> tuple[int, int] | None:
+        """(shard id, shard count) this process runs, or None: unsharded."""
+        if self.shard_ids is None or self.shard_count is None:
+            return None
+        return self.shard_ids[0], self.shard_count
 
     @field_validator("guild_ids")
     @classmethod

@@ -26,6 +26,10 @@ class Capabilities:
     checks_posts: bool = False  # performs CheckMessage (can tell whether a post still exists)
     # GrantAccess is an invite the member still has to accept (Matrix), not an open door.
     access_by_invite: bool = False
+    # Members' private messages reach this process. A Discord shard other than 0 gets none
+    # (Discord sends DMs to shard 0 only): the check-ins held there are resumed by the
+    # process they reach, not by every process at its start.
+    private_messages_arrive: bool = True
 
 
 @runtime_checkable

@@ -148,6 +148,12 @@ ROWS: dict[str, list[dict[str, object]]] = {
         {"flag_id": 1, "fingerprint": -4611686018427387904},
         {"flag_id": 1, "fingerprint": 9007199254740993},
     ],
+    "checkin_consent_asked": [  # an intro awaiting agree/decline: ids and a policy name
+        {"platform": "discord", "member_id": "811111111111111111", "policy": "circle",
+         "asked_at": at(5, 20)},
+        {"platform": "matrix", "member_id": "@rowan:example.org", "policy": "grief-circle",
+         "asked_at": at(6, 7)},
+    ],
     "checkin_consents": [
         {"platform": "matrix", "member_id": "@alice:example.org", "policy": "recovery-circle",
          "intro_hash": "b388fb9449b4560a", "agreed_at": at(10)},

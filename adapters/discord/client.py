@@ -13,6 +13,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -48,9 +49,11 @@ from .access import access_diff, overwrite_diff, visible_channels
 from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
 from .commands import build_commands
 from .components import CoreComponent
-from .outbound import Outbound
+from .elsewhere import OtherShards
+from .outbound import AUDIT_REASON, ROLE_REASON, Outbound
 from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
+from .shards import ShardPlan
 from .sync import MembershipCatchUp, sync_if_changed
 from .translate import (
     PLATFORM,
@@ -547,12 +550,18 @@ class DiscordAdapter:
         self.config = config
         self.ready_timeout = ready_timeout
         self._guild_ids = frozenset(int(g) for g in config.guild_ids)
+        self.shards = ShardPlan(config.shard)
+        # DMs reach shard 0 only: another shard's process resumes no check-in at its start
+        self.capabilities = replace(
+            DiscordAdapter.capabilities, private_messages_arrive=self.shards.hears_dms()
+        )
         self.replies = InteractionReplies(defer_after)
         self.client = ConfidantClient(
             registry=registry,
             clock=clock,
             serves=self.serves,
             replies=self.replies,
+            **self.shards.client_options(),
             **client_options,
         )
         self.commands = build_commands(registry, self.client.invoke)
@@ -564,6 +573,7 @@ class DiscordAdapter:
             report=self.client.deliver,
             reminder_threads=self.client.reminder_threads,
             remember_thread=self._remember_thread,
+            elsewhere=self._other_shards(),
         )
         self.client.read_gate = self.outbound.read_gate
         self.client.catch_up.also = self.outbound.read_gate.missed_joins
@@ -578,6 +588,18 @@ class DiscordAdapter:
         self._store = store
         self.outbound.read_gate.store = store
 
+    def _other_shards(self) -> OtherShards | None:
+        """Sharded, an agreement given in DMs (shard 0) may lift a hold in a server another
+        process serves: done over REST (elsewhere.py)."""
+        if self.shards.shard is None:
+            return None
+        return OtherShards(
+            self.client,
+            lambda guild_id: not self._guild_ids or guild_id in self._guild_ids,
+            posting_reason=AUDIT_REASON,
+            role_reason=ROLE_REASON,
+        )
+
     async def _remember_thread(self, thread_id: int) -> None:
         if self._store is not None:
             await self._store.add_bot_thread(PLATFORM, str(thread_id), self.client.clock.now())
@@ -587,8 +609,10 @@ class DiscordAdapter:
             await self._store.forget_bot_thread(PLATFORM, str(thread_id))
 
     def serves(self, guild_id: int) -> bool:
-        """Configured servers only; none configured means every server the bot is in."""
-        return not self._guild_ids or guild_id in self._guild_ids
+        """Configured servers only (none configured means every server the bot is in), and
+        of those only the ones on this process's shard: another process serves the rest."""
+        configured = not self._guild_ids or guild_id in self._guild_ids
+        return configured and self.shards.owns(guild_id)
 
     @property
     def connected(self) -> bool:
@@ -699,6 +723,7 @@ class DiscordAdapter:
         problems = [
             f"the bot is not in the Discord server {gid}; invite it with the link in the docs"
             for gid in sorted(self._guild_ids - present)
+            if self.shards.owns(gid)  # another shard's servers are not in this session
         ]
         for guild in self.client.guilds:
             if self.serves(guild.id):

@@ -56,6 +56,7 @@ from .channels import (
     post_message,
 )
 from .components import build_view
+from .elsewhere import OtherShards
 from .grants import CONSEQUENCE, grant_problems
 from .read_gate import ReadGate
 from .replies import InteractionReplies
@@ -95,8 +96,11 @@ class Outbound:
         report: Callable[[Event], Awaitable[None]] | None = None,
         reminder_threads: set[int] | None = None,
         remember_thread: Callable[[int], Awaitable[None]] | None = None,
+        elsewhere: OtherShards | None = None,
     ) -> None:
         self.client = client
+        # Sharded: a server on another shard is not in the cache (elsewhere.py).
+        self.elsewhere = elsewhere
         self.replies = replies
         self._serves = serves
         self.clock = clock or SystemClock()
@@ -330,7 +334,9 @@ class Outbound:
     async def alert(self, selector: str, text: str, key: str | None = None) -> None:
         """``key``: the alert outbox's, sent as the message nonce (Discord drops a repeat
         within its nonce window, and this process remembers what it sent)."""
-        channel = self._alert_channel(selector)
+        channel: discord.abc.Messageable | None = self._alert_channel(selector)
+        if channel is None and self.elsewhere is not None:
+            channel = await self.elsewhere.alert_channel(selector)
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {selector!r} for moderator alerts")
         await self._send(channel, text, key)
@@ -421,6 +427,9 @@ class Outbound:
         """A per-member channel overwrite: members who have not agreed cannot post at all."""
         # a thread follows its channel's overwrites (Send Messages in Threads among them)
         channel = self._guild_channel(room)
+        if channel is None and self.elsewhere is not None:
+            await self.elsewhere.set_posting(room, member, allowed)
+            return
         if channel is None or not is_covered_kind(channel):
             raise ActionNotSupported(f"no channel {room.id} to set posting permissions in")
         if not channel.permissions_for(channel.guild.me).manage_roles:
@@ -443,6 +452,9 @@ class Outbound:
         """Give or take the role that lets members post in the room: one role serves any
         number of members, where channel overwrites stop at 1000 per channel."""
         channel = self._guild_channel(room)
+        if channel is None and self.elsewhere is not None:
+            await self.elsewhere.set_role(room, member, allowed, role_id)
+            return
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
         target = await self._member(channel.guild, member)

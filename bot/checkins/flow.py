@@ -53,8 +53,9 @@ class Checkins:
     def __init__(self, core: Core, key: bytes) -> None:
         self.core = core
         self.sealer = Sealer(key)
-        # (platform, member id) -> policy name, while the intro waits for agree/decline.
-        self._consent_pending: dict[tuple[str, str], str] = {}
+        # Which policy's intro awaits a member's agree/decline is kept in the store
+        # (``ask_checkin_consent``): their reply may reach another process (a sharded Discord
+        # bot gets direct messages on shard 0 only) or this one after a restart.
         self._purged_day: int | None = None
 
     # -- which policy -------------------------------------------------------------------
@@ -120,7 +121,9 @@ class Checkins:
             return [self.core.reply(event, words.not_set_up(prefix))]
         consent = await self.core.store.checkin_consent(member.platform, member.id, policy.name)
         if consent != spec.intro_hash:
-            self._consent_pending[(member.platform, member.id)] = policy.name
+            await self.core.store.ask_checkin_consent(
+                member.platform, member.id, policy.name, event.at
+            )
             intro = self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)
             return confirmed(self.core, event, [intro], said)
         begun = await self._begin(member, policy.name, spec, event.at)
@@ -136,7 +139,7 @@ class Checkins:
         actions: list[Action] = [SendPrivate(member, words.scheduled_start())]
         consent = await self.core.store.checkin_consent(member.platform, member.id, policy)
         if consent != spec.intro_hash:
-            self._consent_pending[(member.platform, member.id)] = policy
+            await self.core.store.ask_checkin_consent(member.platform, member.id, policy, at)
             return [*actions, self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)]
         return actions + await self._begin(member, policy, spec, at)
 
@@ -185,9 +188,9 @@ class Checkins:
         return await self._reply(event.member, value, event.at) or []
 
     async def _reply(self, member: Member, text: str, at: datetime) -> list[Action] | None:
-        key = (member.platform, member.id)
-        if key in self._consent_pending:
-            return await self._consent_reply(member, text, at)
+        asked = await self.core.store.checkin_consent_asked(member.platform, member.id)
+        if asked is not None:
+            return await self._consent_reply(member, asked, text, at)
         checkin = await self.core.store.open_checkin(member.platform, member.id)
         if checkin is None:
             return None
@@ -208,16 +211,18 @@ class Checkins:
             return await self._share_reply(checkin, spec, member, said, at)
         return await self._answer(checkin, spec, member, text, at)
 
-    async def _consent_reply(self, member: Member, text: str, at: datetime) -> list[Action]:
+    async def _consent_reply(
+        self, member: Member, policy: str, text: str, at: datetime
+    ) -> list[Action]:
         said = text.strip().casefold()
-        policy = self._consent_pending[(member.platform, member.id)]
         spec = self.spec(policy)
+        store = self.core.store
         if said in DECLINE_WORDS or said == "stop" or spec is None:
-            del self._consent_pending[(member.platform, member.id)]
+            await store.forget_checkin_consent_asked(member.platform, member.id)
             return [SendPrivate(member, words.declined())]
         if said not in AGREE_WORDS:
             return [SendPrivate(member, words.consent_unclear())]
-        del self._consent_pending[(member.platform, member.id)]
+        await store.forget_checkin_consent_asked(member.platform, member.id)
         await self.core.store.record_checkin_consent(
             member.platform, member.id, policy, spec.intro_hash, at
         )
@@ -404,12 +409,9 @@ class Checkins:
             if mine is not None and not await mine(checkin.platform):
                 continue
             spec = self.spec(checkin.policy)
-            if spec is None:
-                continue
+            if spec is None or not self.core.caps(checkin.platform).private_messages_arrive:
+                continue  # another process holds this platform's private chats
             member = Member(checkin.platform, checkin.member_id)
             actions.append(SendPrivate(member, words.resumed()))
             actions += self._ask(checkin, spec, member)
         return actions
-
-    def forget(self, platform: str, member_id: str) -> None:
-        self._consent_pending.pop((platform, member_id), None)

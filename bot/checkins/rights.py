@@ -111,7 +111,6 @@ async def cmd_forgetme(checkins: Checkins, event: CommandInvoked, args: Args) ->
     fingerprints = 0
     if core.leaks is not None:
         fingerprints = await core.leaks.erase_member(who.platform, who.id)
-    checkins.forget(who.platform, who.id)
     if core.reports is not None:  # keyed, so erase_member cannot find them by id
         counts["member_reports"] = await core.reports.erase(who.platform, who.id)
     counts["alert_outbox"] = await core.alerts.erase(who)  # keyed too

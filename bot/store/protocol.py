@@ -420,6 +420,17 @@ class Store(Protocol):
     async def checkin_consent(self, platform: str, member_id: str, policy: str) -> str | None:
         ...
 
+    async def ask_checkin_consent(
+        self, platform: str, member_id: str, policy: str, at: datetime
+    ) -> None:
+        ...
+
+    async def checkin_consent_asked(self, platform: str, member_id: str) -> str | None:
+        ...
+
+    async def forget_checkin_consent_asked(self, platform: str, member_id: str) -> None:
+        ...
+
     async def record_checkin_consent(
         self, platform: str, member_id: str, policy: str, intro_hash: str, at: datetime
     ) -> None:

@@ -1146,6 +1146,36 @@ class SqlStore(AlertRows, JobRows):
             row = await cur.fetchone()
         return str(row[0]) if row else None
 
+    async def ask_checkin_consent(
+        self, platform: str, member_id: str, policy: str, at: datetime
+    ) -> None:
+        """The member was shown ``policy``'s check-in intro and their agree or decline is
+        awaited; kept here so whichever process their reply reaches knows (a sharded Discord
+        bot gets direct messages on shard 0 only). A newer intro replaces an older one."""
+        await self._db.execute(
+            "INSERT INTO checkin_consent_asked (platform, member_id, policy, asked_at)"
+            " VALUES (?,?,?,?) ON CONFLICT (platform, member_id) DO UPDATE SET"
+            " policy = excluded.policy, asked_at = excluded.asked_at",
+            (platform, member_id, policy, _iso(at)),
+        )
+        await self._db.commit()
+
+    async def checkin_consent_asked(self, platform: str, member_id: str) -> str | None:
+        """The policy whose intro awaits the member's answer, if any."""
+        async with self._db.execute(
+            "SELECT policy FROM checkin_consent_asked WHERE platform = ? AND member_id = ?",
+            (platform, member_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def forget_checkin_consent_asked(self, platform: str, member_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM checkin_consent_asked WHERE platform = ? AND member_id = ?",
+            (platform, member_id),
+        )
+        await self._db.commit()
+
     async def record_checkin_consent(
         self, platform: str, member_id: str, policy: str, intro_hash: str, at: datetime
     ) -> None:
@@ -1547,6 +1577,10 @@ class SqlStore(AlertRows, JobRows):
                 "SELECT policy, intro_hash, agreed_at FROM checkin_consents"
                 " WHERE platform = ? AND member_id = ?"
             ),
+            "checkin_consent_asked": (
+                "SELECT policy, asked_at FROM checkin_consent_asked"
+                " WHERE platform = ? AND member_id = ?"
+            ),
             "checkin_schedules": (
                 "SELECT policy, days, local_time, zone, paused, snoozed_until, last_fired,"
                 " created_at FROM checkin_schedules WHERE platform = ? AND member_id = ?"
@@ -1581,6 +1615,9 @@ class SqlStore(AlertRows, JobRows):
                 "DELETE FROM checkin_escalations WHERE platform = ? AND member_id = ?"
             ),
             "checkin_consents": "DELETE FROM checkin_consents WHERE platform = ? AND member_id = ?",
+            "checkin_consent_asked": (
+                "DELETE FROM checkin_consent_asked WHERE platform = ? AND member_id = ?"
+            ),
             "checkin_schedules": (
                 "DELETE FROM checkin_schedules WHERE platform = ? AND member_id = ?"
             ),

@@ -21,6 +21,7 @@ from . import members, payloads
 from . import permissions as perm
 from .faults import GatewayRefusal
 from .recorder import GatewayFrame, Recorder
+from .shards import UNSHARDED, ShardRules, event_guild, hears
 from .state import (
     INTENT_GUILD_MEMBERS,
     INTENT_MESSAGE_CONTENT,
@@ -92,6 +93,7 @@ class Session:
     history: list[dict[str, Any]] = field(default_factory=list)
     socket: web.WebSocketResponse | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shard: tuple[int, int] = UNSHARDED  # IDENTIFY's [shard_id, num_shards] (shards.py)
 
 
 class GatewayError(RuntimeError):
@@ -112,7 +114,10 @@ class Gateway:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.resume_gateway_url = f"wss://{resume_host}"
         self.sessions: dict[str, Session] = {}
-        self.current: Session | None = None
+        self.current: Session | None = None  # the newest session (of any shard)
+        # The newest session of each shard, which hears that shard's events (shards.py).
+        self.by_shard: dict[tuple[int, int], Session] = {}
+        self.shard_rules = ShardRules()
         self.connections = 0
         self.connect_paths: list[str] = []  # host + query of each socket, in order
         self._sockets: set[web.WebSocketResponse] = set()
@@ -123,18 +128,41 @@ class Gateway:
     # -- control surface for tests ----------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int | None:
-        """Send an event to the current session (or keep it for replay if its socket is down).
+        """Send an event to the session of its shard (or keep it for replay if its socket is
+        down); unsharded, that is the current session.
 
-        Returns the sequence number, or None if the session's intents filter the event out.
+        Returns the sequence number, or None if the session's intents filter the event out
+        (or no connected shard hears it: Discord does not keep those).
         """
-        session = self.current
-        if session is None:
+        if self.current is None and not self.by_shard:
             raise GatewayError("no gateway session: has the client identified?")
-        async with session.lock:
-            return await self._emit(session, event, data)
+        guild_id = event_guild(event, data)
+        seq: int | None = None
+        for session in [s for k, s in self.by_shard.items() if hears(k, guild_id)]:
+            async with session.lock:
+                sent = await self._emit(session, event, data)
+            seq = sent if seq is None else seq
+        return seq
 
-    async def close_socket(self, code: int = 4000, reason: str = "fake: closed on demand") -> None:
-        session = self._require_connected()
+    def shard_session(self, shard_id: int, shard_count: int) -> Session | None:
+        """The newest session that identified as ``[shard_id, shard_count]``."""
+        return self.by_shard.get((shard_id, shard_count))
+
+    def _forget(self, session: Session) -> None:
+        """A session that ended: it no longer hears its shard."""
+        if self.by_shard.get(session.shard) is session:
+            del self.by_shard[session.shard]
+
+    async def close_socket(
+        self,
+        code: int = 4000,
+        reason: str = "fake: closed on demand",
+        *,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
+        """Drop the current session's socket (or that of ``shard``'s session); the client
+        RESUMEs it."""
+        session = self._require_connected(shard)
         ws, session.socket = session.socket, None
         assert ws is not None
         await ws.close(code=code, message=reason.encode())
@@ -143,6 +171,7 @@ class Gateway:
         session = self._require_connected()
         if not resumable:
             self.sessions.pop(session.id, None)
+            self._forget(session)
             self.current = None
         assert session.socket is not None
         await self._send(session.socket, {"op": INVALID_SESSION, "d": resumable})
@@ -230,23 +259,32 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.world.enabled_privileged_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
+        refused = self.shard_rules.refusal(d.get("shard"), self.world.guilds)
+        if refused is not None:  # 4010 / 4011 (shards.py)
+            await ws.close(code=refused[0], message=refused[1])
+            return None
         session = Session(
             id=secrets.token_hex(16),
             intents=intents,
             large_threshold=members.large_threshold(d),
             socket=ws,
+            shard=tuple(d["shard"]) if "shard" in d else UNSHARDED,  # type: ignore[arg-type]
         )
         self.sessions[session.id] = session
         self.current = session
+        self.by_shard[session.shard] = session
         async with session.lock:
             ready = payloads.ready(
                 self.world, session_id=session.id, resume_gateway_url=self.resume_gateway_url
             )
+            # only this shard's servers (docs: events/gateway#sharding)
+            ready["guilds"] = [g for g in ready["guilds"] if hears(session.shard, int(g["id"]))]
             if "shard" in d:  # sharded clients (AutoShardedClient) read their shard back
                 ready["shard"] = d["shard"]
             await self._emit(session, "READY", ready)
             for guild in self.world.guilds.values():
-                await self._emit(session, "GUILD_CREATE", self._guild_create(session, guild))
+                if hears(session.shard, guild.id):
+                    await self._emit(session, "GUILD_CREATE", self._guild_create(session, guild))
         return session
 
     async def _reset_token(self, ws: web.WebSocketResponse) -> None:
@@ -254,6 +292,7 @@ class Gateway:
         (docs: events/gateway#identifying), so this and every later login fails."""
         self.world.token = f"reset.{secrets.token_urlsafe(24)}"
         self.sessions.clear()
+        self.by_shard.clear()
         self.current = None
         for other in list(self._sockets):
             with contextlib.suppress(Exception):
@@ -280,6 +319,7 @@ class Gateway:
                     await self._send(ws, frame)
             session.socket = ws
             self.current = session
+            self.by_shard[session.shard] = session
             await self._emit(session, "RESUMED", {"_trace": ["fake"]})
         return session
 
@@ -294,9 +334,9 @@ class Gateway:
         """The server is available again: a GUILD_CREATE like a new session's (only the bot's
         own member without the presences intent), and no replay of what changed meanwhile
         (https://discord.com/developers/docs/events/gateway-events#guild-create, case 2)."""
-        session = self.current
+        session = next((s for k, s in self.by_shard.items() if hears(k, guild.id)), None)
         if session is None:
-            raise GatewayError("no gateway session: has the client identified?")
+            raise GatewayError("no gateway session of this server's shard")
         await self.dispatch("GUILD_CREATE", self._guild_create(session, guild))
 
     def _guild_create(self, session: Session, guild: FakeGuild) -> dict[str, Any]:
@@ -355,8 +395,8 @@ class Gateway:
             await self._send(session.socket, frame)
         return session.seq
 
-    def _require_connected(self) -> Session:
-        session = self.current
+    def _require_connected(self, shard: tuple[int, int] | None = None) -> Session:
+        session = self.current if shard is None else self.by_shard.get(shard)
         if session is None or session.socket is None:
             raise GatewayError("no connected gateway session")
         return session

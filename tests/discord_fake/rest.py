@@ -273,7 +273,7 @@ class RestApi:
     async def get_gateway_bot(self, call: Call) -> web.Response:
         return json_response({
             "url": "wss://gateway.discord.gg",
-            "shards": 1,
+            "shards": self.gateway.shard_rules.recommended(len(self.world.guilds)),
             "session_start_limit": self.world.limits.session_start_limit(),
         })
 
