@@ -63,7 +63,7 @@ class Serving(Protocol):
     """What an adapter may say about the rooms it serves (both optional, checked with
     ``getattr``): a sharded process serves only its shards' rooms."""
 
-    def serves(self, room: Room) -> bool: ...
+    def serves_room(self, room: Room) -> bool: ...
 
     def job_scope(self) -> str:
         """Names what it serves; processes serving the same scope share one lease."""
@@ -140,7 +140,7 @@ class LeasedDuties(Duties):
 
 
 def _serves(adapter: object, room: Room) -> bool:
-    serves = getattr(adapter, "serves", None)
+    serves = getattr(adapter, "serves_room", None)
     return bool(serves(room)) if callable(serves) else True
 
 

@@ -241,7 +241,7 @@ async def test_room_work_goes_to_the_process_that_serves_the_room(
     #recovery is b's, whichever process ticks first; member work is shared as before."""
     async with two(tmp_path, database) as (a, b, clock):
         adapter = a.app.runtime.adapters["console"]
-        monkeypatch.setattr(adapter, "serves", lambda room: room.id != "recovery",
+        monkeypatch.setattr(adapter, "serves_room", lambda room: room.id != "recovery",
                             raising=False)
         monkeypatch.setattr(adapter, "job_scope", lambda: "shard-1", raising=False)
         from bot.jobs import SharedJobs

@@ -71,6 +71,7 @@ from .translate import (
     private_room,
     room_for_id,
     room_of,
+    snowflake,
     text_of,
 )
 
@@ -613,6 +614,25 @@ class DiscordAdapter:
         of those only the ones on this process's shard: another process serves the rest."""
         configured = not self._guild_ids or guild_id in self._guild_ids
         return configured and self.shards.owns(guild_id)
+
+    # -- what this process's periodic jobs cover (bot/jobs.py's Serving) ----------------------
+
+    def serves_room(self, room: Room) -> bool:
+        """A room (channel or thread) of a server this process serves. A channel missing from
+        the cache is on another shard's server (or gone): not this process's to remind in."""
+        channel_id = snowflake(room.id)
+        channel = self.client.get_channel(channel_id) if channel_id is not None else None
+        guild = getattr(channel, "guild", None)
+        return guild is not None and self.serves(guild.id)
+
+    def job_scope(self) -> str:
+        """Processes running the same shard share one lease for room work; each shard has its
+        own, as its servers are nobody else's."""
+        return self.shards.describe().replace(" ", "-")
+
+    def receives_private_messages(self) -> bool:
+        """Direct messages reach shard 0 only: member work (check-ins) is asked for there."""
+        return self.shards.hears_dms()
 
     @property
     def connected(self) -> bool:

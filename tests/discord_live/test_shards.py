@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.events import ChoiceMade, CommandInvoked, MemberJoined, PrivateReply
+from bot.events import ChoiceMade, CommandInvoked, MemberJoined, PrivateReply, Room
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.shards import add_guild_on_shard
 from tests.discord_fake.state import FakeChannel, FakeGuild, FakeOverwrite, FakeUser
@@ -364,3 +365,49 @@ async def test_a_restart_of_another_shard_does_not_resume_checkins_again(
     await asyncio.sleep(0.3)  # what the restart would send, it sends at start
     assert fake.calls("POST", f"/channels/{dm.id}/messages", since=mark) == []
     assert zero.adapter.connected
+
+
+async def test_each_shard_posts_the_periodic_reminders_of_its_own_servers_once(
+    fake: FakeDiscord, shards: Shards
+) -> None:
+    """Room work is leased per shard (bot/jobs.py): each process reminds the rooms of the
+    servers its shard serves, and only those, once however often both tick."""
+    (shards.policies / "circle.yaml").write_text(
+        POLICY.format(mod_id=shards.mod.id).replace(
+            "  delivery: private\n", "  delivery: private\n  repeat:\n    every_days: 7\n"
+        ),
+        encoding="utf-8",
+    )
+    zero, one = await shards.start(0), await shards.start(1)
+    carol, dave = fake.world.add_user("carol"), fake.world.add_user("dave")
+    mark = fake.requests.mark()
+    await fake.events.member_add(shards.b.guild, carol)  # the rooms are known: weeks start
+    await fake.events.member_add(shards.a.guild, dave)
+    for user in (carol, dave):
+        await fake.wait_for_call(
+            "POST", f"/channels/{fake.world.open_dm(user).id}/messages", since=mark
+        )
+    for rig in (zero, one):
+        await rig.app.core.clock.advance(timedelta(days=8))
+    for _ in range(2):
+        for rig in (zero, one):
+            await rig.app.runtime.tick()
+
+    def periodic(channel: FakeChannel) -> int:
+        return len([
+            c for c in fake.calls("POST", f"/channels/{channel.id}/messages", since=mark)
+            if "A regular reminder" in str(c.json.get("content"))
+        ])
+
+    assert (periodic(shards.a.circle), periodic(shards.b.circle)) == (1, 1)
+    assert zero.adapter.serves_room(room_of_channel(shards.a.circle))
+    assert not zero.adapter.serves_room(room_of_channel(shards.b.circle))
+    assert one.adapter.serves_room(room_of_channel(shards.b.circle))
+    assert (zero.adapter.receives_private_messages(), one.adapter.receives_private_messages()) \
+        == (True, False)
+    assert zero.adapter.job_scope() != one.adapter.job_scope()
+    assert fake.unexpected_calls() == []
+
+
+def room_of_channel(channel: FakeChannel) -> Room:
+    return Room("discord", str(channel.id), channel.name)
