@@ -55,3 +55,65 @@ def test_a_postgresql_driver_already_loaded_is_left_alone() -> None:
         "print(json.dumps({'pg': pg, 'peewee_sees_it': peewee.pg3_errors is not None}))\n"
     )
     assert found["peewee_sees_it"] == found["pg"]
+
+
+# What ``confidant run`` imports (bot/cli.py's run path, both adapters, the status endpoint),
+# then what it does before going idle: make the metrics, count, watch the adapters.
+RUN_IMPORTS = (
+    "import json, sys\n"
+    "from bot.lean import keep_out_unused_extras\n"
+    "keep_out_unused_extras()\n"
+    "import bot.cli, bot.app, adapters.matrix.client, adapters.discord, ops.status_server\n"
+    "from bot.config import StatusConfig\n"
+    "status = ops.status_server.status_for(StatusConfig(listen='127.0.0.1:0'))\n"
+    "status.metrics.event_handled('MemberJoined', 0.01)\n"
+    "status.metrics.count('reminder_sent')\n"
+    "status.metrics.watch(lambda: {})\n"
+)
+
+
+def test_the_running_bot_leaves_out_what_only_some_commands_or_a_scrape_need() -> None:
+    """Backup/restore's archive code (tarfile), migrate-store's table copier, the "did you
+    mean" suggestions of a policy error (difflib), and prometheus_client (with wsgiref,
+    gzip, timeit) until /metrics is scraped: each is imported where it is used."""
+    found = fresh(
+        RUN_IMPORTS + "print(json.dumps(sorted(m for m in sys.modules if m in ("
+        "'tarfile', 'bot.store.archive', 'bot.store.transfer', 'difflib', "
+        "'prometheus_client', 'wsgiref'))))\n"
+    )
+    assert found == []
+
+
+def test_a_scrape_loads_the_exporter_and_writes_what_its_own_classes_wrote() -> None:
+    """The text a scrape gets is the one prometheus_client's Counter and Histogram write
+    for the same observations (their ``_created`` timestamps aside)."""
+    found = fresh(
+        RUN_IMPORTS + "import re\n"
+        "from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest\n"
+        "ours = status.metrics\n"
+        "ours.event_handled('MemberJoined', 0.3)\n"
+        "ours.event_handled('PrivateReply', 12.0)\n"
+        "ours.event_handled('PrivateReply', 0.005)\n"
+        "ours.count('flag_raised')\n"
+        "ours.count('reminder_sent')\n"
+        "registry = CollectorRegistry()\n"
+        "handled = Counter('confidant_events_handled', "
+        "'Events taken through the core, by kind.', ['kind'], registry=registry)\n"
+        "latency = Histogram('confidant_event_handling_seconds', "
+        "\"From an event's arrival to its actions being carried out, by kind.\", ['kind'], "
+        "registry=registry)\n"
+        "for kind, seconds in (('MemberJoined', 0.01), ('MemberJoined', 0.3), "
+        "('PrivateReply', 12.0), ('PrivateReply', 0.005)):\n"
+        "    handled.labels(kind=kind).inc(); latency.labels(kind=kind).observe(seconds)\n"
+        "from ops.metrics import _HELP\n"
+        "counters = {w: Counter(n, t, registry=registry) for w, (n, t) in _HELP.items()}\n"
+        "counters['reminder_sent'].inc(2); counters['flag_raised'].inc()\n"
+        "def text(raw):\n"
+        "    return re.sub(r'(_created(\\{[^}]*\\})?) \\S+', r'\\1 T', raw.decode())\n"
+        "print(json.dumps({'ours': text(ours.exposition()), "
+        "'theirs': text(generate_latest(registry))}))\n"
+    )
+    ours, gauge = str(found["ours"]).split("# HELP confidant_adapter_connected")
+    assert ours == found["theirs"]
+    assert gauge.startswith(" 1 while the platform connection is up")  # no adapter watched
+    assert 'confidant_event_handling_seconds_bucket{kind="PrivateReply",le="+Inf"} 2.0' in ours
