@@ -156,7 +156,7 @@ def proc_status(pid: int) -> dict[str, float]:
     return found
 
 
-def import_breakdown(repeats: int = 3) -> dict[str, Any]:
+def import_breakdown(repeats: int = 3, bot_env: dict[str, str] | None = None) -> dict[str, Any]:
     """IMPORT_STEPS measured in fresh interpreters: RSS added (first probe), seconds taken
     (median of ``repeats``), and, from one more probe under tracemalloc, the Python objects
     allocated (mostly code objects: what a module costs to have loaded) and modules added.
@@ -169,7 +169,7 @@ def import_breakdown(repeats: int = 3) -> dict[str, Any]:
         result = subprocess.run(
             [sys.executable, "-c", code, json.dumps(steps), mode],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(bot_env or {})},
             capture_output=True,
             text=True,
             timeout=120,
@@ -448,7 +448,33 @@ def compile_like_pip() -> None:
     )  # fmt: skip
 
 
-async def build_scene(tmp: Path) -> Scene:
+BOT_MODULES = ("bot.cli", "bot.app", "adapters.matrix.client", "adapters.discord",
+               "ops.status_server", "benchmarks.footprint_bot")  # fmt: skip
+
+
+def optimized_bytecode(tmp: Path) -> dict[str, str]:
+    """The bot's environment as deploy/confidant.service runs it: PYTHONOPTIMIZE=2, from
+    bytecode compiled ahead (its ExecStartPre runs ``python -OO -m compileall`` over the
+    virtualenv). Here the bytecode goes to a cache folder in the temp directory
+    (PYTHONPYCACHEPREFIX) rather than into the shared virtualenv: one import of everything
+    the bot loads writes it, and later starts read it. Same code objects, same memory."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONOPTIMIZE": "2",
+        "PYTHONPYCACHEPREFIX": str(tmp / "bytecode"),
+        "PYTHONDONTWRITEBYTECODE": "",
+    }
+    subprocess.run(
+        [sys.executable, "-c", f"import {', '.join(BOT_MODULES)}"],
+        cwd=ROOT, env=env, check=True, timeout=600, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return {key: env[key] for key in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX")} | {
+        "PYTHONDONTWRITEBYTECODE": "1"
+    }
+
+
+async def build_scene(tmp: Path, bot_env: dict[str, str]) -> Scene:
     from adapters.matrix.homeserver import LocalSynapse
     from benchmarks.matrix_joins import build_world
     from tests.discord_fake import FakeDiscord, tls
@@ -493,6 +519,7 @@ async def build_scene(tmp: Path) -> Scene:
             "PYTHONPATH": str(ROOT),
             "BOT_PASSWORD": world.bot_password,
             "DISCORD_TOKEN": fake.token,
+            **bot_env,
         }
         args = [
             sys.executable,
@@ -533,8 +560,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="confidant-footprint-"))
     scene: Scene | None = None
     compile_like_pip()
+    bot_env = optimized_bytecode(tmp) if args.bytecode == "optimized" else {}
     try:
-        scene = await build_scene(tmp)
+        scene = await build_scene(tmp, bot_env)
         first_ready_s = await prime(scene)
         print(f"priming run (login, keys, rooms, commands): ready in {first_ready_s:.2f} s")
         runs = []
@@ -546,7 +574,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{statistics.median(s['VmRSS'] for s in result.rss):.1f} MB",
                 flush=True,
             )
-        return figures(runs, first_ready_s, import_breakdown())
+        found = figures(runs, first_ready_s, import_breakdown(bot_env=bot_env))
+        found["bytecode"] = args.bytecode
+        return found
     finally:
         if scene is not None:
             scene.bot.stop()
@@ -618,7 +648,10 @@ def report(found: dict[str, Any]) -> None:
 
     ok = found["targets_met"]
     print()
-    print(f"Bot process footprint, both adapters connected ({found['runs']} restarts measured)")
+    print(
+        f"Bot process footprint, both adapters connected ({found['runs']} restarts measured; "
+        f"{found.get('bytecode', 'plain')} bytecode)"
+    )
     print(
         table(
             [
@@ -685,6 +718,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--settle", type=float, default=5.0, help="idle seconds before sampling")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and bot log")
+    parser.add_argument(
+        "--bytecode",
+        choices=("optimized", "plain"),
+        default="optimized",
+        help="optimized (default): PYTHONOPTIMIZE=2 as deploy/confidant.service runs the "
+        "bot; plain: bytecode as pip install alone leaves it",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.samples < 1:
         parser.error("--runs and --samples must be positive")

@@ -135,3 +135,44 @@ def test_the_stop_phrases_are_not_kept_once_fingerprinted() -> None:
     )
     assert int(str(found["fingerprints"])) > 4000
     assert int(str(found["held"])) < 50_000  # beside the fingerprint set itself
+
+
+def test_the_service_and_the_container_run_optimized_bytecode_compiled_first() -> None:
+    """PYTHONOPTIMIZE=2 (no docstrings or asserts in memory, about 3.5 MB) only pays with
+    the optimized bytecode on disk: pip compiles the plain one, and the service keeps
+    PYTHONDONTWRITEBYTECODE=1, so without it every start would compile from source."""
+    import shlex
+
+    from tests.test_deploy_files import DEPLOY, unit
+
+    service = unit("confidant.service")["Service"]
+    environment = [pair for value in service["Environment"] for pair in shlex.split(value)]
+    assert "PYTHONOPTIMIZE=2" in environment
+    [compile_step, check] = service["ExecStartPre"]
+    argv = shlex.split(compile_step.lstrip("-+"))
+    assert argv[:4] == ["/opt/confidant/venv/bin/python", "-OO", "-m", "compileall"]
+    assert argv[-1] == "/opt/confidant/venv/lib"
+    assert compile_step.startswith(("-+", "+-"))  # as root, and never a reason not to start
+    assert " check " in check
+    text = (DEPLOY / "Containerfile").read_text(encoding="utf-8")
+    compiled = text.index("python -OO -m compileall -q /opt/confidant/venv/lib")
+    assert text.index("ENV PYTHONOPTIMIZE=2") > compiled  # pip itself runs unoptimized
+
+
+def test_the_bot_runs_on_optimized_bytecode(tmp_path: Path) -> None:
+    """A console session under PYTHONOPTIMIZE=2: reminders, agreement and its thanks as
+    without it (nothing Confidant runs reads a docstring or needs an assert)."""
+    from tests.conftest import write_policy
+    from tests.test_cli import _config, confidant
+
+    write_policy(tmp_path / "policies")
+    _config(tmp_path)
+    script = tmp_path / "session.txt"
+    script.write_text(":join alice\n:join bob\nbob: /agree\nalice: /help\n")
+    session = confidant(
+        "console", "--config", "config.yaml", "--script", str(script),
+        cwd=tmp_path, env_extra={"PYTHONOPTIMIZE": "2"},
+    )  # fmt: skip
+    assert session.returncode == 0, session.stderr
+    assert session.stdout.count("[private → ") >= 2
+    assert "[only bob sees, #recovery] Thank you." in session.stdout
