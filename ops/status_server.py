@@ -47,7 +47,7 @@ def health(
 MAX_REQUEST_BYTES = 16 * 1024
 REQUEST_TIMEOUT_S = 10.0
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            503: "Service Unavailable"}  # fmt: skip
+            500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
 
 
 class StatusServer:
@@ -134,6 +134,14 @@ class StatusServer:
                 await self._respond(writer, method, 200, CONTENT_TYPE, self.metrics.exposition())
         except ConnectionError:
             pass
+        except Exception as error:  # a bug of ours: answer 500, keep serving, say what kind
+            log.error(
+                "status endpoint failed: %s",
+                type(error).__name__,
+                extra=fields("status_error", error=type(error).__name__),
+            )
+            with contextlib.suppress(Exception):
+                await self._respond(writer, "GET", 500, "text/plain", b"internal error\n")
         finally:
             self._open.discard(writer)
             writer.close()

@@ -82,3 +82,14 @@ async def test_a_client_that_never_finishes_asking_is_let_go(
     finally:
         writer.close()
     assert (await exchange(port, get("/healthz")))[0] == "HTTP/1.1 200 OK"  # still serving
+
+
+async def test_a_failing_answer_is_a_500_and_the_endpoint_goes_on(
+    monkeypatch: pytest.MonkeyPatch, port: int
+) -> None:
+    def broken(*_: object) -> tuple[int, dict[str, object]]:
+        raise KeyError("x")
+
+    monkeypatch.setattr(status_server, "health", broken)
+    assert (await exchange(port, get("/healthz")))[0] == "HTTP/1.1 500 Internal Server Error"
+    assert (await exchange(port, get("/metrics")))[0] == "HTTP/1.1 200 OK"
