@@ -139,7 +139,7 @@ def test_the_stop_phrases_are_not_kept_once_fingerprinted() -> None:
 
 
 def test_the_service_and_the_container_run_optimized_bytecode_compiled_first() -> None:
-    """PYTHONOPTIMIZE=2 (no docstrings or asserts in memory, about 3.5 MB) only pays with
+    """PYTHONOPTIMIZE=2 (no docstrings or asserts in memory, about 3 MB) only pays with
     the optimized bytecode on disk: pip compiles the plain one, and the service keeps
     PYTHONDONTWRITEBYTECODE=1, so without it every start would compile from source."""
     import shlex
