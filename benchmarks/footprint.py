@@ -454,10 +454,11 @@ BOT_MODULES = ("bot.cli", "bot.app", "adapters.matrix.client", "adapters.discord
 
 def optimized_bytecode(tmp: Path) -> dict[str, str]:
     """The bot's environment as deploy/confidant.service runs it: PYTHONOPTIMIZE=2, from
-    bytecode compiled ahead (its ExecStartPre runs ``python -OO -m compileall`` over the
-    virtualenv). Here the bytecode goes to a cache folder in the temp directory
-    (PYTHONPYCACHEPREFIX) rather than into the shared virtualenv: one import of everything
-    the bot loads writes it, and later starts read it. Same code objects, same memory."""
+    bytecode compiled ahead (docs/admin.md runs ``python -OO -m compileall`` over the
+    virtualenv after each ``pip install``). Here the bytecode goes to a cache folder in the
+    temp directory (PYTHONPYCACHEPREFIX) rather than into the shared virtualenv: one import
+    of everything the bot loads writes it, and later starts read it. Same code objects,
+    same memory."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
