@@ -104,7 +104,7 @@ IMPORT_STEPS = (
     ("aiohttp (HTTP for nio and discord.py)", ("aiohttp",)),
     ("matrix-nio with E2E, the Matrix adapter", ("adapters.matrix.client",)),
     ("discord.py, the Discord adapter", ("adapters.discord",)),
-    ("aiohttp.web: /healthz, /metrics", ("ops.status_server",)),
+    ("status endpoint: /healthz, /metrics", ("ops.status_server",)),
 )
 IMPORT_PROBE = """
 import json, sys, time, tracemalloc
