@@ -8,11 +8,17 @@ Setup (everything on 127.0.0.1, in a temp directory removed at the end): a Local
 with the bot, a moderator, a covered room and a moderators' room (built as
 benchmarks/matrix_joins.py builds them), and the protocol-level Discord fake from
 tests/discord_fake with a server, a covered #circle and a #mods channel. The bot is a
-SEPARATE PROCESS running ``confidant run --config`` exactly (``bot.cli.main``), with one
-difference: discord.py gets a connector whose resolver sends Discord's host names to the
-fake and whose TLS trusts only the fake's throwaway CA (the documented ``connector``
-option; the resolver is written out here rather than imported from tests/ so the bot
-process does not also load the fake's server code, which would inflate its memory).
+SEPARATE PROCESS running ``confidant run --config`` exactly (``bot.cli.main``, from
+benchmarks/footprint_bot.py), with one difference: discord.py gets a connector whose
+resolver sends Discord's host names to the fake and whose TLS trusts only the fake's
+throwaway CA (the documented ``connector`` option).
+
+The bot's code is measured as installed: ``pip install`` compiles every module to bytecode
+(pip's ``--compile``, on by default), so the benchmark compiles the checkout's packages the
+same way first (``__pycache__``, git-ignored). Run from a checkout without it, and with
+PYTHONDONTWRITEBYTECODE=1 as deploy/confidant.service sets, each start would compile ~120
+modules from source: about 1 MB more after imports and 0.5 MB more idle, which no installed
+bot pays.
 
 A priming run comes first (the bot logs in, makes its Matrix device and E2E keys, joins its
 rooms, syncs its slash commands) and is stopped with SIGTERM, as an admin's first start.
@@ -41,8 +47,7 @@ Every wait is bounded. The last line printed is one JSON object with the headlin
 
 from __future__ import annotations
 
-# Only the standard library at module level: the bot process runs this file too (--bot)
-# and must carry nothing the real ``confidant run`` would not.
+# Only the standard library at module level (the heavy imports are made where used).
 import argparse
 import asyncio
 import contextlib
@@ -65,7 +70,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_IDLE_RSS_MB = 72.0
 TARGET_COLD_START_S = 3.0
-DISCORD_DOMAINS = ("discord.com", "discord.gg", "discordapp.com", "discordapp.net")
 DISCORD_POLICY = """\
 name: discord-circle
 rooms:
@@ -89,6 +93,9 @@ REMIND_DEADLINE_S = 60.0
 # Packages a SQLite bot must not load: the embedded homeserver, PostgreSQL/MySQL drivers (peewee,
 # nio's key store, imports any it finds), PyNaCl and cffi (bot/lean.py).
 NEVER_LOADED = ("synapse", "twisted", "psycopg", "psycopg2", "pymysql", "nacl", "cffi")
+# Loaded only when needed, never by an idle bot: the exporter at the first /metrics scrape,
+# backup/restore's tarfile, difflib for a policy error's "did you mean".
+ON_DEMAND = ("prometheus_client", "tarfile", "difflib")
 IMPORT_STEPS = (
     ("asyncio, ssl (event loop, TLS)", ("asyncio", "ssl")),
     ("pydantic, PyYAML, config and policy models", ("bot.config",)),
@@ -97,7 +104,7 @@ IMPORT_STEPS = (
     ("aiohttp (HTTP for nio and discord.py)", ("aiohttp",)),
     ("matrix-nio with E2E, the Matrix adapter", ("adapters.matrix.client",)),
     ("discord.py, the Discord adapter", ("adapters.discord",)),
-    ("prometheus_client, aiohttp.web: /metrics", ("ops.status_server",)),
+    ("status endpoint: /healthz, /metrics", ("ops.status_server",)),
 )
 IMPORT_PROBE = """
 import json, sys, time, tracemalloc
@@ -122,66 +129,9 @@ for label, modules in steps:
     rows.append([label, rss(), time.perf_counter() - began, py(), len(sys.modules)])
 loaded = {m.split(".")[0] for m in sys.modules if sys.modules[m] is not None}
 unused = sorted(loaded & set(NEVER_LOADED))
-print(json.dumps({"rows": rows, "modules": len(sys.modules), "unused": unused}))
+early = sorted(loaded & set(ON_DEMAND))
+print(json.dumps({"rows": rows, "modules": len(sys.modules), "unused": unused, "early": early}))
 """
-
-
-# -- the bot process ---------------------------------------------------------------------------
-
-
-def fake_discord_connector(port: int, ca_file: str) -> Any:
-    """An aiohttp connector that dials the fake for every Discord host name (and refuses
-    any other name), verifying TLS against the fake's CA only."""
-    import ssl
-
-    import aiohttp
-    from aiohttp.abc import AbstractResolver, ResolveResult
-
-    class ToTheFake(AbstractResolver):
-        async def resolve(
-            self, host: str, port_: int = 0, family: socket.AddressFamily = socket.AF_INET
-        ) -> list[ResolveResult]:
-            name = host.rstrip(".").lower()
-            if not any(name == d or name.endswith("." + d) for d in DISCORD_DOMAINS):
-                raise OSError(f"the benchmark resolves only Discord's names, not {host!r}")
-            return [
-                ResolveResult(
-                    hostname=host,
-                    host="127.0.0.1",
-                    port=port,
-                    family=socket.AF_INET,
-                    proto=0,
-                    flags=socket.AI_NUMERICHOST,
-                )
-            ]
-
-        async def close(self) -> None:
-            return None
-
-    return aiohttp.TCPConnector(
-        resolver=ToTheFake(),
-        ssl=ssl.create_default_context(cafile=ca_file),
-        limit=0,
-        use_dns_cache=False,
-    )
-
-
-def run_bot(config: str, port: int, ca_file: str) -> int:
-    """``confidant run --config`` with discord.py pointed at the fake."""
-    from bot.lean import keep_out_unused_extras
-
-    keep_out_unused_extras()  # as ``confidant`` does first; the adapter is imported before it
-    import adapters.discord as discord_adapter
-    from bot import cli
-
-    make = discord_adapter.make_discord_adapter
-
-    def pointed(discord_config: Any, registry: Any, clock: Any, **options: Any) -> Any:
-        options.setdefault("connector", fake_discord_connector(port, ca_file))
-        return make(discord_config, registry, clock, **options)
-
-    discord_adapter.make_discord_adapter = pointed  # type: ignore[assignment]
-    return cli.main(["run", "--config", config])
 
 
 # -- measuring a process ---------------------------------------------------------------------
@@ -206,20 +156,20 @@ def proc_status(pid: int) -> dict[str, float]:
     return found
 
 
-def import_breakdown(repeats: int = 3) -> dict[str, Any]:
+def import_breakdown(repeats: int = 3, bot_env: dict[str, str] | None = None) -> dict[str, Any]:
     """IMPORT_STEPS measured in fresh interpreters: RSS added (first probe), seconds taken
     (median of ``repeats``), and, from one more probe under tracemalloc, the Python objects
     allocated (mostly code objects: what a module costs to have loaded) and modules added.
     RSS minus Python objects is native memory: C/Rust extension state and library pages."""
     steps = [[label, list(modules)] for label, modules in IMPORT_STEPS]
 
-    code = f"NEVER_LOADED = {NEVER_LOADED!r}\n{IMPORT_PROBE}"
+    code = f"NEVER_LOADED = {NEVER_LOADED!r}\nON_DEMAND = {ON_DEMAND!r}\n{IMPORT_PROBE}"
 
     def probe(mode: str) -> dict[str, Any]:
         result = subprocess.run(
             [sys.executable, "-c", code, json.dumps(steps), mode],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(bot_env or {})},
             capture_output=True,
             text=True,
             timeout=120,
@@ -252,6 +202,7 @@ def import_breakdown(repeats: int = 3) -> dict[str, Any]:
         "s": round(sum(r["s"] for r in rows), 3),
         "modules": probes[0]["modules"],
         "unused_loaded": probes[0]["unused"],
+        "on_demand_loaded": probes[0]["early"],
     }
 
 
@@ -487,7 +438,44 @@ def breakdown_of(bot: BotProcess) -> tuple[float | None, float | None, float | N
     )
 
 
-async def build_scene(tmp: Path) -> Scene:
+def compile_like_pip() -> None:
+    """Bytecode for Confidant's packages (pyproject's packages.find) and the bot process's
+    module, as ``pip install`` leaves beside the sources."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "bot", "adapters", "ops",
+         "benchmarks/footprint_bot.py"],
+        cwd=ROOT, check=True, timeout=300, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+BOT_MODULES = ("bot.cli", "bot.app", "adapters.matrix.client", "adapters.discord",
+               "ops.status_server", "benchmarks.footprint_bot")  # fmt: skip
+
+
+def optimized_bytecode(tmp: Path) -> dict[str, str]:
+    """The bot's environment as deploy/confidant.service runs it: PYTHONOPTIMIZE=2, from
+    bytecode compiled ahead (docs/admin.md runs ``python -OO -m compileall`` over the
+    virtualenv after each ``pip install``). Here the bytecode goes to a cache folder in the
+    temp directory (PYTHONPYCACHEPREFIX) rather than into the shared virtualenv: one import
+    of everything the bot loads writes it, and later starts read it. Same code objects,
+    same memory."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONOPTIMIZE": "2",
+        "PYTHONPYCACHEPREFIX": str(tmp / "bytecode"),
+        "PYTHONDONTWRITEBYTECODE": "",
+    }
+    subprocess.run(
+        [sys.executable, "-c", f"import {', '.join(BOT_MODULES)}"],
+        cwd=ROOT, env=env, check=True, timeout=600, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return {key: env[key] for key in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX")} | {
+        "PYTHONDONTWRITEBYTECODE": "1"
+    }
+
+
+async def build_scene(tmp: Path, bot_env: dict[str, str]) -> Scene:
     from adapters.matrix.homeserver import LocalSynapse
     from benchmarks.matrix_joins import build_world
     from tests.discord_fake import FakeDiscord, tls
@@ -532,15 +520,14 @@ async def build_scene(tmp: Path) -> Scene:
             "PYTHONPATH": str(ROOT),
             "BOT_PASSWORD": world.bot_password,
             "DISCORD_TOKEN": fake.token,
+            **bot_env,
         }
         args = [
             sys.executable,
-            str(Path(__file__).resolve()),
-            "--bot",
+            "-m",
+            "benchmarks.footprint_bot",  # -m: from its compiled bytecode, as installed code
             str(config),
-            "--discord-port",
             str(fake.port),
-            "--discord-ca",
             str(ca_file),
         ]
         bot = BotProcess(args, env, tmp / "bot.log")
@@ -573,8 +560,10 @@ async def prime(scene: Scene) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="confidant-footprint-"))
     scene: Scene | None = None
+    compile_like_pip()
+    bot_env = optimized_bytecode(tmp) if args.bytecode == "optimized" else {}
     try:
-        scene = await build_scene(tmp)
+        scene = await build_scene(tmp, bot_env)
         first_ready_s = await prime(scene)
         print(f"priming run (login, keys, rooms, commands): ready in {first_ready_s:.2f} s")
         runs = []
@@ -586,7 +575,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{statistics.median(s['VmRSS'] for s in result.rss):.1f} MB",
                 flush=True,
             )
-        return figures(runs, first_ready_s, import_breakdown())
+        found = figures(runs, first_ready_s, import_breakdown(bot_env=bot_env))
+        found["bytecode"] = args.bytecode
+        return found
     finally:
         if scene is not None:
             scene.bot.stop()
@@ -658,7 +649,10 @@ def report(found: dict[str, Any]) -> None:
 
     ok = found["targets_met"]
     print()
-    print(f"Bot process footprint, both adapters connected ({found['runs']} restarts measured)")
+    print(
+        f"Bot process footprint, both adapters connected ({found['runs']} restarts measured; "
+        f"{found.get('bytecode', 'plain')} bytecode)"
+    )
     print(
         table(
             [
@@ -692,7 +686,9 @@ def report(found: dict[str, Any]) -> None:
     print(
         f"Where it goes: importing what `confidant run` loads, step by step in a fresh "
         f"interpreter ({imports['modules']} modules; never-used packages loaded: "
-        f"{', '.join(imports['unused_loaded']) or 'none'}); Python objects from tracemalloc"
+        f"{', '.join(imports['unused_loaded']) or 'none'}; left for first use: "
+        f"{', '.join(p for p in ON_DEMAND if p not in imports['on_demand_loaded'])}); "
+        "Python objects from tracemalloc"
     )
     print(
         table(
@@ -723,9 +719,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--settle", type=float, default=5.0, help="idle seconds before sampling")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and bot log")
-    parser.add_argument("--bot", metavar="CONFIG", help=argparse.SUPPRESS)
-    parser.add_argument("--discord-port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--discord-ca", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--bytecode",
+        choices=("optimized", "plain"),
+        default="optimized",
+        help="optimized (default): PYTHONOPTIMIZE=2 as deploy/confidant.service runs the "
+        "bot; plain: bytecode as pip install alone leaves it",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.samples < 1:
         parser.error("--runs and --samples must be positive")
@@ -734,8 +734,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.bot:
-        return run_bot(args.bot, args.discord_port, args.discord_ca)
     sys.path.insert(0, str(ROOT))  # benchmarks.matrix_joins and tests.discord_fake
     found = asyncio.run(run(args))
     report(found)

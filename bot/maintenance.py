@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.progress import TextProgress
-from bot.store.archive import BackupError, BackupResult, create_backup, restore_backup
 from bot.store.backup import DatabaseFileError, database_in_use, schema_version
 from bot.store.migrate import SchemaStatus, packaged_migrations, schema_status, title
 from bot.store.url import PostgresUrl
 
 if TYPE_CHECKING:
+    from bot.store.archive import BackupResult
     from bot.store.rows import AuditEntry
 
 LoadConfig = Callable[[str | None], Config]
@@ -78,6 +78,8 @@ def _unit(config: Config) -> str:
 
 
 def _backup(config: Config, target: Path) -> BackupResult:
+    from bot.store.archive import create_backup  # tarfile: only for backup commands
+
     bar = TextProgress("backing up the database", _unit(config))
     try:
         return create_backup(
@@ -89,6 +91,8 @@ def _backup(config: Config, target: Path) -> BackupResult:
 
 
 def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
+    from bot.store.archive import BackupError
+
     config = load(args.config)
     target = Path(args.path)
     try:
@@ -108,6 +112,8 @@ def cmd_backup(args: argparse.Namespace, load: LoadConfig) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, load: LoadConfig) -> int:
+    from bot.store.archive import BackupError, restore_backup
+
     config = load(args.config)
     # on PostgreSQL only the key file is written here, beside the config's other state
     written = config.database if isinstance(config.database, Path) else config.key_file
@@ -176,6 +182,7 @@ def report_status(status: SchemaStatus) -> int | None:
 
 def _apply(config: Config, backup_to: str | None, pending: list[int]) -> int:
     from bot.store import open_store
+    from bot.store.archive import BackupError
 
     database = config.database
     assert isinstance(database, Path)

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from bot.config import substitute_env
 from bot.progress import TextProgress
-from bot.store.transfer import TransferError, read_snapshot, sqlite_to_postgres, sqlite_version
 from bot.store.url import PostgresUrl, looks_like_postgres
 
 
@@ -33,6 +32,9 @@ def _fail(message: str) -> int:
 
 
 def cmd_migrate_store(args: argparse.Namespace) -> int:
+    # imported here: the running bot never copies tables, and should not carry the code
+    from bot.store.transfer import TransferError, read_snapshot, sqlite_to_postgres, sqlite_version
+
     if not args.source.startswith("sqlite:"):
         return _fail("--from takes sqlite:PATH (the SQLite database file to copy)")
     source = Path(args.source.removeprefix("sqlite:"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
 from importlib.resources import files
 
 from bot.leaks.fingerprint import Fingerprinter
@@ -82,9 +81,12 @@ BUILTIN_PHRASES: tuple[str, ...] = (
 )
 
 
-@cache
 def corpus_phrases() -> tuple[str, ...]:
-    """The everyday chat lines of ``stop_phrases.txt`` (read once; about 4,700 lines)."""
+    """The everyday chat lines of ``stop_phrases.txt`` (about 4,700 lines).
+
+    Read again at each leak index load (start-up, a policy change to the leak settings)
+    rather than cached: only their fingerprints are needed afterwards, and the lines
+    themselves would hold about 0.45 MB for the life of the process."""
     text = files("bot.leaks").joinpath("stop_phrases.txt").read_text(encoding="utf-8")
     return tuple(
         entry.partition("\t")[2] for entry in text.splitlines() if entry and entry[0] != "#"

@@ -11,7 +11,6 @@ likely a mistake than an intention, and guessing would hide it.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 from collections.abc import Collection, Mapping
@@ -215,6 +214,8 @@ def _describe(value: object, secret: bool) -> str:
 
 
 def _unknown_key(key: str, model: type[BaseModel], parent: Loc, hidden: set[str]) -> str:
+    import difflib  # only for a policy with a mistyped key, not in the running bot's memory
+
     owner = _model_at(model, parent)
     allowed = [] if owner is None else [k for k in owner.model_fields if k not in hidden]
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
