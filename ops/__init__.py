@@ -1,6 +1,6 @@
 """Operations: what an admin's monitoring talks to, outside the platform-free core.
 
-``metrics`` implements the core's :class:`bot.metrics.Metrics` (prometheus_client writes
-the text at a scrape); ``status_server`` serves ``/healthz`` and ``/metrics`` on asyncio's
-server. ``bot/cli.py`` wires both in when the config's ``status`` section is enabled.
+``metrics`` implements the core's :class:`bot.metrics.Metrics` with prometheus_client;
+``status_server`` serves ``/healthz`` and ``/metrics`` with aiohttp (which the core may not
+import). ``bot/cli.py`` wires both in when the config's ``status`` section is enabled.
 """

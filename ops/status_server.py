@@ -1,17 +1,17 @@
 """``/healthz`` and ``/metrics`` over HTTP, on loopback unless the admin says otherwise.
 
-A few lines of HTTP/1.1 on asyncio's own server (see :class:`StatusServer`), on the bot's
-own event loop: no thread, no second process, no web framework loaded for two routes.
+aiohttp's server is already installed (discord.py and matrix-nio use its client), so this
+costs no new dependency and runs on the bot's own event loop: no thread, no second process.
 Neither answer carries an id or a word anyone wrote: which platforms are up, and counts.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
 
 from bot.config import StatusConfig
 from bot.logs import fields
@@ -42,22 +42,9 @@ def health(
     return (200 if status == "ok" else 503), {"status": status, **body}
 
 
-# A request line and headers larger than this are refused: the endpoint's clients
-# (Prometheus, curl, a container health check) send a few hundred bytes.
-MAX_REQUEST_BYTES = 16 * 1024
-REQUEST_TIMEOUT_S = 10.0
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
-
-
 class StatusServer:
     """Serves the two endpoints for one running bot; ``port`` is the bound one (useful
-    with port 0, which tests use to get a free port).
-
-    A small HTTP/1.1 responder on asyncio's own server rather than aiohttp.web: two GET
-    routes do not need a web framework, and aiohttp's server side (17 modules, about
-    1.6 MB) was otherwise loaded in every bot only for them. One request per connection
-    (``Connection: close``), GET and HEAD only, request head bounded in size and time."""
+    with port 0, which tests use to get a free port)."""
 
     def __init__(
         self,
@@ -72,16 +59,24 @@ class StatusServer:
         self.metrics = metrics
         self.adapters = adapters
         self.delays = delays
-        self._server: asyncio.Server | None = None
-        self._open: set[asyncio.StreamWriter] = set()
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         """Bind and serve; raises OSError if the address is taken or not ours."""
-        server = await asyncio.start_server(
-            self._connection, self.host, self.port, reuse_address=True, limit=MAX_REQUEST_BYTES
-        )
-        self._server = server
-        self.port = int(server.sockets[0].getsockname()[1])  # the one bound, where 0 asked
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        # No access log: a scrape every few seconds would drown the bot's own lines.
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])  # the one bound, where 0 asked for any
         log.info(
             "status endpoint on http://%s:%d/ (/healthz, /metrics)",
             self.host,
@@ -92,83 +87,20 @@ class StatusServer:
     @property
     def addresses(self) -> list[str]:
         """The hosts actually bound (what an admin's ``ss -ltn`` would show)."""
-        if self._server is None:
-            return []
-        return [str(sock.getsockname()[0]) for sock in self._server.sockets]
+        return [str(address[0]) for address in self._runner.addresses] if self._runner else []
 
     async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.close()
-        for writer in list(self._open):  # a scrape in progress is cut off, as at exit
-            writer.close()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.0):
-                await server.wait_closed()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._open.add(writer)
-        try:
-            try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.LimitOverrunError, ValueError):
-                await self._respond(writer, "GET", 400, "text/plain", b"request too large\n")
-                return
-            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
-                return  # the client went away or never finished asking
-            method, path = _request_line(head)
-            if method is None:
-                await self._respond(writer, "GET", 400, "text/plain", b"bad request\n")
-            elif path not in ("/healthz", "/metrics"):
-                await self._respond(writer, method, 404, "text/plain", b"not found\n")
-            elif method not in ("GET", "HEAD"):
-                await self._respond(writer, method, 405, "text/plain", b"GET only\n")
-            elif path == "/healthz":
-                delays = await self.delays() if self.delays is not None else None
-                status, body = health(self.adapters(), delays)
-                data = json.dumps(body).encode()
-                await self._respond(writer, method, status, "application/json", data)
-            else:
-                await self._respond(writer, method, 200, CONTENT_TYPE, self.metrics.exposition())
-        except ConnectionError:
-            pass
-        except Exception as error:  # a bug of ours: answer 500, keep serving, say what kind
-            log.error(
-                "status endpoint failed: %s",
-                type(error).__name__,
-                extra=fields("status_error", error=type(error).__name__),
-            )
-            with contextlib.suppress(Exception):
-                await self._respond(writer, "GET", 500, "text/plain", b"internal error\n")
-        finally:
-            self._open.discard(writer)
-            writer.close()
+    async def _healthz(self, _: web.Request) -> web.Response:
+        delays = await self.delays() if self.delays is not None else None
+        status, body = health(self.adapters(), delays)
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
-    @staticmethod
-    async def _respond(
-        writer: asyncio.StreamWriter, method: str, status: int, content_type: str, body: bytes
-    ) -> None:
-        if "charset=" not in content_type:
-            content_type += "; charset=utf-8"
-        head = (
-            f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        writer.write(head.encode("ascii") + (b"" if method == "HEAD" else body))
-        async with asyncio.timeout(REQUEST_TIMEOUT_S):
-            await writer.drain()
-
-
-def _request_line(head: bytes) -> tuple[str | None, str]:
-    """(method, path without the query) of an HTTP/1.x request head; (None, "") if it is
-    not one."""
-    line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    parts = line.split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
-        return None, ""
-    return parts[0], parts[1].split("?", 1)[0]
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
 
 class Status:

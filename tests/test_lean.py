@@ -75,12 +75,11 @@ RUN_IMPORTS = (
 def test_the_running_bot_leaves_out_what_only_some_commands_or_a_scrape_need() -> None:
     """Backup/restore's archive code (tarfile), migrate-store's table copier, the "did you
     mean" suggestions of a policy error (difflib), and prometheus_client (with wsgiref,
-    gzip, timeit) until /metrics is scraped: each is imported where it is used. aiohttp's
-    server side is not needed at all (the status endpoint is served on asyncio's)."""
+    gzip, timeit) until /metrics is scraped: each is imported where it is used."""
     found = fresh(
         RUN_IMPORTS + "print(json.dumps(sorted(m for m in sys.modules if m in ("
         "'tarfile', 'bot.store.archive', 'bot.store.transfer', 'difflib', "
-        "'prometheus_client', 'wsgiref', 'aiohttp.web'))))\n"
+        "'prometheus_client', 'wsgiref'))))\n"
     )
     assert found == []
 
