@@ -1,4 +1,4 @@
-"""Posting holds and alerts in a server on another shard, over REST alone.
+"""Posting holds, read-gate access and alerts in a server on another shard, over REST alone.
 
 With the bot sharded across processes, a member's direct messages reach shard 0's process
 only (https://discord.com/developers/docs/events/gateway#sharding), whatever server they
@@ -13,6 +13,7 @@ refusal the core hears of, as for a cached server.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -27,6 +28,33 @@ THREAD_TYPES = frozenset({10, 11, 12})  # announcement, public and private threa
 # forum or media channel takes posts only (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
 MESSAGE_TYPES = frozenset({0, 2, 5, 10, 11, 12, 13})
 MEMBER_OVERWRITE = 1  # an overwrite's type: 0 a role, 1 a member
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """What a read gate's grant or revocation writes in the server's audit log, and which
+    bits of the member's overwrite it gives (read_gate.py owns both)."""
+
+    grant: str
+    revoke: str
+    bits: tuple[str, ...]
+
+
+def member_overwrite(channel: dict[str, Any], member_id: int) -> discord.PermissionOverwrite:
+    """The member's own overwrite in a channel as Discord sent it (empty if none)."""
+    raw = next(
+        (
+            o
+            for o in channel.get("permission_overwrites", [])
+            if int(o["id"]) == member_id and int(o["type"]) == MEMBER_OVERWRITE
+        ),
+        None,
+    )
+    if raw is None:
+        return discord.PermissionOverwrite()
+    return discord.PermissionOverwrite.from_pair(
+        discord.Permissions(int(raw["allow"])), discord.Permissions(int(raw["deny"]))
+    )
 
 
 class OtherShards:
@@ -94,42 +122,72 @@ class OtherShards:
         member_id = snowflake(member.id)
         if member_id is None or not await self._is_member(guild_id, member_id):
             return  # no longer in the server: nothing to allow or block
-        raw = next(
-            (
-                o
-                for o in channel.get("permission_overwrites", [])
-                if int(o["id"]) == member_id and int(o["type"]) == MEMBER_OVERWRITE
-            ),
-            None,
-        )
-        current = (
-            discord.PermissionOverwrite.from_pair(
-                discord.Permissions(int(raw["allow"])), discord.Permissions(int(raw["deny"]))
+        changed, overwrite = posting_overwrite(member_overwrite(channel, member_id), allowed)
+        if changed:
+            await self._put_overwrite(channel_id, member_id, overwrite, self.posting_reason)
+
+    async def set_access(
+        self, room: Room, member: Member, allowed: bool, role_id: int | None, reasons: Reasons
+    ) -> None:
+        """A read-gated channel's access (``GrantAccess``/``RevokeAccess``) in a server on
+        another shard: the agreed role, or the member's own overwrite with only the granted
+        bits changed, as read_gate.py does for a server in the cache. A View Channel deny
+        for the member is a removal, which agreeing never lifts. Discord refuses (403) what
+        the bot may not give; the core hears it as a refusal, so nobody is told they can
+        read what they cannot."""
+        channel = await self._channel(room)
+        channel_id, guild_id = int(channel["id"]), int(channel["guild_id"])
+        member_id = snowflake(member.id)
+        if member_id is None or not await self._is_member(guild_id, member_id):
+            raise ActionNotSupported(f"{member.id} is no longer in server {guild_id}")
+        current = member_overwrite(channel, member_id)
+        if allowed and current.view_channel is False:
+            raise ActionRefused(
+                f"{member.id} was removed from {channel_id} (a View Channel deny for them), "
+                "which stands until a moderator lifts it"
             )
-            if raw is not None
-            else discord.PermissionOverwrite()
-        )
-        changed, overwrite = posting_overwrite(current, allowed)
-        if not changed:
+        reason = reasons.grant if allowed else reasons.revoke
+        if role_id is not None:
+            try:
+                await self.set_role(room, member, allowed, role_id, reason=reason)
+            except ActionNotSupported as error:
+                raise ActionRefused(str(error)) from None
             return
+        wanted = {bit: (True if allowed else None) for bit in reasons.bits}
+        if not allowed:
+            wanted = {bit: None for bit in reasons.bits if getattr(current, bit) is True}
+        if all(getattr(current, bit) == value for bit, value in wanted.items()):
+            return
+        current.update(**wanted)
+        await self._put_overwrite(
+            channel_id, member_id, None if current.is_empty() else current, reason
+        )
+
+    async def _put_overwrite(
+        self,
+        channel_id: int,
+        member_id: int,
+        overwrite: discord.PermissionOverwrite | None,
+        reason: str,
+    ) -> None:
         http = self.client.http
         try:
             if overwrite is None:
-                await http.delete_channel_permissions(
-                    channel_id, member_id, reason=self.posting_reason
-                )
+                await http.delete_channel_permissions(channel_id, member_id, reason=reason)
             else:
                 allow, deny = overwrite.pair()
                 await http.edit_channel_permissions(
                     channel_id, member_id, str(allow.value), str(deny.value),
-                    MEMBER_OVERWRITE, reason=self.posting_reason,
+                    MEMBER_OVERWRITE, reason=reason,
                 )
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to a permission change in {room.id}"
+                f"Discord answered {error.code} to a permission change in {channel_id}"
             ) from None
 
-    async def set_role(self, room: Room, member: Member, allowed: bool, role_id: int) -> None:
+    async def set_role(
+        self, room: Room, member: Member, allowed: bool, role_id: int, *, reason: str = ""
+    ) -> None:
         channel = await self._channel(room)
         guild_id = int(channel["guild_id"])
         member_id = snowflake(member.id)
@@ -138,9 +196,11 @@ class OtherShards:
         http = self.client.http
         try:
             if allowed:
-                await http.add_role(guild_id, member_id, role_id, reason=self.role_reason)
+                await http.add_role(guild_id, member_id, role_id,
+                                    reason=reason or self.role_reason)
             else:
-                await http.remove_role(guild_id, member_id, role_id, reason=self.role_reason)
+                await http.remove_role(guild_id, member_id, role_id,
+                                       reason=reason or self.role_reason)
         except discord.NotFound:
             return  # no longer in the server (or the role is gone: its own server reports it)
         except discord.Forbidden as error:

@@ -31,6 +31,7 @@ import discord
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import AccessRequested, Member, MemberJoined, MemberLeft, Room
 
+from .elsewhere import Reasons
 from .translate import PLATFORM, member_of, room_of, snowflake
 
 if TYPE_CHECKING:
@@ -232,6 +233,8 @@ class ReadGate:
     # -- GrantAccess / RevokeAccess ---------------------------------------------------------
 
     async def grant(self, room: Room, member: Member, grant: str | None) -> None:
+        if await self._elsewhere(room, member, grant, allowed=True):
+            return
         channel, target = await self._target(room, member)
         if removed(channel, target):
             raise ActionRefused(
@@ -248,6 +251,8 @@ class ReadGate:
             await self._seen_change(MemberJoined(room_of(channel), member_of(target), self._now()))
 
     async def revoke(self, room: Room, member: Member, grant: str | None) -> None:
+        if await self._elsewhere(room, member, grant, allowed=False):
+            return
         channel, target = await self._target(room, member)
         cached = channel.guild.get_member(target.id) is not None
         if grant is not None:
@@ -257,6 +262,23 @@ class ReadGate:
         log.info("%s's access to %s taken", member.id, channel.id)
         if not cached:
             await self._seen_change(MemberLeft(room_of(channel), member_of(target), self._now()))
+
+    async def _elsewhere(
+        self, room: Room, member: Member, grant: str | None, *, allowed: bool
+    ) -> bool:
+        """Sharded: an Agree pressed in DMs reaches shard 0's process, whatever server the
+        member joined; a server on another shard is not in its cache, so access is given
+        there over REST (elsewhere.py). The member's join is then seen, and handled, by the
+        process whose shard holds the server."""
+        elsewhere = self.out.elsewhere
+        if elsewhere is None or self.out._guild_channel(room) is not None:
+            return False
+        role_id = _role_id(grant) if grant is not None else None
+        reasons = Reasons(GRANT_REASON, REVOKE_REASON, GRANTED_BITS)
+        await elsewhere.set_access(room, member, allowed, role_id, reasons)
+        log.info("%s's access to %s %s from another shard", member.id, room.id,
+                 "given" if allowed else "taken")
+        return True
 
     def _now(self) -> Any:
         return self.out.clock.now()

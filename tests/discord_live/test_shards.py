@@ -411,3 +411,69 @@ async def test_each_shard_posts_the_periodic_reminders_of_its_own_servers_once(
 
 def room_of_channel(channel: FakeChannel) -> Room:
     return Room("discord", str(channel.id), channel.name)
+
+
+READ_GATED = (
+    "name: circle\nrooms:\n  - platform: discord\n    name: circle\n"
+    'moderators:\n  - platform: discord\n    user: "{mod_id}"\n'
+    "alerts:\n  - platform: discord\n    name: mods\n"
+    f"reminder:\n  text: {REMINDER}\n  delivery: private\n  gate: read\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["overwrite", "role"])
+async def test_agreeing_in_dms_lets_a_member_read_a_gated_channel_on_another_shard(
+    fake: FakeDiscord, shards: Shards, mode: str
+) -> None:
+    """A read-gated circle in server B (shard 1): the newcomer's Agree is pressed in DMs,
+    which reach shard 0's process, and access in B is given from there over REST: her own
+    overwrite, or the policy's agreed role."""
+    from .test_adapter_read_gate import AGREE_ID, READS, button_ids, nth_bot_message
+
+    policy = READ_GATED.format(mod_id=shards.mod.id)
+    role = fake.world.add_role(shards.b.guild, "agreed")
+    fake.world.move_role(shards.b.guild, role, 1)  # below the bot's role: it may give it
+    if mode == "role":  # B's circle by id, with its agreed role; A's by name
+        policy = policy.replace(
+            "    name: circle\n",
+            f'    name: circle\n  - platform: discord\n    id: "{shards.b.circle.id}"\n'
+            f'    agreed_role: "{role.id}"\n',
+            1,
+        )
+    (shards.policies / "circle.yaml").write_text(policy, encoding="utf-8")
+    for server in (shards.a, shards.b):
+        guild, circle = server.guild, server.circle
+        circle.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=VIEW_CHANNEL)
+        extra = [role] if server is shards.b else []
+        for allowed in (fake.world.bot_role(guild), *extra):
+            circle.overwrites[allowed.id] = FakeOverwrite(allowed.id, 0, allow=READS)
+    zero, one = await shards.start(0), await shards.start(1)
+    carol = fake.world.add_user("carol")
+    dm = fake.world.open_dm(carol)
+    await fake.events.member_add(shards.b.guild, carol)
+    reminder = await nth_bot_message(fake, dm, 1)
+    assert button_ids(reminder) == [AGREE_ID]
+    assert not fake.member_views.can_view(carol, shards.b.circle)
+    mark = fake.requests.mark()
+    interaction = await fake.events.component_click(reminder, AGREE_ID, user=carol)
+    await fake.wait_for_call(
+        "POST", f"/interactions/{interaction.id}/{interaction.token}/callback", since=mark
+    )
+    told = await nth_bot_message(fake, dm, 2)
+    assert told.content.startswith("You can now read circle.")
+    assert fake.member_views.can_view(carol, shards.b.circle)
+    if mode == "role":
+        assert role.id in shards.b.guild.members[carol.id].role_ids
+        assert carol.id not in shards.b.circle.overwrites
+    else:
+        overwrite = shards.b.circle.overwrites[carol.id]
+        assert (overwrite.type, overwrite.allow, overwrite.deny) == (1, READS, 0)
+    assert await zero.app.store.has_access("discord", str(shards.b.circle.id), str(carol.id))
+    # shard 1's process sees her join the channel it serves, as a join (no second reminder)
+    await one.wait_for_event(
+        lambda e: isinstance(e, MemberJoined) and e.room.id == str(shards.b.circle.id)
+    )
+    reminders = [m for m in fake.world.messages.values() if m.channel_id == dm.id
+                 and m.interaction_user_id is None and REMINDER in m.content]
+    assert len(reminders) == 1  # the answer to her press repeats the text she agreed to
+    assert fake.unexpected_calls() == []
