@@ -161,6 +161,21 @@ def adapter_scene(fake: FakeDiscord) -> AdapterScene:
     return AdapterScene(guild, circle, inner, lobby, mods, peer, mod_role, bot_role, mod, alice)
 
 
+def record_events(adapter: Any, events: list[Any]) -> None:
+    """Every core event ``adapter`` delivers is appended to ``events`` before the core gets
+    it (what AdapterRig.wait_for_event reads)."""
+    original = adapter.start
+
+    async def recording_start(sink: Any) -> None:
+        async def record(event: Any) -> None:
+            events.append(event)
+            await sink(event)
+
+        await original(record)
+
+    adapter.start = recording_start
+
+
 @dataclass
 class AdapterRig:
     """A started App whose only adapter is the Discord adapter, talking to the fake."""
@@ -238,16 +253,7 @@ async def start_app(
                 config.adapters.discord, registry, clock, connector=fake.connector(),
                 **adapter_options,
             )
-            original = adapter.start
-
-            async def recording_start(sink: Any) -> None:
-                async def record(event: Any) -> None:
-                    events.append(event)
-                    await sink(event)
-
-                await original(record)
-
-            adapter.start = recording_start  # type: ignore[method-assign]
+            record_events(adapter, events)
             holder.append(adapter)
             return holder
 

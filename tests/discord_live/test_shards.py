@@ -19,7 +19,7 @@ from tests.discord_fake import FakeDiscord
 from tests.discord_fake.shards import add_guild_on_shard
 from tests.discord_fake.state import FakeChannel, FakeGuild, FakeOverwrite, FakeUser
 
-from .conftest import VIEW_CHANNEL, AdapterRig
+from .conftest import VIEW_CHANNEL, AdapterRig, record_events
 from .test_adapter_checkins import (
     CHECKIN_POLICY,
     CHOICE,
@@ -114,16 +114,7 @@ async def shards(
                 config.adapters.discord, registry, clock, connector=fake.connector(),
                 guild_ready_timeout=0.05, ready_timeout=5.0,
             )
-            original = adapter.start
-
-            async def recording_start(sink: Any) -> None:
-                async def record(event: Any) -> None:
-                    events.append(event)
-                    await sink(event)
-
-                await original(record)
-
-            adapter.start = recording_start  # type: ignore[method-assign]
+            record_events(adapter, events)
             holder.append(adapter)
             return holder
 
