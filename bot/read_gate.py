@@ -85,7 +85,7 @@ async def remind_to_enter(
 
 def _buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ...]:
     if core.caps(platform).buttons:
-        return (Button(agree_choice_id(policy.name), texts.AGREE_LABEL),)
+        return (Button(agree_choice_id(policy.name), texts.agree_label()),)
     return ()
 
 
