@@ -19,6 +19,7 @@ from bot import (
     bot_audit,
     bursts,
     gating,
+    i18n,
     moderation,
     presence,
     read_gate,
@@ -90,6 +91,7 @@ from bot.events import (
     Room,
     RoomMembers,
 )
+from bot.i18n_choice import deployment_language, event_language
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
 from bot.leaks_flow import LeakWatch
 from bot.leaks_flow import commands as leak_commands
@@ -125,6 +127,7 @@ class Core:
     burst_waits: bursts.Bursts = field(default_factory=lambda: bursts.Bursts())
 
     def __post_init__(self) -> None:
+        i18n.set_default(deployment_language(self.policies.current.policies))
         self._event_handlers: dict[type, Callable[[object], Awaitable[list[Action]]]] = {
             MemberJoined: partial(reminding.on_join, self),  # type: ignore[dict-item]
             MemberLeft: partial(reminding.on_leave, self),  # type: ignore[dict-item]
@@ -232,7 +235,8 @@ class Core:
         if handler is None:
             log.warning("no handler for event type %s", type(event).__name__)
             return []
-        return await handler(event)
+        with i18n.speaking(event_language(self.policies.current, event)):
+            return await handler(event)
 
     async def startup_actions(self) -> list[Action]:
         """What a (re)start owes: interrupted reminders, and re-asks for changed texts.
@@ -243,8 +247,9 @@ class Core:
         if self.recurring is not None:  # scheduled check-ins missed while down
             actions += await self.recurring.startup()
         for policy in self.policies.current.policies:
-            actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
-            actions += await reminding.reask_changed(self, policy)
+            with i18n.speaking(policy.language):
+                actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
+                actions += await reminding.reask_changed(self, policy)
         actions += await rules_messages.check_rules_messages(self)
         actions += await self.alerts.owed_at_start()  # cut off by a crash, or not reachable
         return actions
@@ -282,7 +287,8 @@ class Core:
                 continue
             if now - state.last_reminded_at >= timedelta(days=repeat.every_days):
                 room = Room(state.platform, state.room_id, state.room_name)
-                actions += await reminding.periodic_reminder(self, room, policy)
+                with i18n.speaking(policy.language):
+                    actions += await reminding.periodic_reminder(self, room, policy)
         return actions
 
     async def reload_policies(self) -> tuple[ReloadResult, list[Action]]:
@@ -303,6 +309,7 @@ class Core:
                 actions += failed
             return result, actions
         self._reload_alerted = None
+        i18n.set_default(deployment_language(self.policies.current.policies))
         # The moderators who were told of a failure hear that it is over, in the same rooms.
         told, self._reload_failure_told = self._reload_failure_told, set()
         actions += [
@@ -313,8 +320,9 @@ class Core:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
             for policy in self.policies.current.policies:
-                actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
-                actions += await reminding.reask_changed(self, policy)
+                with i18n.speaking(policy.language):
+                    actions += await read_gate.suspend_changed(self, policy)  # before re-asks
+                    actions += await reminding.reask_changed(self, policy)
             actions += await rules_messages.refresh_rules_messages(self)
             actions += await gating.check_new_grants(self, before)
             actions += await read_gate.check_after_reload(self, before)
@@ -350,11 +358,13 @@ class Core:
     async def refused(self, action: Action, reason: str) -> list[Action]:
         """The platform refused an action: its policy's moderators hear of it once per
         run, room and kind of action, so they can fix the permission (see room_admin)."""
-        return room_admin.refused(self, action, reason)
+        with i18n.speaking(event_language(self.policies.current, action)):
+            return room_admin.refused(self, action, reason)
 
     async def fallbacks(self, action: SendPrivate) -> tuple[Action, ...]:
         """What to do instead of a refused private message."""
-        return await reminding.fallbacks(self, action)
+        with i18n.speaking(_policy_language(self, action)):
+            return await reminding.fallbacks(self, action)
 
     async def reminder_delivered(self, key: str, channel: str) -> None:
         """The reminder leaves the outbox; counted and logged once per reminder, however
@@ -557,6 +567,13 @@ class Core:
 
     async def nothing(self, _: object) -> list[Action]:
         return []
+
+
+def _policy_language(core: Core, action: object) -> str | None:
+    """The language of the policy an action was produced for (a private reminder's
+    fallback is said in the room's language), else of the room it acts in."""
+    policy = core.policies.current.by_name(getattr(action, "policy", None) or "")
+    return policy.language if policy else event_language(core.policies.current, action)
 
 
 def _reload_failure(result: ReloadResult, everyone: tuple[Policy, ...], here: list[Policy]) -> str:

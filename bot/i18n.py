@@ -31,7 +31,8 @@ DOMAIN = "confidant"
 LOCALES = Path(__file__).parent / "locales"
 SOURCE = "en"
 
-_speaking: ContextVar[str] = ContextVar("confidant_language", default=SOURCE)
+_speaking: ContextVar[str | None] = ContextVar("confidant_language", default=None)
+_default = SOURCE  # the deployment's language, for what no event decides (set_default)
 _TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")  # BCP 47, as far as we need it
 
 
@@ -98,17 +99,25 @@ def translate_plural(
     return _fill(_catalog(negotiate(lang)).ngettext(singular, plural, count), english, named)
 
 
+def set_default(lang: str | None) -> None:
+    """The deployment's language (the core sets it from its policies; None: English), said
+    where no event decides: a private chat, a job, a message sent by an adapter."""
+    global _default
+    _default = negotiate(lang)
+
+
 def current() -> str:
     """The language the core speaks in right now."""
-    return _speaking.get()
+    return _speaking.get() or _default
 
 
 @contextmanager
 def speaking(lang: str | None) -> Iterator[str]:
-    """Everything said inside is in ``lang`` (negotiated to a shipped catalog)."""
-    token = _speaking.set(negotiate(lang))
+    """Everything said inside is in ``lang`` (negotiated to a shipped catalog); None: the
+    deployment's language."""
+    token = _speaking.set(negotiate(lang) if lang else None)
     try:
-        yield _speaking.get()
+        yield current()
     finally:
         _speaking.reset(token)
 

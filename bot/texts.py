@@ -14,7 +14,7 @@ from __future__ import annotations
 from bot.commands import CommandSpec
 from bot.i18n import N_, t, tn
 
-AGREE_LABEL = "Agree"  # the source text of the Agree button; agree_label() says it
+AGREE_LABEL = N_("Agree")  # the source text of the Agree button; agree_label() says it
 
 
 def agree_label() -> str:

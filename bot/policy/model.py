@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot import i18n
 from bot.policy.conflicts import find_conflicts
 from bot.policy.texts_check import blank_problem
 
@@ -717,6 +718,25 @@ class Policy(_Frozen):
     leaks: LeaksSpec = LeaksSpec()
     checkins: CheckinsSpec | None = None
     reports: ReportsSpec = ReportsSpec()
+    # The language the bot speaks in this policy's rooms and to their members (BCP 47: "es",
+    # "es-MX", "de"); its own sentences come from the catalog for it (bot/i18n.py).
+    language: str = "en"
+
+    @field_validator("language")
+    @classmethod
+    def _language_shape(cls, value: str) -> str:
+        if not i18n.is_language_tag(value):
+            raise problem(
+                f"'{value}' is not a language tag; write one like 'en', 'es', 'de', 'fr' or "
+                "'es-MX' (BCP 47)"
+            )
+        if i18n.negotiate(value) == i18n.SOURCE and not value.lower().startswith(i18n.SOURCE):
+            raise problem(
+                f"Confidant has no catalog for '{value}'; it speaks "
+                f"{', '.join(i18n.available())}. Add one (README: adding a language) or pick "
+                "one of these"
+            )
+        return value
 
     @field_validator("rooms")
     @classmethod
