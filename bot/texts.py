@@ -1032,3 +1032,60 @@ def access_suspended(room_label: str) -> str:
         "agree to the new one.",
         room=room_label,
     )
+
+
+# -- moderators' commands (bot/moderation.py) ----------------------------------------------
+def no_such_policy(names: str) -> str:
+    return t("No such policy here. Policies you moderate: {names}", names=names or t("none"))
+
+
+def policies_reloaded(changed: bool, names: str) -> str:
+    if changed:
+        return t("Policies reloaded (changed): {names}", names=names or t("none"))
+    return t("Policies reloaded (unchanged): {names}", names=names or t("none"))
+
+
+def reload_errors_elsewhere(count: int) -> str:
+    return tn(
+        "{n} more error is in policy files that are not yours; nothing is reloaded until it "
+        "is fixed (the admin sees it in the log).",
+        "{n} more errors are in policy files that are not yours; nothing is reloaded until "
+        "they are fixed (the admin sees them in the log).",
+        count,
+    )
+
+
+def name_a_policy(prefix: str, names: str) -> str:
+    return t(
+        "Name a policy you moderate: {prefix}agreements <policy> (yours: {names})",
+        prefix=prefix,
+        names=names or t("none"),
+    )
+
+
+def agreements_head(policy: str) -> str:
+    return t("Agreements to the reminder of {policy}, current text first:", policy=policy)
+
+
+def no_members_seen() -> str:
+    return t("no members seen yet")
+
+
+def agreements_room(label: str, agreed_now: int, members: int) -> str:
+    return tn(
+        "{room}: {agreed} of {n} member agreed to the current text",
+        "{room}: {agreed} of {n} members agreed to the current text",
+        members,
+        room=label,
+        agreed=agreed_now,
+    )
+
+
+def agreements_version(current: bool, version: str, names: str) -> str:
+    if current:
+        return "  " + t("current text (version {version}): {names}", version=version, names=names)
+    return "  " + t("earlier text (version {version}): {names}", version=version, names=names)
+
+
+def agreements_never(names: str) -> str:
+    return "  " + t("not agreed: {names}", names=names)

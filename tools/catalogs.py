@@ -4,6 +4,7 @@
     python tools/catalogs.py init pt_BR     # a new language's .po from the template
     python tools/catalogs.py update         # every .po gains the template's new sentences
     python tools/catalogs.py compile        # every .po -> its .mo (committed beside it)
+    python tools/catalogs.py check          # what a catalog lacks or gets wrong
 
 Babel is needed here and in the tests only (``pip install -e '.[test]'``); the bot reads
 the compiled .mo files with the standard library (bot/i18n.py). The sentences are found where
@@ -13,6 +14,7 @@ description, said later) in bot/ and adapters/.
 
 from __future__ import annotations
 
+import string
 import sys
 from io import BytesIO
 from pathlib import Path
@@ -69,6 +71,48 @@ def compiled(catalog: Catalog) -> bytes:
     return out.getvalue()
 
 
+def placeholders(text: str) -> set[str]:
+    """The named placeholders of a sentence ("{room}", "{n}")."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def problems(catalog: Catalog, template: Catalog) -> list[str]:
+    """Every message of ``template`` that ``catalog`` lacks, leaves fuzzy or untranslated,
+    or translates with other placeholders than the English (a plural form may leave out
+    ``{n}``, as "one" often says it in words)."""
+    found: list[str] = []
+    lang = str(catalog.locale)
+    for message in template:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        got = catalog.get(message.id)
+        if got is None or not got.string:
+            found.append(f"{lang}: lacks {key!r}")
+            continue
+        if got.fuzzy:
+            found.append(f"{lang}: {key!r} is marked fuzzy (needs review)")
+        if isinstance(message.id, str):
+            forms: tuple[str, ...] = (got.string,) if isinstance(got.string, str) else ()
+            wanted = placeholders(message.id)
+            allowed = wanted
+        else:
+            forms = tuple(got.string) if isinstance(got.string, tuple | list) else ()
+            allowed = placeholders(message.id[0]) | placeholders(message.id[1])
+            wanted = allowed - {"n"}
+            if len(forms) != catalog.num_plurals:
+                found.append(f"{lang}: {key!r} needs {catalog.num_plurals} plural forms")
+        for form in forms:
+            if not form:
+                found.append(f"{lang}: {key!r} has an empty form")
+            elif not wanted <= placeholders(form) <= allowed:
+                found.append(
+                    f"{lang}: {key!r} uses {sorted(placeholders(form))}, the English "
+                    f"{sorted(allowed)}"
+                )
+    return found
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
     if command == "extract":
@@ -87,6 +131,11 @@ def main(argv: list[str]) -> int:
     elif command == "compile":
         for path in po_files():
             path.with_suffix(".mo").write_bytes(compiled(read(path)))
+    elif command == "check":
+        template = read(TEMPLATE)
+        found = [p for path in po_files() for p in problems(read(path), template)]
+        print("\n".join(found) or "every catalog is complete")
+        return 1 if found else 0
     else:
         print(__doc__, file=sys.stderr)
         return 2
