@@ -43,7 +43,7 @@ def _ids(event: str, checkin: Checkin, **more: object) -> dict[str, object]:
 
 
 def member_label(platform: str, member_id: str) -> str:
-    return f"{platform} user {member_id}"
+    return words.member_label(platform, member_id)
 
 
 class Checkins:

@@ -11,6 +11,7 @@ construction carries only who asked and what the member chose to share.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.i18n import N_, t, tn
 from bot.policy.model import CheckinsSpec, QuestionSpec, ResourceSpec
@@ -421,3 +422,24 @@ def stats_none_yet() -> str:
 
 def stats_waiting() -> str:
     return t("Contact requests not yet claimed (these members asked to be contacted):")
+
+
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def local_time(fire: datetime) -> str:
+    """A scheduled check-in's time on the member's own clock, the weekday in their words."""
+    return f"{t(_WEEKDAYS[fire.weekday()])} {fire.strftime('%Y-%m-%d %H:%M %Z')}"
+
+
+def paused() -> str:
+    return t("paused")
+
+
+def next_fire(when: str) -> str:
+    return t("Next: {when}.", when=when)
+
+
+def member_label(platform: str, member_id: str) -> str:
+    """A member named to the supporters by platform and id (never a display name)."""
+    return t("{platform} user {member}", platform=platform, member=member_id)

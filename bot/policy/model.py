@@ -721,6 +721,20 @@ class Policy(_Frozen):
     # The language the bot speaks in this policy's rooms and to their members (BCP 47: "es",
     # "es-MX", "de"); its own sentences come from the catalog for it (bot/i18n.py).
     language: str = "en"
+    # The language a text given per language is said in where it lacks the reader's own
+    # (without one, every such text gives every language the policy uses; languages.py).
+    fallback_language: str | None = None
+    # Set by the loader, never by the file: each per-language text by its path
+    # ("reminder.text") and language. The fields themselves hold the 'language' text.
+    # (Tuples, not dicts: a policy stays hashable.)
+    translations: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @field_validator("fallback_language")
+    @classmethod
+    def _fallback_shape(cls, value: str | None) -> str | None:
+        if value is not None and not i18n.is_language_tag(value):
+            raise problem(f"'{value}' is not a language tag; write one like 'en' or 'es'")
+        return value
 
     @field_validator("language")
     @classmethod
@@ -737,6 +751,13 @@ class Policy(_Frozen):
                 "one of these"
             )
         return value
+
+    def text_in(self, path: str, lang: str, said: str) -> str:
+        """A policy text in ``lang`` where the policy gives one (else its fallback's, else
+        ``said``, the text in the policy's language)."""
+        given = dict(dict(self.translations).get(path, ()))
+        exact = given.get(lang) or given.get(i18n.negotiate(lang))
+        return exact or (given.get(self.fallback_language or "") or said)
 
     @field_validator("rooms")
     @classmethod
