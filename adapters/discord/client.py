@@ -48,6 +48,7 @@ from .access import access_diff, overwrite_diff, visible_channels
 from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
 from .commands import build_commands
 from .components import CoreComponent
+from .localize import CatalogTranslator
 from .outbound import Outbound
 from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
@@ -601,6 +602,7 @@ class DiscordAdapter:
         """Log in, connect in the background and return once READY with servers prepared."""
         quiet_payload_logs()
         self.client.sink = sink
+        await self.client.tree.set_translator(CatalogTranslator())  # descriptions per locale
         if self._store is not None:  # before any THREAD_MEMBERS_UPDATE can arrive
             known = await self._store.bot_threads(PLATFORM)
             self.client.reminder_threads.update(int(t) for t in known if t.isdigit())
