@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot import i18n
 from bot.events import Room
 from bot.policy import Policy
 from bot.policy.model import PolicySet
@@ -44,6 +45,17 @@ def room_language(current: PolicySet, room: Room) -> str | None:
 
 
 def event_language(current: PolicySet, event: object) -> str | None:
-    """The language for everything said while handling ``event``, None for the default."""
+    """The language for everything said while handling ``event``, None for the default:
+    the member's own (``locale``) where the policy of the room lets members choose (in a
+    private chat: where every policy does), else the room's."""
     room = getattr(event, "room", None)
+    locale = getattr(event, "locale", None)
+    if locale and isinstance(room, Room):
+        policy = current.for_room(room.platform, room.id, room.name, room.aliases)
+        if policy is None and room.parent_id is not None:
+            policy = current.for_room(room.platform, room.parent_id, room.parent_name)
+        policies = (policy,) if policy is not None else current.policies
+        allowed = policies and all(p.member_language == "platform" for p in policies)
+        if allowed and (i18n.negotiate(locale) != i18n.SOURCE or locale.startswith("en")):
+            return str(locale)  # a language without a catalog hears the room's instead
     return room_language(current, room) if isinstance(room, Room) else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import read_gate, texts
+from bot import i18n, read_gate, texts
 from bot.actions import (
     Action,
 )
@@ -55,12 +55,11 @@ async def cmd_rules(
     if policy is None:
         return [core.reply(event, texts.no_policy_here(prefix))]
     reminder = policy.reminder
+    text = policy.text_in("reminder.text", i18n.current(), reminder.text)  # member's language
     agreed = await _has_agreed(core, member, policy)
     if reminder.require_agreement and agreed:
-        return [core.reply(event, texts.rules_agreed(reminder.text))]
-    return [
-        core.reply(event, texts.reminder_in_room(reminder.text, prefix, reminder.require_agreement))
-    ]
+        return [core.reply(event, texts.rules_agreed(text))]
+    return [core.reply(event, texts.reminder_in_room(text, prefix, reminder.require_agreement))]
 
 
 async def _has_agreed(core: Core, member: Member, policy: Policy) -> bool:

@@ -355,6 +355,7 @@ class ConfidantClient(discord.Client):
                 options=command_options(values),
                 reply_handle=handle,
                 links=parse_message_links(" ".join(str(v) for v in values.values())),
+                locale=interaction.locale.value,
             ),
         )
 
@@ -366,7 +367,13 @@ class ConfidantClient(discord.Client):
             interaction,
             "choice",
             lambda room, member, handle: ChoiceMade(
-                room, member, custom_id, self.clock.now(), values=values, reply_handle=handle
+                room,
+                member,
+                custom_id,
+                self.clock.now(),
+                values=values,
+                reply_handle=handle,
+                locale=interaction.locale.value,
             ),
         )
 

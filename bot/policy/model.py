@@ -724,6 +724,10 @@ class Policy(_Frozen):
     # The language a text given per language is said in where it lacks the reader's own
     # (without one, every such text gives every language the policy uses; languages.py).
     fallback_language: str | None = None
+    # policy: members hear the policy's language. platform: a member's own language where
+    # the platform tells it (Discord's interaction locale: their answers to slash commands
+    # and buttons), the policy's language everywhere else.
+    member_language: Literal["policy", "platform"] = "policy"
     # Set by the loader, never by the file: each per-language text by its path
     # ("reminder.text") and language. The fields themselves hold the 'language' text.
     # (Tuples, not dicts: a policy stays hashable.)
