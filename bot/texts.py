@@ -11,6 +11,7 @@ together. The language is the one the core speaks in for the event at hand.
 
 from __future__ import annotations
 
+from bot import i18n
 from bot.commands import CommandSpec
 from bot.i18n import N_, t, tn
 
@@ -429,7 +430,7 @@ def refused_in_room(room_label: str, what: str, reason: str) -> str:
         "in {room} the platform refused {what} ({reason}); nothing was reported as done, and "
         "what it was for is tried another way where the policy has one",
         room=room_label,
-        what=what,
+        what=t(what),  # a phrase marked N_ where it is chosen (bot/room_admin.py)
         reason=reason,
     )
 
@@ -1089,3 +1090,130 @@ def agreements_version(current: bool, version: str, names: str) -> str:
 
 def agreements_never(names: str) -> str:
     return "  " + t("not agreed: {names}", names=names)
+
+
+# -- repeat leakers (bot/repeat_flags.py) --------------------------------------------------
+def ordinal(n: int) -> str:
+    """"2nd" in the language spoken (its ordinal's written form, as CLDR gives it)."""
+    lang = i18n.current()
+    if lang == "de":
+        return f"{n}."
+    if lang == "es":
+        return f"{n}.º"
+    if lang == "fr":
+        return "1er" if n == 1 else f"{n}e"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def repeat_earlier(earlier: int, days: int, mark: int) -> str:
+    """Under a new flag's alert: the poster's earlier confirmed flags."""
+    if earlier >= mark:
+        return t(
+            "REPEATED: Earlier confirmed flags by this member: {earlier} in {days} days (the "
+            "policy's mark is {mark})",
+            earlier=earlier,
+            days=days,
+            mark=mark,
+        )
+    return t(
+        "Earlier confirmed flags by this member: {earlier} in {days} days",
+        earlier=earlier,
+        days=days,
+    )
+
+
+def repeat_count(count: int, days: int) -> str:
+    return t(
+        "{ordinal} confirmed flag of this member in {days} days.",
+        ordinal=ordinal(count),
+        days=days,
+    )
+
+
+def repeat_action(kind: str, action_id: int, minutes: int | None) -> str:
+    """What the policy sets against a repeat leaker, said after a colon."""
+    if kind == "timeout":
+        return t(
+            "a {minutes}-minute timeout (action {action})", minutes=minutes, action=action_id
+        )
+    return t("removal from the policy's rooms (action {action})", action=action_id)
+
+
+def repeat_leaker(flag_id: int, count: int, days: int, mark: int) -> str:
+    return t(
+        "Repeat leaker: the poster of flag {flag} has {count} confirmed flags in {days} days "
+        "(the policy's mark is {mark}).",
+        flag=flag_id,
+        count=count,
+        days=days,
+        mark=mark,
+    )
+
+
+def repeat_done(head: str, what: str) -> str:
+    return f"{head} " + t("Done by the policy: {what}.", what=what)
+
+
+def repeat_done_line(line: str, mark: int, what: str) -> str:
+    return f"{line} " + t("The policy's mark is {mark}: {what} (automatic).", mark=mark, what=what)
+
+
+def repeat_proposed(head: str, what: str, prefix: str, action_id: int) -> str:
+    return f"{head} " + t(
+        "Proposed: {what}. To do it: {prefix}flag confirm-action {action}",
+        what=what,
+        prefix=prefix,
+        action=action_id,
+    )
+
+
+def repeat_proposed_line(line: str, mark: int, what: str, prefix: str, action_id: int) -> str:
+    return f"{line} " + t(
+        "The policy's mark is {mark}: it proposes {what}. To do it: {prefix}flag "
+        "confirm-action {action}",
+        mark=mark,
+        what=what,
+        prefix=prefix,
+        action=action_id,
+    )
+
+
+def no_proposed_action(action_id: int) -> str:
+    return t("There is no proposed action {action}.", action=action_id)
+
+
+def repeat_confirmed(what: str, applied: bool) -> str:
+    if applied:
+        return t("Confirmed: {what}.", what=what)
+    return t(
+        "Confirmed: {what}. The bot knows no room of the policy on that platform to apply it "
+        "to.",
+        what=what,
+    )
+
+
+_ACTION_STATES = {"proposed": N_("proposed"), "done": N_("done"), "restored": N_("restored")}
+
+
+def member_flags_head(member: str, count: int) -> str:
+    return t("Confirmed flags of {member}: {count}", member=member, count=count)
+
+
+def member_flag_line(flag_id: int, policy: str, at: str) -> str:
+    return "  " + t("flag {flag} ({policy}), {at} UTC", flag=flag_id, policy=policy, at=at)
+
+
+def member_action_line(what: str, status: str, until: str | None) -> str:
+    state = t(_ACTION_STATES[status]) if status in _ACTION_STATES else status
+    if until:
+        return "  " + t("{what}: {state} until {until} UTC", what=what, state=state, until=until)
+    return "  " + t("{what}: {state}", what=what, state=state)
+
+
+def cannot_enforce(room_label: str) -> str:
+    return t(
+        "in {room} I can neither stop members who have not agreed from posting nor remove "
+        "their posts, so the agreement rule is not enforced there",
+        room=room_label,
+    )

@@ -38,6 +38,9 @@ reminder:
   require_agreement: true
 leaks:
   retention_days: 30
+  repeat:
+    count: 1
+    action: timeout
 checkins:
   intro: >-
     Los check-ins son privados. Confidant guarda tus respuestas cifradas y solo tú
@@ -84,11 +87,13 @@ SCENARIOS = (
     (":room recuperacion", ":join alice", ":join bob", "alice: hola a todos"),
     ("alice: /rules", "alice: /help", "alice: /nada", ":dm alice /agree", ":dm bob /agree"),
     ("alice: /rules", f"alice: {SHARED}", ":room lobby", f"bob: {QUOTE}"),
-    (":room mods", "mod: /flags", "mod: /flag false-positive 1", "mod: /flags", "mod: /help"),
+    (":room mods", "mod: /flags", "mod: /flag resolve 1", "mod: /flags", "mod: /help"),
+    ("mod: /flag confirm-action 1", "mod: /flags bob", "mod: /flag confirm-action 9"),
     (":room recuperacion", ":dm alice /checkin", ":dm alice acepto", ":dm alice 1"),
     (":dm alice sí", ":dm alice no", ":dm alice sí", ":dm sam /claim 1"),
     (":dm alice /checkin history", ":dm alice /mydata", ":dm alice /checkin ahora"),
     (":dm alice /checkin schedule mon 09:00 Europe/Madrid", ":dm alice /checkin snooze 2"),
+    (":dm alice /checkin schedule domingo 9 Europe/Madrid", ":dm alice /checkin snooze 999"),
     (":dm alice /checkin pause", ":dm alice /checkin resume", ":dm alice /checkin stop"),
     ("mod: /agreements", "mod: /policy reload", "mod: /checkin stats", "bob: /flags"),
     (":dm alice /report", "mod: /answer 1 gracias", ":dm alice /forgetme"),
@@ -147,6 +152,8 @@ async def test_a_spanish_policy_hears_no_english_sentence_of_the_bots_own(tmp_pa
         "Te damos la bienvenida a recuperacion",
         "Comandos que puedes usar:",
         "Posible filtración desde recuperacion (aviso 1)",
+        "Filtración repetida: quien publicó el aviso 1 tiene 1 avisos confirmados",
+        "No he podido fijar ese horario: no reconozco 'domingo' como día;",
         "Parece que ahora mismo las cosas están siendo difíciles",
         "Solicitud de contacto 1:",
         "Tus check-ins recientes",
