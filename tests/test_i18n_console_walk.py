@@ -1,4 +1,5 @@
-"""A Spanish-speaking circle on the console: everything the bot says is Spanish.
+"""Spanish-, German- and French-speaking circles on the console: everything the bot says is
+in their language.
 
 The scenarios walk the whole member's and moderators' path (reminder, held post, agreement,
 help, a leak flag, a check-in with crisis resources and a contact request, history, export,
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import policy_rig
 
@@ -83,26 +86,34 @@ QUOTE = (
     "quiere volver a verme"
 )
 
-SCENARIOS = (
-    (":room recuperacion", ":join alice", ":join bob", "alice: hola a todos"),
-    ("alice: /rules", "alice: /help", "alice: /nada", ":dm alice /agree", ":dm bob /agree"),
-    ("alice: /rules", f"alice: {SHARED}", ":room lobby", f"bob: {QUOTE}"),
-    (":room mods", "mod: /flags", "mod: /flag resolve 1", "mod: /flags", "mod: /help"),
-    ("mod: /flag confirm-action 1", "mod: /flags bob", "mod: /flag confirm-action 9"),
-    (":room recuperacion", ":dm alice /checkin", ":dm alice acepto", ":dm alice 1"),
-    (":dm alice sí", ":dm alice no", ":dm alice sí", ":dm sam /claim 1"),
-    (":dm alice /checkin history", ":dm alice /mydata", ":dm alice /checkin ahora"),
-    (":dm alice /checkin schedule mon 09:00 Europe/Madrid", ":dm alice /checkin snooze 2"),
-    (":dm alice /checkin schedule domingo 9 Europe/Madrid", ":dm alice /checkin snooze 999"),
-    (":dm alice /checkin pause", ":dm alice /checkin resume", ":dm alice /checkin stop"),
-    ("mod: /agreements", "mod: /policy reload", "mod: /checkin stats", "bob: /flags"),
-    (":dm alice /report", "mod: /answer 1 gracias", ":dm alice /forgetme"),
-    (":dm alice /forgetme confirm",),
-)
 
-# Words no Spanish sentence has; two of them in one line make an English sentence.
+Walk = tuple[tuple[str, ...], ...]
+
+
+def scenarios(agree: str = "acepto", yes: str = "sí", no: str = "no") -> Walk:
+    """The walk, with the check-in answered in the reply words of the language."""
+    return (
+        (":room recuperacion", ":join alice", ":join bob", "alice: hola a todos"),
+        ("alice: /rules", "alice: /help", "alice: /nada", ":dm alice /agree", ":dm bob /agree"),
+        ("alice: /rules", f"alice: {SHARED}", ":room lobby", f"bob: {QUOTE}"),
+        (":room mods", "mod: /flags", "mod: /flag resolve 1", "mod: /flags", "mod: /help"),
+        ("mod: /flag confirm-action 1", "mod: /flags bob", "mod: /flag confirm-action 9"),
+        (":room recuperacion", ":dm alice /checkin", f":dm alice {agree}", ":dm alice 1"),
+        (f":dm alice {yes}", f":dm alice {no}", f":dm alice {yes}", ":dm sam /claim 1"),
+        (":dm alice /checkin history", ":dm alice /mydata", ":dm alice /checkin ahora"),
+        (":dm alice /checkin schedule mon 09:00 Europe/Madrid", ":dm alice /checkin snooze 2"),
+        (":dm alice /checkin schedule domingo 9 Europe/Madrid", ":dm alice /checkin snooze 999"),
+        (":dm alice /checkin pause", ":dm alice /checkin resume", ":dm alice /checkin stop"),
+        ("mod: /agreements", "mod: /policy reload", "mod: /checkin stats", "bob: /flags"),
+        (":dm alice /report", "mod: /answer 1 gracias", ":dm alice /forgetme"),
+        (":dm alice /forgetme confirm",),
+    )
+
+
+# Words no Spanish, German or French sentence of the bot's has; two of them in one line
+# make an English sentence.
 ENGLISH = re.compile(
-    r"\b(the|you|your|is|are|to|of|and|this|with|please|thank|was|for|have|it|be|will)\b",
+    r"\b(the|you|your|is|are|to|of|and|this|with|please|thank|for|have|it|be|will)\b",
     re.IGNORECASE,
 )
 NOT_THE_BOTS = (
@@ -127,20 +138,21 @@ def _bot_lines(output: str) -> list[str]:
 
 
 def _english_chunks() -> set[str]:
-    """Every run of four or more words between placeholders in the English sentences."""
+    """Every run of four or more words between placeholders in the English sentences that
+    reads as English (not a command example such as "checkin schedule mon,thu 09:00")."""
     chunks: set[str] = set()
     for message in catalogs.read(catalogs.TEMPLATE):
         for msgid in (message.id,) if isinstance(message.id, str) else message.id or ():
             for piece in re.split(r"\{[^}]*\}", msgid or ""):
-                if len(piece.split()) >= 4:
+                if len(piece.split()) >= 4 and ENGLISH.search(piece):  # words, not an example
                     chunks.add(piece.strip())
     return chunks
 
 
-async def _run(tmp: Path) -> str:
-    async with policy_rig(tmp, POLICY) as rig:
+async def _run(tmp: Path, policy: str = POLICY, words: tuple[str, str, str] = ()) -> str:
+    async with policy_rig(tmp, policy) as rig:
         printed = []
-        for lines in SCENARIOS:
+        for lines in scenarios(*words):
             printed.append(await rig.say(*lines))
         return "".join(printed)
 
@@ -177,3 +189,22 @@ def test_the_reading_finds_an_english_sentence_when_there_is_one() -> None:
     [said] = _bot_lines(line)
     assert len(ENGLISH.findall("Please send /agree to confirm you will keep it.")) >= 2
     assert any(chunk in said for chunk in _english_chunks())
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("de", ("zustimmen", "ja", "nein")), ("fr", ("accepter", "oui", "non"))],
+)
+async def test_german_and_french_circles_walk_the_same_path_in_their_language(
+    tmp_path: Path, lang: str, words: tuple[str, str, str]
+) -> None:
+    """The same walk, its check-in answered in German or French reply words: every step is
+    reached (a reply word not understood would stop the check-in), no English sentence."""
+    output = await _run(tmp_path, POLICY.replace("language: es", f"language: {lang}"), words)
+    said = _bot_lines(output)
+    english = [line for line in said if len(ENGLISH.findall(line)) >= 2]
+    assert english == []
+    chunks = _english_chunks()
+    assert [(chunk, line) for line in said for chunk in chunks if chunk in line] == []
+    finished = {"de": "Danke für deinen Check-in.", "fr": "Merci d'avoir fait le point."}
+    assert finished[lang] in output
