@@ -21,6 +21,7 @@ from bot.events import (
     CommandInvoked,
     Member,
 )
+from bot.i18n import t
 from bot.mentions import member_token
 from bot.policy import Policy
 
@@ -271,33 +272,57 @@ def agreement_lines(
 
 def describe_policy(policy: Policy) -> str:
     reminder = policy.reminder
+    """/policy show: the policy's settings in the moderator's language; setting values (such
+    as ``room_mention``) are shown as the file writes them, so they can be looked up there."""
     rooms = ", ".join(
         f"{r.platform}:{r.id or r.alias or r.name}"
-        + (f" (posting role {r.agreed_role})" if r.agreed_role else "")
+        + (t(" (posting role {role})", role=r.agreed_role) if r.agreed_role else "")
         for r in policy.rooms
     )
-    repeat = "off"
+    repeat = t("off")
     if reminder.repeat is not None:
         parts = []
         if reminder.repeat.every_days:
-            parts.append(f"every {reminder.repeat.every_days} days")
+            parts.append(t("every {n} days", n=reminder.repeat.every_days))
         if reminder.repeat.every_messages:
-            parts.append(f"every {reminder.repeat.every_messages} messages")
+            parts.append(t("every {n} messages", n=reminder.repeat.every_messages))
         repeat = ", ".join(parts)
     minutes = reminder.fallback_delete_after_minutes
-    deleted = f", deleted after {minutes:g} minutes" if minutes is not None else ""
+    fallback = reminder.fallback
+    if minutes is not None:
+        fallback = t(
+            "{fallback}, deleted after {minutes} minutes",
+            fallback=reminder.fallback,
+            minutes=format(minutes, "g"),
+        )
+    yes, no = t("yes"), t("no")
     return "\n".join(
         [
-            f"Policy {policy.name} ({policy.source})",
-            f"rooms: {rooms}",
-            f"delivery: {reminder.delivery} (fallback: {reminder.fallback}{deleted})",
-            f"agreement required: {'yes' if reminder.require_agreement else 'no'}"
-            f" (unagreed posts: {reminder.unagreed_posts})",
-            f"re-ask when the text changes: {'yes' if reminder.reask_on_change else 'no'}",
+            t("Policy {policy} ({source})", policy=policy.name, source=policy.source),
+            t("rooms: {rooms}", rooms=rooms),
+            t(
+                "delivery: {delivery} (fallback: {fallback})",
+                delivery=reminder.delivery,
+                fallback=fallback,
+            ),
+            t(
+                "agreement required: {required} (unagreed posts: {unagreed})",
+                required=yes if reminder.require_agreement else no,
+                unagreed=reminder.unagreed_posts,
+            ),
+            t(
+                "re-ask when the text changes: {reask}",
+                reask=yes if reminder.reask_on_change else no,
+            ),
             *read_gate.policy_lines(reminder),
-            f"periodic reminder: {repeat}",
-            f"reminder text version: {reminder.text_hash}",
-            f"moderators: {len(policy.moderators)}, alert rooms: {len(policy.alerts)}",
+            t("periodic reminder: {repeat}", repeat=repeat),
+            t("reminder text version: {version}", version=reminder.text_hash),
+            t("language: {language}", language=policy.language),
+            t(
+                "moderators: {moderators}, alert rooms: {alerts}",
+                moderators=len(policy.moderators),
+                alerts=len(policy.alerts),
+            ),
             *checkin_words.policy_lines(policy.checkins),
         ]
     )

@@ -23,6 +23,7 @@ from bot.actions import (
     SendPrivate,
 )
 from bot.events import AccessRequested, Member, PrivateReply, Room
+from bot.i18n import t
 from bot.identifiers import agree_choice_id, reminder_key
 from bot.policy import Policy, PolicySet, ReminderSpec, RoomRef
 
@@ -248,7 +249,12 @@ def policy_lines(reminder: ReminderSpec) -> list[str]:
     """For /policy show: a read gate and what a changed text does to access."""
     if reminder.gate != "read":
         return []
-    return [f"read gate: newcomers read only after agreeing (changed text: {reminder.reask})"]
+    return [
+        t(
+            "read gate: newcomers read only after agreeing (changed text: {reask})",
+            reask=reminder.reask,
+        )
+    ]
 
 
 async def check_after_reload(core: Core, before: PolicySet) -> list[Action]:

@@ -105,6 +105,7 @@ def scenarios(agree: str = "acepto", yes: str = "sí", no: str = "no") -> Walk:
         (":dm alice /checkin schedule domingo 9 Europe/Madrid", ":dm alice /checkin snooze 999"),
         (":dm alice /checkin pause", ":dm alice /checkin resume", ":dm alice /checkin stop"),
         ("mod: /agreements", "mod: /policy reload", "mod: /checkin stats", "bob: /flags"),
+        ("mod: /policy show",),
         (":dm alice /report", "mod: /answer 1 gracias", ":dm alice /forgetme"),
         (":dm alice /forgetme confirm",),
     )

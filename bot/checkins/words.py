@@ -269,46 +269,67 @@ def policy_lines(spec: CheckinsSpec | None) -> list[str]:
     """The check-ins section of ``/policy show``: what members are asked and where help
     goes, from the policy alone (no member's data is read to write it)."""
     if spec is None or not spec.enabled:
-        return ["check-ins: off"]
+        return [t("check-ins: off")]
     crisis = spec.crisis
     signs = []
     if crisis.keywords:
-        signs.append(f"keywords in {', '.join(sorted(crisis.keywords))}")
+        signs.append(t("keywords in {languages}", languages=", ".join(sorted(crisis.keywords))))
     if crisis.thresholds:
         count = len(crisis.thresholds)
-        signs.append(f"{count} answer threshold" + ("" if count == 1 else "s"))
-    lines = [f"check-ins: {len(spec.questions)} questions, each may be skipped:"]
+        signs.append(tn("{n} answer threshold", "{n} answer thresholds", count))
+    lines = [t("check-ins: {n} questions, each may be skipped:", n=len(spec.questions))]
     lines += [f"  {q.id}: {q.prompt.strip()} ({_answer_kind(q)})" for q in spec.questions]
+    missed = t("once on return") if spec.missed == "once" else t("never (skipped)")
+    shown_on = t(" and ").join(signs) if signs else t("nothing (no keywords or thresholds)")
     lines += [
-        f"  kept {spec.retention_days} days; a silent check-in closes after "
-        f"{spec.timeout_minutes:g} minutes; a missed scheduled one is sent "
-        + ("once on return" if spec.missed == "once" else "never (skipped)"),
-        f"  crisis resources: {len(crisis.resources)}, shown on "
-        + (" and ".join(signs) if signs else "nothing (no keywords or thresholds)"),
+        "  "
+        + t(
+            "kept {days} days; a silent check-in closes after {minutes} minutes; a missed "
+            "scheduled one is sent {missed}",
+            days=spec.retention_days,
+            minutes=format(spec.timeout_minutes, "g"),
+            missed=missed,
+        ),
+        "  "
+        + t(
+            "crisis resources: {count}, shown on {signs}",
+            count=len(crisis.resources),
+            signs=shown_on,
+        ),
     ]
     room = spec.supporters_room
     if room is None:
-        lines.append("  peer supporters: none (contact is never offered)")
+        lines.append("  " + t("peer supporters: none (contact is never offered)"))
     else:
         where = f"{room.platform}:{room.id or room.alias or room.name}"
         lines.append(
-            f"  peer supporters: {len(spec.supporters)}, contact requests go to {where}, "
-            "only after the member's yes"
+            "  "
+            + t(
+                "peer supporters: {count}, contact requests go to {where}, only after the "
+                "member's yes",
+                count=len(spec.supporters),
+                where=where,
+            )
         )
-    lines.append(
-        "  duty to warn: "
-        + ("yes, a crisis sign tells a supporter without asking (the member is told)"
-           if spec.duty_to_warn else "no")
-    )
+    if spec.duty_to_warn:
+        lines.append(
+            "  "
+            + t(
+                "duty to warn: yes, a crisis sign tells a supporter without asking (the member "
+                "is told)"
+            )
+        )
+    else:
+        lines.append("  " + t("duty to warn: no"))
     return lines
 
 
 def _answer_kind(question: QuestionSpec) -> str:
     if question.kind == "scale":
-        return f"scale {question.min}-{question.max}"
+        return t("scale {low}-{high}", low=question.min, high=question.max)
     if question.kind == "choice":
-        return "choice: " + ", ".join(question.options)
-    return "yes/no" if question.kind == "yesno" else "free text"
+        return t("choice: {options}", options=", ".join(question.options))
+    return t("yes/no") if question.kind == "yesno" else t("free text")
 
 
 # -- recurring check-ins --------------------------------------------------------------------
