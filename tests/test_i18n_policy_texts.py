@@ -88,3 +88,18 @@ async def test_a_spanish_room_reads_its_spanish_reminder(tmp_path: Path) -> None
     assert "Te damos la bienvenida a recuperacion" in out
     assert "Lo que se comparte aquí, se queda aquí." in out
     assert "What is shared" not in out
+
+
+def test_an_option_that_is_the_languages_word_for_skip_or_stop_is_refused() -> None:
+    """A Spanish check-in reads 'saltar' as skip: an option 'saltar' could never be chosen."""
+    source = HEAD + (
+        "language: es\nreminder:\n  text: Hola\ncheckins:\n  intro: Privado.\n  questions:\n"
+        "    - id: hoy\n      prompt: ¿Qué harás hoy?\n      kind: choice\n"
+        "      options: [caminar, saltar, descansar]\n"
+    )
+    assert errors_of(source) == [
+        f"{P}:14:26: 'saltar' cannot be an answer: in a check-in in the policy's language it "
+        "is the word for 'skip' (skip skips the question, stop ends the check-in); word it "
+        "differently"
+    ]
+    assert load_policy_text(source.replace("language: es\n", ""), P).checkins is not None
