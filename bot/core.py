@@ -91,7 +91,7 @@ from bot.events import (
     Room,
     RoomMembers,
 )
-from bot.i18n_choice import deployment_language, event_language
+from bot.i18n_choice import deployment_language, event_language, member_language, member_of
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
 from bot.leaks_flow import LeakWatch
 from bot.leaks_flow import commands as leak_commands
@@ -235,8 +235,20 @@ class Core:
         if handler is None:
             log.warning("no handler for event type %s", type(event).__name__)
             return []
-        with i18n.speaking(event_language(self.policies.current, event)):
+        with i18n.speaking(await self._language_of(event)):
             return await handler(event)
+
+    async def _language_of(self, event: Event) -> str | None:
+        """The room's language; in a private chat, the member's (bot/i18n_choice.py)."""
+        current = self.policies.current
+        said = event_language(current, event)
+        room, member = getattr(event, "room", None), member_of(event)
+        private = isinstance(room, Room) and room.is_private_chat
+        several = len({p.language for p in current.policies}) > 1  # else the default says it
+        if said is None and private and several and member is not None:
+            reminded = await self.store.policies_reminded(member.platform, member.id)
+            said = member_language(current, reminded)
+        return said
 
     async def startup_actions(self) -> list[Action]:
         """What a (re)start owes: interrupted reminders, and re-asks for changed texts.

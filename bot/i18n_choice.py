@@ -1,11 +1,10 @@
 """Which language the core speaks for an event: the policy's, decided here, not by adapters.
 
 A room speaks its policy's ``language``. A room watched for another policy's leaks speaks
-that policy's language, and so does its moderators' room. Where no policy says (a private
-chat, a room no policy covers) the bot speaks the deployment's language: the one every
-policy shares, else English. A deployment of several communities in different languages
-still answers a member's private command in English; its reminders, alerts and leak notes
-are produced while handling the room's own event, so they are in the room's language.
+that policy's language, and so does its moderators' room. A private chat speaks the
+member's language: that of the communities whose reminders they were sent, where those
+agree. Where nothing says (a room no policy covers, a member no policy knows) the bot
+speaks the deployment's language: the one every policy shares, else English.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot import i18n
-from bot.events import Room
+from bot.events import Member, Room
 from bot.policy import Policy
 from bot.policy.model import PolicySet
 
@@ -59,3 +58,17 @@ def event_language(current: PolicySet, event: object) -> str | None:
         if allowed and (i18n.negotiate(locale) != i18n.SOURCE or locale.startswith("en")):
             return str(locale)  # a language without a catalog hears the room's instead
     return room_language(current, room) if isinstance(room, Room) else None
+
+
+def member_of(event: object) -> Member | None:
+    for name in ("invoker", "member", "author"):
+        found = getattr(event, name, None)
+        if isinstance(found, Member):
+            return found
+    return None
+
+
+def member_language(current: PolicySet, reminded: list[str]) -> str | None:
+    """The language of the communities a member was reminded of, if they share one."""
+    languages = {p.language for p in current.policies if p.name in reminded}
+    return languages.pop() if len(languages) == 1 else None

@@ -103,3 +103,25 @@ def test_an_option_that_is_the_languages_word_for_skip_or_stop_is_refused() -> N
         "differently"
     ]
     assert load_policy_text(source.replace("language: es\n", ""), P).checkins is not None
+
+
+async def test_a_private_chat_speaks_the_members_community_language(tmp_path: Path) -> None:
+    """Two communities, Spanish and German: each member's private commands are answered in
+    the language of the community whose reminder they were sent."""
+    from tests.conftest import make_config, start_rig, write_policy
+
+    write_policy(tmp_path / "policies", HEAD + "language: es\nreminder:\n  text: Hola\n")
+    german = HEAD.replace("circulo", "kreis").replace("recuperacion", "genesung")
+    write_policy(
+        tmp_path / "policies", german + "language: de\nreminder:\n  text: Hallo\n", "kreis.yaml"
+    )
+    rig = await start_rig(make_config(tmp_path))
+    try:
+        await rig.say(":room recuperacion", ":join ana", ":room genesung", ":join jonas")
+        assert (await rig.say(":dm ana /help")).startswith(
+            "[only ana sees, #private chat with ana] Comandos que puedes usar:"
+        )
+        assert "Befehle, die du nutzen kannst:" in await rig.say(":dm jonas /help")
+        assert "Commands you can use:" in await rig.say(":dm nobody /help")
+    finally:
+        await rig.app.close()
