@@ -41,12 +41,14 @@ def is_language_tag(tag: str) -> bool:
     return bool(_TAG.match(tag))
 
 
+@cache
 def available() -> tuple[str, ...]:
-    """The languages the bot can speak: English and every compiled catalog."""
+    """The languages the bot can speak: English and every compiled catalog (read once)."""
     found = sorted(p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
     return (SOURCE, *[lang for lang in found if lang != SOURCE])
 
 
+@cache
 def negotiate(tag: str | None) -> str:
     """The catalog for a BCP 47 tag: the exact region ("pt_BR") if shipped, else the
     language ("es-MX" is spoken with "es"), else English. Case and '-' or '_' do not matter
