@@ -19,13 +19,16 @@ room's policy); the functions in bot/texts.py read it with :func:`t` and :func:`
 
 from __future__ import annotations
 
-import gettext
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import gettext
 
 DOMAIN = "confidant"
 LOCALES = Path(__file__).parent / "locales"
@@ -64,16 +67,32 @@ def negotiate(tag: str | None) -> str:
     return parts[0].lower() if parts[0].lower() in have else SOURCE
 
 
+class _English:
+    """English needs no catalog: the message ids are its sentences."""
+
+    @staticmethod
+    def gettext(message: str) -> str:
+        return message
+
+    @staticmethod
+    def ngettext(singular: str, plural: str, count: int) -> str:
+        return singular if count == 1 else plural
+
+
 @cache
-def _catalog(lang: str) -> gettext.NullTranslations:
+def _catalog(lang: str) -> gettext.NullTranslations | _English:
+    """A language's compiled catalog, read on first use (gettext is imported only then:
+    an English deployment never loads it)."""
     if lang == SOURCE:
-        return gettext.NullTranslations()
+        return _English()
+    import gettext
+
     path = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
     try:
         with path.open("rb") as handle:
             return gettext.GNUTranslations(handle)
     except FileNotFoundError:
-        return gettext.NullTranslations()
+        return _English()
 
 
 def _fill(template: str, english: str, named: dict[str, object]) -> str:
