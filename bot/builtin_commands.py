@@ -10,7 +10,9 @@ AGREE = CommandSpec(
     "agree",
     N_("agree to keep this room's reminder"),
     params=(
-        Param("policy", N_("which reminder, in a private chat where several wait"), required=False),
+        Param(
+            N_("policy"), N_("which reminder, in a private chat where several wait"), required=False
+        ),
     ),
 )
 HELP = CommandSpec("help", N_("list the commands you can use"))
@@ -18,7 +20,7 @@ POLICY_SHOW = CommandSpec(
     "policy show",
     N_("show the policy that covers this room (or the named one)"),
     Permission.MODERATOR,
-    (Param("name", N_("policy name"), required=False),),
+    (Param(N_("name"), N_("policy name"), required=False),),
 )
 POLICY_RELOAD = CommandSpec(
     "policy reload", N_("reload the policy files now"), Permission.MODERATOR
@@ -27,14 +29,20 @@ AGREEMENTS = CommandSpec(
     "agreements",
     N_("who has and has not agreed to the current reminder"),
     Permission.MODERATOR,
-    (Param("policy", N_("policy name (needed outside a covered room)"), required=False),),
+    (Param(N_("policy"), N_("policy name (needed outside a covered room)"), required=False),),
 )
 
 FLAGS = CommandSpec(
     "flags",
     N_("recent open leak flags, or one member's confirmed flags"),
     Permission.MODERATOR,
-    (Param("member", N_("a member (mention or id) to see their confirmed flags"), required=False),),
+    (
+        Param(
+            N_("member"),
+            N_("a member (mention or id) to see their confirmed flags"),
+            required=False,
+        ),
+    ),
 )
 # One command with a choice rather than "flag resolve" / "flag false-positive": command words
 # must be identifiers, and a hyphen is what moderators will type.
@@ -48,18 +56,18 @@ FLAG = CommandSpec(
     Permission.MODERATOR,
     (
         Param(
-            "action",
+            N_("action"),
             N_("what to do"),
             choices=("resolve", "false-positive", "show", "confirm-action"),
         ),
-        Param("id", N_("the flag's (or proposed action's) number"), kind=int),
+        Param(N_("id"), N_("the flag's (or proposed action's) number"), kind=int),
     ),
 )
 AUDIT = CommandSpec(
     "audit",
     N_("the audit log of moderator actions"),
     Permission.MODERATOR,
-    (Param("limit", N_("how many entries (default 20)"), kind=int, required=False),),
+    (Param(N_("limit"), N_("how many entries (default 20)"), kind=int, required=False),),
 )
 
 # Check-ins: "/checkin" alone starts one (see GROUP_DEFAULTS): a group cannot also be a
@@ -73,15 +81,15 @@ CHECKIN_SCHEDULE = CommandSpec(
     "checkin schedule",
     N_("a recurring private check-in at a local time (e.g. mon,thu 09:00 Europe/Berlin)"),
     params=(
-        Param("days", N_("days, e.g. mon,thu or weekdays or daily")),
-        Param("time", N_("local time, e.g. 09:00")),
-        Param("zone", N_("your time zone, e.g. Europe/Berlin")),
+        Param(N_("days"), N_("days, e.g. mon,thu or weekdays or daily")),
+        Param(N_("time"), N_("local time, e.g. 09:00")),
+        Param(N_("zone"), N_("your time zone, e.g. Europe/Berlin")),
     ),
 )
 CHECKIN_SNOOZE = CommandSpec(
     "checkin snooze",
     N_("hold your scheduled check-ins for some hours"),
-    params=(Param("hours", N_("how many hours"), kind=int),),
+    params=(Param(N_("hours"), N_("how many hours"), kind=int),),
 )
 CHECKIN_PAUSE = CommandSpec("checkin pause", N_("pause your scheduled check-ins"))
 CHECKIN_RESUME = CommandSpec("checkin resume", N_("resume your paused scheduled check-ins"))
@@ -89,13 +97,15 @@ CHECKIN_STOP = CommandSpec("checkin stop", N_("remove your check-in schedule"))
 CLAIM = CommandSpec(
     "claim",
     N_("peer supporters: take a contact request so only one of you answers"),
-    params=(Param("id", N_("the request's number"), kind=int),),
+    params=(Param(N_("id"), N_("the request's number"), kind=int),),
 )
 MYDATA = CommandSpec("mydata", N_("get a copy of everything Confidant holds about you"))
 FORGETME = CommandSpec(
     "forgetme",
     N_("erase everything Confidant holds about you"),
-    params=(Param("confirm", N_("say confirm to go ahead"), required=False, choices=("confirm",)),),
+    params=(
+        Param(N_("confirm"), N_("say confirm to go ahead"), required=False, choices=("confirm",)),
+    ),
 )
 
 # Members' private reports to their moderators (see bot/reports.py for why options, not a
@@ -105,14 +115,16 @@ REPORT = CommandSpec(
     "report",
     N_("tell the moderators privately about something here (anonymous unless you choose named)"),
     params=(
-        Param("link", N_("a message link (leave empty for the room you are in)"), required=False),
         Param(
-            "name",
+            N_("link"), N_("a message link (leave empty for the room you are in)"), required=False
+        ),
+        Param(
+            N_("name"),
             N_("named: let the moderators see who you are (default: anonymous)"),
             required=False,
         ),
         Param(
-            "words",
+            N_("words"),
             N_("your own words for the moderators (optional, not kept)"),
             required=False,
             rest=True,
@@ -124,8 +136,8 @@ ANSWER = CommandSpec(
     N_("answer a member's report; it reaches them privately"),
     Permission.MODERATOR,
     (
-        Param("id", N_("the report's number"), kind=int),
-        Param("text", N_("your answer"), rest=True),
+        Param(N_("id"), N_("the report's number"), kind=int),
+        Param(N_("text"), N_("your answer"), rest=True),
     ),
 )
 

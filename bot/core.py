@@ -481,12 +481,12 @@ class Core:
             log.info("refused %s to a non-moderator on %s", spec.name, event.room.platform)
             return [self.reply(event, texts.refused(f"{prefix}{spec.name}"))]
         try:
-            args = bind(spec, event.argv, dict(event.options))
+            args = bind(spec, event.argv, dict(event.options), prefix)
         except UsageError as error:
-            return [self.reply(event, str(error).replace("Usage: /", f"Usage: {prefix}"))]
+            return [self.reply(event, str(error))]
         handler = self._command_handlers.get(spec.name)
         if handler is None:
-            return [self.reply(event, f"{prefix}{spec.name} is not available yet.")]
+            return [self.reply(event, texts.not_available(f"{prefix}{spec.name}"))]
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
 
     def _unknown_command(self, event: CommandInvoked, policy: Policy | None, prefix: str) -> str:

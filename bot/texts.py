@@ -1217,3 +1217,7 @@ def cannot_enforce(room_label: str) -> str:
         "their posts, so the agreement rule is not enforced there",
         room=room_label,
     )
+
+
+def not_available(command: str) -> str:
+    return t("{command} is not available yet.", command=command)

@@ -105,7 +105,7 @@ def scenarios(agree: str = "acepto", yes: str = "sí", no: str = "no") -> Walk:
         (":dm alice /checkin schedule domingo 9 Europe/Madrid", ":dm alice /checkin snooze 999"),
         (":dm alice /checkin pause", ":dm alice /checkin resume", ":dm alice /checkin stop"),
         ("mod: /agreements", "mod: /policy reload", "mod: /checkin stats", "bob: /flags"),
-        ("mod: /policy show",),
+        ("mod: /policy show", "mod: /flag resolve", "mod: /audit mucho"),
         (":dm alice /report", "mod: /answer 1 gracias", ":dm alice /forgetme"),
         (":dm alice /forgetme confirm",),
     )
@@ -172,6 +172,9 @@ async def test_a_spanish_policy_hears_no_english_sentence_of_the_bots_own(tmp_pa
         "Tus check-ins recientes",
         "Todo lo que Confidant guarda sobre ti",
         "Tu check-in está programado",
+        "falta <id>. Uso: /flag <resolve|false-positive|show|confirm-action> <id>",
+        "<límite> tiene que ser un número entero",
+        "/checkin schedule <días> <hora> <zona> - un check-in privado periódico",
         "Gracias. Tu reporte (1) ya está con las personas moderadoras.",
         "Hecho: se ha borrado todo lo que Confidant guardaba sobre ti.",
     ):
