@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.events import Member, MessageRef, Room
+from bot.i18n import N_, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +237,7 @@ class AlertModerators:
     source_room: MessageRef | None = None
     # What ``about`` is, as the line before its link says (a member's report points at a
     # message or room that need not be a copy of anything).
-    about_label: str = "Copy"
+    about_label: str = N_("Copy")  # said in the language of the alert's reader
     # A copy posted over several messages: the parts before ``about``, oldest first.
     earlier_parts: tuple[MessageRef, ...] = ()
     # Given by the alert outbox (bot/alert_outbox.py) when it records the alert; a resend
@@ -252,9 +253,14 @@ class AlertModerators:
         (another platform's message), which is shown as ids."""
         head, *rest = self.text.split("\n")
         count = len(self.earlier_parts) + 1
-        labelled = [(f"Part {i} of {count}", ref) for i, ref in enumerate(self.earlier_parts, 1)]
-        about = f"{self.about_label} (part {count} of {count})" if labelled else self.about_label
-        labelled += [(about, self.about), ("Source", self.source_room)]
+        labelled = [
+            (t("Part {part} of {count}", part=i, count=count), ref)
+            for i, ref in enumerate(self.earlier_parts, 1)
+        ]
+        about = t(self.about_label)
+        if labelled:
+            about = t("{label} (part {part} of {count})", label=about, part=count, count=count)
+        labelled += [(about, self.about), (t("Source"), self.source_room)]
         refs = [
             f"{label}: {link(ref) or describe_ref(ref)}"
             for label, ref in labelled
@@ -265,8 +271,14 @@ class AlertModerators:
 
 def describe_ref(ref: MessageRef) -> str:
     """Ids in words, for the console and for a reference into another platform."""
-    where = f"{ref.platform} room {ref.room_id}"
-    return f"{where}, message {ref.message_id}" if ref.message_id else where
+    if ref.message_id:
+        return t(
+            "{platform} room {room}, message {message}",
+            platform=ref.platform,
+            room=ref.room_id,
+            message=ref.message_id,
+        )
+    return t("{platform} room {room}", platform=ref.platform, room=ref.room_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import redact
+from bot import i18n, redact
 from bot.builtin_commands import BUILTIN_COMMANDS
 from bot.clock import Clock, SystemClock
 from bot.commands import Registry
@@ -98,3 +98,4 @@ class App:
     async def close(self) -> None:
         await self.runtime.stop()
         await self.store.close()
+        i18n.set_default(None)  # the next app in this process decides its own

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.i18n import t
+
 MAX_INT = 2**63 - 1  # SQLite's largest integer
 
 
@@ -45,9 +47,11 @@ class CommandSpec:
         return tuple(self.name.split())
 
     def usage(self, prefix: str) -> str:
+        """``/agree [policy]``; a parameter's name in the language spoken (its choices are
+        words to type, so they stay as declared)."""
         parts = [f"{prefix}{self.name}"]
         for param in self.params:
-            label = "|".join(param.choices) if param.choices else param.name
+            label = "|".join(param.choices) if param.choices else t(param.name)
             if param.rest:
                 label += "…"
             parts.append(f"<{label}>" if param.required else f"[{label}]")
@@ -147,9 +151,13 @@ class Registry:
 
 
 def bind(
-    spec: CommandSpec, argv: tuple[str, ...] = (), options: Mapping[str, str] | None = None
+    spec: CommandSpec,
+    argv: tuple[str, ...] = (),
+    options: Mapping[str, str] | None = None,
+    prefix: str = "/",
 ) -> dict[str, str | int | None]:
-    """Match positional or named arguments to the spec, checking types and choices."""
+    """Match positional or named arguments to the spec, checking types and choices; a
+    mistake is explained with the command's usage as typed with ``prefix``."""
     options = dict(options or {})
     values: dict[str, str | int | None] = {}
     position = 0
@@ -164,28 +172,37 @@ def bind(
             position += 1
         else:
             raw = None
-        values[param.name] = _convert(spec, param, raw)
+        values[param.name] = _convert(spec, param, raw, prefix)
     if options:
-        raise UsageError(f"unknown option {sorted(options)[0]!r}. Usage: {spec.usage('/')}")
+        raise UsageError(
+            t(
+                "unknown option {option}. Usage: {usage}",
+                option=repr(sorted(options)[0]),
+                usage=spec.usage(prefix),
+            )
+        )
     if position < len(argv):
-        raise UsageError(f"too many arguments. Usage: {spec.usage('/')}")
+        raise UsageError(t("too many arguments. Usage: {usage}", usage=spec.usage(prefix)))
     return values
 
 
-def _convert(spec: CommandSpec, param: Param, raw: str | None) -> str | int | None:
+def _convert(spec: CommandSpec, param: Param, raw: str | None, prefix: str) -> str | int | None:
+    name = t(param.name)
     if raw is None or raw == "":
         if param.required:
-            raise UsageError(f"missing <{param.name}>. Usage: {spec.usage('/')}")
+            raise UsageError(
+                t("missing <{param}>. Usage: {usage}", param=name, usage=spec.usage(prefix))
+            )
         return None
     if param.choices and raw.lower() not in param.choices:
         allowed = ", ".join(param.choices)
-        raise UsageError(f"<{param.name}> must be one of: {allowed}")
+        raise UsageError(t("<{param}> must be one of: {allowed}", param=name, allowed=allowed))
     if param.kind is int:
         try:
             number = int(raw)
         except ValueError:
-            raise UsageError(f"<{param.name}> must be a whole number") from None
+            raise UsageError(t("<{param}> must be a whole number", param=name)) from None
         if abs(number) > MAX_INT:  # no id or count is larger; SQLite could not even look it up
-            raise UsageError(f"<{param.name}> is too large")
+            raise UsageError(t("<{param}> is too large", param=name))
         return number
     return raw.lower() if param.choices else raw

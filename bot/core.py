@@ -19,6 +19,7 @@ from bot import (
     bot_audit,
     bursts,
     gating,
+    i18n,
     moderation,
     presence,
     read_gate,
@@ -90,6 +91,7 @@ from bot.events import (
     Room,
     RoomMembers,
 )
+from bot.i18n_choice import deployment_language, event_language, member_language, member_of
 from bot.identifiers import AGREE_CHOICE, CHOICE_PREFIX
 from bot.jobs import EVERYTHING, Duties
 from bot.leaks_flow import LeakWatch
@@ -126,6 +128,7 @@ class Core:
     burst_waits: bursts.Bursts = field(default_factory=lambda: bursts.Bursts())
 
     def __post_init__(self) -> None:
+        i18n.set_default(deployment_language(self.policies.current.policies))
         self._event_handlers: dict[type, Callable[[object], Awaitable[list[Action]]]] = {
             MemberJoined: partial(reminding.on_join, self),  # type: ignore[dict-item]
             MemberLeft: partial(reminding.on_leave, self),  # type: ignore[dict-item]
@@ -233,7 +236,20 @@ class Core:
         if handler is None:
             log.warning("no handler for event type %s", type(event).__name__)
             return []
-        return await handler(event)
+        with i18n.speaking(await self._language_of(event)):
+            return await handler(event)
+
+    async def _language_of(self, event: Event) -> str | None:
+        """The room's language; in a private chat, the member's (bot/i18n_choice.py)."""
+        current = self.policies.current
+        said = event_language(current, event)
+        room, member = getattr(event, "room", None), member_of(event)
+        private = isinstance(room, Room) and room.is_private_chat
+        several = len({p.language for p in current.policies}) > 1  # else the default says it
+        if said is None and private and several and member is not None:
+            reminded = await self.store.policies_reminded(member.platform, member.id)
+            said = member_language(current, reminded)
+        return said
 
     async def startup_actions(self, duties: Duties = EVERYTHING) -> list[Action]:
         """What a (re)start owes: interrupted reminders, and re-asks for changed texts.
@@ -254,8 +270,9 @@ class Core:
         if self.recurring is not None:  # scheduled check-ins missed while down (claimed)
             actions += await self.recurring.startup(mine=duties.runs if shared else None)
         for policy in self.policies.current.policies:
-            actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
-            actions += await reminding.reask_changed(self, policy)
+            with i18n.speaking(policy.language):
+                actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
+                actions += await reminding.reask_changed(self, policy)
         actions += await rules_messages.check_rules_messages(self)
         if shared:  # an alert for a platform run elsewhere is not dropped here
             actions += await self.alerts.due(mine=duties.members, purge=False)
@@ -310,7 +327,8 @@ class Core:
             if state.last_reminded_at <= due_by:
                 room = Room(state.platform, state.room_id, state.room_name)
                 if await duties.rooms(room):
-                    actions += await reminding.periodic_reminder(self, room, policy, due_by)
+                    with i18n.speaking(policy.language):
+                        actions += await reminding.periodic_reminder(self, room, policy, due_by)
         return actions
 
     async def reload_policies(self) -> tuple[ReloadResult, list[Action]]:
@@ -331,6 +349,7 @@ class Core:
                 actions += failed
             return result, actions
         self._reload_alerted = None
+        i18n.set_default(deployment_language(self.policies.current.policies))
         # The moderators who were told of a failure hear that it is over, in the same rooms.
         told, self._reload_failure_told = self._reload_failure_told, set()
         actions += [
@@ -341,8 +360,9 @@ class Core:
             if self.leaks is not None:
                 await self.leaks.policies_changed()
             for policy in self.policies.current.policies:
-                actions += await read_gate.suspend_changed(self, policy)  # before the re-ask
-                actions += await reminding.reask_changed(self, policy)
+                with i18n.speaking(policy.language):
+                    actions += await read_gate.suspend_changed(self, policy)  # before re-asks
+                    actions += await reminding.reask_changed(self, policy)
             actions += await rules_messages.refresh_rules_messages(self)
             actions += await gating.check_new_grants(self, before)
             actions += await read_gate.check_after_reload(self, before)
@@ -378,11 +398,13 @@ class Core:
     async def refused(self, action: Action, reason: str) -> list[Action]:
         """The platform refused an action: its policy's moderators hear of it once per
         run, room and kind of action, so they can fix the permission (see room_admin)."""
-        return room_admin.refused(self, action, reason)
+        with i18n.speaking(event_language(self.policies.current, action)):
+            return room_admin.refused(self, action, reason)
 
     async def fallbacks(self, action: SendPrivate) -> tuple[Action, ...]:
         """What to do instead of a refused private message."""
-        return await reminding.fallbacks(self, action)
+        with i18n.speaking(_policy_language(self, action)):
+            return await reminding.fallbacks(self, action)
 
     async def reminder_delivered(self, key: str, channel: str) -> None:
         """The reminder leaves the outbox; counted and logged once per reminder, however
@@ -487,12 +509,12 @@ class Core:
             log.info("refused %s to a non-moderator on %s", spec.name, event.room.platform)
             return [self.reply(event, texts.refused(f"{prefix}{spec.name}"))]
         try:
-            args = bind(spec, event.argv, dict(event.options))
+            args = bind(spec, event.argv, dict(event.options), prefix)
         except UsageError as error:
-            return [self.reply(event, str(error).replace("Usage: /", f"Usage: {prefix}"))]
+            return [self.reply(event, str(error))]
         handler = self._command_handlers.get(spec.name)
         if handler is None:
-            return [self.reply(event, f"{prefix}{spec.name} is not available yet.")]
+            return [self.reply(event, texts.not_available(f"{prefix}{spec.name}"))]
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
 
     def _unknown_command(self, event: CommandInvoked, policy: Policy | None, prefix: str) -> str:
@@ -585,6 +607,13 @@ class Core:
 
     async def nothing(self, _: object) -> list[Action]:
         return []
+
+
+def _policy_language(core: Core, action: object) -> str | None:
+    """The language of the policy an action was produced for (a private reminder's
+    fallback is said in the room's language), else of the room it acts in."""
+    policy = core.policies.current.by_name(getattr(action, "policy", None) or "")
+    return policy.language if policy else event_language(core.policies.current, action)
 
 
 def _reload_failure(result: ReloadResult, everyone: tuple[Policy, ...], here: list[Policy]) -> str:

@@ -156,6 +156,9 @@ class CommandInvoked:
     # Message links in the command's arguments, parsed by the adapter as in a post: only
     # the adapter knows its platform's links (a /report pointing at a message).
     links: tuple[MessageRef, ...] = ()
+    # The member's own language where the platform tells it (Discord's interaction locale,
+    # BCP 47); the core answers in it where the policy says member_language: platform.
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ class ChoiceMade:
     at: datetime
     values: tuple[str, ...] = ()
     reply_handle: str | None = None
+    locale: str | None = None  # as for CommandInvoked
 
 
 @dataclass(frozen=True, slots=True)

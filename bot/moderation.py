@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import read_gate, texts
+from bot import i18n, read_gate, texts
 from bot.actions import (
     Action,
 )
@@ -21,6 +21,7 @@ from bot.events import (
     CommandInvoked,
     Member,
 )
+from bot.i18n import t
 from bot.mentions import member_token
 from bot.policy import Policy
 
@@ -55,12 +56,11 @@ async def cmd_rules(
     if policy is None:
         return [core.reply(event, texts.no_policy_here(prefix))]
     reminder = policy.reminder
+    text = policy.text_in("reminder.text", i18n.current(), reminder.text)  # member's language
     agreed = await _has_agreed(core, member, policy)
     if reminder.require_agreement and agreed:
-        return [core.reply(event, texts.rules_agreed(reminder.text))]
-    return [
-        core.reply(event, texts.reminder_in_room(reminder.text, prefix, reminder.require_agreement))
-    ]
+        return [core.reply(event, texts.rules_agreed(text))]
+    return [core.reply(event, texts.reminder_in_room(text, prefix, reminder.require_agreement))]
 
 
 async def _has_agreed(core: Core, member: Member, policy: Policy) -> bool:
@@ -135,7 +135,7 @@ def in_view(core: Core, event: CommandInvoked) -> list[Policy]:
 
 
 def _your_policies(core: Core, member: Member) -> str:
-    return ", ".join(p.name for p in moderated(core, member)) or "none"
+    return ", ".join(p.name for p in moderated(core, member))  # texts say "none" if empty
 
 
 def named_or_room_policy(
@@ -156,7 +156,7 @@ async def cmd_policy_show(
     policy = named_or_room_policy(core, event, args.get("name"))
     if policy is None:
         names = _your_policies(core, event.invoker)
-        return [core.reply(event, f"No such policy here. Policies you moderate: {names}")]
+        return [core.reply(event, texts.no_such_policy(names))]
     return [core.reply(event, describe_policy(policy))]
 
 
@@ -187,17 +187,13 @@ async def cmd_policy_reload(
     if result.ok:
         after = moderated(core, who)
         changed = {p.name: p for p in after} != {p.name: p for p in mine}
-        names = ", ".join(p.name for p in after) or "none"
-        reply = f"Policies reloaded ({'changed' if changed else 'unchanged'}): {names}"
+        reply = texts.policies_reloaded(changed, ", ".join(p.name for p in after))
         return [*actions, core.reply(event, reply)]
     # a failed reload keeps the last good set, so ``mine`` still names the files to match
     own = tuple(e for p in mine for e in result.notices_of(p))
     reply = texts.policy_reload_failed(own).rstrip("\n")
     if others := len(result.errors) - len(own):
-        reply += (
-            f"\n{others} more errors are in policy files that are not yours; nothing is "
-            "reloaded until they are fixed (the admin sees them in the log)."
-        )
+        reply += "\n" + texts.reload_errors_elsewhere(others)
     return [*actions, core.reply(event, reply)]
 
 
@@ -211,12 +207,7 @@ async def cmd_agreements(
         policy = mine[0]  # the one community they moderate needs no naming
     if policy is None:
         names = _your_policies(core, event.invoker)
-        return [
-            core.reply(
-                event,
-                f"Name a policy you moderate: {prefix}agreements <policy> (yours: {names})",
-            )
-        ]
+        return [core.reply(event, texts.name_a_policy(prefix, names))]
     if not core.is_moderator(event.invoker, policy):
         return [core.reply(event, texts.refused(f"{prefix}agreements"))]
     if core.policy_for(event.room) == policy:
@@ -237,13 +228,13 @@ async def cmd_agreements(
         ]
     platform = event.room.platform
     latest = await core.store.latest_agreements(platform, policy.name)
-    lines = [f"Agreements to the reminder of {policy.name}, current text first:"]
+    lines = [texts.agreements_head(policy.name)]
     for room_id, label in rooms:
         members = await core.store.room_member_ids(platform, room_id)
         lines += agreement_lines(label, members, latest, policy.reminder.text_hash)
         lines += await read_gate.admitted_lines(core, policy, platform, room_id)
     if not rooms:
-        lines.append("no members seen yet")
+        lines.append(texts.no_members_seen())
     who, shown = event.invoker, f"{len(rooms)} rooms shown"
     await core.store.audit(who.platform, who.id, "agreements", shown, event.at, policy=policy.name)
     return [core.reply(event, "\n".join(lines))]
@@ -264,51 +255,74 @@ def agreement_lines(
         else:
             never.append(member_id)
     agreed_now = len(by_version.get(current, []))
-    lines = [f"{label}: {agreed_now} of {len(members)} members agreed to the current text"]
+    lines = [texts.agreements_room(label, agreed_now, len(members))]
     earlier = sorted(
         (v for v in by_version if v != current), key=lambda v: max(by_version[v]), reverse=True
     )
     for version in ([current] if current in by_version else []) + earlier:
-        which = "current text" if version == current else "earlier text"
         names = ", ".join(
             f"{member_token(m)} ({at[:16].replace('T', ' ')} UTC)"
             for at, m in sorted(by_version[version])
         )
-        lines.append(f"  {which} (version {version[:8]}): {names}")
+        lines.append(texts.agreements_version(version == current, version[:8], names))
     if never:
-        lines.append("  not agreed: " + ", ".join(member_token(m) for m in never))
+        lines.append(texts.agreements_never(", ".join(member_token(m) for m in never)))
     return lines
 
 
 def describe_policy(policy: Policy) -> str:
     reminder = policy.reminder
+    """/policy show: the policy's settings in the moderator's language; setting values (such
+    as ``room_mention``) are shown as the file writes them, so they can be looked up there."""
     rooms = ", ".join(
         f"{r.platform}:{r.id or r.alias or r.name}"
-        + (f" (posting role {r.agreed_role})" if r.agreed_role else "")
+        + (t(" (posting role {role})", role=r.agreed_role) if r.agreed_role else "")
         for r in policy.rooms
     )
-    repeat = "off"
+    repeat = t("off")
     if reminder.repeat is not None:
         parts = []
         if reminder.repeat.every_days:
-            parts.append(f"every {reminder.repeat.every_days} days")
+            parts.append(t("every {n} days", n=reminder.repeat.every_days))
         if reminder.repeat.every_messages:
-            parts.append(f"every {reminder.repeat.every_messages} messages")
+            parts.append(t("every {n} messages", n=reminder.repeat.every_messages))
         repeat = ", ".join(parts)
     minutes = reminder.fallback_delete_after_minutes
-    deleted = f", deleted after {minutes:g} minutes" if minutes is not None else ""
+    fallback = reminder.fallback
+    if minutes is not None:
+        fallback = t(
+            "{fallback}, deleted after {minutes} minutes",
+            fallback=reminder.fallback,
+            minutes=format(minutes, "g"),
+        )
+    yes, no = t("yes"), t("no")
     return "\n".join(
         [
-            f"Policy {policy.name} ({policy.source})",
-            f"rooms: {rooms}",
-            f"delivery: {reminder.delivery} (fallback: {reminder.fallback}{deleted})",
-            f"agreement required: {'yes' if reminder.require_agreement else 'no'}"
-            f" (unagreed posts: {reminder.unagreed_posts})",
-            f"re-ask when the text changes: {'yes' if reminder.reask_on_change else 'no'}",
+            t("Policy {policy} ({source})", policy=policy.name, source=policy.source),
+            t("rooms: {rooms}", rooms=rooms),
+            t(
+                "delivery: {delivery} (fallback: {fallback})",
+                delivery=reminder.delivery,
+                fallback=fallback,
+            ),
+            t(
+                "agreement required: {required} (unagreed posts: {unagreed})",
+                required=yes if reminder.require_agreement else no,
+                unagreed=reminder.unagreed_posts,
+            ),
+            t(
+                "re-ask when the text changes: {reask}",
+                reask=yes if reminder.reask_on_change else no,
+            ),
             *read_gate.policy_lines(reminder),
-            f"periodic reminder: {repeat}",
-            f"reminder text version: {reminder.text_hash}",
-            f"moderators: {len(policy.moderators)}, alert rooms: {len(policy.alerts)}",
+            t("periodic reminder: {repeat}", repeat=repeat),
+            t("reminder text version: {version}", version=reminder.text_hash),
+            t("language: {language}", language=policy.language),
+            t(
+                "moderators: {moderators}, alert rooms: {alerts}",
+                moderators=len(policy.moderators),
+                alerts=len(policy.alerts),
+            ),
             *checkin_words.policy_lines(policy.checkins),
         ]
     )

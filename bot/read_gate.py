@@ -23,6 +23,7 @@ from bot.actions import (
     SendPrivate,
 )
 from bot.events import AccessRequested, Member, PrivateReply, Room
+from bot.i18n import t
 from bot.identifiers import agree_choice_id, reminder_key
 from bot.policy import Policy, PolicySet, ReminderSpec, RoomRef
 
@@ -85,7 +86,7 @@ async def remind_to_enter(
 
 def _buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ...]:
     if core.caps(platform).buttons:
-        return (Button(agree_choice_id(policy.name), texts.AGREE_LABEL),)
+        return (Button(agree_choice_id(policy.name), texts.agree_label()),)
     return ()
 
 
@@ -248,7 +249,12 @@ def policy_lines(reminder: ReminderSpec) -> list[str]:
     """For /policy show: a read gate and what a changed text does to access."""
     if reminder.gate != "read":
         return []
-    return [f"read gate: newcomers read only after agreeing (changed text: {reminder.reask})"]
+    return [
+        t(
+            "read gate: newcomers read only after agreeing (changed text: {reask})",
+            reask=reminder.reask,
+        )
+    ]
 
 
 async def check_after_reload(core: Core, before: PolicySet) -> list[Action]:

@@ -120,7 +120,7 @@ def agree_buttons(core: Core, platform: str, policy: Policy) -> tuple[Button, ..
     buttons: a member held back in a room has no chat bar there, so a command they cannot
     type is no way to agree; the button is one they can always press."""
     if policy.reminder.require_agreement and core.caps(platform).buttons:
-        return (Button(agree_choice_id(policy.name), texts.AGREE_LABEL),)
+        return (Button(agree_choice_id(policy.name), texts.agree_label()),)
     return ()
 
 

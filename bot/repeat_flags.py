@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import texts
 from bot.actions import Action, AlertModerators, DeleteMessage, RemoveFromRoom, TimeoutMember
 from bot.events import CommandInvoked, Member, Room
 from bot.policy import Policy
@@ -25,11 +26,6 @@ if TYPE_CHECKING:
     from bot.jobs import PlatformCheck
 
 MENTION = re.compile(r"^<@!?(\d+)>$")  # a Discord mention typed into a text option
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def member_id(typed: str) -> str:
@@ -56,9 +52,7 @@ async def mark_alerts(
     if not earlier:
         return actions
     spec = policy.leaks.repeat
-    line = f"Earlier confirmed flags by this member: {earlier} in {spec.days} days"
-    if earlier >= spec.count:
-        line = f"REPEATED: {line} (the policy's mark is {spec.count})"
+    line = texts.repeat_earlier(earlier, spec.days, spec.count)
 
     def marked(action: Action) -> Action:
         if isinstance(action, AlertModerators):
@@ -86,7 +80,7 @@ async def on_confirmed(
     spec = policy.leaks.repeat
     count = await recent(core, author, policy, at)
     # the first is no repeat: said only when the policy acts on it
-    line = f"{ordinal(count)} confirmed flag of this member in {spec.days} days."
+    line = texts.repeat_count(count, spec.days)
     if count < spec.count or spec.action == "mark" or flag.poster_id == "(erased)":
         return [], line if count > 1 else ""
     proposed = await core.store.add_repeat_action(
@@ -105,28 +99,21 @@ async def on_confirmed(
     )
     what = describe(proposed)
     # Every moderator of the policy hears of it, not only the one who resolved the flag.
-    head = f"Repeat leaker: the poster of flag {flag.id} has {count} confirmed flags in "
-    head += f"{spec.days} days (the policy's mark is {spec.count})."
+    head = texts.repeat_leaker(flag.id, count, spec.days, spec.count)
     if spec.automatic:
-        told = core.alerts_to([policy], f"{head} Done by the policy: {what}.")
+        told = core.alerts_to([policy], texts.repeat_done(head, what))
         actions = await carry_out(core, proposed, at)
-        return [*told, *actions], f"{line} The policy's mark is {spec.count}: {what} (automatic)."
+        return [*told, *actions], texts.repeat_done_line(line, spec.count, what)
     alert_prefix = core.prefix(policy.alerts[0].platform) if policy.alerts else "/"
     told = core.alerts_to(
-        [policy],
-        f"{head} Proposed: {what}. To do it: {alert_prefix}flag confirm-action {proposed.id}",
+        [policy], texts.repeat_proposed(head, what, alert_prefix, proposed.id)
     )
     prefix = core.prefix(flag.platform)
-    return told, (
-        f"{line} The policy's mark is {spec.count}: it proposes {what}. "
-        f"To do it: {prefix}flag confirm-action {proposed.id}"
-    )
+    return told, texts.repeat_proposed_line(line, spec.count, what, prefix, proposed.id)
 
 
 def describe(action: RepeatAction) -> str:
-    if action.kind == "timeout":
-        return f"a {action.minutes}-minute timeout (action {action.id})"
-    return f"removal from the policy's rooms (action {action.id})"
+    return texts.repeat_action(action.kind, action.id, action.minutes)
 
 
 async def rooms_of(core: Core, policy: Policy, platform: str) -> list[Room]:
@@ -201,16 +188,14 @@ async def cmd_confirm(core: Core, event: CommandInvoked, action_id: int) -> list
         or proposed.status != "proposed"
         or not core.is_moderator(event.invoker, policy)
     ):
-        return [core.reply(event, f"There is no proposed action {action_id}.")]
+        return [core.reply(event, texts.no_proposed_action(action_id))]
     actions = await carry_out(core, proposed, event.at)
     who = event.invoker
     detail = f"action {action_id}: {describe(proposed)}, member {proposed.member_id}"
     await core.store.audit(
         who.platform, who.id, "flag confirm-action", detail, event.at, policy=policy.name
     )
-    reply = f"Confirmed: {describe(proposed)}."
-    if not actions:
-        reply += " The bot knows no room of the policy on that platform to apply it to."
+    reply = texts.repeat_confirmed(describe(proposed), applied=bool(actions))
     return [*actions, core.reply(event, reply)]
 
 
@@ -220,14 +205,16 @@ async def member_history(
     """``/flags MEMBER``: their confirmed flags and the actions taken, in the invoker's view."""
     names = [p.name for p in policies]
     confirmed = await core.store.confirmed_flags(author, names)
-    lines = [f"Confirmed flags of {typed}: {len(confirmed)}"]
-    lines += [f"  flag {fid} ({policy}), {at:%Y-%m-%d %H:%M} UTC" for fid, policy, at in confirmed]
+    lines = [texts.member_flags_head(typed, len(confirmed))]
+    lines += [
+        texts.member_flag_line(fid, policy, f"{at:%Y-%m-%d %H:%M}") for fid, policy, at in confirmed
+    ]
     taken = [
         a
         for a in await core.store.member_repeat_actions(event.invoker.platform, member_id(typed))
         if a.policy in names
     ]
     for a in taken:
-        until = f" until {a.until:%Y-%m-%d %H:%M} UTC" if a.until else ""
-        lines.append(f"  {describe(a)}: {a.status}{until}")
+        until = f"{a.until:%Y-%m-%d %H:%M}" if a.until else None
+        lines.append(texts.member_action_line(describe(a), a.status, until))
     return "\n".join(lines)

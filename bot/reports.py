@@ -31,6 +31,7 @@ from bot.actions import Action, AlertModerators, PostToRoom, ReplyToInvoker, Sen
 from bot.checkins.sealing import SealBroken, Sealer
 from bot.clock import Clock
 from bot.events import CommandInvoked, Member, MessageRef, Room
+from bot.i18n import N_
 from bot.leaks import author_key
 from bot.policy import Policy
 from bot.policy_holder import PolicyHolder
@@ -156,7 +157,7 @@ class Reports:
                     host.prefix(platform),
                 ),
                 about=about,
-                about_label="Where",
+                about_label=N_("Where"),
                 concerns=who,
             )
             for platform, selector in sorted({(r.platform, r.selector[1]) for r in policy.alerts})

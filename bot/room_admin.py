@@ -26,6 +26,7 @@ from bot.events import (
     InvitedToRoom,
     ModeratorGranted,
 )
+from bot.i18n import N_
 from bot.logs import fields
 
 if TYPE_CHECKING:
@@ -105,8 +106,7 @@ async def on_permissions(core: Core, event: BotPermissions) -> list[Action]:
             actions.append(CheckGrant(event.room, grant))
         if not (event.can_restrict_posting or event.can_delete):
             problems = [
-                f"in {event.room.label} I can neither stop members who have not agreed from "
-                "posting nor remove their posts, so the agreement rule is not enforced there",
+                texts.cannot_enforce(event.room.label),
                 # what a lacking ability below names already is not named twice
                 *(m for m in event.missing if m not in {lack.fix for lack in event.lacking}),
                 *problems,
@@ -124,9 +124,9 @@ def refused(core: Core, action: Action, reason: str) -> list[Action]:
     room = getattr(action, "room", None)
     if room is None or (isinstance(action, SetPostingAllowed) and action.grant is not None):
         return []
-    what = _REFUSED_WHAT.get(type(action).__name__, "an action")
+    what = _REFUSED_WHAT.get(type(action).__name__, N_("an action"))
     if isinstance(action, PostToRoom) and action.private_thread:
-        what = "a private thread for a member whose private messages are closed"
+        what = N_("a private thread for a member whose private messages are closed")
     told = (room.platform, what, room.id)
     policy = core.policy_for(room)
     if policy is None or told in core.refusals_told:
@@ -145,7 +145,7 @@ def _alert_refused(core: Core, action: AlertModerators, reason: str) -> list[Act
         return []
     core.refusals_told.add(told)
     where = action.room_selector
-    problem = texts.refused_in_room(where, "posting moderator alerts", reason)
+    problem = texts.refused_in_room(where, N_("posting moderator alerts"), reason)
     log.warning("%s adapter: %s", action.platform, problem, extra=fields("action_refused"))
     policies = [
         policy
@@ -166,15 +166,15 @@ def _names(ref: RoomRef, platform: str, selector: str) -> bool:
     return (ref.platform, ref.selector[1]) == (platform, selector)
 
 
-_REFUSED_WHAT = {
-    "PostToRoom": "a post",
-    "SetPostingAllowed": "a change to who may post",
-    "DeleteMessage": "removing a post",
-    "TimeoutMember": "a timeout of a repeat leaker",
-    "RemoveFromRoom": "removing a repeat leaker from the room",
-    "GrantAccess": "letting a member who agreed read the room",
-    "RevokeAccess": "taking away a member's access after the reminder changed",
-    "CheckReadGate": "keeping the room closed to members who have not agreed",
+_REFUSED_WHAT = {  # said in the language of the moderators told (texts.refused_in_room)
+    "PostToRoom": N_("a post"),
+    "SetPostingAllowed": N_("a change to who may post"),
+    "DeleteMessage": N_("removing a post"),
+    "TimeoutMember": N_("a timeout of a repeat leaker"),
+    "RemoveFromRoom": N_("removing a repeat leaker from the room"),
+    "GrantAccess": N_("letting a member who agreed read the room"),
+    "RevokeAccess": N_("taking away a member's access after the reminder changed"),
+    "CheckReadGate": N_("keeping the room closed to members who have not agreed"),
 }
 
 

@@ -38,7 +38,7 @@ async def rules_message(core: Core, room: Room, policy: Policy, after: str = "")
     so that the new post is not mistaken for a repeat of the old one."""
     caps = core.caps(room.platform)
     text = texts.rules_message(policy.reminder.text, caps.command_prefix, caps.buttons)
-    buttons = (Button(agree_choice_id(policy.name), texts.AGREE_LABEL),)
+    buttons = (Button(agree_choice_id(policy.name), texts.agree_label()),)
     content = digest(text, *(f"{b.id}\x1e{b.label}" for b in buttons))
     key = "rules-" + digest(room.platform, room.id, policy.name, content, after)[:32]
     current = await core.store.rules_message(room.platform, room.id, policy.name)

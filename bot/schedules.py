@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.i18n import N_, t
+
 CatchUp = Literal["once", "skip"]
 CATCH_UP_MODES: tuple[CatchUp, ...] = ("once", "skip")
 
@@ -53,19 +55,25 @@ _NOT_PLACES = frozenset({"factory", "localtime", "posixrules"})
 def _zone(name: str) -> ZoneInfo:
     """Resolve once at validation so a typo is reported when set, not when a check-in is due."""
     if not isinstance(name, str) or not name.strip():
-        raise ScheduleError("a time zone is needed, as an IANA name such as 'Europe/Berlin'")
+        raise ScheduleError(t("a time zone is needed, as an IANA name such as 'Europe/Berlin'"))
     if name.rsplit("/", 1)[-1].lower() in _NOT_PLACES:
         raise ScheduleError(
-            f"{name!r} is not the time zone of a place; use the IANA name of the place whose "
-            "clock you go by, such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
+            t(
+                "{name} is not the time zone of a place; use the IANA name of the place whose "
+                "clock you go by, such as 'Europe/Berlin', 'America/New_York' or 'UTC'",
+                name=repr(name),
+            )
         )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         shown = name if len(name) <= 40 else name[:40] + "…"
         raise ScheduleError(
-            f"unknown time zone {shown!r}; use an IANA name such as 'Europe/Berlin' "
-            "or 'America/New_York'"
+            t(
+                "unknown time zone {name}; use an IANA name such as 'Europe/Berlin' or "
+                "'America/New_York'",
+                name=repr(shown),
+            )
         ) from exc
 
 
@@ -239,7 +247,7 @@ _DAY_GROUPS: dict[str, frozenset[int]] = {
     "weekends": frozenset({5, 6}),
     "weekend": frozenset({5, 6}),
 }
-_HELP_DAYS = "use day names like mon,wed,fri, a range like mon-fri, or 'weekdays' or 'daily'"
+_HELP_DAYS = N_("use day names like mon,wed,fri, a range like mon-fri, or 'weekdays' or 'daily'")
 
 
 def _short(text: str) -> str:
@@ -250,7 +258,8 @@ def _one_day(token: str) -> int:
     try:
         return _DAY_ALIASES[token]
     except KeyError:
-        raise ScheduleError(f"I don't recognise {_short(token)!r} as a day; {_HELP_DAYS}") from None
+        unknown = t("I don't recognise {token} as a day;", token=repr(_short(token)))
+        raise ScheduleError(f"{unknown} {t(_HELP_DAYS)}") from None
 
 
 def parse_days(text: str) -> frozenset[int]:
@@ -261,7 +270,7 @@ def parse_days(text: str) -> frozenset[int]:
     """
     cleaned = re.sub(r"\s*-\s*", "-", " ".join(text.lower().split()))
     if not cleaned:
-        raise ScheduleError(f"which days? {_HELP_DAYS}")
+        raise ScheduleError(t("which days?") + " " + t(_HELP_DAYS))
     if cleaned in _DAY_GROUPS:
         return _DAY_GROUPS[cleaned]
     days: set[int] = set()
@@ -277,12 +286,12 @@ def parse_days(text: str) -> frozenset[int]:
         else:
             days.add(_one_day(token))
     if not days:
-        raise ScheduleError(f"which days? {_HELP_DAYS}")
+        raise ScheduleError(t("which days?") + " " + t(_HELP_DAYS))
     return frozenset(days)
 
 
 _TIME_RE = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
-_HELP_TIME = "use a 24-hour time like 09:00 or 21:30 (9am and 9:30pm work too)"
+_HELP_TIME = N_("use a 24-hour time like 09:00 or 21:30 (9am and 9:30pm work too)")
 
 
 def parse_time(text: str) -> time:
@@ -290,17 +299,27 @@ def parse_time(text: str) -> time:
     cleaned = " ".join(text.lower().split())
     match = _TIME_RE.match(cleaned)
     if not match:
-        raise ScheduleError(f"{_short(text.strip())!r} isn't a time I understand; {_HELP_TIME}")
+        raise ScheduleError(
+            t("{time} isn't a time I understand;", time=repr(_short(text.strip())))
+            + " "
+            + t(_HELP_TIME)
+        )
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
     suffix = match.group(3)
     if suffix is None and match.group(2) is None:
-        raise ScheduleError(f"{_short(cleaned)!r} needs minutes or am/pm; {_HELP_TIME}")
+        raise ScheduleError(
+            t("{time} needs minutes or am/pm;", time=repr(_short(cleaned))) + " " + t(_HELP_TIME)
+        )
     if suffix is not None:
         if not 1 <= hour <= 12:
-            raise ScheduleError(f"{_short(cleaned)!r}: with am/pm the hour is 1 to 12")
+            raise ScheduleError(
+                t("{time}: with am/pm the hour is 1 to 12", time=repr(_short(cleaned)))
+            )
         hour = hour % 12 + (12 if suffix.startswith("p") else 0)
     if hour > 23 or minute > 59:
-        raise ScheduleError(f"{_short(cleaned)!r} isn't a time of day; {_HELP_TIME}")
+        raise ScheduleError(
+            t("{time} isn't a time of day;", time=repr(_short(cleaned))) + " " + t(_HELP_TIME)
+        )
     return time(hour, minute)
 
 

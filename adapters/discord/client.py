@@ -50,6 +50,7 @@ from .channels import ThreadParents, covered_channels, is_covered_kind, kind_pro
 from .commands import build_commands
 from .components import CoreComponent
 from .elsewhere import OtherShards
+from .localize import CatalogTranslator
 from .outbound import AUDIT_REASON, ROLE_REASON, Outbound
 from .read_gate import ReadGate
 from .replies import DEFER_AFTER_S, InteractionReplies
@@ -358,6 +359,7 @@ class ConfidantClient(discord.Client):
                 options=command_options(values),
                 reply_handle=handle,
                 links=parse_message_links(" ".join(str(v) for v in values.values())),
+                locale=interaction.locale.value,
             ),
         )
 
@@ -369,7 +371,13 @@ class ConfidantClient(discord.Client):
             interaction,
             "choice",
             lambda room, member, handle: ChoiceMade(
-                room, member, custom_id, self.clock.now(), values=values, reply_handle=handle
+                room,
+                member,
+                custom_id,
+                self.clock.now(),
+                values=values,
+                reply_handle=handle,
+                locale=interaction.locale.value,
             ),
         )
 
@@ -645,6 +653,7 @@ class DiscordAdapter:
         """Log in, connect in the background and return once READY with servers prepared."""
         quiet_payload_logs()
         self.client.sink = sink
+        await self.client.tree.set_translator(CatalogTranslator())  # descriptions per locale
         if self._store is not None:  # before any THREAD_MEMBERS_UPDATE can arrive
             known = await self._store.bot_threads(PLATFORM)
             self.client.reminder_threads.update(int(t) for t in known if t.isdigit())

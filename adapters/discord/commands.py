@@ -16,8 +16,9 @@ import discord
 from discord import app_commands
 
 from bot.commands import CommandSpec, Param, Permission, Registry
+from bot.i18n import N_
 
-from .translate import short_description
+from .localize import choice_label, described
 
 # Who sees a moderator command in Discord's picker by default. The core still checks the
 # policy's moderator list on every invocation; this only keeps the picker tidy for members.
@@ -41,8 +42,10 @@ def build_commands(
         moderator_only = all(s.permission is Permission.MODERATOR for s in specs)
         group = app_commands.Group(
             name=word,
-            description=short_description(
-                f"{word} commands: " + ", ".join(s.words[1] for s in specs)
+            description=described(
+                N_("{word} commands: {commands}"),
+                word=word,
+                commands=", ".join(s.words[1] for s in specs),
             ),
             default_permissions=MODERATOR_PERMISSIONS if moderator_only else None,
         )
@@ -70,10 +73,10 @@ def _command(
     )
     if spec.params:
         callback = app_commands.describe(
-            **{p.name: short_description(p.description) for p in spec.params}
+            **{p.name: described(p.description) for p in spec.params}
         )(callback)
     choices = {
-        p.name: [app_commands.Choice(name=c, value=c) for c in p.choices]
+        p.name: [app_commands.Choice(name=choice_label(c), value=c) for c in p.choices]
         for p in spec.params
         if p.choices
     }
@@ -82,7 +85,7 @@ def _command(
     if top_level and spec.permission is Permission.MODERATOR:
         callback = app_commands.default_permissions(MODERATOR_PERMISSIONS)(callback)
     return app_commands.Command(
-        name=name, description=short_description(spec.description), callback=callback
+        name=name, description=described(spec.description), callback=callback
     )
 
 

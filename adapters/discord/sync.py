@@ -49,7 +49,12 @@ async def sync_if_changed(
     """True if the server's commands were replaced; raises discord.HTTPException on failure."""
     if client.application_id is None:
         raise RuntimeError("the client has no application id before READY")
-    wanted = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    translator = tree.translator  # localizations are part of what is compared (localize.py)
+    commands = tree.get_commands(guild=guild)
+    if translator is not None:
+        wanted = [await command.get_translated_payload(tree, translator) for command in commands]
+    else:
+        wanted = [command.to_dict(tree) for command in commands]
     current = await client.http.get_guild_commands(client.application_id, guild.id)
     if canonical_commands(wanted) == canonical_commands(current):
         log.info("slash commands in guild %s are up to date", guild.id)

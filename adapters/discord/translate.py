@@ -251,6 +251,7 @@ def _canonical(command: Mapping[str, Any], *, top: bool = False) -> dict[str, An
         "name": command["name"],
         "type": int(command.get("type") or 1),
         "description": command.get("description") or "",
+        "description_localizations": dict(command.get("description_localizations") or {}),
         "options": [_canonical(o) for o in command.get("options") or ()],
     }
     if top:
@@ -259,7 +260,10 @@ def _canonical(command: Mapping[str, Any], *, top: bool = False) -> dict[str, An
         result["nsfw"] = bool(command.get("nsfw", False))
     else:
         result["required"] = bool(command.get("required", False))
-        result["choices"] = [(c["name"], c["value"]) for c in command.get("choices") or ()]
+        result["choices"] = [
+            (c["name"], c["value"], sorted((c.get("name_localizations") or {}).items()))
+            for c in command.get("choices") or ()
+        ]
     return result
 
 

@@ -39,18 +39,15 @@ async def cmd_history(checkins: Checkins, event: CommandInvoked, _: Args) -> lis
     member = event.invoker
     recent = await checkins.core.store.member_checkins(member.platform, member.id, HISTORY_SHOWN)
     if not recent:
-        return privately(checkins, event, "You have no check-ins yet.")
-    lines = ["Your recent check-ins, newest first:"]
+        return privately(checkins, event, words.history_empty())
+    lines = []
     for checkin in recent:
         spec = checkins.spec(checkin.policy)
         when = checkin.started_at.strftime("%Y-%m-%d %H:%M UTC")
-        status = checkin.status.replace("_", " ")
         answers = await checkins.answer_lines(checkin, spec)
-        lines.append(f"  {when} ({status}): " + ("; ".join(answers) or "no answers"))
+        lines.append(words.history_line(when, checkin.status, answers))
     trend = await _mood_trend(checkins, list(reversed(recent)))
-    if trend:
-        lines += ["", f"Mood, oldest to newest: {trend}"]
-    return privately(checkins, event, "\n".join(lines))
+    return privately(checkins, event, words.history(lines, trend))
 
 
 async def _mood_trend(checkins: Checkins, oldest_first: list[Checkin]) -> str:
@@ -91,7 +88,7 @@ async def cmd_stats(checkins: Checkins, event: CommandInvoked, _: Args) -> list[
         and (room_policy is None or p.name == room_policy.name)
     ]
     if not policies:
-        return [core.reply(event, "No check-ins are set up in policies you moderate.")]
+        return [core.reply(event, words.stats_none())]
     rows = await core.store.checkins_of_policies(policies)
     total, complete, contact = Counter[str](), Counter[str](), Counter[str]()
     for checkin in rows:
@@ -99,18 +96,15 @@ async def cmd_stats(checkins: Checkins, event: CommandInvoked, _: Args) -> list[
         total[week] += 1
         complete[week] += checkin.status == "complete"
         contact[week] += checkin.asked_contact
-    lines = [f"Check-ins ({', '.join(policies)}), by week:"]
+    lines = [words.stats_head(policies)]
     for week in sorted(total, reverse=True)[:STATS_WEEKS]:
-        lines.append(
-            f"  {week}: {total[week]} check-ins, {complete[week]} finished, "
-            f"{contact[week]} asked for contact"
-        )
+        lines.append(words.stats_week(week, total[week], complete[week], contact[week]))
     if not total:
-        lines.append("  none yet")
+        lines.append(words.stats_none_yet())
     requests = await core.store.escalations_of_policies(policies)
     waiting = [r for r in requests if r.claimed_by is None]
     if waiting:
-        lines.append("Contact requests not yet claimed (these members asked to be contacted):")
+        lines.append(words.stats_waiting())
         lines += [f"  {r.id}: {member_label(r.platform, r.member_id)}" for r in waiting]
     # one entry per community counted, each with its own count: each community's log
     # shows its numbers were looked at, and none tells one community about another

@@ -44,7 +44,7 @@ def _ids(event: str, checkin: Checkin, **more: object) -> dict[str, object]:
 
 
 def member_label(platform: str, member_id: str) -> str:
-    return f"{platform} user {member_id}"
+    return words.member_label(platform, member_id)
 
 
 class Checkins:
@@ -87,9 +87,10 @@ class Checkins:
             return SendPrivate(member, text)
         ids = [f"{CHECKIN_CHOICE}{member.id}:{value}" for value in choices]
         if len(choices) <= MAX_BUTTONS:
-            buttons = tuple(Button(i, c) for i, c in zip(ids, choices, strict=True))
+            labels = [words.reply_word(c) for c in choices]
+            buttons = tuple(Button(i, c) for i, c in zip(ids, labels, strict=True))
             return SendPrivate(member, text, buttons=buttons)
-        opts = tuple(Option(c, c) for c in choices)
+        opts = tuple(Option(c, words.reply_word(c)) for c in choices)
         return SendPrivate(member, text, select=Select(f"{CHECKIN_CHOICE}{member.id}", opts))
 
     def _ask(self, checkin: Checkin, spec: CheckinsSpec, member: Member) -> list[Action]:
@@ -200,7 +201,7 @@ class Checkins:
             return [SendPrivate(member, words.stopped())]
         if at - checkin.updated_at >= timedelta(minutes=spec.timeout_minutes):
             return await self._time_out(checkin, spec, at)
-        said = text.strip().casefold()
+        said = words.canonical(text).strip().casefold()
         if said == "stop":
             await self.core.store.end_checkin(checkin.id, "stopped", at)
             log.info("check-in %d stopped", checkin.id, extra=_ids("checkin_stopped", checkin))
@@ -214,7 +215,7 @@ class Checkins:
     async def _consent_reply(
         self, member: Member, policy: str, text: str, at: datetime
     ) -> list[Action]:
-        said = text.strip().casefold()
+        said = words.canonical(text).strip().casefold()
         spec = self.spec(policy)
         store = self.core.store
         if said in DECLINE_WORDS or said == "stop" or spec is None:
@@ -232,8 +233,11 @@ class Checkins:
         self, checkin: Checkin, spec: CheckinsSpec, member: Member, text: str, at: datetime
     ) -> list[Action]:
         question = spec.questions[checkin.step]
-        skipped = text.strip().casefold() == "skip"
-        answer: Answer | None = None if skipped else q.parse(question, text)
+        said = words.canonical(text)
+        skipped = said.strip().casefold() == "skip"
+        answer: Answer | None = None if skipped else q.parse(
+            question, said if question.kind == "yesno" else text
+        )
         crisis = q.keyword_hit(spec.crisis, text)
         if answer is None and not skipped:
             if crisis:  # words that matter even when they answer nothing
@@ -362,7 +366,7 @@ class Checkins:
             question = by_id.get(row.question_id)
             label = question.prompt if question else row.question_id
             if row.sealed is None:
-                lines.append(f"{label} (skipped)")
+                lines.append(words.answer_skipped(label))
                 continue
             answer = self.sealer.open(checkin.id, row.question_id, row.sealed)
             lines.append(f"{label} {q.shown(question, answer) if question else answer}")

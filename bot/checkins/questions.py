@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.checkins import words
 from bot.checkins.sealing import Answer
 from bot.policy.model import CrisisSpec, QuestionSpec
 
@@ -26,7 +27,7 @@ def options(question: QuestionSpec) -> list[tuple[str, str]]:
     if question.kind == "choice":
         return [(option, option) for option in question.options]
     if question.kind == "yesno":
-        return [("yes", "yes"), ("no", "no")]
+        return [(word, words.reply_word(word)) for word in ("yes", "no")]
     return []
 
 
@@ -60,6 +61,8 @@ def shown(question: QuestionSpec, answer: Answer) -> str:
     """An answer as the member reads it back (their own history and export)."""
     if question.kind == "scale" and isinstance(answer, int) and question.labels:
         return f"{answer} ({question.labels[answer - question.min]})"
+    if question.kind == "yesno" and isinstance(answer, str):
+        return words.reply_word(answer)  # stored as yes or no, read in the member's language
     return str(answer)
 
 
@@ -78,8 +81,8 @@ def threshold_hit(crisis: CrisisSpec, question: QuestionSpec, answer: Answer) ->
 
 
 def _keyword_patterns(crisis: CrisisSpec) -> Iterable[re.Pattern[str]]:
-    for words in crisis.keywords.values():
-        for word in words:
+    for phrases in crisis.keywords.values():
+        for word in phrases:
             yield re.compile(r"(?<!\w)" + re.escape(word.casefold()) + r"(?!\w)")
 
 

@@ -43,8 +43,8 @@ def describe_next(row: CheckinSchedule, after: datetime) -> str:
     """The next fire on the member's own clock, which is the one they think in."""
     fire = schedules.next_fire(as_schedule(row), after)
     if fire is None:
-        return "paused"
-    return fire.astimezone(as_schedule(row).tz).strftime("%a %Y-%m-%d %H:%M %Z")
+        return words.paused()
+    return words.local_time(fire.astimezone(as_schedule(row).tz))
 
 
 class Recurring:
@@ -131,7 +131,8 @@ class Recurring:
         text = words.schedule_set(
             schedules.describe_days(schedule.days), row.local_time, row.zone, prefix
         )
-        return privately(self.checkins, event, f"{text}\nNext: {describe_next(row, event.at)}.")
+        said = f"{text}\n{words.next_fire(describe_next(row, event.at))}"
+        return privately(self.checkins, event, said)
 
     async def cmd_snooze(self, event: CommandInvoked, args: Args) -> list[Action]:
         hours = args["hours"]

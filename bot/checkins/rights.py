@@ -17,6 +17,7 @@ from bot.actions import Action, Attachment
 from bot.checkins import questions as q
 from bot.checkins.commands import Args, privately
 from bot.events import CommandInvoked
+from bot.i18n import t
 from bot.leaks import author_key
 
 if TYPE_CHECKING:
@@ -93,7 +94,10 @@ async def cmd_mydata(checkins: Checkins, event: CommandInvoked, _: Args) -> list
     await checkins.core.store.audit(
         who.platform, who.id, "mydata", "export sent", event.at, policy=None
     )
-    text = f"Everything Confidant holds about you is in the attached file {EXPORT_NAME} (JSON)."
+    text = t(
+        "Everything Confidant holds about you is in the attached file {file} (JSON).",
+        file=EXPORT_NAME,
+    )
     return privately(checkins, event, text, Attachment(EXPORT_NAME, EXPORT_TYPE, body))
 
 

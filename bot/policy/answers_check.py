@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bot import i18n
 from bot.policy.yamlpos import Document, Loc, Problem
 
 if TYPE_CHECKING:
@@ -44,8 +45,15 @@ def answer_problems(policy: Policy, document: Document) -> list[Problem]:
         return []
     base: Loc = ("checkins",)
     problems: list[Problem] = []
+    # a check-in in another language also reads its own words for skip and stop
+    local = {
+        i18n.translate(policy.language, word).casefold(): word for word in RESERVED_ANSWERS
+    }
+    reserved = {word: word for word in RESERVED_ANSWERS} | local
     for index, question in enumerate(spec.questions):
-        problems += _ambiguous_answers(question, document, (*base, "questions", index))
+        problems += _ambiguous_answers(
+            question, document, (*base, "questions", index), reserved
+        )
     for index, rule in enumerate(spec.crisis.thresholds):
         problems += _never_fires(spec, rule, document, (*base, "crisis", "thresholds", index))
     if any(room.platform == "discord" for room in policy.rooms):
@@ -54,14 +62,16 @@ def answer_problems(policy: Policy, document: Document) -> list[Problem]:
     return problems
 
 
-def _ambiguous_answers(question: QuestionSpec, document: Document, loc: Loc) -> list[Problem]:
+def _ambiguous_answers(
+    question: QuestionSpec, document: Document, loc: Loc, reserved: dict[str, str]
+) -> list[Problem]:
     """Members may answer by typing an option's number, a scale's value or a label: each of
     these must mean one thing (see bot/checkins/questions.py ``parse``)."""
     problems = []
     for position, option in enumerate(question.options, start=1):
         where = document.value_pos((*loc, "options", position - 1))
-        if option.casefold() in RESERVED_ANSWERS:
-            problems.append(Problem(where, _reserved(option)))
+        if option.casefold() in reserved:
+            problems.append(Problem(where, _reserved(option, reserved[option.casefold()])))
         elif _WHOLE_NUMBER.fullmatch(option) and int(option) != position:
             number = int(option)
             if 1 <= number <= len(question.options):
@@ -78,8 +88,8 @@ def _ambiguous_answers(question: QuestionSpec, document: Document, loc: Loc) -> 
     for step, label in enumerate(question.labels):
         where = document.value_pos((*loc, "labels", step))
         value = question.min + step
-        if label.strip().casefold() in RESERVED_ANSWERS:
-            problems.append(Problem(where, _reserved(label)))
+        if label.strip().casefold() in reserved:
+            problems.append(Problem(where, _reserved(label, reserved[label.strip().casefold()])))
         elif _WHOLE_NUMBER.fullmatch(label.strip()) and int(label) != value:
             problems.append(
                 Problem(
@@ -92,10 +102,16 @@ def _ambiguous_answers(question: QuestionSpec, document: Document, loc: Loc) -> 
     return problems
 
 
-def _reserved(text: str) -> str:
+def _reserved(text: str, means: str) -> str:
+    if text.strip().casefold() in RESERVED_ANSWERS:
+        return (
+            f"'{text}' cannot be an answer: typed during a check-in, 'skip' skips the question "
+            "and 'stop' ends the check-in; word it differently"
+        )
     return (
-        f"'{text}' cannot be an answer: typed during a check-in, 'skip' skips the question "
-        "and 'stop' ends the check-in; word it differently"
+        f"'{text}' cannot be an answer: in a check-in in the policy's language it is the "
+        f"word for '{means}' (skip skips the question, stop ends the check-in); word it "
+        "differently"
     )
 
 

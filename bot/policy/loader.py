@@ -16,6 +16,7 @@ from pathlib import Path, PurePath
 
 from bot.policy.conflicts import find_conflicts
 from bot.policy.errors import PolicyError, PolicyLoadError
+from bot.policy.languages import frozen, per_language
 from bot.policy.model import POLICY_NAME_RE, Policy, PolicySet
 from bot.policy.validate import platform_limits, validate_document
 from bot.policy.yamlpos import MAX_BYTES, START, Document, Loc, Problem, parse_yaml
@@ -64,8 +65,13 @@ def _parse_policy(text: str | bytes, path: str) -> tuple[_Loaded | None, list[Po
                     "letters, digits, '-' and '_'); rename the file or add a 'name:' line",
                 )
             )
+    document, translations, more_texts = per_language(parsed.document)
+    problems.extend(more_texts)
     policy, more = validate_document(
-        Policy, parsed.document, injected={"source": path}, defaults=defaults
+        Policy,
+        document,
+        injected={"source": path, "translations": frozen(translations)},
+        defaults=defaults,
     )
     problems.extend(more)
     if policy is not None:

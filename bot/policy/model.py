@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot import i18n
 from bot.policy.conflicts import find_conflicts
 from bot.policy.texts_check import blank_problem
 
@@ -717,6 +718,50 @@ class Policy(_Frozen):
     leaks: LeaksSpec = LeaksSpec()
     checkins: CheckinsSpec | None = None
     reports: ReportsSpec = ReportsSpec()
+    # The language the bot speaks in this policy's rooms and to their members (BCP 47: "es",
+    # "es-MX", "de"); its own sentences come from the catalog for it (bot/i18n.py).
+    language: str = "en"
+    # The language a text given per language is said in where it lacks the reader's own
+    # (without one, every such text gives every language the policy uses; languages.py).
+    fallback_language: str | None = None
+    # policy: members hear the policy's language. platform: a member's own language where
+    # the platform tells it (Discord's interaction locale: their answers to slash commands
+    # and buttons), the policy's language everywhere else.
+    member_language: Literal["policy", "platform"] = "policy"
+    # Set by the loader, never by the file: each per-language text by its path
+    # ("reminder.text") and language. The fields themselves hold the 'language' text.
+    # (Tuples, not dicts: a policy stays hashable.)
+    translations: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @field_validator("fallback_language")
+    @classmethod
+    def _fallback_shape(cls, value: str | None) -> str | None:
+        if value is not None and not i18n.is_language_tag(value):
+            raise problem(f"'{value}' is not a language tag; write one like 'en' or 'es'")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language_shape(cls, value: str) -> str:
+        if not i18n.is_language_tag(value):
+            raise problem(
+                f"'{value}' is not a language tag; write one like 'en', 'es', 'de', 'fr' or "
+                "'es-MX' (BCP 47)"
+            )
+        if i18n.negotiate(value) == i18n.SOURCE and not value.lower().startswith(i18n.SOURCE):
+            raise problem(
+                f"Confidant has no catalog for '{value}'; it speaks "
+                f"{', '.join(i18n.available())}. Add one (README: adding a language) or pick "
+                "one of these"
+            )
+        return value
+
+    def text_in(self, path: str, lang: str, said: str) -> str:
+        """A policy text in ``lang`` where the policy gives one (else its fallback's, else
+        ``said``, the text in the policy's language)."""
+        given = dict(dict(self.translations).get(path, ()))
+        exact = given.get(lang) or given.get(i18n.negotiate(lang))
+        return exact or (given.get(self.fallback_language or "") or said)
 
     @field_validator("rooms")
     @classmethod

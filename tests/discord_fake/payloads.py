@@ -350,7 +350,8 @@ def interaction(world: World, i: FakeInteraction, data: Json) -> Json:
         "data": data,
         "token": i.token,
         "version": 1,
-        "locale": "en-US",
+        # "Selected language of the invoking user" (interaction object, docs cited in state.py)
+        "locale": world.users[i.user_id].locale if i.user_id in world.users else "en-US",
         # "Bitwise set of permissions the app has within the channel the interaction was
         # sent from" (https://discord.com/developers/docs/interactions/receiving-and-responding)
         "app_permissions": str(_app_permissions(world, i)),

@@ -64,6 +64,9 @@ class FakeUser:
     global_name: str | None = None
     bot: bool = False
     accepts_dms: bool = True  # False → POST to their DM channel answers 403/50007, like Discord
+    # The language their Discord client is set to, sent as an interaction's "locale"
+    # (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object)
+    locale: str = "en-US"
 
 
 @dataclass

@@ -1,0 +1,159 @@
+"""The bot's own words in the member's language: gettext catalogs, read with the stdlib.
+
+Why gettext: it is the Python ecosystem's standard (Babel extracts, merges and compiles the
+catalogs; translators' tools such as Poedit and Weblate read .po files), and the Plural-Forms
+header Babel writes from CLDR gives every language its own plural rule (French "1 heure",
+"0 heure"; English "0 hours"). Why the stdlib at run time: the compiled .mo files are
+committed beside their .po sources (tests/test_i18n_catalogs.py compiles each .po with Babel
+and fails when its .mo differs), so a running bot needs no extra package and no compile step,
+and a language costs nothing until a member needs it.
+
+English is the source language: a message's id is its English sentence, so an English
+catalog would only repeat it, and a message a catalog lacks falls back to English rather
+than to nothing. Placeholders are named (``{room}``), never positional, so a translator can
+put them where their grammar wants them.
+
+The core decides the language of what it says (:func:`speaking`, set per event from the
+room's policy); the functions in bot/texts.py read it with :func:`t` and :func:`tn`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import gettext
+
+DOMAIN = "confidant"
+LOCALES = Path(__file__).parent / "locales"
+SOURCE = "en"
+
+_speaking: ContextVar[str | None] = ContextVar("confidant_language", default=None)
+_default = SOURCE  # the deployment's language, for what no event decides (set_default)
+_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")  # BCP 47, as far as we need it
+
+
+def is_language_tag(tag: str) -> bool:
+    """A BCP 47 tag in its common shape: a 2-3 letter language, then optional subtags."""
+    return bool(_TAG.match(tag))
+
+
+@cache
+def available() -> tuple[str, ...]:
+    """The languages the bot can speak: English and every compiled catalog (read once)."""
+    found = sorted(p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return (SOURCE, *[lang for lang in found if lang != SOURCE])
+
+
+@cache
+def negotiate(tag: str | None) -> str:
+    """The catalog for a BCP 47 tag: the exact region ("pt_BR") if shipped, else the
+    language ("es-MX" is spoken with "es"), else English. Case and '-' or '_' do not matter
+    (Discord says "es-ES", gettext folders say "es_ES")."""
+    if not tag:
+        return SOURCE
+    parts = tag.replace("_", "-").split("-")
+    have = available()
+    if len(parts) > 1:
+        regional = f"{parts[0].lower()}_{parts[1].upper()}"
+        if regional in have:
+            return regional
+    return parts[0].lower() if parts[0].lower() in have else SOURCE
+
+
+class _English:
+    """English needs no catalog: the message ids are its sentences."""
+
+    @staticmethod
+    def gettext(message: str) -> str:
+        return message
+
+    @staticmethod
+    def ngettext(singular: str, plural: str, count: int) -> str:
+        return singular if count == 1 else plural
+
+
+@cache
+def _catalog(lang: str) -> gettext.NullTranslations | _English:
+    """A language's compiled catalog, read on first use (gettext is imported only then:
+    an English deployment never loads it)."""
+    if lang == SOURCE:
+        return _English()
+    import gettext
+
+    path = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        with path.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    except FileNotFoundError:
+        return _English()
+
+
+def _fill(template: str, english: str, named: dict[str, object]) -> str:
+    """A catalog's sentence with its placeholders filled. A broken translation (a
+    placeholder the code does not give) falls back to the English sentence rather than
+    fail the answer; tests/test_i18n_catalogs.py keeps shipped catalogs from doing that."""
+    try:
+        return template.format(**named)
+    except (KeyError, IndexError, ValueError):
+        return english.format(**named)
+
+
+def translate(lang: str, msgid: str, /, **named: object) -> str:
+    """``msgid`` (an English sentence with named placeholders) in ``lang``, filled in."""
+    return _fill(_catalog(negotiate(lang)).gettext(msgid), msgid, named)
+
+
+def translate_plural(
+    lang: str, singular: str, plural: str, count: int, /, **named: object
+) -> str:
+    """The form of a sentence for ``count`` by ``lang``'s plural rule; ``{n}`` is the count
+    unless given otherwise."""
+    named.setdefault("n", count)
+    english = singular if count == 1 else plural
+    return _fill(_catalog(negotiate(lang)).ngettext(singular, plural, count), english, named)
+
+
+def set_default(lang: str | None) -> None:
+    """The deployment's language (the core sets it from its policies; None: English), said
+    where no event decides: a private chat, a job, a message sent by an adapter."""
+    global _default
+    _default = negotiate(lang)
+
+
+def current() -> str:
+    """The language the core speaks in right now."""
+    return _speaking.get() or _default
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[str]:
+    """Everything said inside is in ``lang`` (negotiated to a shipped catalog); None: the
+    deployment's language."""
+    token = _speaking.set(negotiate(lang) if lang else None)
+    try:
+        yield current()
+    finally:
+        _speaking.reset(token)
+
+
+def t(msgid: str, /, **named: object) -> str:
+    """A sentence in the current language (the name Babel's extractor looks for)."""
+    return translate(current(), msgid, **named)
+
+
+def tn(singular: str, plural: str, count: int, /, **named: object) -> str:
+    """A sentence with a count in the current language (extracted as ``tn:1,2``)."""
+    return translate_plural(current(), singular, plural, count, **named)
+
+
+def N_(msgid: str, /) -> str:
+    """Marks a sentence for the catalogs where it is declared (a command's description) and
+    translated later, where it is said."""
+    return msgid
