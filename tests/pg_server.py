@@ -10,6 +10,9 @@ fixture: a SQLite file path or a ``postgresql://`` URL, what the ``database`` se
 from __future__ import annotations
 
 import itertools
+import shutil
+import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,17 +24,65 @@ BACKENDS = ("sqlite", "postgresql")
 _numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    import pgserver
+class SessionServer:
+    """The session's PostgreSQL, started again if it stopped under the suite.
 
-    with warnings.catch_warnings():  # platformdirs on a machine without XDG_RUNTIME_DIR
-        warnings.simplefilter("ignore")
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    Its data lives in a directory of its own (``tempfile.mkdtemp``), outside pytest's
+    numbered temporary directories, which other test runs on the same machine clean up. On a
+    machine shared by several runs, the server was once seen refusing connections halfway
+    through a run (not caused by a test: every later PostgreSQL test failed at its setup).
+    Rather than fail every test after it, a dead server is reported on stderr with the tail
+    of its log and replaced; the test that found it dead runs on the new one."""
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.dirs: list[str] = []
+        self.restarts = 0
+
+    def start(self) -> Any:
+        import pgserver
+
+        self.dirs.append(tempfile.mkdtemp(prefix="confidant-pg-"))
+        with warnings.catch_warnings():  # platformdirs on a machine without XDG_RUNTIME_DIR
+            warnings.simplefilter("ignore")
+            self.server = pgserver.get_server(self.dirs[-1], cleanup_mode="stop")
+        return self.server
+
+    def alive(self) -> Any:
+        import psycopg
+
+        try:
+            _admin(self.server).close()
+        except psycopg.OperationalError as error:
+            log_tail = _tail(Path(self.dirs[-1]) / "log")
+            print(f"\nPostgreSQL of the test session stopped ({error}); starting another."
+                  f"\nIts log ends:\n{log_tail}", file=sys.stderr)
+            self.restarts += 1
+            return self.start()
+        return self.server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+        for path in self.dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _tail(path: Path, limit: int = 2000) -> str:
     try:
-        yield server
+        return path.read_text(errors="replace")[-limit:]
+    except OSError as error:
+        return f"(no log: {error})"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[SessionServer]:
+    session = SessionServer()
+    session.start()
+    try:
+        yield session
     finally:
-        server.cleanup()
+        session.stop()
 
 
 def _admin(server: Any) -> Any:
@@ -46,8 +97,14 @@ def _url(server: Any, name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
 
 
+def _raw(server: Any) -> Any:
+    """The running pgserver behind ``server`` (the session fixture, or a server itself)."""
+    return server.alive() if isinstance(server, SessionServer) else server
+
+
 def new_database(server: Any) -> str:
     """A new, empty database on ``server``; its URL."""
+    server = _raw(server)
     name = f"confidant_test_{next(_numbers)}"
     with _admin(server) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -55,13 +112,14 @@ def new_database(server: Any) -> str:
 
 
 def drop_database(server: Any, url: str) -> None:
+    server = server.server if isinstance(server, SessionServer) else server
     name = url.partition("?")[0].rsplit("/", 1)[1]
     with _admin(server) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def pg_database(pg_server: Any) -> Iterator[str]:
+def pg_database(pg_server: SessionServer) -> Iterator[str]:
     """A new, empty database on the session's server; its URL."""
     url = new_database(pg_server)
     try:
