@@ -1,6 +1,6 @@
 """Validate parsed YAML against a model and explain failures at the right line and column.
 
-Pydantic's messages ("Input should be a valid boolean") are written for programmers and its
+A validation library's messages ("Input should be a valid boolean") are written for programmers and its
 error locations are paths, not positions. Here each error's path is looked up in the
 document's position map and reworded, using the model's own annotations to list allowed keys
 and values, so the explanation stays right when fields are added.
@@ -17,10 +17,9 @@ from collections.abc import Collection, Mapping
 from inspect import isclass
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
 from bot.policy.answers_check import answer_problems
+from bot.policy.frozen import ErrorDetails, ValidationError
+from bot.policy.frozen import Model as BaseModel
 from bot.policy.gate_support import PLATFORM_LABELS, supports_read_gate
 from bot.policy.yamlpos import Document, Loc, Problem
 
