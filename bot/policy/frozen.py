@@ -328,6 +328,7 @@ def _within(limits: Mapping[str, float], value: Any, loc: Loc, run: _Run) -> Any
         return value
     for name, limit in limits.items():
         kind, holds, words = _LIMITS[name]
+        limit = float(limit) if isinstance(value, float) else limit  # in the field's own type
         if not holds(value, limit):
             return run.fail(kind, loc, value, f"Input should be {words} {limit}", {name: limit})
     return value
