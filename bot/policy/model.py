@@ -764,8 +764,8 @@ class Policy(_Frozen):
     @field_validator("rooms")
     @classmethod
     def _has_rooms(cls, value: tuple[RoomRef, ...]) -> tuple[RoomRef, ...]:
-        # A validator rather than min_length: pydantic also reports min_length when an entry
-        # is merely invalid, which would tell moderators the list is empty when it is not.
+        # A validator rather than a length limit: it runs only once every entry is valid, so
+        # a merely invalid entry never tells moderators that the list is empty.
         if not value:
             raise problem("'rooms' is empty; list at least one room")
         return value
