@@ -45,6 +45,10 @@ def test_a_float_field_takes_a_whole_number_as_a_float_and_states_limits_as_floa
     with pytest.raises(ValidationError) as caught:
         BurstSpec.model_validate({"room_every_seconds": 0.5}, strict=True)
     assert caught.value.errors()[0]["ctx"] == {"ge": 1.0}
+    with pytest.raises(ValidationError) as caught:
+        BurstSpec.model_validate({"room_every_seconds": 0}, strict=True)
+    (error,) = caught.value.errors()
+    assert repr(error["input"]) == "0"  # quoted as written: "got 0", not "got 0.0"
 
 
 def test_every_error_is_found_in_one_pass_with_its_path() -> None:

@@ -323,14 +323,16 @@ def _check_dict(args: tuple[Any, ...], value: Any, loc: Loc, run: _Run) -> Any:
     return out if ok else _INVALID
 
 
-def _within(limits: Mapping[str, float], value: Any, loc: Loc, run: _Run) -> Any:
+def _within(limits: Mapping[str, float], value: Any, loc: Loc, run: _Run, given: Any) -> Any:
+    """``value`` if it keeps the field's limits; an error quotes the ``given`` input (``0``
+    as written, not the ``0.0`` a number field made of it)."""
     if value is None or not isinstance(value, int | float) or isinstance(value, bool):
         return value
     for name, limit in limits.items():
         kind, holds, words = _LIMITS[name]
         limit = float(limit) if isinstance(value, float) else limit  # in the field's own type
         if not holds(value, limit):
-            return run.fail(kind, loc, value, f"Input should be {words} {limit}", {name: limit})
+            return run.fail(kind, loc, given, f"Input should be {words} {limit}", {name: limit})
     return value
 
 
@@ -446,10 +448,11 @@ class Model:
                 value = check.call(cls, value, context)
         except ValueError as error:
             return run.raised(error, at, value)
+        given = value
         value = _check(annotation, value, at, run)
         if value is _INVALID:
             return value
-        value = _within(info.limits, value, at, run)
+        value = _within(info.limits, value, at, run, given)
         if value is _INVALID:
             return value
         try:
