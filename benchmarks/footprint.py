@@ -91,14 +91,18 @@ REMIND_DEADLINE_S = 60.0
 # What the bot process loads, in the order ``confidant run`` needs it, each step measured in a
 # fresh interpreter: where the megabytes and the start-up seconds go.
 # Packages a SQLite bot must not load: the embedded homeserver, PostgreSQL/MySQL drivers (peewee,
-# nio's key store, imports any it finds), PyNaCl and cffi (bot/lean.py).
-NEVER_LOADED = ("synapse", "twisted", "psycopg", "psycopg2", "pymysql", "nacl", "cffi")
+# nio's key store, imports any it finds), PyNaCl and cffi (bot/lean.py), and pydantic (the
+# config and policy models are checked by bot/policy/frozen.py; Synapse still uses it).
+NEVER_LOADED = (
+    "synapse", "twisted", "psycopg", "psycopg2", "pymysql", "nacl", "cffi", "pydantic",
+    "pydantic_core",
+)
 # Loaded only when needed, never by an idle bot: the exporter at the first /metrics scrape,
 # backup/restore's tarfile, difflib for a policy error's "did you mean".
 ON_DEMAND = ("prometheus_client", "tarfile", "difflib")
 IMPORT_STEPS = (
     ("asyncio, ssl (event loop, TLS)", ("asyncio", "ssl")),
-    ("pydantic, PyYAML, config and policy models", ("bot.config",)),
+    ("PyYAML, config and policy models", ("bot.config",)),
     ("PyCryptodome (AES-GCM, HKDF)", ("Crypto.Cipher.AES", "Crypto.Protocol.KDF")),
     ("Confidant's core, store, CLI", ("bot.cli", "bot.app")),
     ("aiohttp (HTTP for nio and discord.py)", ("aiohttp",)),

@@ -4,7 +4,7 @@ It shares the policy loader's YAML handling, so admins get the same ``file:line:
 messages as moderators. Secrets come from the environment via ``${VAR}`` references that are
 expanded inside parsed text values only, never in the raw file: an environment value can
 then never change the YAML structure (a password containing ``": "`` or ``"#"`` stays a
-password). Secrets are held as :class:`~pydantic.SecretStr` so they stay out of reprs and
+password). Secrets are held as :class:`~bot.secret.SecretStr` so they stay out of reprs and
 logs.
 """
 
@@ -17,25 +17,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import (
-    BaseModel,
+from bot.policy.errors import PolicyError, PolicyLoadError
+from bot.policy.frozen import (
     BeforeValidator,
-    ConfigDict,
-    Discriminator,
     Field,
-    SecretStr,
-    Tag,
+    Model,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
-
-from bot.policy.errors import PolicyError, PolicyLoadError
 from bot.policy.loader import POLICY_SUFFIXES, display_path, read_limited, to_errors
 from bot.policy.model import problem
 from bot.policy.validate import validate_document
 from bot.policy.yamlpos import START, Document, Pos, Problem, parse_yaml
+from bot.secret import SecretStr
 from bot.store.url import PostgresUrl, looks_like_postgres
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -143,8 +138,8 @@ def _resolve(value: Any, base: Path) -> Any:
     return value
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(Model):
+    """Frozen, and refusing keys it does not declare (a typo is reported, not ignored)."""
 
 
 def _require_secret(value: SecretStr | None) -> SecretStr | None:
@@ -356,16 +351,9 @@ class StatusConfig(_Frozen):
         return int(self.listen.rpartition(":")[2])
 
 
-def _database_kind(value: Any) -> str:
-    return "postgresql" if isinstance(value, PostgresUrl) or looks_like_postgres(value) else "path"
-
-
-# Tagged, so a wrong value (a list, say) is reported once, as the file path it usually is,
-# rather than once per kind of database.
-DatabaseSetting = Annotated[
-    Annotated[Path, Tag("path")] | Annotated[PostgresUrl, Tag("postgresql")],
-    Discriminator(_database_kind),
-]
+# A wrong value (a list, say) is reported once, as the file path it usually is (the first
+# kind), rather than once per kind of database.
+DatabaseSetting = Path | PostgresUrl
 
 
 class Config(_Frozen):
@@ -484,7 +472,7 @@ def _places(document: Document, config: Config | None, shown: str, base_dir: Pat
             continue
         try:
             resolved = _resolve(value, base_dir)
-        except (ValueError, PydanticCustomError):
+        except ValueError:
             continue
         if isinstance(resolved, Path):
             found[key] = resolved

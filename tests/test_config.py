@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from bot.config import ConfigError, default_config, load_config, read_config, substitute_env
 from bot.policy import PolicyLoadError, load_policy_dir
+from bot.secret import SecretStr
 from bot.state_paths import state_path_errors
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -178,3 +178,32 @@ def test_the_bot_runs_on_optimized_bytecode(tmp_path: Path) -> None:
     assert session.returncode == 0, session.stderr
     assert session.stdout.count("[private → ") >= 2
     assert "[only bob sees, #recovery] Thank you." in session.stdout
+
+
+def test_the_running_bot_builds_its_config_and_policies_without_pydantic() -> None:
+    """The config and policy models are checked by bot/policy/frozen.py: a general
+    validation library (pydantic was about 6 MB of 58 modules) stays out of the process,
+    also once a config file and the packaged policies are loaded and one is refused."""
+    found = fresh(
+        RUN_IMPORTS + "import tempfile, pathlib\n"
+        "from bot.config import DEFAULTS_DIR, ConfigError, load_config\n"
+        "from bot.policy import PolicyLoadError, load_policy_dir, load_policy_text\n"
+        "policies = load_policy_dir(DEFAULTS_DIR)\n"
+        "folder = pathlib.Path(tempfile.mkdtemp())\n"
+        "(folder / 'confidant.yaml').write_text(\n"
+        "    'adapters:\\n  matrix:\\n    homeserver: https://example.org\\n'\n"
+        "    '    user_id: \"@bot:example.org\"\\n    password: ${PW}\\n'\n"
+        "    '  discord:\\n    token: ${TOKEN}\\n')\n"
+        "config = load_config(folder / 'confidant.yaml', {'PW': 'p', 'TOKEN': 't'})\n"
+        "try:\n"
+        "    load_policy_text('rooms: []\\nreminder: {text: hi, require_agreement: \"yes\"}\\n',"
+        " 'x.yaml')\n"
+        "except PolicyLoadError as error:\n"
+        "    refused = [str(e) for e in error.errors]\n"
+        "print(json.dumps({'pydantic': sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('pydantic', 'pydantic_core')), 'policies': "
+        "len(policies.policies), 'refused': refused}))\n"
+    )
+    assert found["pydantic"] == []
+    assert int(str(found["policies"])) >= 1
+    assert any("expected true or false, got 'yes'" in e for e in found["refused"])  # type: ignore[union-attr]

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from bot.policy import (
     PolicyLoadError,
@@ -19,6 +18,7 @@ from bot.policy import (
     load_policy_dir,
     load_policy_text,
 )
+from bot.policy.frozen import ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "policies" / "recovery-circle.yaml"

@@ -37,7 +37,6 @@ from nio import (
     RoomResolveAliasResponse,
     RoomVisibility,
 )
-from pydantic import SecretStr
 
 from adapters.matrix.direct import ENCRYPTION_STATE
 from adapters.matrix.homeserver import (
@@ -49,6 +48,7 @@ from adapters.matrix.homeserver import (
     pid_alive,
 )
 from bot.config import DEFAULTS_DIR, AdaptersConfig, Config, MatrixConfig
+from bot.secret import SecretStr
 
 SERVER_NAME = "localhost"
 HOMESERVER_DIR = "homeserver"

@@ -14,19 +14,17 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
-from pydantic import (
+from bot import i18n
+from bot.policy.conflicts import find_conflicts
+from bot.policy.frozen import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
+    Invalid,
+    Model,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
-
-from bot import i18n
-from bot.policy.conflicts import find_conflicts
 from bot.policy.texts_check import blank_problem
 
 Platform = Literal["console", "matrix", "discord"]
@@ -43,9 +41,9 @@ _SNOWFLAKE_RE = re.compile(r"^[0-9]{1,20}$")
 MIN_TIMEOUT_MINUTES = 1
 
 
-def problem(message: str) -> PydanticCustomError:
+def problem(message: str) -> Invalid:
     """An error whose message is already worded for moderators and must be shown verbatim."""
-    return PydanticCustomError("confidant", message)
+    return Invalid(message)
 
 
 def _canonical_snowflake(value: str, what: str) -> None:
@@ -77,8 +75,8 @@ def _visible(what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(Model):
+    """Frozen, and refusing keys it does not declare (a typo is reported, not ignored)."""
 
 
 class RoomRef(_Frozen):
@@ -766,8 +764,8 @@ class Policy(_Frozen):
     @field_validator("rooms")
     @classmethod
     def _has_rooms(cls, value: tuple[RoomRef, ...]) -> tuple[RoomRef, ...]:
-        # A validator rather than min_length: pydantic also reports min_length when an entry
-        # is merely invalid, which would tell moderators the list is empty when it is not.
+        # A validator rather than a length limit: it runs only once every entry is valid, so
+        # a merely invalid entry never tells moderators that the list is empty.
         if not value:
             raise problem("'rooms' is empty; list at least one room")
         return value

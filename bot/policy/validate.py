@@ -1,9 +1,9 @@
 """Validate parsed YAML against a model and explain failures at the right line and column.
 
-Pydantic's messages ("Input should be a valid boolean") are written for programmers and its
-error locations are paths, not positions. Here each error's path is looked up in the
-document's position map and reworded, using the model's own annotations to list allowed keys
-and values, so the explanation stays right when fields are added.
+The models' own error records (bot/policy/frozen.py: "Input should be a valid boolean") are
+written for programmers and their locations are paths, not positions. Here each error's path
+is looked up in the document's position map and reworded, using the model's own annotations
+to list allowed keys and values, so the explanation stays right when fields are added.
 
 Validation is strict: a file saying ``enabled: "yes"`` or ``every_days: "7"`` is far more
 likely a mistake than an intention, and guessing would hide it.
@@ -17,14 +17,12 @@ from collections.abc import Collection, Mapping
 from inspect import isclass
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
 from bot.policy.answers_check import answer_problems
+from bot.policy.frozen import ErrorDetails, Model, ValidationError
 from bot.policy.gate_support import PLATFORM_LABELS, supports_read_gate
 from bot.policy.yamlpos import Document, Loc, Problem
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Model)
 _ENV_NAME_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 _EXPECTED = {
@@ -84,7 +82,7 @@ def validate_document(
 def _explain(
     error: ErrorDetails,
     loc: Loc,
-    model: type[BaseModel],
+    model: type[Model],
     document: Document,
     hidden: set[str],
     secret_keys: Collection[str],
@@ -114,7 +112,7 @@ def _came_from(written: str) -> str:
 def _explain_value(
     error: ErrorDetails,
     loc: Loc,
-    model: type[BaseModel],
+    model: type[Model],
     document: Document,
     hidden: set[str],
     secret_keys: Collection[str],
@@ -213,7 +211,7 @@ def _describe(value: object, secret: bool) -> str:
     return "a value of the wrong kind"
 
 
-def _unknown_key(key: str, model: type[BaseModel], parent: Loc, hidden: set[str]) -> str:
+def _unknown_key(key: str, model: type[Model], parent: Loc, hidden: set[str]) -> str:
     import difflib  # only for a policy with a mistyped key, not in the running bot's memory
 
     owner = _model_at(model, parent)
@@ -236,7 +234,7 @@ def _strip_optional(annotation: Any) -> Any:
     return annotation
 
 
-def _annotation_at(model: type[BaseModel], loc: Loc) -> Any:
+def _annotation_at(model: type[Model], loc: Loc) -> Any:
     """The declared type at a validation path, or None when the path leaves the models."""
     annotation: Any = model
     for part in loc:
@@ -245,7 +243,7 @@ def _annotation_at(model: type[BaseModel], loc: Loc) -> Any:
             if get_origin(annotation) not in (tuple, list):
                 return None
             annotation = get_args(annotation)[0]
-        elif isclass(annotation) and issubclass(annotation, BaseModel):
+        elif isclass(annotation) and issubclass(annotation, Model):
             field = annotation.model_fields.get(part)
             if field is None:
                 return None
@@ -255,14 +253,14 @@ def _annotation_at(model: type[BaseModel], loc: Loc) -> Any:
     return _strip_optional(annotation)
 
 
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+def _model_at(model: type[Model], loc: Loc) -> type[Model] | None:
     annotation = _annotation_at(model, loc)
-    if isclass(annotation) and issubclass(annotation, BaseModel):
+    if isclass(annotation) and issubclass(annotation, Model):
         return annotation
     return None
 
 
-def _literal_values(model: type[BaseModel], loc: Loc) -> list[str]:
+def _literal_values(model: type[Model], loc: Loc) -> list[str]:
     annotation = _annotation_at(model, loc)
     if get_origin(annotation) is Literal:
         return [str(v) for v in get_args(annotation)]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import SplitResult, urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from bot.policy.frozen import Model
+from bot.secret import SecretStr
 
 SCHEMES = ("postgresql", "postgres")
 
@@ -19,8 +20,7 @@ def looks_like_postgres(value: object) -> bool:
     return isinstance(value, str) and value.split("://", 1)[0] in SCHEMES and "://" in value
 
 
-class PostgresUrl(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class PostgresUrl(Model):
 
     secret: SecretStr
 
