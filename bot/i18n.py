@@ -78,6 +78,10 @@ class _English:
     def ngettext(singular: str, plural: str, count: int) -> str:
         return singular if count == 1 else plural
 
+    @staticmethod
+    def pgettext(context: str, message: str) -> str:
+        return message
+
 
 @cache
 def _catalog(lang: str) -> gettext.NullTranslations | _English:
@@ -120,6 +124,12 @@ def translate_plural(
     return _fill(_catalog(negotiate(lang)).ngettext(singular, plural, count), english, named)
 
 
+def translate_word(lang: str, context: str, word: str, /) -> str:
+    """A word (a command's name) in ``lang``, looked up under ``context`` (gettext's msgctxt)
+    so that "show" the command and "show" in a sentence can be translated apart."""
+    return _catalog(negotiate(lang)).pgettext(context, word)
+
+
 def set_default(lang: str | None) -> None:
     """The deployment's language (the core sets it from its policies; None: English), said
     where no event decides: a private chat, a job, a message sent by an adapter."""
@@ -157,3 +167,9 @@ def N_(msgid: str, /) -> str:
     """Marks a sentence for the catalogs where it is declared (a command's description) and
     translated later, where it is said."""
     return msgid
+
+
+def NC_(context: str, word: str, /) -> str:
+    """Marks a word for the catalogs under a context (extracted as msgctxt ``context``); it is
+    translated later with :func:`translate_word`."""
+    return word

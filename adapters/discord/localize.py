@@ -1,23 +1,30 @@
-"""Slash command descriptions and choices in the member's Discord language.
+"""Slash command names, descriptions and choices in the member's Discord language.
 
 Discord shows each command in the language of the member's client, from the localizations
 sent with the command (https://discord.com/developers/docs/interactions/application-commands#localization).
 discord.py asks an ``app_commands.Translator`` for each of Discord's locales when it syncs
 (discord/app_commands/commands.py: Command.get_translated_payload); this one answers from
 the bot's message catalogs (bot/i18n.py), so a command reads the same in /help on every
-platform. Command and option names stay as declared: they are what members type on the
-text platforms and what the moderators' guides name.
+platform. Names (commands, groups, subcommands, options) are words of their own in the
+catalogs (msgctxt "command name", listed in :data:`COMMAND_WORDS`); whatever a member sees,
+Discord sends the interaction with the declared name, so it reaches the same core command.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 from discord import Locale
-from discord.app_commands import TranslationContextTypes, Translator, locale_str
+from discord.app_commands import (
+    TranslationContextLocation,
+    TranslationContextTypes,
+    Translator,
+    locale_str,
+)
 
 from bot import i18n
-from bot.i18n import N_
+from bot.i18n import N_, NC_
 
 from .translate import short_description
 
@@ -29,6 +36,80 @@ CHOICE_LABELS: Mapping[str, str] = {
     "confirm-action": N_("confirm-action"),
     "confirm": N_("confirm"),
 }
+
+
+NAME_CONTEXT = "command name"
+
+# Every word of a command's or an option's name, as the catalogs know it (a test checks that
+# the registry has no word missing here, and that every catalog's word fits Discord's rule).
+COMMAND_WORDS: frozenset[str] = frozenset({
+    NC_("command name", "agree"),
+    NC_("command name", "agreements"),
+    NC_("command name", "answer"),
+    NC_("command name", "audit"),
+    NC_("command name", "checkin"),
+    NC_("command name", "history"),
+    NC_("command name", "pause"),
+    NC_("command name", "resume"),
+    NC_("command name", "schedule"),
+    NC_("command name", "snooze"),
+    NC_("command name", "start"),
+    NC_("command name", "stats"),
+    NC_("command name", "stop"),
+    NC_("command name", "claim"),
+    NC_("command name", "flag"),
+    NC_("command name", "flags"),
+    NC_("command name", "forgetme"),
+    NC_("command name", "help"),
+    NC_("command name", "mydata"),
+    NC_("command name", "policy"),
+    NC_("command name", "reload"),
+    NC_("command name", "show"),
+    NC_("command name", "report"),
+    NC_("command name", "rules"),
+    # options
+    NC_("command name", "id"),
+    NC_("command name", "text"),
+    NC_("command name", "limit"),
+    NC_("command name", "days"),
+    NC_("command name", "time"),
+    NC_("command name", "zone"),
+    NC_("command name", "hours"),
+    NC_("command name", "action"),
+    NC_("command name", "member"),
+    NC_("command name", "confirm"),
+    NC_("command name", "name"),
+    NC_("command name", "link"),
+    NC_("command name", "words"),
+})
+
+_NAMES = (
+    TranslationContextLocation.command_name,
+    TranslationContextLocation.group_name,
+    TranslationContextLocation.parameter_name,
+)
+
+
+def fits_discord_name(name: str) -> bool:
+    """Discord's rule for a command's, option's or localized name: 1-32 characters of
+    ``^[-_'\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$``, letters in lowercase where they have
+    one (https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-naming)."""
+    if not 1 <= len(name) <= 32 or name != name.lower():
+        return False
+    for char in name:
+        if char in "-_'" or unicodedata.category(char)[0] in "LN":
+            continue
+        if unicodedata.name(char, "").startswith(("DEVANAGARI", "THAI")):
+            continue
+        return False
+    return True
+
+
+def localized_name(lang: str, word: str) -> str | None:
+    """``word`` as Discord shows it in ``lang``, or None where it reads as declared (or a
+    catalog's word would break Discord's rule: then the declared name is shown)."""
+    said = i18n.translate_word(lang, NAME_CONTEXT, word)
+    return said if said != word and fits_discord_name(said) else None
 
 
 def described(msgid: str, **named: object) -> locale_str:
@@ -52,6 +133,8 @@ class CatalogTranslator(Translator):
         lang = i18n.negotiate(locale.value)
         if lang == i18n.SOURCE:
             return None
+        if context.location in _NAMES:
+            return localized_name(lang, string.message)
         msgid = string.extras.get("msgid", string.message)
         named = string.extras.get("named", {})
         english = msgid.format(**named) if named else msgid
