@@ -6,7 +6,7 @@ discord.py asks an ``app_commands.Translator`` for each of Discord's locales whe
 (discord/app_commands/commands.py: Command.get_translated_payload); this one answers from
 the bot's message catalogs (bot/i18n.py), so a command reads the same in /help on every
 platform. Names (commands, groups, subcommands, options) are words of their own in the
-catalogs (msgctxt "command name", listed in :data:`COMMAND_WORDS`); whatever a member sees,
+catalogs (bot/command_words.py); whatever a member sees,
 Discord sends the interaction with the declared name, so it reaches the same core command.
 """
 
@@ -24,7 +24,8 @@ from discord.app_commands import (
 )
 
 from bot import i18n
-from bot.i18n import N_, NC_
+from bot.command_words import word_in
+from bot.i18n import N_
 
 from .translate import short_description
 
@@ -37,51 +38,6 @@ CHOICE_LABELS: Mapping[str, str] = {
     "confirm": N_("confirm"),
 }
 
-
-NAME_CONTEXT = "command name"
-
-# Every word of a command's or an option's name, as the catalogs know it (a test checks that
-# the registry has no word missing here, and that every catalog's word fits Discord's rule).
-COMMAND_WORDS: frozenset[str] = frozenset({
-    NC_("command name", "agree"),
-    NC_("command name", "agreements"),
-    NC_("command name", "answer"),
-    NC_("command name", "audit"),
-    NC_("command name", "checkin"),
-    NC_("command name", "history"),
-    NC_("command name", "pause"),
-    NC_("command name", "resume"),
-    NC_("command name", "schedule"),
-    NC_("command name", "snooze"),
-    NC_("command name", "start"),
-    NC_("command name", "stats"),
-    NC_("command name", "stop"),
-    NC_("command name", "claim"),
-    NC_("command name", "flag"),
-    NC_("command name", "flags"),
-    NC_("command name", "forgetme"),
-    NC_("command name", "help"),
-    NC_("command name", "mydata"),
-    NC_("command name", "policy"),
-    NC_("command name", "reload"),
-    NC_("command name", "show"),
-    NC_("command name", "report"),
-    NC_("command name", "rules"),
-    # options
-    NC_("command name", "id"),
-    NC_("command name", "text"),
-    NC_("command name", "limit"),
-    NC_("command name", "days"),
-    NC_("command name", "time"),
-    NC_("command name", "zone"),
-    NC_("command name", "hours"),
-    NC_("command name", "action"),
-    NC_("command name", "member"),
-    NC_("command name", "confirm"),
-    NC_("command name", "name"),
-    NC_("command name", "link"),
-    NC_("command name", "words"),
-})
 
 _NAMES = (
     TranslationContextLocation.command_name,
@@ -108,7 +64,7 @@ def fits_discord_name(name: str) -> bool:
 def localized_name(lang: str, word: str) -> str | None:
     """``word`` as Discord shows it in ``lang``, or None where it reads as declared (or a
     catalog's word would break Discord's rule: then the declared name is shown)."""
-    said = i18n.translate_word(lang, NAME_CONTEXT, word)
+    said = word_in(lang, word)
     return said if said != word and fits_discord_name(said) else None
 
 

@@ -195,7 +195,8 @@ def private_message_event(
         return CommandInvoked(room, member, parsed.spec.name, at, argv=parsed.argv, links=links)
     unknown = registry.unknown_command(text, PREFIX)
     if unknown is not None:
-        return CommandInvoked(room, member, unknown, at)
+        argv = registry.words_after(text, PREFIX, unknown)
+        return CommandInvoked(room, member, unknown, at, argv=argv)
     return PrivateReply(room, member, text, at, message_id=str(message.id))
 
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from adapters.discord import localize
-from bot import i18n
+from bot import command_words
 from bot.app import build_registry
 from tests.discord_fake import FakeDiscord
 
@@ -166,11 +166,11 @@ def test_every_command_word_has_a_name_in_every_catalog_that_fits_discords_rule(
     registry = build_registry()
     words = {w for spec in registry for w in spec.words}
     words |= {p.name for spec in registry for p in spec.params}
-    assert words - localize.COMMAND_WORDS == set()
+    assert words - command_words.COMMAND_WORDS == set()
     for lang in ("es", "de", "fr"):
         top = [spec.words[0] for spec in registry]
         names = {localize.localized_name(lang, w) or w for w in set(top)}
         assert len(names) == len(set(top)), lang  # no two commands read alike
-        for word in localize.COMMAND_WORDS:
-            said = i18n.translate_word(lang, localize.NAME_CONTEXT, word)
+        for word in command_words.COMMAND_WORDS:
+            said = command_words.word_in(lang, word)
             assert localize.fits_discord_name(said), (lang, word, said)
