@@ -125,3 +125,20 @@ def test_a_line_with_aliases_reads_as_the_declared_command() -> None:
     assert resolve("accepter", "cercle") == ("agree", ("cercle",))
     assert resolve("rien") is None
     assert resolve("checkin nothing") is None
+
+
+def test_matrix_hands_the_core_an_unknown_word_with_the_words_after_it() -> None:
+    """The core reads aliases; the Matrix adapter must keep what follows the word for it
+    (``!aceptar circulo``, ``!checkin posponer 2``)."""
+    from bot.events import CommandInvoked, MessagePosted
+    from tests.test_parsers_fuzz import ALICE, AT, MATRIX_ROOM, matrix_adapter
+
+    adapter = matrix_adapter("!")
+    for line, name, argv in (
+        ("!aceptar circulo", "aceptar", ("circulo",)),
+        ("!checkin posponer 2", "checkin posponer", ("2",)),
+        ('!reportar "un enlace" x', "reportar", ("un enlace", "x")),
+    ):
+        event = adapter._command_or_message(MessagePosted(MATRIX_ROOM, ALICE, "$e", line, AT))
+        assert isinstance(event, CommandInvoked)
+        assert (event.name, event.argv) == (name, argv)
