@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.events import Member, MessageRef, Room
-from bot.i18n import N_, t
+from bot.i18n import N_, current, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,9 @@ class SendPrivate:
     # Carried out beside the event's other actions rather than before them: a join burst's
     # private reminders must not hold up the next joins (see bot/bursts.py).
     background: bool = False
+    # The language the text is in (the core's, where the action was made), for what an
+    # adapter adds on its own (Matrix's notice in an unencrypted private chat).
+    language: str = field(default_factory=current, compare=False, repr=False)
 
     @property
     def has_choices(self) -> bool:
@@ -132,6 +135,8 @@ class ReplyToInvoker:
     pointer: str | None = None
     # Only they may ever see it (a held copy's words): no mention in the room instead.
     private_only: bool = False
+    # The language of the answer (see SendPrivate.language).
+    language: str = field(default_factory=current, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

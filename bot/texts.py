@@ -455,7 +455,7 @@ def lacking_in_room(room_label: str, fix: str, needed_for: str) -> str:
 
 def adapter_problems(platform: str, problems: tuple[str, ...]) -> str:
     head = t("Confidant on {platform} cannot do everything its policies ask:", platform=platform)
-    return head + "\n" + "\n".join(f"- {p}" for p in problems)
+    return head + "\n" + "\n".join(f"- {i18n.said(p)}" for p in problems)
 
 
 # -- leak flagging: where, from which room, how and how confidently; never what ----------
