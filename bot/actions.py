@@ -385,3 +385,10 @@ class ActionRefused(ActionNotSupported):
     """The platform itself refused the action (a missing permission, answered as such):
     never reported as done; the room's moderators hear of it once per run. Its message
     carries ids and the platform's error code only, never a member's words."""
+
+    @property
+    def reason(self) -> str:
+        """The message as the adapter gave it: an i18n.Phrase stays one, so the moderators
+        read it in their room's language (str(error) would keep the English only)."""
+        given = self.args[0] if self.args else ""
+        return given if isinstance(given, str) else str(self)

@@ -42,6 +42,7 @@ from bot.events import (
     MessageDeleted,
     Room,
 )
+from bot.i18n import Phrase
 from bot.logs import fields
 from bot.ports import Capabilities, EventSink
 
@@ -713,7 +714,11 @@ class DiscordAdapter:
             except discord.Forbidden as error:
                 # a 403 the action's own code did not expect: refused, never done
                 raise ActionRefused(
-                    f"Discord answered {error.code} to {type(action).__name__}"
+                    Phrase(
+                        "Discord answered {code} to {action}",
+                        code=error.code,
+                        action=type(action).__name__,
+                    )
                 ) from None
             except discord.RateLimited as limited:
                 # a long (shared-scope) rate limit: not now, rather than a 20-minute hang

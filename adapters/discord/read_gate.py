@@ -30,6 +30,7 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import AccessRequested, Member, MemberJoined, MemberLeft, Room
+from bot.i18n import Phrase
 
 from .elsewhere import Reasons
 from .translate import PLATFORM, member_of, room_of, snowflake
@@ -238,8 +239,12 @@ class ReadGate:
         channel, target = await self._target(room, member)
         if removed(channel, target):
             raise ActionRefused(
-                f"{member.id} was removed from {channel.id} (a View Channel deny for them), "
-                "which stands until a moderator lifts it"
+                Phrase(
+                    "{member} was removed from {channel} (a View Channel deny for them), "
+                    "which stands until a moderator lifts it",
+                    member=member.id,
+                    channel=channel.id,
+                )
             )
         cached = channel.guild.get_member(target.id) is not None
         if grant is not None:
@@ -315,7 +320,12 @@ class ReadGate:
                 await target.remove_roles(role, reason=REVOKE_REASON)
         except (discord.Forbidden, discord.NotFound) as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to the role {role_id} in {channel.guild.id}"
+                Phrase(
+                    "Discord answered {code} to the role {role} in {guild}",
+                    code=error.code,
+                    role=role_id,
+                    guild=channel.guild.id,
+                )
             ) from None
 
     async def _overwrite(
@@ -329,7 +339,9 @@ class ReadGate:
         if allow:
             wanted = {bit: True for bit in GRANTED_BITS if getattr(held, bit)}
             if "view_channel" not in wanted:
-                raise ActionRefused(f"the bot cannot view {channel.id} itself")
+                raise ActionRefused(
+                    Phrase("the bot cannot view {channel} itself", channel=channel.id)
+                )
         else:
             wanted = {bit: None for bit in GRANTED_BITS if getattr(updated, bit) is True}
         if all(getattr(updated, bit) == value for bit, value in wanted.items()):
@@ -343,14 +355,22 @@ class ReadGate:
             )
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to an access change in {channel.id}"
+                Phrase(
+                    "Discord answered {code} to an access change in {channel}",
+                    code=error.code,
+                    channel=channel.id,
+                )
             ) from None
         except discord.HTTPException as error:
             if error.code != MAX_OVERWRITES:
                 raise
             raise ActionRefused(
-                f"#{channel.name} holds Discord's most permission overwrites (1000, error "
-                f"{error.code}); name an 'agreed_role' for it in the policy"
+                Phrase(
+                    "#{channel} holds Discord's most permission overwrites (1000, error "
+                    "{code}); name an 'agreed_role' for it in the policy",
+                    channel=channel.name,
+                    code=error.code,
+                )
             ) from None
 
 

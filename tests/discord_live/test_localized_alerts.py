@@ -42,3 +42,32 @@ async def test_missing_permissions_are_told_in_the_circles_language(
     assert "el permiso Gestionar permisos (Manage Permissions, Manage Roles) en #circle" in told
     assert "en inner al bot le falta el permiso Enviar mensajes (Send Messages) en #inner" in told
     assert "to remove posts" not in told and "Send Messages in #" not in told
+
+
+async def test_a_refusal_and_its_reason_are_told_in_the_circles_language(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """Discord refuses the private thread (the README's invite has no Create Private
+    Threads): the member is reached in the room and the moderators hear why, in Spanish."""
+    scene = adapter_scene
+    policy = SPANISH_POLICY.replace(
+        "  delivery: private\n", "  delivery: private\n  fallback: private_thread\n"
+    )
+    await start_app(policy=policy)
+    before = len(fake.calls("POST", f"/channels/{scene.mods.id}/messages"))
+    erin = fake.world.add_user("erin", accepts_dms=False)
+    await fake.events.member_add(scene.guild, erin)
+    [refused] = await fake.wait_for_call("POST", f"/channels/{scene.circle.id}/threads")
+    assert refused.status == 403
+    [mention] = await fake.wait_for_call("POST", f"/channels/{scene.circle.id}/messages")
+    assert mention.json["content"].startswith(f"<@{erin.id}> No he podido escribirte")
+    posted = await fake.wait_for_call(
+        "POST", f"/channels/{scene.mods.id}/messages", count=before + 1
+    )
+    alert = str(posted[before].json["content"])
+    assert "en circle la plataforma ha rechazado" in alert
+    assert (
+        "(Discord respondió 50013: falta el permiso Crear hilos privados (Create Private "
+        f"Threads) en {scene.circle.id})"
+    ) in alert
+    assert "answered" not in alert and "no Create Private Threads permission" not in alert
