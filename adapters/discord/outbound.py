@@ -508,9 +508,15 @@ class Outbound:
             return
         self._refused_roles.add(role_id)
         problems = grant_problems(channel.guild, channel, role_id) or [
-            f"Discord refused to give or take the role {role_id} that lets members post in "
-            f"#{channel.name} ({error.status}); check the bot's Manage Roles permission and "
-            "that its highest role is above that role; " + CONSEQUENCE
+            Phrase(
+                "Discord refused to give or take the role {role} that lets members post in "
+                "#{channel} ({status}); check the bot's Manage Roles permission and that its "
+                "highest role is above that role; {consequence}",
+                role=role_id,
+                channel=channel.name,
+                status=error.status,
+                consequence=CONSEQUENCE,
+            )
         ]
         await self._report_problems(problems)
 

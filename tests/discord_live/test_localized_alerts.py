@@ -71,3 +71,29 @@ async def test_a_refusal_and_its_reason_are_told_in_the_circles_language(
         f"Threads) en {scene.circle.id})"
     ) in alert
     assert "answered" not in alert and "no Create Private Threads permission" not in alert
+
+
+async def test_a_role_problem_the_adapter_finds_is_told_in_the_circles_language(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """The posting role sits above the bot's: the adapter's own report (not tied to a room
+    event) reaches the Spanish moderators' room in Spanish, its consequence too."""
+    from .test_adapter_roles import role_policy
+
+    guild = adapter_scene.guild
+    role = fake.world.add_role(guild, "agreed")
+    scene_circle = adapter_scene.circle
+    scene_circle.overwrites[guild.id] = FakeOverwrite(guild.id, 0, deny=SEND_MESSAGES)
+    scene_circle.overwrites[role.id] = FakeOverwrite(role.id, 0, allow=SEND_MESSAGES)
+    fake.world.move_role(guild, role, len(guild.roles))  # above the bot's role
+    policy = role_policy(role).replace("name: circle\n", "name: circle\nlanguage: es\n", 1)
+    await start_app(policy=policy)
+    [alert] = await fake.wait_for_call("POST", f"/channels/{adapter_scene.mods.id}/messages")
+    content = alert.json["content"]
+    assert content.startswith("Confidant en discord no puede hacer todo lo que piden")
+    assert (
+        "el rol más alto del bot, 'Confidant', tiene que estar por encima del rol 'agreed' "
+        "que deja escribir a los miembros en #circle"
+    ) in content
+    assert "hasta que se arregle, los miembros que aceptan no reciben el rol" in content
+    assert "until this is fixed" not in content
