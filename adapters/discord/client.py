@@ -755,7 +755,11 @@ class DiscordAdapter:
     async def _prepare_guilds(self) -> None:
         present = {g.id for g in self.client.guilds}
         problems = [
-            f"the bot is not in the Discord server {gid}; invite it with the link in the docs"
+            Phrase(
+                "the bot is not in the Discord server {guild}; invite it with the link in the "
+                "docs",
+                guild=gid,
+            )
             for gid in sorted(self._guild_ids - present)
             if self.shards.owns(gid)  # another shard's servers are not in this session
         ]
@@ -780,8 +784,12 @@ class DiscordAdapter:
         except discord.HTTPException as error:
             log.warning("command sync failed in guild %s: %s", guild.id, error.status)
             problems.append(
-                f"slash commands could not be registered in {guild.name} ({error.status}); "
-                "invite the bot with the 'applications.commands' scope"
+                Phrase(
+                    "slash commands could not be registered in {guild} ({status}); invite the "
+                    "bot with the 'applications.commands' scope",
+                    guild=guild.name,
+                    status=error.status,
+                )
             )
         now = self.client.clock.now()
         events: list[Event] = []

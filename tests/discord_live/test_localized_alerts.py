@@ -97,3 +97,32 @@ async def test_a_role_problem_the_adapter_finds_is_told_in_the_circles_language(
     ) in content
     assert "hasta que se arregle, los miembros que aceptan no reciben el rol" in content
     assert "until this is fixed" not in content
+
+
+def test_an_adapters_phrase_is_english_as_a_string_and_said_in_the_readers_language() -> None:
+    from bot import i18n, texts
+    from bot.i18n import Phrase
+
+    missing = Phrase(
+        "the bot is not in the Discord server {guild}; invite it with the link in the docs",
+        guild=42,
+    )
+    assert missing == "the bot is not in the Discord server 42; invite it with the link in the docs"
+    with i18n.speaking("es"):
+        told = texts.adapter_problems("discord", (missing, "plain words stay as they are"))
+    assert told.splitlines() == [
+        "Confidant en discord no puede hacer todo lo que piden sus políticas:",
+        "- el bot no está en el servidor de Discord 42; invítalo con el enlace de la "
+        "documentación",
+        "- plain words stay as they are",
+    ]
+    nested = Phrase(
+        "the bot needs Manage Permissions in {where} (Manage Roles on its role) to let "
+        "members who agreed view it; {consequence}",
+        where="#circle",
+        consequence=Phrase("until this is fixed, members who agree cannot be let in"),
+    )
+    assert i18n.said(nested, "fr").endswith(
+        "; tant que ce n'est pas corrigé, les membres qui acceptent ne peuvent pas entrer"
+    )
+    assert str(nested).endswith("until this is fixed, members who agree cannot be let in")
