@@ -315,7 +315,8 @@ class ConsoleAdapter:
             return
         unknown = self.registry.unknown_command(text, prefix)
         if unknown is not None:
-            await self._deliver(CommandInvoked(room, member, unknown, now))
+            argv = self.registry.words_after(text, prefix, unknown)
+            await self._deliver(CommandInvoked(room, member, unknown, now, argv=argv))
             return
         if room.is_private_chat:
             await self._deliver(PrivateReply(room, member, text, now))

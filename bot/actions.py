@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.events import Member, MessageRef, Room
-from bot.i18n import N_, t
+from bot.i18n import N_, current, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,9 @@ class SendPrivate:
     # Carried out beside the event's other actions rather than before them: a join burst's
     # private reminders must not hold up the next joins (see bot/bursts.py).
     background: bool = False
+    # The language the text is in (the core's, where the action was made), for what an
+    # adapter adds on its own (Matrix's notice in an unencrypted private chat).
+    language: str = field(default_factory=current, compare=False, repr=False)
 
     @property
     def has_choices(self) -> bool:
@@ -132,6 +135,8 @@ class ReplyToInvoker:
     pointer: str | None = None
     # Only they may ever see it (a held copy's words): no mention in the room instead.
     private_only: bool = False
+    # The language of the answer (see SendPrivate.language).
+    language: str = field(default_factory=current, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,3 +385,10 @@ class ActionRefused(ActionNotSupported):
     """The platform itself refused the action (a missing permission, answered as such):
     never reported as done; the room's moderators hear of it once per run. Its message
     carries ids and the platform's error code only, never a member's words."""
+
+    @property
+    def reason(self) -> str:
+        """The message as the adapter gave it: an i18n.Phrase stays one, so the moderators
+        read it in their room's language (str(error) would keep the English only)."""
+        given = self.args[0] if self.args else ""
+        return given if isinstance(given, str) else str(self)

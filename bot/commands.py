@@ -142,6 +142,16 @@ class Registry:
             return f"{word.lower()} {second}"
         return word
 
+    def words_after(self, line: str, prefix: str, name: str) -> tuple[str, ...]:
+        """The words after an unknown command's ``name`` (from :meth:`unknown_command`): the
+        core may still read the line as a command typed with a language's aliases."""
+        body = line[len(prefix) :].strip()
+        try:
+            tokens = shlex.split(body)
+        except ValueError:
+            tokens = body.split()
+        return tuple(tokens[len(name.split()) :])
+
     def is_group(self, word: str) -> bool:
         """Whether ``word`` is the first word of two-word commands ("checkin", "policy")."""
         return any(len(s.words) == 2 and s.words[0] == word for s in self)

@@ -9,6 +9,7 @@ console alike. The core keeps the shared state and the helpers every feature use
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ from bot.checkins import commands as checkin_commands
 from bot.checkins import rights as checkin_rights
 from bot.checkins.recurring import Recurring
 from bot.clock import Clock
+from bot.command_words import alias_table, resolve
 from bot.commands import Permission, Registry, UsageError, bind
 from bot.events import (
     AccessRequested,
@@ -503,6 +505,11 @@ class Core:
         )
         prefix = self.prefix(event.room.platform)
         policy = self.policy_for(event.room)
+        if spec is None and (aliased := self._aliased(event, policy)) is not None:
+            event = aliased
+            spec = self.registry.get(event.name) or self.registry.get(
+                GROUP_DEFAULTS.get(event.name, "")
+            )
         if spec is None:
             return [self.reply(event, self._unknown_command(event, policy, prefix))]
         if spec.permission is Permission.MODERATOR and not self.is_moderator(event.invoker, policy):
@@ -516,6 +523,34 @@ class Core:
         if handler is None:
             return [self.reply(event, texts.not_available(f"{prefix}{spec.name}"))]
         return await reminding.with_owed(self, event.invoker, await handler(event, args))
+
+    def command_aliases(self, policy: Policy | None) -> dict[str, str]:
+        """Typed word -> declared command word, for text commands said in the current
+        language under ``policy`` (``command_aliases``; in a private chat or an uncovered
+        room: the policies speaking that language). Empty where no policy allows aliases."""
+        scope = [policy] if policy is not None else list(self.policies.current.policies)
+        lang = i18n.current()
+        table: dict[str, str] = {}
+        for each in scope:
+            if each.command_aliases is not False and i18n.negotiate(each.language) == lang:
+                own = each.command_aliases if isinstance(each.command_aliases, dict) else {}
+                words = {word for spec in self.registry for word in spec.words}
+                table |= alias_table(lang, words, own)
+        return table
+
+    def _aliased(self, event: CommandInvoked, policy: Policy | None) -> CommandInvoked | None:
+        """The command typed with the words of the room's language, as declared."""
+        table = self.command_aliases(policy)
+        found = table and resolve(
+            table,
+            lambda name: self.registry.get(name) is not None,
+            self.registry.is_group,
+            event.name,
+            event.argv,
+        )
+        if not found:
+            return None
+        return dataclasses.replace(event, name=found[0], argv=found[1])
 
     def _unknown_command(self, event: CommandInvoked, policy: Policy | None, prefix: str) -> str:
         """A word after a group's word that names none of its commands ("/checkin now") is

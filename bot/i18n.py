@@ -78,6 +78,10 @@ class _English:
     def ngettext(singular: str, plural: str, count: int) -> str:
         return singular if count == 1 else plural
 
+    @staticmethod
+    def pgettext(context: str, message: str) -> str:
+        return message
+
 
 @cache
 def _catalog(lang: str) -> gettext.NullTranslations | _English:
@@ -105,8 +109,39 @@ def _fill(template: str, english: str, named: dict[str, object]) -> str:
         return english.format(**named)
 
 
+class Phrase(str):
+    """A sentence an adapter words before anyone knows the reader's language (a permission
+    the bot lacks, why the platform refused): it *is* its English text, so logs, the doctor
+    and comparisons read it as before, and it keeps its message id and placeholders, so the
+    core says it in the room's language: :func:`translate` says a Phrase given as a
+    placeholder in the sentence's language, and :func:`said` says one on its own."""
+
+    msgid: str
+    named: dict[str, object]
+
+    def __new__(cls, msgid: str, /, **named: object) -> Phrase:
+        phrase = super().__new__(cls, msgid.format(**named) if named else msgid)
+        phrase.msgid, phrase.named = msgid, named
+        return phrase
+
+
+def _placeholders(lang: str, named: dict[str, object]) -> dict[str, object]:
+    """Phrases among the placeholders, said in ``lang`` too."""
+    if not any(isinstance(value, Phrase) for value in named.values()):
+        return named
+    return {k: said(v, lang) if isinstance(v, Phrase) else v for k, v in named.items()}
+
+
+def said(text: str, lang: str | None = None) -> str:
+    """``text`` in ``lang`` (the current language) if it is a :class:`Phrase`, else as is."""
+    if not isinstance(text, Phrase):
+        return text
+    return translate(lang or current(), text.msgid, **text.named)
+
+
 def translate(lang: str, msgid: str, /, **named: object) -> str:
     """``msgid`` (an English sentence with named placeholders) in ``lang``, filled in."""
+    named = _placeholders(lang, named)
     return _fill(_catalog(negotiate(lang)).gettext(msgid), msgid, named)
 
 
@@ -115,9 +150,16 @@ def translate_plural(
 ) -> str:
     """The form of a sentence for ``count`` by ``lang``'s plural rule; ``{n}`` is the count
     unless given otherwise."""
+    named = _placeholders(lang, named)
     named.setdefault("n", count)
     english = singular if count == 1 else plural
     return _fill(_catalog(negotiate(lang)).ngettext(singular, plural, count), english, named)
+
+
+def translate_word(lang: str, context: str, word: str, /) -> str:
+    """A word (a command's name) in ``lang``, looked up under ``context`` (gettext's msgctxt)
+    so that "show" the command and "show" in a sentence can be translated apart."""
+    return _catalog(negotiate(lang)).pgettext(context, word)
 
 
 def set_default(lang: str | None) -> None:
@@ -157,3 +199,9 @@ def N_(msgid: str, /) -> str:
     """Marks a sentence for the catalogs where it is declared (a command's description) and
     translated later, where it is said."""
     return msgid
+
+
+def NC_(context: str, word: str, /) -> str:
+    """Marks a word for the catalogs under a context (extracted as msgctxt ``context``); it is
+    translated later with :func:`translate_word`."""
+    return word

@@ -85,7 +85,20 @@ async def cmd_help(
     room_policy = core.policy_for(event.room)
     scope = [room_policy] if room_policy is not None else list(core.policies.current.policies)
     specs = [s for s in core.registry if _usable(core, event, s, room_policy, scope)]
-    return [core.reply(event, texts.help_text(specs, core.prefix(event.room.platform)))]
+    aliases = core.command_aliases(room_policy)
+    named = {s.name: _typed(s.words, aliases) for s in specs}
+    prefix = core.prefix(event.room.platform)
+    return [core.reply(event, texts.help_text(specs, prefix, named))]
+
+
+def _typed(words: tuple[str, ...], aliases: dict[str, str]) -> str:
+    """A command as the language's aliases name it (its declared words where none does),
+    preferring the catalog's word over a policy's own."""
+    said = []
+    for word in words:
+        options = [typed for typed, declared in aliases.items() if declared == word]
+        said.append(options[0] if options else word)
+    return " ".join(said)
 
 
 def _usable(

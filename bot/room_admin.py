@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import abilities, read_gate, reminding, rules_messages, texts
+from bot import abilities, i18n, read_gate, reminding, rules_messages, texts
 from bot.actions import (
     Action,
     AlertModerators,
@@ -27,6 +27,7 @@ from bot.events import (
     ModeratorGranted,
 )
 from bot.i18n import N_
+from bot.i18n_choice import deployment_language
 from bot.logs import fields
 
 if TYPE_CHECKING:
@@ -61,7 +62,13 @@ async def on_adapter_status(core: Core, event: AdapterStatus) -> list[Action]:
         return []
     for problem in event.problems:
         log.warning("%s adapter: %s", event.platform, problem)
-    return core.alerts_for_all(texts.adapter_problems(event.platform, event.problems))
+
+    def worded(policies: list[Policy]) -> str:
+        """In the language of the communities whose moderators' room it is."""
+        with i18n.speaking(deployment_language(policies)):
+            return texts.adapter_problems(event.platform, event.problems)
+
+    return core.alerts_per_room(worded)
 
 
 async def on_invite(core: Core, event: InvitedToRoom) -> list[Action]:

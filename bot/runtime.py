@@ -263,7 +263,7 @@ class Runtime:
             return False
         except ActionRefused as error:
             log.warning("%s refused %s: %s", platform, type(action).__name__, error)
-            for alert in await self.core.refused(action, str(error)):
+            for alert in await self.core.refused(action, error.reason):
                 await self._perform(alert)
             return False
         except ActionNotSupported as error:

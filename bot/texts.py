@@ -11,6 +11,8 @@ together. The language is the one the core speaks in for the event at hand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot import i18n
 from bot.commands import CommandSpec
 from bot.i18n import N_, t, tn
@@ -394,9 +396,16 @@ def refused(command: str) -> str:
     return t("Only moderators can use {command}.", command=command)
 
 
-def help_text(specs: list[CommandSpec], prefix: str) -> str:
+def help_text(
+    specs: list[CommandSpec], prefix: str, aliases: Mapping[str, str] | None = None
+) -> str:
+    """``aliases``: a command's name in the language's words, shown after its usage where
+    it differs (``!rules (!normas)``)."""
     lines = [t("Commands you can use:")]
-    lines += [f"  {spec.usage(prefix)} - {t(spec.description)}" for spec in specs]
+    for spec in specs:
+        alias = (aliases or {}).get(spec.name, spec.name)
+        also = f" ({prefix}{alias})" if alias != spec.name else ""
+        lines.append(f"  {spec.usage(prefix)}{also} - {t(spec.description)}")
     return "\n".join(lines)
 
 
@@ -446,7 +455,7 @@ def lacking_in_room(room_label: str, fix: str, needed_for: str) -> str:
 
 def adapter_problems(platform: str, problems: tuple[str, ...]) -> str:
     head = t("Confidant on {platform} cannot do everything its policies ask:", platform=platform)
-    return head + "\n" + "\n".join(f"- {p}" for p in problems)
+    return head + "\n" + "\n".join(f"- {i18n.said(p)}" for p in problems)
 
 
 # -- leak flagging: where, from which room, how and how confidently; never what ----------

@@ -28,8 +28,8 @@ def test_the_bot_speaks_english_spanish_german_and_french() -> None:
 def test_the_template_holds_every_sentence_the_code_says() -> None:
     """A sentence added to the code without `extract` (or one left in the template after
     the code dropped it) fails here: translators would never see it, or work for nothing."""
-    in_code = {m.id for m in catalogs.extracted() if m.id}
-    in_template = {m.id for m in catalogs.read(catalogs.TEMPLATE) if m.id}
+    in_code = {(m.id, m.context) for m in catalogs.extracted() if m.id}
+    in_template = {(m.id, m.context) for m in catalogs.read(catalogs.TEMPLATE) if m.id}
     assert in_code - in_template == set(), "run: python tools/catalogs.py extract"
     assert in_template - in_code == set(), "run: python tools/catalogs.py extract"
 

@@ -75,6 +75,7 @@ checkins:
   supporters_room:
     platform: console
     name: apoyo
+command_aliases: true
 """
 
 SHARED = (
@@ -108,6 +109,10 @@ def scenarios(agree: str = "acepto", yes: str = "sí", no: str = "no") -> Walk:
         ("mod: /policy show", "mod: /flag resolve", "mod: /audit mucho"),
         (":dm alice /report", "mod: /answer 1 gracias", ":dm alice /forgetme"),
         (":dm alice /forgetme confirm",),
+        # a member whose private messages are closed hears the fallback in the room; the
+        # room's own words for commands (command_aliases) reach the same commands
+        (":room recuperacion", ":dms-closed carol", ":join carol", "carol: hola"),
+        ("carol: /normas", "carol: /ayuda", "mod: /avisos"),
     )
 
 
@@ -177,6 +182,7 @@ async def test_a_spanish_policy_hears_no_english_sentence_of_the_bots_own(tmp_pa
         "/checkin schedule <días> <hora> <zona> - un check-in privado periódico",
         "Gracias. Tu reporte (1) ya está con las personas moderadoras.",
         "Hecho: se ha borrado todo lo que Confidant guardaba sobre ti.",
+        "/rules (/normas) - mostrar el recordatorio de confidencialidad de esta sala",
     ):
         assert expected in output
     said = _bot_lines(output)

@@ -105,3 +105,30 @@ async def test_a_private_thread_is_refused_not_posted_in_the_room() -> None:
     with pytest.raises(ActionNotSupported):
         await out.perform(action)
     assert client.sent == []
+
+
+async def test_the_unencrypted_chat_notice_is_in_the_language_of_the_answer() -> None:
+    """A command typed in the plaintext chat of a Spanish-speaking member is answered in the
+    encrypted chat, and the plaintext chat hears where, in Spanish (and only that)."""
+    from bot import i18n
+    from bot.actions import ReplyToInvoker
+
+    out, client = outbound()
+    secret = "!ann-secret:x"
+    client.rooms[secret] = SimpleNamespace(
+        encrypted=True, users={BOT: None, ANN: None}, invited_users={}
+    )
+
+    async def opened(member_id: str) -> tuple[str, bool]:
+        return secret, True
+
+    out.chats.open = opened  # type: ignore[method-assign]
+    room = Room("matrix", PLAIN_DM, "private chat", is_private_chat=True)
+    with i18n.speaking("es"):  # the core makes its answer in the member's language
+        answer = ReplyToInvoker(room, Member("matrix", ANN), "Todavía no tienes check-ins.")
+        spanish = texts.unencrypted_private_chat()
+    await out.perform(answer)
+    assert client.sent[0] == (secret, client.sent[0][1])
+    assert client.sent[1][0] == PLAIN_DM
+    assert client.sent[1][1]["body"] == spanish
+    assert spanish.startswith("Este chat no está cifrado")

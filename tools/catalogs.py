@@ -9,7 +9,9 @@
 Babel is needed here and in the tests only (``pip install -e '.[test]'``); the bot reads
 the compiled .mo files with the standard library (bot/i18n.py). The sentences are found where
 the code says them: ``t("...")``, ``tn("...", "...", n)`` and ``N_("...")`` (a command's
-description, said later) in bot/ and adapters/.
+description, said later), ``NC_("context", "...")`` (a word translated apart from
+the same word in a sentence: command names) and ``Phrase("...")`` (an adapter's sentence,
+said by the core in the reader's language) in bot/ and adapters/.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "bot" / "locales"
 DOMAIN = "confidant"
 TEMPLATE = LOCALES / f"{DOMAIN}.pot"
-KEYWORDS = {"t": None, "tn": (1, 2), "N_": None}
+KEYWORDS = {"t": None, "tn": (1, 2), "N_": None, "NC_": ((1, "c"), 2), "Phrase": None}
 SOURCES = ("bot", "adapters")
 
 
@@ -86,7 +88,7 @@ def problems(catalog: Catalog, template: Catalog) -> list[str]:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
-        got = catalog.get(message.id)
+        got = catalog.get(message.id, context=message.context)
         if got is None or not got.string:
             found.append(f"{lang}: lacks {key!r}")
             continue

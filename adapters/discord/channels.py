@@ -23,6 +23,7 @@ from typing import Any
 import discord
 
 from bot.events import MessagePosted, MessageRef, Room
+from bot.i18n import Phrase
 
 from .translate import PLATFORM, room_of, snowflake
 
@@ -73,8 +74,11 @@ def kind_problems(channel: Any, me: discord.Member) -> tuple[str, ...]:
     vocal = isinstance(channel, discord.VoiceChannel | discord.StageChannel)
     if vocal and not channel.permissions_for(me).connect:
         return (
-            f"Connect in #{channel.name} (Discord lets only who can connect to a voice or "
-            "stage channel change its permissions, which holding posting needs)",
+            Phrase(
+                "Connect in #{channel} (Discord lets only who can connect to a voice or "
+                "stage channel change its permissions, which holding posting needs)",
+                channel=channel.name,
+            ),
         )
     return ()
 

@@ -42,6 +42,7 @@ from bot.events import (
     MessageDeleted,
     Room,
 )
+from bot.i18n import Phrase
 from bot.logs import fields
 from bot.ports import Capabilities, EventSink
 
@@ -713,7 +714,11 @@ class DiscordAdapter:
             except discord.Forbidden as error:
                 # a 403 the action's own code did not expect: refused, never done
                 raise ActionRefused(
-                    f"Discord answered {error.code} to {type(action).__name__}"
+                    Phrase(
+                        "Discord answered {code} to {action}",
+                        code=error.code,
+                        action=type(action).__name__,
+                    )
                 ) from None
             except discord.RateLimited as limited:
                 # a long (shared-scope) rate limit: not now, rather than a 20-minute hang
@@ -750,7 +755,11 @@ class DiscordAdapter:
     async def _prepare_guilds(self) -> None:
         present = {g.id for g in self.client.guilds}
         problems = [
-            f"the bot is not in the Discord server {gid}; invite it with the link in the docs"
+            Phrase(
+                "the bot is not in the Discord server {guild}; invite it with the link in the "
+                "docs",
+                guild=gid,
+            )
             for gid in sorted(self._guild_ids - present)
             if self.shards.owns(gid)  # another shard's servers are not in this session
         ]
@@ -775,8 +784,12 @@ class DiscordAdapter:
         except discord.HTTPException as error:
             log.warning("command sync failed in guild %s: %s", guild.id, error.status)
             problems.append(
-                f"slash commands could not be registered in {guild.name} ({error.status}); "
-                "invite the bot with the 'applications.commands' scope"
+                Phrase(
+                    "slash commands could not be registered in {guild} ({status}); invite the "
+                    "bot with the 'applications.commands' scope",
+                    guild=guild.name,
+                    status=error.status,
+                )
             )
         now = self.client.clock.now()
         events: list[Event] = []

@@ -20,6 +20,7 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import Member, Room
+from bot.i18n import Phrase
 
 from .translate import posting_overwrite, snowflake
 
@@ -143,8 +144,12 @@ class OtherShards:
         current = member_overwrite(channel, member_id)
         if allowed and current.view_channel is False:
             raise ActionRefused(
-                f"{member.id} was removed from {channel_id} (a View Channel deny for them), "
-                "which stands until a moderator lifts it"
+                Phrase(
+                    "{member} was removed from {channel} (a View Channel deny for them), "
+                    "which stands until a moderator lifts it",
+                    member=member.id,
+                    channel=channel_id,
+                )
             )
         reason = reasons.grant if allowed else reasons.revoke
         if role_id is not None:
@@ -182,7 +187,11 @@ class OtherShards:
                 )
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to a permission change in {channel_id}"
+                Phrase(
+                    "Discord answered {code} to a permission change in {channel}",
+                    code=error.code,
+                    channel=channel_id,
+                )
             ) from None
 
     async def set_role(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import discord
 
-CONSEQUENCE = (
+from bot.i18n import Phrase
+
+CONSEQUENCE = Phrase(
     "until this is fixed, members who agree are not given the role, and posts of members "
     "who have not agreed are removed instead"
 )
@@ -21,12 +23,19 @@ def grant_problems(
     guild: discord.Guild, channel: discord.abc.GuildChannel | None, role_id: int
 ) -> list[str]:
     """What stops the bot from gating posting in ``channel`` with the role ``role_id``."""
-    where = f"#{channel.name}" if channel is not None else f"server {guild.name}"
+    where = (
+        f"#{channel.name}" if channel is not None else Phrase("server {guild}", guild=guild.name)
+    )
     role = guild.get_role(role_id)
     if role is None:
         return [
-            f"the role {role_id} that lets members post in {where} does not exist in "
-            f"{guild.name}; copy the right role id into the policy's 'agreed_role'"
+            Phrase(
+                "the role {role} that lets members post in {where} does not exist in "
+                "{guild}; copy the right role id into the policy's 'agreed_role'",
+                role=role_id,
+                where=where,
+                guild=guild.name,
+            )
         ]
     problems = role_problems(guild, role, where)
     if channel is not None and not problems:
@@ -38,21 +47,37 @@ def role_problems(guild: discord.Guild, role: discord.Role, where: str) -> list[
     """Can the bot give ``role`` at all: assignable, Manage Roles, and placed above it."""
     if role.is_default() or role.managed:
         return [
-            f"the role '{role.name}' named for {where} belongs to Discord or an integration "
-            "and cannot be given to members; create an ordinary role for posting"
+            Phrase(
+                "the role '{role}' named for {where} belongs to Discord or an integration "
+                "and cannot be given to members; create an ordinary role for posting",
+                role=role.name,
+                where=where,
+            )
         ]
     me = guild.me
     problems: list[str] = []
     if not me.guild_permissions.manage_roles:
         problems.append(
-            f"the bot needs the Manage Roles permission (Server Settings > Roles > its role) "
-            f"to give members the role '{role.name}' that lets them post in {where}; " + CONSEQUENCE
+            Phrase(
+                "the bot needs the Manage Roles permission (Server Settings > Roles > its "
+                "role) to give members the role '{role}' that lets them post in {where}; "
+                "{consequence}",
+                role=role.name,
+                where=where,
+                consequence=CONSEQUENCE,
+            )
         )
     if guild.owner_id != me.id and me.top_role <= role:
         problems.append(
-            f"the bot's highest role '{me.top_role.name}' must be above the role '{role.name}' "
-            f"that lets members post in {where} (Server Settings > Roles: drag "
-            f"'{me.top_role.name}' above '{role.name}'); " + CONSEQUENCE
+            Phrase(
+                "the bot's highest role '{top}' must be above the role '{role}' that lets "
+                "members post in {where} (Server Settings > Roles: drag '{top}' above "
+                "'{role}'); {consequence}",
+                top=me.top_role.name,
+                role=role.name,
+                where=where,
+                consequence=CONSEQUENCE,
+            )
         )
     return problems
 
@@ -62,13 +87,21 @@ def channel_problems(channel: discord.abc.GuildChannel, role: discord.Role) -> l
     everyone = channel.permissions_for(channel.guild.default_role)
     if everyone.send_messages:
         return [
-            f"#{channel.name} still lets everyone post, so the role '{role.name}' holds nobody "
-            f"back; in the channel's permissions deny Send Messages to @everyone and allow it "
-            f"to '{role.name}'"
+            Phrase(
+                "#{channel} still lets everyone post, so the role '{role}' holds nobody "
+                "back; in the channel's permissions deny Send Messages to @everyone and allow "
+                "it to '{role}'",
+                channel=channel.name,
+                role=role.name,
+            )
         ]
     if not channel.permissions_for(role).send_messages:
         return [
-            f"the role '{role.name}' may not post in #{channel.name}; allow it Send Messages "
-            "in the channel's permissions"
+            Phrase(
+                "the role '{role}' may not post in #{channel}; allow it Send Messages in the "
+                "channel's permissions",
+                role=role.name,
+                channel=channel.name,
+            )
         ]
     return []

@@ -17,6 +17,7 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import Member, Room
+from bot.i18n import Phrase
 
 if TYPE_CHECKING:
     from .outbound import Outbound
@@ -32,7 +33,9 @@ async def timeout(out: Outbound, room: Room, member: Member, until: datetime | N
     if channel is None:
         raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
     if not channel.guild.me.guild_permissions.moderate_members:
-        raise ActionRefused(f"no Moderate Members permission in {channel.guild.id}")
+        raise ActionRefused(
+            Phrase("no Moderate Members permission in {guild}", guild=channel.guild.id)
+        )
     target = await out._member(channel.guild, member)
     if target is None:
         return  # no longer in the server
@@ -40,7 +43,11 @@ async def timeout(out: Outbound, room: Room, member: Member, until: datetime | N
         await target.edit(timed_out_until=until, reason=TIMEOUT_REASON)
     except discord.Forbidden as error:
         raise ActionRefused(
-            f"Discord answered {error.code} to a timeout in {channel.guild.id}"
+            Phrase(
+                "Discord answered {code} to a timeout in {guild}",
+                code=error.code,
+                guild=channel.guild.id,
+            )
         ) from None
     log.info("timeout of %s %s", member.id, "set" if until else "ended")
 
@@ -50,7 +57,9 @@ async def remove(out: Outbound, room: Room, member: Member) -> None:
     if channel is None:
         raise ActionNotSupported(f"no Discord channel {room.id} in a served server")
     if not channel.permissions_for(channel.guild.me).manage_roles:
-        raise ActionRefused(f"no Manage Permissions permission in {room.id}")
+        raise ActionRefused(
+            Phrase("no Manage Permissions permission in {channel}", channel=room.id)
+        )
     target = await out._member(channel.guild, member)
     if target is None:
         return
@@ -62,6 +71,10 @@ async def remove(out: Outbound, room: Room, member: Member) -> None:
         await channel.set_permissions(target, overwrite=overwrite, reason=REMOVE_REASON)
     except discord.Forbidden as error:
         raise ActionRefused(
-            f"Discord answered {error.code} to a removal from {room.id}"
+            Phrase(
+                "Discord answered {code} to a removal from {channel}",
+                code=error.code,
+                channel=room.id,
+            )
         ) from None
     log.info("%s removed from %s", member.id, room.id)

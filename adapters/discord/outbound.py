@@ -44,6 +44,7 @@ from bot.actions import (
 )
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
+from bot.i18n import Phrase
 from bot.mentions import render
 
 from . import member_actions
@@ -307,8 +308,11 @@ class Outbound:
             await thread.add_user(discord.Object(_snowflake(member.id, "user")))
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code}: no Create Private Threads permission in "
-                f"{parent_id}"
+                Phrase(
+                    "Discord answered {code}: no Create Private Threads permission in {channel}",
+                    code=error.code,
+                    channel=parent_id,
+                )
             ) from None
         return thread
 
@@ -401,7 +405,11 @@ class Outbound:
             log.info("message %s in %s was already gone", message_id, room.id)
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code}: no Manage Messages permission in {room.id}"
+                Phrase(
+                    "Discord answered {code}: no Manage Messages permission in {channel}",
+                    code=error.code,
+                    channel=room.id,
+                )
             ) from None
 
     async def check_message(self, room: Room, message_id: str) -> None:
@@ -444,7 +452,11 @@ class Outbound:
             await channel.set_permissions(target, overwrite=overwrite, reason=AUDIT_REASON)
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to a permission change in {room.id}"
+                Phrase(
+                    "Discord answered {code} to a permission change in {channel}",
+                    code=error.code,
+                    channel=room.id,
+                )
             ) from None
         log.info("posting %s for %s in %s", "allowed" if allowed else "held", member.id, room.id)
 
@@ -496,9 +508,15 @@ class Outbound:
             return
         self._refused_roles.add(role_id)
         problems = grant_problems(channel.guild, channel, role_id) or [
-            f"Discord refused to give or take the role {role_id} that lets members post in "
-            f"#{channel.name} ({error.status}); check the bot's Manage Roles permission and "
-            "that its highest role is above that role; " + CONSEQUENCE
+            Phrase(
+                "Discord refused to give or take the role {role} that lets members post in "
+                "#{channel} ({status}); check the bot's Manage Roles permission and that its "
+                "highest role is above that role; {consequence}",
+                role=role_id,
+                channel=channel.name,
+                status=error.status,
+                consequence=CONSEQUENCE,
+            )
         ]
         await self._report_problems(problems)
 

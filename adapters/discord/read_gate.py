@@ -30,6 +30,7 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import AccessRequested, Member, MemberJoined, MemberLeft, Room
+from bot.i18n import Phrase
 
 from .elsewhere import Reasons
 from .translate import PLATFORM, member_of, room_of, snowflake
@@ -42,11 +43,11 @@ log = logging.getLogger("confidant.discord")
 GRANT_REASON = "Confidant: the member agreed to the room's confidentiality reminder"
 REVOKE_REASON = "Confidant: the room's reminder changed; access waits for a new agreement"
 LEFT_REASON = "Confidant: the member left the server; access is asked for again on return"
-MEANWHILE = (
+MEANWHILE = Phrase(
     "until this is fixed, members who can see the channel read it before agreeing and the "
     "bot holds back only their posts (as 'gate: post' does)"
 )
-CANNOT_LET_IN = "until this is fixed, members who agree cannot be let in"
+CANNOT_LET_IN = Phrase("until this is fixed, members who agree cannot be let in")
 # "Maximum number of channel permission overwrites reached (1000)" (JSON error codes table,
 # https://discord.com/developers/docs/topics/opcodes-and-status-codes#json)
 MAX_OVERWRITES = 30060
@@ -83,17 +84,35 @@ def gate_problems(channel: discord.abc.GuildChannel, role_id: int | None) -> lis
     mine = channel.permissions_for(me)
     if not (mine.view_channel and mine.send_messages and mine.read_message_history):
         problems.append(
-            f"the bot cannot view and post in {where}, which 'gate: read' needs: in the "
-            f"channel's permissions allow View Channel, Send Messages and Read Message "
-            f"History to the bot's role '{me.top_role.name}'"
+            Phrase(
+                "the bot cannot view and post in {where}, which 'gate: read' needs: in the "
+                "channel's permissions allow View Channel, Send Messages and Read Message "
+                "History to the bot's role '{top}'",
+                where=where,
+                top=me.top_role.name,
+            )
         )
     role = guild.get_role(role_id) if role_id is not None else None
     if channel.permissions_for(guild.default_role).view_channel:
-        allow = f" and to '{role.name}'" if role is not None else ""
         problems.append(
-            f"@everyone can view {where}, so newcomers read it before agreeing ('gate: read'): "
-            f"in the channel's permissions deny View Channel to @everyone and allow it to the "
-            f"bot's role '{me.top_role.name}'{allow}; " + MEANWHILE
+            Phrase(
+                "@everyone can view {where}, so newcomers read it before agreeing ('gate: "
+                "read'): in the channel's permissions deny View Channel to @everyone and allow "
+                "it to the bot's role '{top}' and to '{role}'; {meanwhile}",
+                where=where,
+                top=me.top_role.name,
+                role=role.name,
+                meanwhile=MEANWHILE,
+            )
+            if role is not None
+            else Phrase(
+                "@everyone can view {where}, so newcomers read it before agreeing ('gate: "
+                "read'): in the channel's permissions deny View Channel to @everyone and allow "
+                "it to the bot's role '{top}'; {meanwhile}",
+                where=where,
+                top=me.top_role.name,
+                meanwhile=MEANWHILE,
+            )
         )
     else:
         for other in guild.roles:
@@ -102,16 +121,25 @@ def gate_problems(channel: discord.abc.GuildChannel, role_id: int | None) -> lis
             perms = channel.permissions_for(other)
             if perms.view_channel and not _moderating(perms):
                 problems.append(
-                    f"the role '{other.name}' can view {where} without agreeing ('gate: "
-                    f"read'): in the channel's permissions remove its View Channel (only the "
-                    f"bot, moderators and members who agreed may view it); " + MEANWHILE
+                    Phrase(
+                        "the role '{role}' can view {where} without agreeing ('gate: read'): "
+                        "in the channel's permissions remove its View Channel (only the bot, "
+                        "moderators and members who agreed may view it); {meanwhile}",
+                        role=other.name,
+                        where=where,
+                        meanwhile=MEANWHILE,
+                    )
                 )
     if role_id is not None:
         problems += _role_problems(channel, role)
     elif not mine.manage_roles or not me.guild_permissions.view_channel:
         problems.append(
-            f"the bot needs Manage Permissions in {where} (Manage Roles on its role) to let "
-            f"members who agreed view it; " + CANNOT_LET_IN
+            Phrase(
+                "the bot needs Manage Permissions in {where} (Manage Roles on its role) to let "
+                "members who agreed view it; {consequence}",
+                where=where,
+                consequence=CANNOT_LET_IN,
+            )
         )
     return problems
 
@@ -123,9 +151,13 @@ def _role_problems(channel: discord.abc.GuildChannel, role: discord.Role | None)
     if role is None or channel.permissions_for(role).view_channel:
         return []
     return [
-        f"the role '{role.name}' given to members who agreed cannot view #{channel.name}: in "
-        "the channel's permissions allow it View Channel, Send Messages and Read Message "
-        "History"
+        Phrase(
+            "the role '{role}' given to members who agreed cannot view #{channel}: in the "
+            "channel's permissions allow it View Channel, Send Messages and Read Message "
+            "History",
+            role=role.name,
+            channel=channel.name,
+        )
     ]
 
 
@@ -238,8 +270,12 @@ class ReadGate:
         channel, target = await self._target(room, member)
         if removed(channel, target):
             raise ActionRefused(
-                f"{member.id} was removed from {channel.id} (a View Channel deny for them), "
-                "which stands until a moderator lifts it"
+                Phrase(
+                    "{member} was removed from {channel} (a View Channel deny for them), "
+                    "which stands until a moderator lifts it",
+                    member=member.id,
+                    channel=channel.id,
+                )
             )
         cached = channel.guild.get_member(target.id) is not None
         if grant is not None:
@@ -315,7 +351,12 @@ class ReadGate:
                 await target.remove_roles(role, reason=REVOKE_REASON)
         except (discord.Forbidden, discord.NotFound) as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to the role {role_id} in {channel.guild.id}"
+                Phrase(
+                    "Discord answered {code} to the role {role} in {guild}",
+                    code=error.code,
+                    role=role_id,
+                    guild=channel.guild.id,
+                )
             ) from None
 
     async def _overwrite(
@@ -329,7 +370,9 @@ class ReadGate:
         if allow:
             wanted = {bit: True for bit in GRANTED_BITS if getattr(held, bit)}
             if "view_channel" not in wanted:
-                raise ActionRefused(f"the bot cannot view {channel.id} itself")
+                raise ActionRefused(
+                    Phrase("the bot cannot view {channel} itself", channel=channel.id)
+                )
         else:
             wanted = {bit: None for bit in GRANTED_BITS if getattr(updated, bit) is True}
         if all(getattr(updated, bit) == value for bit, value in wanted.items()):
@@ -343,14 +386,22 @@ class ReadGate:
             )
         except discord.Forbidden as error:
             raise ActionRefused(
-                f"Discord answered {error.code} to an access change in {channel.id}"
+                Phrase(
+                    "Discord answered {code} to an access change in {channel}",
+                    code=error.code,
+                    channel=channel.id,
+                )
             ) from None
         except discord.HTTPException as error:
             if error.code != MAX_OVERWRITES:
                 raise
             raise ActionRefused(
-                f"#{channel.name} holds Discord's most permission overwrites (1000, error "
-                f"{error.code}); name an 'agreed_role' for it in the policy"
+                Phrase(
+                    "#{channel} holds Discord's most permission overwrites (1000, error "
+                    "{code}); name an 'agreed_role' for it in the policy",
+                    channel=channel.name,
+                    code=error.code,
+                )
             ) from None
 
 

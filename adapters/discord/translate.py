@@ -30,6 +30,7 @@ from bot.events import (
     PrivateReply,
     Room,
 )
+from bot.i18n import Phrase
 
 PLATFORM = "discord"
 PREFIX = "/"
@@ -195,7 +196,8 @@ def private_message_event(
         return CommandInvoked(room, member, parsed.spec.name, at, argv=parsed.argv, links=links)
     unknown = registry.unknown_command(text, PREFIX)
     if unknown is not None:
-        return CommandInvoked(room, member, unknown, at)
+        argv = registry.words_after(text, PREFIX, unknown)
+        return CommandInvoked(room, member, unknown, at, argv=argv)
     return PrivateReply(room, member, text, at, message_id=str(message.id))
 
 
@@ -349,16 +351,22 @@ def permission_report(
     server admin can act on."""
     missing: list[str] = []
     if not perms.view_channel:
-        missing.append(f"View Channel in #{channel_label}")
+        missing.append(Phrase("View Channel in #{channel}", channel=channel_label))
     if not perms.manage_messages:
         missing.append(
-            f"Manage Messages in #{channel_label} (to remove posts from members who have "
-            "not agreed yet)"
+            Phrase(
+                "Manage Messages in #{channel} (to remove posts from members who have not "
+                "agreed yet)",
+                channel=channel_label,
+            )
         )
     if not perms.manage_roles:
         missing.append(
-            f"Manage Permissions (Manage Roles) in #{channel_label} (to let members post only "
-            "after they agree)"
+            Phrase(
+                "Manage Permissions (Manage Roles) in #{channel} (to let members post only "
+                "after they agree)",
+                channel=channel_label,
+            )
         )
     can_delete = perms.view_channel and perms.manage_messages
     can_restrict = perms.view_channel and perms.manage_roles
@@ -369,17 +377,20 @@ def lacking_abilities(channel_label: str, perms: discord.Permissions) -> tuple[L
     """The abilities a policy may need that the bot lacks in one channel, each with the
     Discord permission that grants it (the README's invite link grants all but Create
     Private Threads)."""
-    where = f"in #{channel_label}"
+    at = {"channel": channel_label}
     lacking: list[Lack] = []
     if not perms.view_channel:
-        lacking.append(Lack(VIEW, f"View Channel {where}"))
+        lacking.append(Lack(VIEW, Phrase("View Channel in #{channel}", **at)))
     if not perms.send_messages:
-        lacking.append(Lack(SEND, f"Send Messages {where}"))
+        lacking.append(Lack(SEND, Phrase("Send Messages in #{channel}", **at)))
     if not perms.read_message_history:
-        lacking.append(Lack(READ_HISTORY, f"Read Message History {where}"))
+        lacking.append(Lack(READ_HISTORY, Phrase("Read Message History in #{channel}", **at)))
     if not (perms.create_private_threads and perms.send_messages_in_threads):
         lacking.append(
-            Lack(PRIVATE_THREADS, f"Create Private Threads and Send Messages in Threads {where}")
+            Lack(
+                PRIVATE_THREADS,
+                Phrase("Create Private Threads and Send Messages in Threads in #{channel}", **at),
+            )
         )
     return tuple(lacking)
 

@@ -591,7 +591,8 @@ class MatrixAdapter:
             )
         unknown = self.registry.unknown_command(text, prefix)
         if unknown is not None:
-            return CommandInvoked(posted.room, posted.author, unknown, posted.at)
+            argv = self.registry.words_after(text, prefix, unknown)
+            return CommandInvoked(posted.room, posted.author, unknown, posted.at, argv=argv)
         if posted.room.is_private_chat:
             return PrivateReply(
                 posted.room, posted.author, posted.text, posted.at, message_id=posted.message_id

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -34,7 +35,7 @@ from adapters.matrix import translate
 from adapters.matrix.direct import PrivateChats, WaitForRoom
 from adapters.matrix.powers import CannotChangeLevel, with_posting
 from adapters.matrix.session import PendingInvite
-from bot import texts
+from bot import i18n, texts
 from bot.actions import (
     Action,
     ActionNotSupported,
@@ -152,7 +153,7 @@ class MatrixOutbound:
                     time.time() + action.unread_timeout_s,
                 )
             )
-        await self._tell_unencrypted(action.member.id)
+        await self._tell_unencrypted(action.member.id, action.language)
 
     async def _post(self, action: PostToRoom) -> None:
         """A room post with what it asks for: an edit of an earlier post (m.replace), a
@@ -198,7 +199,7 @@ class MatrixOutbound:
                 return
             room_id, _ = await self.chats.open(action.member.id)
             await self._send(room_id, action.text)
-            await self._notice_unencrypted(action.room.id)
+            await self._notice_unencrypted(action.room.id, action.language)
             return
         try:
             room_id, joined = await self.chats.open(action.member.id)
@@ -210,14 +211,14 @@ class MatrixOutbound:
                 raise  # never in the room: the words are for the member alone
             await self._send(action.room.id, action.text, mention=action.member)
             return
-        await self._tell_unencrypted(action.member.id)
+        await self._tell_unencrypted(action.member.id, action.language)
 
     # -- unencrypted private chats ------------------------------------------------------------
     def _encrypted(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and room.encrypted
 
-    async def _tell_unencrypted(self, member_id: str) -> None:
+    async def _tell_unencrypted(self, member_id: str, language: str) -> None:
         """Once per chat, ever: the member's unencrypted private chat hears that the bot
         writes to them in an encrypted one instead. Best effort; the private message
         itself was delivered already."""
@@ -226,11 +227,14 @@ class MatrixOutbound:
                 continue
             self._told.append(room_id)
             self._save_told()
-            await self._notice_unencrypted(room_id)
+            await self._notice_unencrypted(room_id, language)
 
-    async def _notice_unencrypted(self, room_id: str) -> None:
+    async def _notice_unencrypted(self, room_id: str, language: str) -> None:
+        """In the language of the message that went to the encrypted chat instead."""
+        with i18n.speaking(language):
+            notice = texts.unencrypted_private_chat()
         try:
-            await self._send(room_id, texts.unencrypted_private_chat())
+            await self._send(room_id, notice)
         except Exception as error:  # a notice must never fail the private send
             log.warning(
                 "matrix: could not tell %s it is unencrypted (%s)", room_id, type(error).__name__
@@ -242,7 +246,7 @@ class MatrixOutbound:
         reminder, check-in, export or reply would be readable by the homeserver."""
         if not self.chats.is_bots_private(room_id) or self._encrypted(room_id):
             return
-        if content.get("body") == texts.unencrypted_private_chat() and "url" not in content:
+        if content.get("body") in _notices() and "url" not in content:
             return
         raise PlaintextRefused(f"{room_id} is a private chat without end-to-end encryption")
 
@@ -557,3 +561,14 @@ def _txn(key: str | None) -> str | None:
     if key is None:
         return None
     return "confidant-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+
+
+@cache
+def _notices() -> frozenset[str]:
+    """The unencrypted-chat notice in every language the bot speaks: the one text that may
+    go into such a chat, whichever language it was said in."""
+    notices = set()
+    for lang in i18n.available():
+        with i18n.speaking(lang):
+            notices.add(texts.unencrypted_private_chat())
+    return frozenset(notices)

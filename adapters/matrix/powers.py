@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.i18n import Phrase
+
 _SEND_TYPES = ("m.room.message", "m.room.encrypted")
 
 
@@ -49,11 +51,17 @@ def powers_of(content: Mapping[str, Any], bot_user_id: str) -> RoomPowers:
     can_restrict = mine >= change_levels and mine > users_default
     missing: list[str] = []
     if not can_delete:
-        missing.append(f"power level {redact} to remove messages (I have {mine})")
+        missing.append(
+            Phrase("power level {needed} to remove messages (I have {mine})", needed=redact,
+                   mine=mine)
+        )
     if not can_restrict:
         missing.append(
-            f"power level {max(change_levels, users_default + 1)} to change members' power "
-            f"levels (I have {mine})"
+            Phrase(
+                "power level {needed} to change members' power levels (I have {mine})",
+                needed=max(change_levels, users_default + 1),
+                mine=mine,
+            )
         )
     return RoomPowers(can_delete, can_restrict, tuple(missing))
 

@@ -49,6 +49,7 @@ from adapters.matrix import translate
 from adapters.matrix.powers import user_level
 from bot.actions import Action, ActionRefused, CheckReadGate, GrantAccess, RevokeAccess
 from bot.events import AccessRequested, Member, MessagePosted, Room
+from bot.i18n import Phrase
 
 log = logging.getLogger("confidant.matrix")
 
@@ -276,7 +277,9 @@ class MatrixReadGate:
         room_id = await self.resolve(action.room.id)
         response = await self.client.room_get_state(room_id)
         if not isinstance(response, RoomGetStateResponse):
-            raise ActionRefused(f"cannot read the room's settings: {response.status_code}")
+            raise ActionRefused(
+                Phrase("cannot read the room's settings: {code}", code=response.status_code)
+            )
         label = action.room.label
         check = check_settings(
             response.events, self.user_id, label, history=action.history, reask=action.reask

@@ -726,6 +726,10 @@ class Policy(_Frozen):
     # the platform tells it (Discord's interaction locale: their answers to slash commands
     # and buttons), the policy's language everywhere else.
     member_language: Literal["policy", "platform"] = "policy"
+    # Text commands (Matrix, console) in this policy's rooms also read the language's words
+    # for command names (true), and these own aliases (alias: a declared command word);
+    # command words as declared always work (bot/command_words.py, aliases_check.py).
+    command_aliases: bool | dict[str, str] = False
     # Set by the loader, never by the file: each per-language text by its path
     # ("reminder.text") and language. The fields themselves hold the 'language' text.
     # (Tuples, not dicts: a policy stays hashable.)

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from inspect import isclass
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
+from bot.policy.aliases_check import alias_problems
 from bot.policy.answers_check import answer_problems
 from bot.policy.frozen import ErrorDetails, Model, ValidationError
 from bot.policy.gate_support import PLATFORM_LABELS, supports_read_gate
@@ -278,6 +279,7 @@ def platform_limits(policy: Any, document: Document) -> list[Problem]:
     Check-in rules that could never work (see :mod:`bot.policy.answers_check`), Discord's
     limits on menus and buttons among them, are refused here too, at their own lines."""
     problems = answer_problems(policy, document) + gate_problems(policy, document)
+    problems += alias_problems(policy, document)
     reminder = policy.reminder
     matrix_rooms = [ref for ref in policy.rooms if ref.platform == "matrix"]
     if reminder.fallback != "private_thread" or not matrix_rooms:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from . import message_rules, payloads, threads
+from . import command_names, message_rules, payloads, threads
 from . import permissions as perm
 from .gateway import Gateway, GatewayError
 from .permissions import MemberCannot
@@ -254,21 +254,25 @@ class GatewayEvents:
         ``subcommand`` runs one command of a group (``/policy show`` is name="policy",
         subcommand="show"); it too must have been synced.
         """
-        command = self.world.find_command(name, channel.guild_id)
+        command = self._command_as_seen(name, user, channel)
         self._may_use(command, user, channel)
         interaction = self.world.new_interaction(
             type=APPLICATION_COMMAND, user=user, channel=channel
         )
+        under = command.get("options") or []
+        if subcommand is not None:
+            sub = command_names.declared(
+                [o for o in under if o.get("type") == SUB_COMMAND], subcommand, user.locale
+            )
+            if sub is None:
+                raise LookupError(f"subcommand {name} {subcommand!r} was never synced")
+            subcommand, under = sub["name"], sub.get("options") or []
         values = [
-            {"name": k, "type": OPTION_TYPES[type(v)], "value": v}
+            {"name": self._option_as_sent(under, k, user), "type": OPTION_TYPES[type(v)],
+             "value": v}
             for k, v in (options or {}).items()
         ]
         if subcommand is not None:
-            if not any(
-                o.get("type") == SUB_COMMAND and o["name"] == subcommand
-                for o in command.get("options", [])
-            ):
-                raise LookupError(f"subcommand {name} {subcommand!r} was never synced")
             values = [{"name": subcommand, "type": SUB_COMMAND, "options": values}]
         data: dict[str, Any] = {
             "id": command["id"],
@@ -280,6 +284,27 @@ class GatewayEvents:
             data["guild_id"] = command["guild_id"]
         await self.raw("INTERACTION_CREATE", payloads.interaction(self.world, interaction, data))
         return interaction
+
+    def _command_as_seen(
+        self, typed: str, user: FakeUser, channel: FakeChannel
+    ) -> dict[str, Any]:
+        """The synced command a member picks by the name their client's locale shows
+        (command_names.py); Discord sends it with its declared name."""
+        for scope in (channel.guild_id, None):
+            chat = [c for c in self.world.commands.get(scope, []) if c.get("type", 1) == 1]
+            found = command_names.declared(chat, typed, user.locale)
+            if found is not None:
+                return found
+        raise LookupError(
+            f"no synced command reads {typed!r} in {user.username}'s client ({user.locale})"
+        )
+
+    @staticmethod
+    def _option_as_sent(options: list[dict[str, Any]], typed: str, user: FakeUser) -> str:
+        """An option the member fills in by the name they see, sent by its declared name
+        (an option the command does not declare is sent as typed, for tests of refusals)."""
+        found = command_names.declared(options, typed, user.locale)
+        return str(found["name"]) if found is not None else typed
 
     async def component_click(
         self,

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import message_rules, moderation, payloads, threads
+from . import command_names, message_rules, moderation, payloads, threads
 from . import permissions as perm
 from .faults import FaultPlan, json_response
 from .gateway import Gateway, GatewayError
@@ -638,6 +638,8 @@ class RestApi:
     async def put_commands(self, call: Call) -> web.Response:
         scope = self._command_scope(call)
         if not isinstance(call.json, list):
+            raise ApiError(400, 50035, "Invalid Form Body")
+        if command_names.naming_errors(call.json):  # the naming rule (command_names.py)
             raise ApiError(400, 50035, "Invalid Form Body")
         previous = {(c["name"], c.get("type", 1)): c for c in self.world.commands.get(scope, [])}
         stored = []
