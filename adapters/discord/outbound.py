@@ -13,7 +13,7 @@ import contextlib
 import io
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -230,7 +230,12 @@ class Outbound:
             stale = action.replaces if message is None else None
         sent = [message] if message is not None else []
         if not sent:
-            sent = await self._send(channel, action.text, key, action.mention, view)
+            # members the text names to notify (a burst's room reminder): Discord mentions,
+            # each allowed to ping only that member
+            text = render(action.text, lambda member_id: f"<@{member_id}>")
+            sent = await self._send(
+                channel, text, key, action.mention, view, notify=action.mentions
+            )
         if action.delete_after_s is not None:
             for part in sent:
                 self._delete_later(part, action.delete_after_s)
@@ -363,22 +368,29 @@ class Outbound:
         mention: Member | None = None,
         view: discord.ui.View | None = None,
         file: discord.File | None = None,
+        notify: Sequence[Member] = (),
     ) -> list[discord.Message]:
-        """Long texts go out in parts; only the first mentions, and only the member named;
-        buttons and a file go on the last part, under the whole text."""
+        """Long texts go out in parts; only the first mentions the member it is for, and a
+        part pings only the ``notify`` members it names; buttons and a file go on the last
+        part, under the whole text."""
         sent: list[discord.Message] = []
         chunks = split_text(text)
         for index, chunk in enumerate(chunks):
+            content = with_mention(chunk, mention) if index == 0 else chunk
+            pinged = [m for m in notify if f"<@{m.id}>" in chunk]
             if index == 0 and mention is not None:
-                content = with_mention(chunk, mention)
-                allowed = discord.AllowedMentions(
+                pinged.append(mention)
+            ids = sorted({int(m.id) for m in pinged if m.id.isdigit()})
+            allowed = (
+                discord.AllowedMentions(
                     everyone=False,
                     roles=False,
-                    users=[discord.Object(int(mention.id))],
+                    users=[discord.Object(i) for i in ids],
                     replied_user=False,
                 )
-            else:
-                content, allowed = chunk, discord.AllowedMentions.none()
+                if ids
+                else discord.AllowedMentions.none()
+            )
             last = index == len(chunks) - 1
             extra: dict[str, Any] = {"view": view} if view is not None and last else {}
             if file is not None and last:
