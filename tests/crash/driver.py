@@ -178,9 +178,7 @@ class Driver:
             agreed = await self.matrix.agree(step.member, AGREE_WAIT_S)
         else:
             # The answer is not awaited: the stream goes on as members do.
-            await self.discord.fake.events.slash_command(
-                "agree", user=self.discord.users[step.member], channel=self.discord.lobby
-            )
+            await self.discord.send_agree(step.member)
             agreed = True
         if agreed:
             self.played.sent[step.kind] += 1
