@@ -30,6 +30,7 @@ from bot.store.rows import CheckinSchedule
 
 EVERY_DAY = frozenset(range(7))
 LEAD_S = 10.0  # the first boundary is at least this far from the moment the plan is made
+MIN_AHEAD_S = 3.0  # a schedule written later than this before its boundary is moved on
 FIRE_KILL_S = (0.2, 2.5)  # after a boundary: the firing process is killed
 OTHER_KILL_S = (4.0, 8.0)  # after a boundary: the other process is killed
 SCHEDULED = words.scheduled_start()
@@ -55,14 +56,21 @@ class ScheduledFires:
     fires: list[Fire] = field(default_factory=list)
     kills: int = 0
 
-    def plan(self, now: datetime) -> list[Fire]:
-        first = (now + timedelta(seconds=LEAD_S + 60)).replace(second=0, microsecond=0)
+    def plan(self, now: datetime, lead_s: float = LEAD_S) -> list[Fire]:
+        """Planned when the run starts, so that the wait for the first boundary overlaps
+        the setup (``lead_s``: the setup's expected length); ``replan`` if it overran."""
+        first = (now + timedelta(seconds=lead_s + 60)).replace(second=0, microsecond=0)
         boundaries = [first + timedelta(minutes=n) for n in range(self.minutes)]
         self.fires = []
         for keys in self.members.values():
             for number, key in enumerate(keys):
                 self.fires.append(Fire(key, boundaries[number % len(boundaries)]))
         return self.fires
+
+    def replan(self, now: datetime) -> None:
+        """Written too close to (or past) a boundary, a schedule would wait for tomorrow."""
+        if self.fires and min(self.boundaries) - now < timedelta(seconds=MIN_AHEAD_S):
+            self.plan(now)
 
     @property
     def boundaries(self) -> list[datetime]:

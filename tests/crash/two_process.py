@@ -47,6 +47,7 @@ from tests.crash.verify import CIRCLE_REMINDER, LOBBY_REMINDER, Report
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.tls import _authority
 
+SETUP_GUESS_S = 20.0  # the first scheduled check-ins fall due this long after the start, or later
 TICK_S = 1.0  # the bots' tick: leases of 2.5 s, scheduled check-ins within a second
 FIRE_MARGIN_S = 15.0  # after the last boundary, before settling: the fires and their kills
 
@@ -210,6 +211,7 @@ async def run_two_processes(
         "discord": scheduler_keys("discord", pair.discord_per_minute * pair.fire_minutes),
     }
     fires = ScheduledFires(options.seed, schedulers, pair.fire_minutes)
+    fires.plan(datetime.now(UTC), SETUP_GUESS_S)
     postgres = PostgresServer(tmp / "pg")
     fake = FakeDiscord()
     await fake.start()
@@ -253,7 +255,7 @@ async def run_two_processes(
         member_ids = {key: matrix.members[key].user_id for key in matrix.members}
         member_ids.update({key: str(user.id) for key, user in discord.users.items()})
         now = datetime.now(UTC)
-        fires.plan(now)
+        fires.replan(now)
         await fires.write(store, member_ids, now)
         await store.close()
         say(f"scheduled check-ins at {', '.join(b.strftime('%H:%M') for b in fires.boundaries)}")
