@@ -77,9 +77,16 @@ class BotPair:
                 self.kills_of[number] += 1
 
     async def kill_and_restart(self, which: int) -> None:
-        """For kills timed by the clock (scheduled check-ins) rather than by the script."""
-        await self.kill(which)
-        await self.start()
+        """For kills timed by the clock (scheduled check-ins) rather than by the script: one
+        that comes while the script's kill has the process down still kills it (started
+        first), so that the clock's kills all happen."""
+        async with self._lock:
+            process = self.processes[which]
+            if not process.running:
+                await process.start()
+            await process.kill()
+            self.kills_of[which] += 1
+            await process.start()
 
     async def stop(self) -> None:
         async with self._lock:

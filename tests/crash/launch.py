@@ -8,13 +8,14 @@ config loading, logging, signal handling, App and adapters. The fake's certifica
 comes in as a PEM file, since the harness made it in its own memory.
 
     python -m tests.crash.launch --config CONFIG --discord-port PORT --discord-ca CA.pem
-        [--tick-seconds S] [--break fire-claims]
+        [--tick-seconds S] [--break fire-claims|leases-off]
 
 ``--tick-seconds``: the core's tick (60 s in production), shorter so that a run of minutes
 sees scheduled check-ins fire and shared-job leases change hands (a lease lasts 2.5 ticks,
 bot/jobs.py). ``--break fire-claims`` plants a known bug for the harness's own test, that it
 can fail: a scheduled check-in's fire is "claimed" in the process's memory instead of the
-store, so a restarted process sends it again.
+store, so a restarted process sends it again; ``--break leases-off`` lets every process run
+every shared job at once.
 """
 
 from __future__ import annotations
@@ -83,7 +84,18 @@ def break_fire_claims() -> None:
     SqlStore.claim_checkin_fire = in_memory  # type: ignore[method-assign]
 
 
-BREAKS = {"fire-claims": break_fire_claims}
+def break_leases() -> None:
+    """Every process believes it holds every lease (bot/jobs.py): what then keeps each
+    item once is the store's conditional updates alone."""
+    from bot.jobs import LeasedDuties
+
+    async def always(self: Any, name: str) -> bool:
+        return True
+
+    LeasedDuties._holds = always  # type: ignore[method-assign]
+
+
+BREAKS = {"fire-claims": break_fire_claims, "leases-off": break_leases}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
