@@ -196,6 +196,11 @@ def report_pair(result: PairRun) -> None:
                     f"(claimed in the store {d['scheduled_claimed_in_store']})",
                 ),
                 ("scheduled check-ins fired twice", r.duplicate_scheduled_checkins),
+                (
+                    "reminders owed after the script",
+                    f"{d['reminders_owed_after_the_script']} (waited "
+                    f"{d['reminders_owed_waited_s']} s for their retries)",
+                ),
                 ("reminders owed at each clean stop", d["reminders_owed_at_each_stop"]),
                 ("bot error log lines", d["bot_error_lines"]),
                 ("bot exits on its own", d["bot_exited_on_its_own"]),

@@ -50,6 +50,12 @@ from tests.discord_fake.tls import _authority
 SETUP_GUESS_S = 20.0  # the first scheduled check-ins fall due this long after the start, or later
 TICK_S = 1.0  # the bots' tick: leases of 2.5 s, scheduled check-ins within a second
 FIRE_MARGIN_S = 15.0  # after the last boundary, before settling: the fires and their kills
+# Reminders Discord would not take just now (40003: two processes open DMs, each pausing only
+# after its own refusals) are tried again after 1 and then 5 minutes, then the policy's
+# fallback (bot/reminding.py RETRY_PAUSES, PRIVATE_ATTEMPTS): that long, and a few ticks,
+# the harness waits with both processes up before stopping them for the count.
+OWED_WAIT_S = 7 * 60.0
+OWED_POLL_S = 5.0
 
 CIRCLE_POLICY = """\
 name: circle
@@ -267,6 +273,9 @@ async def run_two_processes(
         say(f"script played in {play_s:.0f} s; waiting for the scheduled check-ins")
         await fires.all_due(FIRE_MARGIN_S)
         await killer
+        owed_at_end, waited_s = await wait_for_owed_reminders(driver, database)
+        say(f"{owed_at_end[0]} reminders owed after the script; none after {waited_s:.0f} s"
+            if owed_at_end[-1] == 0 else f"reminders still owed: {owed_at_end}")
         settled_at = time.monotonic()
         owed = await settle(driver, matrix, discord, bots, database, script)  # type: ignore[arg-type]
         settle_s = time.monotonic() - settled_at
@@ -277,6 +286,8 @@ async def run_two_processes(
             play_s=round(play_s, 1),
             settle_s=round(settle_s, 1),
             reminders_owed_at_each_stop=owed,
+            reminders_owed_after_the_script=owed_at_end[0],
+            reminders_owed_waited_s=round(waited_s, 1),
             events_per_s=round(played.events / play_s, 1) if play_s else None,
         )
         run.report.elapsed_s = round(time.monotonic() - began, 1)
@@ -290,6 +301,25 @@ async def run_two_processes(
                 await process.kill()
         await fake.stop()
         await postgres.stop()
+
+
+async def wait_for_owed_reminders(driver: Driver, database: str) -> tuple[list[int], float]:
+    """With both processes up, until the store owes no reminder (bounded by OWED_WAIT_S):
+    a reminder still in its retry pause is owed, not lost. Returns the counts seen (first
+    and last) and the seconds waited."""
+    began = time.monotonic()
+    seen: list[int] = []
+    for _ in range(int(OWED_WAIT_S / OWED_POLL_S) + 1):
+        await driver.up()
+        store = await open_store(database, datetime.now(UTC))
+        try:
+            seen.append(len(await store.pending_reminders()))
+        finally:
+            await store.close()
+        if seen[-1] == 0 or time.monotonic() - began >= OWED_WAIT_S:
+            break
+        await asyncio.sleep(OWED_POLL_S)
+    return [seen[0], seen[-1]], time.monotonic() - began
 
 
 async def check(
