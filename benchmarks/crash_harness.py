@@ -186,8 +186,14 @@ def report_pair(result: PairRun) -> None:
                 (
                     "quotes / alerted",
                     f"{d['quotes']} / {r.flags} (across shards {d['quotes_across_shards']}, "
-                    f"alerted {d['quotes_across_shards_alerted']}; not alerted near a kill "
-                    f"{d['quotes_unflagged_near_a_kill']})",
+                    f"alerted {d['quotes_across_shards_alerted']}; not alerted: "
+                    f"{d['quotes_not_alerted_count']}, near a kill "
+                    f"{d['quotes_unflagged_near_a_kill']}; of a post never sent "
+                    f"{d['quotes_of_posts_never_sent']})",
+                ),
+                (
+                    "posts Discord refused (circle, by member)",
+                    f"{d['posts_refused']} ({d['circle_posts_refused_by_member']})",
                 ),
                 ("quotes alerted twice", r.duplicate_flags),
                 (

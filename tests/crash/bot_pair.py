@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class BotPair:
         self._rng = random.Random(seed * 104_729 + 3)
         self._lock = asyncio.Lock()
         self.kills_of: Counter[int] = Counter()
+        self.clock_kill_times: list[float] = []  # the kills timed to scheduled fires
 
     @property
     def kills(self) -> int:
@@ -86,6 +88,7 @@ class BotPair:
                 await process.start()
             await process.kill()
             self.kills_of[which] += 1
+            self.clock_kill_times.append(time.monotonic())
             await process.start()
 
     async def stop(self) -> None:

@@ -20,6 +20,7 @@ import asyncio
 import secrets
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -273,6 +274,7 @@ async def run_two_processes(
         say(f"script played in {play_s:.0f} s; waiting for the scheduled check-ins")
         await fires.all_due(FIRE_MARGIN_S)
         await killer
+        played.kill_times = sorted([*played.kill_times, *bots.clock_kill_times])
         owed_at_end, waited_s = await wait_for_owed_reminders(driver, database)
         say(f"{owed_at_end[0]} reminders owed after the script; none after {waited_s:.0f} s"
             if owed_at_end[-1] == 0 else f"reminders still owed: {owed_at_end}")
@@ -378,6 +380,11 @@ async def check(
         step_errors=dict(played.step_errors),
         answers_typed=len(answers),
         agreements_skipped=played.agreements_skipped,
+        posts_refused=len(played.refused),
+        circle_posts_refused_by_member=dict(
+            Counter(script.steps[i].member for i in played.refused
+                    if script.steps[i].room == "circle")
+        ),
         kills_per_process=[bots.kills_of[n] for n in range(len(bots.processes))],
         kills_at_scheduled_fires=fires.kills,
         scheduled_due=fire_count.due,
@@ -415,7 +422,7 @@ async def count_flags(
         },
     }
     copies = [c for c in played.copies if c.copy_id is not None]
-    flagged = duplicated = cross = cross_flagged = stored_dup = near_kill = 0
+    flagged = duplicated = cross = cross_flagged = stored_dup = near_kill = unposted = 0
     missed: list[str] = []
     store = await open_store(database, datetime.now(UTC))
     try:
@@ -432,7 +439,9 @@ async def count_flags(
                 crossing = discord.server_of(member) is not discord.server_of(source.member)
                 cross += crossing
                 cross_flagged += crossing and alerted
-            if not alerted:
+            if not alerted and copy.source in played.refused:
+                unposted += 1  # its source never went out: nothing to leak
+            elif not alerted:
                 near_kill += played.near_a_kill(copy.step) or played.near_a_kill(copy.source)
                 missed.append(f"{copy.platform} {copy.step} <- {copy.source}")
             room = matrix.lobby if copy.platform == "matrix" else discord.lobby_id(member)
@@ -448,6 +457,8 @@ async def count_flags(
         "quotes_across_shards_alerted": cross_flagged,
         "duplicate_flags_in_store": stored_dup,
         "quotes_unflagged_near_a_kill": near_kill,
+        "quotes_of_posts_never_sent": unposted,
+        "quotes_not_alerted_count": len(missed),
         "quotes_not_alerted": missed[:20],
     }
 
