@@ -25,6 +25,14 @@ Invariants (exit status 1 if any is broken):
 
     python benchmarks/crash_harness.py --seed 1 --events 10000 --kills 20
     python benchmarks/crash_harness.py --quick          # 1,000 events, 5 kills
+    python benchmarks/crash_harness.py --processes 2    # two processes on one PostgreSQL
+
+With ``--processes 2`` (tests/crash/two_process.py): process 0 runs Discord shard 0 and the
+Matrix account, process 1 Discord shard 1, on one PostgreSQL the harness starts (pgserver)
+in its temporary directory; the fake has a server on each shard; kills hit either process;
+scheduled check-ins fall due on ``--fire-minutes`` minute boundaries with kills timed to
+their firing, and one more invariant: no scheduled check-in fired twice. The JSON line adds
+``processes``, ``scheduled_checkins`` and ``duplicate_scheduled_checkins``.
 
 The last line printed is one JSON object with the figures.
 """
@@ -47,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness live
 
 from adapters.matrix.homeserver import LocalSynapse
 from tests.crash.harness import Options, Run, run_harness
+from tests.crash.two_process import PairOptions, PairRun, run_two_processes
 
 TARGET_S = 30 * 60
 
@@ -55,7 +64,9 @@ def progress(text: str) -> None:
     print(text, flush=True)
 
 
-async def run(options: Options, keep: Path | None, keep_dir: Path | None) -> Run:
+async def run(
+    options: Options, keep: Path | None, keep_dir: Path | None, pair: PairOptions | None = None
+) -> Run | PairRun:
     tmp = Path(tempfile.mkdtemp(prefix="confidant-crash-", dir=keep_dir))
     synapse = LocalSynapse(
         tmp / "synapse",
@@ -67,10 +78,14 @@ async def run(options: Options, keep: Path | None, keep_dir: Path | None) -> Run
         began = time.monotonic()
         await synapse.start()
         progress(f"Synapse on {synapse.base_url} in {time.monotonic() - began:.1f} s")
+        if pair is not None:
+            return await run_two_processes(options, synapse, tmp, progress, pair)
         return await run_harness(options, synapse, tmp, progress)
     finally:
-        if keep is not None and (tmp / "bot.log").exists():
-            shutil.copy(tmp / "bot.log", keep)
+        for log in ("bot.log", "bot-0.log", "bot-1.log"):
+            if keep is not None and (tmp / log).exists():
+                shutil.copy(tmp / log, keep.with_name(f"{keep.stem}-{log}") if log != "bot.log"
+                            else keep)
         await synapse.stop()
         if keep_dir is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -148,6 +163,72 @@ def report(result: Run) -> None:
     print()
 
 
+def report_pair(result: PairRun) -> None:
+    r, d = result.report, result.report.details
+    print()
+    print(f"Crash harness, two processes, seed {r.seed} (script {d['script_digest']})")
+    print(
+        table(
+            [
+                ("events sent", f"{r.events}  {d['events_by_kind']}"),
+                ("steps that raised", d["step_errors"] or 0),
+                (
+                    "SIGKILLs",
+                    f"{r.kills} (per process {d['kills_per_process']}, at scheduled fires "
+                    f"{d['kills_at_scheduled_fires']}; restarts {d['restarts']}, median "
+                    f"restart {d['restart_s_median']} s, max {d['restart_s_max']} s)",
+                ),
+                ("joins (member, room)", r.joins),
+                ("duplicate reminders", r.duplicate_reminders),
+                ("joins never reminded", r.never_reminded),
+                ("answers acknowledged", r.acknowledged_answers),
+                ("acknowledged answers lost", r.lost_answers),
+                (
+                    "quotes / alerted",
+                    f"{d['quotes']} / {r.flags} (across shards {d['quotes_across_shards']}, "
+                    f"alerted {d['quotes_across_shards_alerted']}; not alerted: "
+                    f"{d['quotes_not_alerted_count']}, near a kill "
+                    f"{d['quotes_unflagged_near_a_kill']}; of a post never sent "
+                    f"{d['quotes_of_posts_never_sent']})",
+                ),
+                (
+                    "posts Discord refused (circle, by member)",
+                    f"{d['posts_refused']} ({d['circle_posts_refused_by_member']})",
+                ),
+                ("quotes alerted twice", r.duplicate_flags),
+                (
+                    "scheduled check-ins due / fired",
+                    f"{d['scheduled_due']} / {r.scheduled_checkins} "
+                    f"(claimed in the store {d['scheduled_claimed_in_store']})",
+                ),
+                ("scheduled check-ins fired twice", r.duplicate_scheduled_checkins),
+                (
+                    "reminders owed after the script",
+                    f"{d['reminders_owed_after_the_script']} (waited "
+                    f"{d['reminders_owed_waited_s']} s for their retries)",
+                ),
+                ("reminders owed at each clean stop", d["reminders_owed_at_each_stop"]),
+                ("bot error log lines", d["bot_error_lines"]),
+                ("bot exits on its own", d["bot_exited_on_its_own"]),
+                (
+                    "setup / play / settle",
+                    f"{d['setup_s']} s / {d['play_s']} s / {d['settle_s']} s"
+                    f" ({d['events_per_s']} events/s)",
+                ),
+                ("elapsed", f"{r.elapsed_s} s"),
+            ]
+        )
+    )
+    broken = r.violations()
+    print()
+    print("Invariants: " + ("all hold" if not broken else "BROKEN: " + "; ".join(broken)))
+    for name in ("never_reminded_members", "duplicate_reminder_members", "lost",
+                 "scheduled_fired_twice", "quotes_not_alerted"):
+        if d.get(name):
+            print(f"  {name}: {d[name]}")
+    print()
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -161,6 +242,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--window", type=int, default=8, help="events in flight at once")
     parser.add_argument("--quick", action="store_true", help="1,000 events and 5 kills")
+    parser.add_argument(
+        "--processes", type=int, choices=(1, 2), default=1,
+        help="2: two bot processes (Discord shards 0 and 1) on one PostgreSQL",
+    )
+    parser.add_argument(
+        "--fire-minutes", type=int, default=None,
+        help="--processes 2: minute boundaries with scheduled check-ins (default events/1000)",
+    )
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the bot's log here")
     parser.add_argument(
         "--keep-dir", type=Path, default=None, help="work under this folder and keep it all"
@@ -178,8 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("nio").setLevel(logging.ERROR)
     options = Options(args.seed, args.events, args.kills, args.regulars, args.rate, args.window)
-    result = asyncio.run(run(options, args.keep_log, args.keep_dir))
-    report(result)
+    pair = None
+    if args.processes == 2:
+        pair = PairOptions(fire_minutes=args.fire_minutes or max(1, args.events // 1000))
+    result = asyncio.run(run(options, args.keep_log, args.keep_dir, pair))
+    if isinstance(result, PairRun):
+        report_pair(result)
+    else:
+        report(result)
     print(json.dumps(result.report.headline()))
     return 1 if result.report.violations() else 0
 

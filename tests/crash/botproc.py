@@ -57,9 +57,20 @@ class BotProcess:
     """``python -m tests.crash.launch`` with the harness's config, restartable at will."""
 
     def __init__(
-        self, config: Path, env: dict[str, str], discord_port: int, ca_file: Path, log: Path
+        self,
+        config: Path,
+        env: dict[str, str],
+        discord_port: int,
+        ca_file: Path,
+        log: Path,
+        ready_markers: tuple[str, ...] = READY_MARKERS,
+        launch_args: tuple[str, ...] = (),
     ) -> None:
+        """``ready_markers``: the log lines that say this process is up (a process without
+        Matrix never logs "matrix: connected"); ``launch_args``: more for the launcher."""
         self.config = config
+        self.ready_markers = ready_markers
+        self.launch_args = launch_args
         self.env = env
         self.discord_port = discord_port
         self.ca_file = ca_file
@@ -101,6 +112,7 @@ class BotProcess:
             str(self.discord_port),
             "--discord-ca",
             str(self.ca_file),
+            *self.launch_args,
             cwd=REPO_ROOT,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -175,10 +187,10 @@ class BotProcess:
                 out.write(line)
                 if "level=error" in line or '"level": "error"' in line:
                     life.errors += 1
-                for marker in READY_MARKERS:
+                for marker in self.ready_markers:
                     if marker in line and marker not in life.markers:
                         life.markers.add(marker)
-                        if len(life.markers) == len(READY_MARKERS):
+                        if len(life.markers) == len(self.ready_markers):
                             life.ready_at = time.monotonic()
                             self._ready.set()
             out.write(f"--- incarnation {life.number} ended ---\n")

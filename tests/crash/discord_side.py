@@ -90,6 +90,10 @@ class DiscordSide:
             return False
         return True
 
+    async def send_agree(self, key: str) -> None:
+        """/agree in the lobby, without waiting for the answer (the stream goes on)."""
+        await self.fake.events.slash_command("agree", user=self.users[key], channel=self.lobby)
+
     async def post(self, key: str, room: str, text: str) -> str | None:
         """The post's id; None when Discord would not let the member post there (held back
         in the circle until they agree: no chat bar, nothing sent)."""

@@ -54,6 +54,7 @@ class Played:
     sent_at: dict[int, float] = field(default_factory=dict)  # post and quote steps: when
     sent_while_down: set[int] = field(default_factory=set)  # posts the bot was not up for
     kill_times: list[float] = field(default_factory=list)
+    refused: set[int] = field(default_factory=set)  # posts Discord would not let them send
 
     def near_a_kill(self, step: int, within_s: float = 1.0) -> bool:
         """Sent while the bot was down, or in the last moments before a kill: what the bot
@@ -178,9 +179,7 @@ class Driver:
             agreed = await self.matrix.agree(step.member, AGREE_WAIT_S)
         else:
             # The answer is not awaited: the stream goes on as members do.
-            await self.discord.fake.events.slash_command(
-                "agree", user=self.discord.users[step.member], channel=self.discord.lobby
-            )
+            await self.discord.send_agree(step.member)
             agreed = True
         if agreed:
             self.played.sent[step.kind] += 1
@@ -194,6 +193,8 @@ class Driver:
         posted = await self._side(step.platform).post(step.member, step.room, step.text)
         if posted is not None:
             self.played.sent[kind or step.kind] += 1
+        else:
+            self.played.refused.add(step.index)
         return posted
 
     async def _quote(self, step: Step) -> None:
