@@ -57,7 +57,7 @@ from .channels import (
     post_message,
 )
 from .components import build_view
-from .elsewhere import OtherShards
+from .elsewhere import OtherShards, member_overwrite
 from .grants import CONSEQUENCE, grant_problems
 from .read_gate import ReadGate
 from .replies import InteractionReplies
@@ -459,7 +459,14 @@ class Outbound:
             return  # no longer in the server: nothing to allow or block
         changed, overwrite = posting_overwrite(channel.overwrites_for(target), allowed)
         if not changed:
-            return
+            # The cache may not show the bot's own last change yet: its CHANNEL_UPDATE can
+            # still be on the way when the member agrees right after joining, and skipping
+            # the allow then would leave them held for good. Discord's own copy decides.
+            changed, overwrite = posting_overwrite(
+                await self._fresh_overwrite(channel, target), allowed
+            )
+            if not changed:
+                return
         try:
             await channel.set_permissions(target, overwrite=overwrite, reason=AUDIT_REASON)
         except discord.Forbidden as error:
@@ -471,6 +478,16 @@ class Outbound:
                 )
             ) from None
         log.info("posting %s for %s in %s", "allowed" if allowed else "held", member.id, room.id)
+
+    async def _fresh_overwrite(
+        self, channel: discord.abc.GuildChannel, target: discord.Member
+    ) -> discord.PermissionOverwrite:
+        """The member's overwrite as Discord holds it now (Get Channel), not as cached."""
+        try:
+            data = await self.client.http.get_channel(channel.id)
+        except discord.HTTPException:
+            return channel.overwrites_for(target)
+        return member_overwrite(dict(data), target.id)
 
     async def set_role(self, room: Room, member: Member, allowed: bool, role_id: int) -> None:
         """Give or take the role that lets members post in the room: one role serves any

@@ -199,3 +199,33 @@ async def test_agree_by_direct_message_is_a_text_command(
     reply = await rig.wait_for_event(lambda e: isinstance(e, PrivateReply))
     assert reply.room.is_private_chat and reply.room.id == str(dm.id)
     assert reply.member.id == str(carol.id)
+
+
+async def test_agreeing_before_the_hold_reaches_the_cache_still_lifts_it(
+    fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
+) -> None:
+    """The bot's hold is written (REST 204) but its CHANNEL_UPDATE has not reached discord.py's
+    cache when the member agrees: the lift must still happen (found by the crash harness with
+    two processes: a member who agreed right after joining stayed held)."""
+    rig = await start_app()
+    parsers = rig.adapter.client._connection.parsers
+    late: list[Any] = []
+    original = parsers["CHANNEL_UPDATE"]
+    parsers["CHANNEL_UPDATE"] = late.append  # the update is on its way, not yet here
+    try:
+        carol = await join(fake, adapter_scene, "carol")
+        assert adapter_scene.circle.overwrites[carol.id].deny & SEND_MESSAGES
+        mark = fake.requests.mark()
+        interaction = await fake.events.slash_command(
+            "agree", user=carol, channel=adapter_scene.lobby
+        )
+        await callback_of(fake, interaction)
+    finally:
+        parsers["CHANNEL_UPDATE"] = original
+    for data in late:
+        original(data)  # arrives after all
+    assert fake.calls(
+        "DELETE", f"/channels/{adapter_scene.circle.id}/permissions/{carol.id}", since=mark
+    ), "the hold was not lifted"
+    assert carol.id not in adapter_scene.circle.overwrites
+    assert rig.adapter.client.get_channel(adapter_scene.circle.id) is not None
