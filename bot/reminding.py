@@ -19,6 +19,7 @@ from bot.actions import (
     ReplyToInvoker,
     SendPrivate,
 )
+from bot.checkins.recurring import parse_fire_key
 from bot.events import (
     Member,
     MemberJoined,
@@ -386,6 +387,9 @@ async def _attempt_failed(core: Core, key: str) -> int:
 async def private_not_now(core: Core, action: SendPrivate) -> bool:
     """A reminder's private message could not go out just now: count the attempt and
     pause before the next. True when the attempts are used up (use the fallback now)."""
+    if core.recurring is not None and parse_fire_key(action.idempotency_key) is not None:
+        await core.recurring.not_sent_now(action.idempotency_key or "")
+        return False  # a scheduled check-in's first message: the fire is tried again later
     key = _reminder_key(action)
     if key is None:
         return True  # not a reminder: nothing tries it again, so its fallback is used now

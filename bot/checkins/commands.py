@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.actions import Action, AlertModerators, Attachment, SendPrivate
 from bot.checkins import questions as q
 from bot.checkins import words
-from bot.checkins.flow import member_label
+from bot.checkins.flow import UNSENT, member_label
 from bot.events import CommandInvoked, Member
 from bot.private_answers import confirmed
 from bot.store.rows import Checkin
@@ -37,7 +37,12 @@ def privately(
 
 async def cmd_history(checkins: Checkins, event: CommandInvoked, _: Args) -> list[Action]:
     member = event.invoker
-    recent = await checkins.core.store.member_checkins(member.platform, member.id, HISTORY_SHOWN)
+    recent = [
+        c for c in await checkins.core.store.member_checkins(
+            member.platform, member.id, HISTORY_SHOWN
+        )
+        if c.status != UNSENT  # opened for a scheduled fire the member never received
+    ]
     if not recent:
         return privately(checkins, event, words.history_empty())
     lines = []

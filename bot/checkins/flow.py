@@ -34,6 +34,8 @@ CHECKIN_CHOICE = CHOICE_PREFIX + "checkin:"
 AGREE_WORDS = ("agree", "i agree", "yes", "y", "1")
 DECLINE_WORDS = ("decline", "no", "n", "2")
 MAX_BUTTONS = 5
+UNSENT = "unsent"
+"""A check-in opened for a scheduled fire whose messages never reached the member."""
 CONSENT_CHOICES = ("agree", "decline")
 YES_NO = ("yes", "no")
 
@@ -143,6 +145,15 @@ class Checkins:
             await self.core.store.ask_checkin_consent(member.platform, member.id, policy, at)
             return [*actions, self._say(member, words.intro(spec, prefix), CONSENT_CHOICES)]
         return actions + await self._begin(member, policy, spec, at)
+
+    async def discard_unsent(self, member: Member, fire: datetime) -> None:
+        """The check-in a scheduled fire opened, when none of its messages went out: closed
+        as ``unsent`` (no answers; not shown in the member's history) so the fire's retry
+        opens it afresh instead of finding it open."""
+        checkin = await self.core.store.open_checkin(member.platform, member.id)
+        if checkin is not None and checkin.started_at >= fire and checkin.step == 0:
+            await self.core.store.end_checkin(checkin.id, UNSENT, self.core.clock.now())
+        await self.core.store.forget_checkin_consent_asked(member.platform, member.id)
 
     async def _begin(
         self, member: Member, policy: str, spec: CheckinsSpec, at: datetime

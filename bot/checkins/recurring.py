@@ -13,11 +13,12 @@ The arithmetic (which instants are due, across daylight-saving changes) lives in
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from bot import schedules
-from bot.actions import Action
+from bot.actions import Action, SendPrivate
 from bot.checkins import words
 from bot.checkins.commands import Args, privately
 from bot.events import CommandInvoked, Member
@@ -45,6 +46,28 @@ def describe_next(row: CheckinSchedule, after: datetime) -> str:
     if fire is None:
         return words.paused()
     return words.local_time(fire.astimezone(as_schedule(row).tz))
+
+
+RETRY_FIRE_WITHIN = timedelta(hours=1)
+"""A fire not taken by the platform is tried again at later ticks for this long; later, a
+check-in hours after its time would surprise more than help."""
+_FIRE_KEY = "fire"
+
+
+def fire_key(member: Member, fire: datetime, previous: datetime | None) -> str:
+    """The idempotency key of a fire's first message: which fire, and the ``last_fired`` it
+    replaced (to give the claim back). Ids and times only."""
+    parts = (_FIRE_KEY, member.platform, member.id, fire.isoformat(),
+             previous.isoformat() if previous else "")
+    return "\x1f".join(parts)
+
+
+def parse_fire_key(key: str | None) -> tuple[Member, datetime, datetime | None] | None:
+    parts = (key or "").split("\x1f")
+    if len(parts) != 5 or parts[0] != _FIRE_KEY:
+        return None
+    previous = datetime.fromisoformat(parts[4]) if parts[4] else None
+    return Member(parts[1], parts[2]), datetime.fromisoformat(parts[3]), previous
 
 
 class Recurring:
@@ -107,8 +130,32 @@ class Recurring:
                 log.info("a scheduled check-in missed while down was skipped (policy)")
                 continue
             member = Member(row.platform, row.member_id)
-            actions += await self.checkins.start_scheduled(member, row.policy, now)
+            started = await self.checkins.start_scheduled(member, row.policy, now)
+            if started and isinstance(started[0], SendPrivate):  # its first message
+                key = fire_key(member, fire, row.last_fired)
+                started[0] = replace(started[0], idempotency_key=key)
+            actions += started
         return actions
+
+    async def not_sent_now(self, key: str) -> None:
+        """A fire's first message was not taken just now (Discord pausing new private chats
+        after too many, a passing server error): nothing of it reached the member, so the
+        claim goes back and the check-in opened for it closes, and a later tick fires it
+        again, once. Not for a refusal (private messages closed): that stays a fire."""
+        parsed = parse_fire_key(key)
+        if parsed is None:
+            return
+        member, fire, previous = parsed
+        now = self.checkins.core.clock.now()
+        if now - fire > RETRY_FIRE_WITHIN:
+            log.info("a scheduled check-in could not be sent within %s; it is skipped",
+                     RETRY_FIRE_WITHIN)
+            return
+        if not await self.store.claim_checkin_fire(member.platform, member.id, fire, previous):
+            return  # moved meanwhile (the member changed the schedule): nothing to give back
+        await self.checkins.discard_unsent(member, fire)
+        log.info("a scheduled check-in was not taken on %s just now; it fires again",
+                 member.platform)
 
     # -- commands ---------------------------------------------------------------------------
     async def cmd_schedule(self, event: CommandInvoked, args: Args) -> list[Action]:

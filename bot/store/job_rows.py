@@ -90,22 +90,23 @@ class JobRows:
         return cur.rowcount == 1
 
     async def claim_checkin_fire(
-        self, platform: str, member_id: str, seen: datetime | None, fire: datetime
+        self, platform: str, member_id: str, seen: datetime | None, fire: datetime | None
     ) -> bool:
         """A scheduled check-in fires: ``last_fired`` moves from ``seen`` (what the caller
         read) to ``fire``, committed before anything is sent; False if it moved meanwhile
-        (another process fired it, or the member changed the schedule)."""
+        (another process fired it, or the member changed the schedule). Given back the same
+        way (``fire`` the earlier value, None for never) when nothing of it went out."""
         if seen is None:
             cur = await self._db.execute(
                 "UPDATE checkin_schedules SET last_fired = ? WHERE platform = ?"
                 " AND member_id = ? AND last_fired IS NULL",
-                (_iso(fire), platform, member_id),
+                (_iso(fire) if fire else None, platform, member_id),
             )
         else:
             cur = await self._db.execute(
                 "UPDATE checkin_schedules SET last_fired = ? WHERE platform = ?"
                 " AND member_id = ? AND last_fired = ?",
-                (_iso(fire), platform, member_id, _iso(seen)),
+                (_iso(fire) if fire else None, platform, member_id, _iso(seen)),
             )
         await self._db.commit()
         return cur.rowcount == 1

@@ -82,7 +82,7 @@ class Store(Protocol):
         ...
 
     async def claim_checkin_fire(
-        self, platform: str, member_id: str, seen: datetime | None, fire: datetime
+        self, platform: str, member_id: str, seen: datetime | None, fire: datetime | None
     ) -> bool:
         ...
 
