@@ -65,7 +65,7 @@ class DiscordSide:
         for key in keys:
             user = self.users[key]
             mark = self.fake.requests.mark()
-            await self.fake.events.member_add(self.guild, user)
+            await self.fake.events.member_add(self.guild_of(key), user)
             dm = self.fake.world.open_dm(user)
             await self.fake.wait_for_call(
                 "POST", f"/channels/{dm.id}/messages", since=mark, timeout=deadline_s
@@ -73,15 +73,25 @@ class DiscordSide:
             if not await self.agree(key, deadline_s):
                 raise TimeoutError(f"{key}'s /agree was not answered")
 
+    # -- where a member is: one server here (sharded_discord.py: one per shard) -------------
+    def guild_of(self, key: str) -> FakeGuild:
+        return self.guild
+
+    def lobby_of(self, key: str) -> FakeChannel:
+        return self.lobby
+
+    def circle_of(self, key: str) -> FakeChannel:
+        return self.circle
+
     # -- what members do ---------------------------------------------------------------------
     async def join(self, key: str) -> None:
-        await self.fake.events.member_add(self.guild, self.users[key])
+        await self.fake.events.member_add(self.guild_of(key), self.users[key])
 
     async def agree(self, key: str, deadline_s: float = 10.0) -> bool:
         """/agree in the lobby (a member held back in the circle has no chat bar there);
         True once the bot answered the interaction."""
         interaction = await self.fake.events.slash_command(
-            "agree", user=self.users[key], channel=self.lobby
+            "agree", user=self.users[key], channel=self.lobby_of(key)
         )
         route = f"/interactions/{interaction.id}/{interaction.token}/callback"
         try:
@@ -92,12 +102,14 @@ class DiscordSide:
 
     async def send_agree(self, key: str) -> None:
         """/agree in the lobby, without waiting for the answer (the stream goes on)."""
-        await self.fake.events.slash_command("agree", user=self.users[key], channel=self.lobby)
+        await self.fake.events.slash_command(
+            "agree", user=self.users[key], channel=self.lobby_of(key)
+        )
 
     async def post(self, key: str, room: str, text: str) -> str | None:
         """The post's id; None when Discord would not let the member post there (held back
         in the circle until they agree: no chat bar, nothing sent)."""
-        channel = self.circle if room == "circle" else self.lobby
+        channel = self.circle_of(key) if room == "circle" else self.lobby_of(key)
         try:
             message = await self.fake.events.message_create(channel, self.users[key], text)
         except MemberCannot:

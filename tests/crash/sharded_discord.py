@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tests.crash.discord_side import MANAGE_MESSAGES, VIEW_CHANNEL, DiscordSide
-from tests.discord_fake.events import MemberCannot
 from tests.discord_fake.shards import add_guild_on_shard
 from tests.discord_fake.state import FakeChannel, FakeGuild, FakeOverwrite, FakeUser, World
 
@@ -83,45 +82,14 @@ class ShardedDiscordSide(DiscordSide):
             )
         return ids
 
-    async def admit(self, keys: Sequence[str], deadline_s: float = 60.0) -> None:
-        for key in keys:
-            user = self.users[key]
-            mark = self.fake.requests.mark()
-            await self.fake.events.member_add(self.server_of(key).guild, user)
-            dm = self.fake.world.open_dm(user)
-            await self.fake.wait_for_call(
-                "POST", f"/channels/{dm.id}/messages", since=mark, timeout=deadline_s
-            )
-            if not await self.agree(key, deadline_s):
-                raise TimeoutError(f"{key}'s /agree was not answered")
+    def guild_of(self, key: str) -> FakeGuild:
+        return self.server_of(key).guild
 
-    async def join(self, key: str) -> None:
-        await self.fake.events.member_add(self.server_of(key).guild, self.users[key])
+    def lobby_of(self, key: str) -> FakeChannel:
+        return self.server_of(key).lobby
 
-    async def agree(self, key: str, deadline_s: float = 10.0) -> bool:
-        interaction = await self.fake.events.slash_command(
-            "agree", user=self.users[key], channel=self.server_of(key).lobby
-        )
-        route = f"/interactions/{interaction.id}/{interaction.token}/callback"
-        try:
-            await self.fake.wait_for_call("POST", route, timeout=deadline_s)
-        except TimeoutError:
-            return False
-        return True
-
-    async def send_agree(self, key: str) -> None:
-        await self.fake.events.slash_command(
-            "agree", user=self.users[key], channel=self.server_of(key).lobby
-        )
-
-    async def post(self, key: str, room: str, text: str) -> str | None:
-        server = self.server_of(key)
-        channel = server.circle if room == "circle" else server.lobby
-        try:
-            message = await self.fake.events.message_create(channel, self.users[key], text)
-        except MemberCannot:
-            return None
-        return str(message.id)
+    def circle_of(self, key: str) -> FakeChannel:
+        return self.server_of(key).circle
 
     def lobby_id(self, key: str) -> str:
         return str(self.server_of(key).lobby.id)
