@@ -461,8 +461,9 @@ class Core:
         return self.capabilities.get(platform, Capabilities())
 
     def text_hash_for_checks(self, policy: Policy) -> str | None:
-        """With reask_on_change off, any earlier text counts as reminded/agreed."""
-        return policy.reminder.text_hash if policy.reminder.reask_on_change else None
+        """The reminder's version (every language's text) to check agreements and reminders
+        against; with reask_on_change off, any earlier version counts as reminded/agreed."""
+        return policy.reminder_version if policy.reminder.reask_on_change else None
 
     def alerts_to(self, policies: Iterable[Policy], text: str) -> list[Action]:
         """One alert to each alert room of these policies (once per room)."""

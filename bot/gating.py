@@ -149,7 +149,7 @@ async def cmd_agree(
         targets = [
             p
             for p in core.policies.current.policies
-            if (p.name, p.reminder.text_hash) in set(waiting)
+            if (p.name, p.reminder_version) in set(waiting)
         ]
         named = args.get("policy")
         # a reminder that asks for no agreement is no reason to ask "which one?"
@@ -187,7 +187,7 @@ async def agree(
     new = False
     for target in targets:
         new |= await core.store.record_agreement(
-            member.platform, member.id, target.name, target.reminder.text_hash, at
+            member.platform, member.id, target.name, target.reminder_version, at
         )
         rooms = await core.store.rooms_reminded(member.platform, member.id, target.name)
         if target.reminder.delivery == "rules_message":  # no reminders: rooms they are in

@@ -244,7 +244,7 @@ async def cmd_agreements(
     lines = [texts.agreements_head(policy.name)]
     for room_id, label in rooms:
         members = await core.store.room_member_ids(platform, room_id)
-        lines += agreement_lines(label, members, latest, policy.reminder.text_hash)
+        lines += agreement_lines(label, members, latest, policy.reminder_version)
         lines += await read_gate.admitted_lines(core, policy, platform, room_id)
     if not rooms:
         lines.append(texts.no_members_seen())
@@ -329,7 +329,7 @@ def describe_policy(policy: Policy) -> str:
             ),
             *read_gate.policy_lines(reminder),
             t("periodic reminder: {repeat}", repeat=repeat),
-            t("reminder text version: {version}", version=reminder.text_hash),
+            t("reminder text version: {version}", version=policy.reminder_version),
             t("language: {language}", language=policy.language),
             t(
                 "moderators: {moderators}, alert rooms: {alerts}",

@@ -74,7 +74,7 @@ async def remind_to_enter(
 ) -> list[Action]:
     """The reminder to someone outside the room, recorded first (the reminders' outbox), so
     it goes out once per member, room and text, however often they ask and across restarts."""
-    text_hash = policy.reminder.text_hash
+    text_hash = policy.reminder_version
     key = reminder_key(room.platform, room.id, member.id, policy.name, text_hash)
     fresh = await core.store.add_reminder(
         key, room.platform, room.id, room.name, member.id, policy.name, text_hash, core.clock.now()
@@ -166,7 +166,7 @@ async def suspend_changed(core: Core, policy: Policy) -> list[Action]:
         return []
     if not policy.reminder.reask_on_change:
         return []
-    text_hash = policy.reminder.text_hash
+    text_hash = policy.reminder_version
     actions: list[Action] = []
     for platform, room_id, name, member_id, _, ended in await core.store.access_rows(policy.name):
         if ended is not None:

@@ -94,7 +94,7 @@ async def remind(
     ``changed``: a re-ask after the text changed, which says so. ``again``: what makes a
     second reminder of the same text its own (the time of the join that asks it), so
     neither the outbox nor the platform takes it for a resend of the first."""
-    text_hash = policy.reminder.text_hash
+    text_hash = policy.reminder_version
     version = text_hash if again is None else f"{text_hash}@{again}"
     key = reminder_key(room.platform, room.id, member.id, policy.name, version)
     if again is not None and await core.store.renew_reminder(
@@ -224,7 +224,7 @@ async def resend_pending(
     )
     for pending in pending_rows:
         policy = core.policies.current.by_name(pending.policy)
-        if policy is None or policy.reminder.text_hash != pending.text_hash:
+        if policy is None or policy.reminder_version != pending.text_hash:
             continue  # the text changed meanwhile: the re-ask below covers it
         if policy.reminder.delivery == "rules_message":
             continue  # nothing is sent privately any more
@@ -256,7 +256,7 @@ async def agreed_to_earlier_text(core: Core, member: Member, policy: Policy) -> 
     text changed; a resent or fallback reminder says so as the first one did."""
     store, name = core.store, policy.name
     return await store.has_agreed(member.platform, member.id, name, None) and not (
-        await store.has_agreed(member.platform, member.id, name, policy.reminder.text_hash)
+        await store.has_agreed(member.platform, member.id, name, policy.reminder_version)
     )
 
 
@@ -264,7 +264,7 @@ async def reask_changed(core: Core, policy: Policy) -> list[Action]:
     if not policy.reminder.reask_on_change or policy.reminder.delivery == "rules_message":
         return []  # a rules message is edited instead (see _rules_message)
     actions: list[Action] = []
-    rows = await core.store.members_to_reask(policy.name, policy.reminder.text_hash)
+    rows = await core.store.members_to_reask(policy.name, policy.reminder_version)
     for platform, room_id, room_name, member_id in rows:
         room = Room(platform, room_id, room_name)
         covering = core.policy_for(room)  # None when only an alias selects the room
@@ -320,7 +320,7 @@ async def with_owed(core: Core, member: Member, actions: list[Action]) -> list[A
                 and owed.attempts < PRIVATE_ATTEMPTS  # still being tried privately
             )
             or policy.reminder.delivery == "rules_message"
-            or policy.reminder.text_hash != owed.text_hash
+            or policy.reminder_version != owed.text_hash
         ):
             continue
         reminder = policy.reminder

@@ -39,7 +39,12 @@ async def rules_message(core: Core, room: Room, policy: Policy, after: str = "")
     caps = core.caps(room.platform)
     text = texts.rules_message(policy.reminder.text, caps.command_prefix, caps.buttons)
     buttons = (Button(agree_choice_id(policy.name), texts.agree_label()),)
-    content = digest(text, *(f"{b.id}\x1e{b.label}" for b in buttons))
+    # The message shows the policy language's text; an edit of another language's is a
+    # new version all the same, which holds back again whoever has not agreed to it. (One
+    # text: its version adds nothing, and the digest stays what earlier versions stored.)
+    version = policy.reminder_version
+    also = () if version == policy.reminder.text_hash else (f"version\x1e{version}",)
+    content = digest(text, *(f"{b.id}\x1e{b.label}" for b in buttons), *also)
     key = "rules-" + digest(room.platform, room.id, policy.name, content, after)[:32]
     current = await core.store.rules_message(room.platform, room.id, policy.name)
     if (
@@ -73,7 +78,7 @@ async def hold_unagreed(core: Core, room: Room, policy: Policy) -> list[Action]:
     ):
         return []
     report = await core.store.agreement_report(
-        room.platform, room.id, policy.name, reminder.text_hash
+        room.platform, room.id, policy.name, policy.reminder_version
     )
     members = [Member(room.platform, m) for m in report.not_agreed]
     return [

@@ -5,8 +5,9 @@ resources' names may each be one text or one per language. Every text given per 
 gives every language the policy uses (its ``language`` and every language any of its texts
 names), unless the policy declares ``fallback_language``: then a text without a language is
 said in that one. The policy's ``language`` picks the text the rest of the policy works
-with (its hash is the reminder's version); the others are kept in ``Policy.translations``
-for members who read another language.
+with; the others are kept in ``Policy.translations`` for members who read another
+language. The reminder's version covers every language's text (``Policy.reminder_version``),
+so an edit of any of them asks members again.
 
 This runs on the parsed YAML before the model is built, so a missing language is reported
 at the text's file:line like any other policy error.

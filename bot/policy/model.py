@@ -260,6 +260,22 @@ def normalise_text(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def _hash_text(text: str) -> str:
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+def texts_version(texts: Sequence[tuple[str, str]]) -> str:
+    """One version for a text given per language (``(language, text)`` pairs): any
+    language's edit makes a new one, as members agree to the words they read, whichever
+    language those are in; whitespace that changes nothing does not. One text alone has
+    its own hash, so writing ``text: {en: ...}`` for ``text: ...`` asks nobody again."""
+    if len(texts) == 1:
+        return _hash_text(texts[0][1])
+    # Separators no language tag has, and the texts normalised, in the tags' order.
+    joined = "\x1d".join(f"{lang}\x1e{normalise_text(text)}" for lang, text in sorted(texts))
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
 class ReminderSpec(_Frozen):
     """The confidentiality reminder members see and, optionally, must agree to."""
 
@@ -346,8 +362,10 @@ class ReminderSpec(_Frozen):
 
     @property
     def text_hash(self) -> str:
-        """Identifies the wording members agreed to, ignoring edits that change nothing."""
-        return hashlib.sha256(normalise_text(self.text).encode("utf-8")).hexdigest()[:16]
+        """Identifies this wording, ignoring edits that change nothing. It is the version
+        members agree to only while the reminder is one text: with texts per language,
+        :attr:`Policy.reminder_version` covers them all."""
+        return _hash_text(self.text)
 
 
 class LeakActionsSpec(_Frozen):
@@ -757,6 +775,15 @@ class Policy(_Frozen):
                 "one of these"
             )
         return value
+
+    @property
+    def reminder_version(self) -> str:
+        """The version of the reminder members agree to, are reminded of and are asked
+        again for when it changes (stored with reminders and agreements, and part of the
+        reminders' keys). With one text it is that text's hash as it always was, so an
+        upgrade asks nobody again; with a text per language it covers every language."""
+        given = dict(self.translations).get("reminder.text", ())
+        return texts_version(given) if given else self.reminder.text_hash
 
     def text_in(self, path: str, lang: str, said: str) -> str:
         """A policy text in ``lang`` where the policy gives one (else its fallback's, else
