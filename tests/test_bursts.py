@@ -109,7 +109,7 @@ async def test_a_burst_newcomer_who_leaves_the_private_chat_unread_is_not_named_
     await join(rig, "alice", backlog=50)
     policy = rig.app.core.policies.current.by_name("circle")
     assert policy is not None
-    key = reminder_key("console", "recovery", "alice", "circle", policy.reminder.text_hash)
+    key = reminder_key("console", "recovery", "alice", "circle", policy.reminder_version)
     assert await rig.app.store.reminder_by_key(key) is not None
     start = len(rig.out.getvalue())
     unread = PrivateMessageUnread(Member("console", "alice"), key, rig.clock.now())
@@ -117,6 +117,6 @@ async def test_a_burst_newcomer_who_leaves_the_private_chat_unread_is_not_named_
     assert "[#recovery]" not in rig.out.getvalue()[start:]
     # one who was not part of a burst gets the room fallback, as before
     await join(rig, "bob", backlog=0)
-    key = reminder_key("console", "recovery", "bob", "circle", policy.reminder.text_hash)
+    key = reminder_key("console", "recovery", "bob", "circle", policy.reminder_version)
     await rig.app.runtime.on_event(PrivateMessageUnread(Member("console", "bob"), key, AT))
     assert "[#recovery]" in rig.out.getvalue()[start:]

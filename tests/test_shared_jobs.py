@@ -101,7 +101,7 @@ async def prepare(a: ConsoleRig, clock: FakeClock) -> None:
     assert policy is not None
     await a.app.store.add_reminder(  # recorded, never confirmed: resent after a minute
         "rem-carol", "console", "recovery", "recovery", "carol", "circle",
-        policy.reminder.text_hash, DUE - timedelta(seconds=61),
+        policy.reminder_version, DUE - timedelta(seconds=61),
     )
     await a.app.store.add_repeat_action(RepeatAction(  # a repeat leaker's timeout ends
         0, "console", "frank", "circle", "timeout", 1, "done", 60, DUE,
@@ -273,7 +273,7 @@ async def test_a_process_starting_beside_a_running_one_repeats_nothing(
         policy = core.policies.current.policies[0]
         await a.app.store.add_reminder(  # a is sending these right now
             "rem-erin", "console", "recovery", "recovery", "erin", "circle",
-            policy.reminder.text_hash, clock.now() - timedelta(seconds=10),
+            policy.reminder_version, clock.now() - timedelta(seconds=10),
         )
         await core.alerts.queued(AlertModerators("console", "mods", "In flight 91be"))
         async with process(tmp_path, database, clock, "b") as b:
