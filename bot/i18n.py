@@ -13,6 +13,14 @@ catalog would only repeat it, and a message a catalog lacks falls back to Englis
 than to nothing. Placeholders are named (``{room}``), never positional, so a translator can
 put them where their grammar wants them.
 
+Numbers: a quantity is written as the language writes numbers (CLDR: "1,234.5", "1.234,5",
+"1 234,5"; bot/number_format.py), an identifier as the digits a moderator types back. The
+rule: the count of a plural sentence (``{n}`` of :func:`tn`, or whatever it is given as),
+every float (a float is never an id) and every :class:`Number` are quantities; any other int
+stays ``str``: flag, report and action ids ("/flag resolve 1234"), power levels, HTTP codes,
+ports. So a quantity said by :func:`t` that can reach 1000 (members, days, minutes) is
+wrapped: ``t("... {days} days", days=Number(days))``.
+
 The core decides the language of what it says (:func:`speaking`, set per event from the
 room's policy); the functions in bot/texts.py read it with :func:`t` and :func:`tn`.
 """
@@ -26,6 +34,8 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.number_format import format_number
 
 if TYPE_CHECKING:
     import gettext
@@ -125,11 +135,51 @@ class Phrase(str):
         return phrase
 
 
+class Number:
+    """A quantity among a sentence's placeholders, written as the sentence's language writes
+    numbers ("1.234" in German), where a bare int would be taken for an id and kept as its
+    digits. Outside a sentence (a log, a Phrase's English text) it is its plain ``str``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int | float) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    def __repr__(self) -> str:
+        return f"Number({self.value!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Number) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+_SAID_APART = (Phrase, Number, float)  # placeholders said in the sentence's language
+
+
+def _placeholder(value: object, lang: str) -> object:
+    if isinstance(value, Phrase):
+        return said(value, lang)
+    if isinstance(value, Number):
+        return format_number(value.value, negotiate(lang))
+    if isinstance(value, float):
+        return format_number(value, negotiate(lang))
+    return value
+
+
 def _placeholders(lang: str, named: dict[str, object]) -> dict[str, object]:
-    """Phrases among the placeholders, said in ``lang`` too."""
-    if not any(isinstance(value, Phrase) for value in named.values()):
+    """Phrases among the placeholders said in ``lang`` too, and quantities (a
+    :class:`Number`, a float) written as ``lang`` writes numbers."""
+    if not any(isinstance(value, _SAID_APART) for value in named.values()):
         return named
-    return {k: said(v, lang) if isinstance(v, Phrase) else v for k, v in named.items()}
+    return {k: _placeholder(v, lang) for k, v in named.items()}
 
 
 def said(text: str, lang: str | None = None) -> str:
@@ -149,9 +199,12 @@ def translate_plural(
     lang: str, singular: str, plural: str, count: int, /, **named: object
 ) -> str:
     """The form of a sentence for ``count`` by ``lang``'s plural rule; ``{n}`` is the count
-    unless given otherwise."""
+    unless given otherwise (2.5 hours: the count 2 picks the form, ``n=2.5`` is said), and
+    is a quantity either way: written as ``lang`` writes numbers, unless given as a str."""
+    shown = named.setdefault("n", count)
+    if isinstance(shown, int) and not isinstance(shown, bool):
+        named["n"] = Number(shown)
     named = _placeholders(lang, named)
-    named.setdefault("n", count)
     english = singular if count == 1 else plural
     return _fill(_catalog(negotiate(lang)).ngettext(singular, plural, count), english, named)
 

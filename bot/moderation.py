@@ -21,7 +21,7 @@ from bot.events import (
     CommandInvoked,
     Member,
 )
-from bot.i18n import t
+from bot.i18n import Number, t
 from bot.mentions import member_token
 from bot.policy import Policy
 
@@ -296,9 +296,9 @@ def describe_policy(policy: Policy) -> str:
     if reminder.repeat is not None:
         parts = []
         if reminder.repeat.every_days:
-            parts.append(t("every {n} days", n=reminder.repeat.every_days))
+            parts.append(t("every {n} days", n=Number(reminder.repeat.every_days)))
         if reminder.repeat.every_messages:
-            parts.append(t("every {n} messages", n=reminder.repeat.every_messages))
+            parts.append(t("every {n} messages", n=Number(reminder.repeat.every_messages)))
         repeat = ", ".join(parts)
     minutes = reminder.fallback_delete_after_minutes
     fallback = reminder.fallback
@@ -306,7 +306,7 @@ def describe_policy(policy: Policy) -> str:
         fallback = t(
             "{fallback}, deleted after {minutes} minutes",
             fallback=reminder.fallback,
-            minutes=format(minutes, "g"),
+            minutes=minutes,
         )
     yes, no = t("yes"), t("no")
     return "\n".join(

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from bot import i18n
 from bot.commands import CommandSpec
-from bot.i18n import N_, t, tn
+from bot.i18n import N_, Number, t, tn
 
 AGREE_LABEL = N_("Agree")  # the source text of the Agree button; agree_label() says it
 
@@ -1087,7 +1087,7 @@ def agreements_room(label: str, agreed_now: int, members: int) -> str:
         "{room}: {agreed} of {n} members agreed to the current text",
         members,
         room=label,
-        agreed=agreed_now,
+        agreed=Number(agreed_now),
     )
 
 
@@ -1121,14 +1121,14 @@ def repeat_earlier(earlier: int, days: int, mark: int) -> str:
         return t(
             "REPEATED: Earlier confirmed flags by this member: {earlier} in {days} days (the "
             "policy's mark is {mark})",
-            earlier=earlier,
-            days=days,
+            earlier=Number(earlier),
+            days=Number(days),
             mark=mark,
         )
     return t(
         "Earlier confirmed flags by this member: {earlier} in {days} days",
-        earlier=earlier,
-        days=days,
+        earlier=Number(earlier),
+        days=Number(days),
     )
 
 
@@ -1136,7 +1136,7 @@ def repeat_count(count: int, days: int) -> str:
     return t(
         "{ordinal} confirmed flag of this member in {days} days.",
         ordinal=ordinal(count),
-        days=days,
+        days=Number(days),
     )
 
 
@@ -1144,7 +1144,9 @@ def repeat_action(kind: str, action_id: int, minutes: int | None) -> str:
     """What the policy sets against a repeat leaker, said after a colon."""
     if kind == "timeout":
         return t(
-            "a {minutes}-minute timeout (action {action})", minutes=minutes, action=action_id
+            "a {minutes}-minute timeout (action {action})",
+            minutes=minutes if minutes is None else Number(minutes),
+            action=action_id,
         )
     return t("removal from the policy's rooms (action {action})", action=action_id)
 
@@ -1154,8 +1156,8 @@ def repeat_leaker(flag_id: int, count: int, days: int, mark: int) -> str:
         "Repeat leaker: the poster of flag {flag} has {count} confirmed flags in {days} days "
         "(the policy's mark is {mark}).",
         flag=flag_id,
-        count=count,
-        days=days,
+        count=Number(count),
+        days=Number(days),
         mark=mark,
     )
 
@@ -1206,7 +1208,7 @@ _ACTION_STATES = {"proposed": N_("proposed"), "done": N_("done"), "restored": N_
 
 
 def member_flags_head(member: str, count: int) -> str:
-    return t("Confirmed flags of {member}: {count}", member=member, count=count)
+    return t("Confirmed flags of {member}: {count}", member=member, count=Number(count))
 
 
 def member_flag_line(flag_id: int, policy: str, at: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.i18n import N_, t, tn
+from bot.i18n import N_, Number, t, tn
 from bot.policy.model import CheckinsSpec, QuestionSpec, ResourceSpec
 
 _REPLY_WORDS = {  # what a member may type, as the check-in reads it, and in their language
@@ -128,7 +128,7 @@ def timed_out(minutes: float) -> str:
         "Your check-in closed after {n} minutes without a reply. The answers you gave are "
         "saved. Start again whenever you like.",
         count,
-        n=format(minutes, "g"),
+        n=minutes,
     )
 
 
@@ -286,8 +286,8 @@ def policy_lines(spec: CheckinsSpec | None) -> list[str]:
         + t(
             "kept {days} days; a silent check-in closes after {minutes} minutes; a missed "
             "scheduled one is sent {missed}",
-            days=spec.retention_days,
-            minutes=format(spec.timeout_minutes, "g"),
+            days=Number(spec.retention_days),
+            minutes=spec.timeout_minutes,
             missed=missed,
         ),
         "  "
