@@ -20,12 +20,12 @@ room's policy); the functions in bot/texts.py read it with :func:`t` and :func:`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     import gettext
@@ -125,6 +125,23 @@ class Phrase(str):
         return phrase
 
 
+class PhraseList(Phrase):
+    """Several adapter sentences given as one reason (a room's settings with more than one
+    problem): it *is* their English, joined with "; ", and :func:`said` says each part in
+    the reader's language and joins them the same way. A part that is no Phrase stays as
+    given (an id, a platform's code)."""
+
+    SEPARATOR: ClassVar[str] = "; "
+    parts: tuple[str, ...]
+
+    def __new__(cls, parts: Iterable[str], /) -> PhraseList:
+        given = tuple(parts)
+        joined = PhraseList.SEPARATOR.join(given)
+        phrase = str.__new__(cls, joined)
+        phrase.msgid, phrase.named, phrase.parts = joined, {}, given
+        return phrase
+
+
 def _placeholders(lang: str, named: dict[str, object]) -> dict[str, object]:
     """Phrases among the placeholders, said in ``lang`` too."""
     if not any(isinstance(value, Phrase) for value in named.values()):
@@ -136,6 +153,8 @@ def said(text: str, lang: str | None = None) -> str:
     """``text`` in ``lang`` (the current language) if it is a :class:`Phrase`, else as is."""
     if not isinstance(text, Phrase):
         return text
+    if isinstance(text, PhraseList):
+        return PhraseList.SEPARATOR.join(said(part, lang) for part in text.parts)
     return translate(lang or current(), text.msgid, **text.named)
 
 
