@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -128,8 +128,8 @@ class Phrase(str):
 class PhraseList(Phrase):
     """Several adapter sentences given as one reason (a room's settings with more than one
     problem): it *is* their English, joined with "; ", and :func:`said` says each part in
-    the reader's language and joins them the same way. A part that is no Phrase stays as
-    given (an id, a platform's code)."""
+    the reader's language and joins them as that language does. A part that is no Phrase
+    stays as given (an id, a platform's code)."""
 
     SEPARATOR: ClassVar[str] = "; "
     parts: tuple[str, ...]
@@ -154,7 +154,11 @@ def said(text: str, lang: str | None = None) -> str:
     if not isinstance(text, Phrase):
         return text
     if isinstance(text, PhraseList):
-        return PhraseList.SEPARATOR.join(said(part, lang) for part in text.parts)
+        lang = lang or current()
+        spoken = [said(part, lang) for part in text.parts] or [""]
+        # French sets a space before ';' ("{first} ; {then}"): the joint is a catalog entry
+        joint = N_("{first}; {then}")
+        return reduce(lambda first, then: translate(lang, joint, first=first, then=then), spoken)
     return translate(lang or current(), text.msgid, **text.named)
 
 

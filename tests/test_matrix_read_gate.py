@@ -264,6 +264,9 @@ def test_several_problems_are_one_reason_in_english_and_said_part_by_part() -> N
     assert said(PhraseList([Phrase("kick refused: {code}", code=403), "M_FORBIDDEN"]), "de") == (
         "Entfernen abgelehnt: 403; M_FORBIDDEN"
     )
+    assert said(PhraseList([Phrase("invite refused: {code}", code=403), "M_FORBIDDEN"]), "fr") == (
+        "invitation refusée : 403 ; M_FORBIDDEN"  # French spaces its semicolon
+    )
 
 
 class StateClient:
