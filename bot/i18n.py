@@ -28,12 +28,12 @@ room's policy); the functions in bot/texts.py read it with :func:`t` and :func:`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, reduce
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from bot.number_format import format_number
 
@@ -135,6 +135,23 @@ class Phrase(str):
         return phrase
 
 
+class PhraseList(Phrase):
+    """Several adapter sentences given as one reason (a room's settings with more than one
+    problem): it *is* their English, joined with "; ", and :func:`said` says each part in
+    the reader's language and joins them as that language does. A part that is no Phrase
+    stays as given (an id, a platform's code)."""
+
+    SEPARATOR: ClassVar[str] = "; "
+    parts: tuple[str, ...]
+
+    def __new__(cls, parts: Iterable[str], /) -> PhraseList:
+        given = tuple(parts)
+        joined = PhraseList.SEPARATOR.join(given)
+        phrase = str.__new__(cls, joined)
+        phrase.msgid, phrase.named, phrase.parts = joined, {}, given
+        return phrase
+
+
 class Number:
     """A quantity among a sentence's placeholders, written as the sentence's language writes
     numbers ("1.234" in German), where a bare int would be taken for an id and kept as its
@@ -186,6 +203,12 @@ def said(text: str, lang: str | None = None) -> str:
     """``text`` in ``lang`` (the current language) if it is a :class:`Phrase`, else as is."""
     if not isinstance(text, Phrase):
         return text
+    if isinstance(text, PhraseList):
+        lang = lang or current()
+        spoken = [said(part, lang) for part in text.parts] or [""]
+        # French sets a space before ';' ("{first} ; {then}"): the joint is a catalog entry
+        joint = N_("{first}; {then}")
+        return reduce(lambda first, then: translate(lang, joint, first=first, then=then), spoken)
     return translate(lang or current(), text.msgid, **text.named)
 
 

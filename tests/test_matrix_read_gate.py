@@ -176,3 +176,138 @@ def test_join_rule_or_history_changed_by_someone_else_asks_for_a_new_check() -> 
     assert not settings_changed(ROOM, event("m.room.member", key="@ann:example.org"), BOT)
     private = Room("matrix", "!dm:example.org", is_private_chat=True)
     assert not settings_changed(private, event("m.room.join_rules"), BOT)
+
+
+# -- the settings problems in the moderators' language ------------------------------------
+
+SPANISH_CIRCLE = """\
+name: circulo
+language: {lang}
+rooms:
+  - platform: console
+    name: recuperacion
+moderators:
+  - platform: console
+    user: mod
+alerts:
+  - platform: console
+    name: mods
+reminder:
+  text: Lo que se comparte aquí, se queda aquí.
+  gate: read
+  reask: suspend
+"""
+# Every English sentence check_settings can word, by a piece no translation keeps.
+ENGLISH = (
+    "join rule is",
+    "without agreeing",
+    "cannot let members in",
+    "cannot invite",
+    "cannot remove members",
+    "history visibility is",
+    "before they joined",
+    "room settings",
+    "Security & Privacy",
+    "Roles & Permissions",
+    "Who can read history",
+    "Members only",
+    "or more",
+    "Fix:",
+    "the bot",
+)
+# Element's own labels, as Element says them in each language (element-web's
+# src/i18n/strings/<lang>.json, room_settings.security and room_settings.permissions).
+ELEMENT_LABELS = {
+    "es": ("Seguridad y privacidad", "Roles y permisos", "¿Quién puede leer el historial?"),
+    "de": ("Sicherheit", "Rollen und Berechtigungen", "Wer kann den bisherigen Verlauf lesen?"),
+    "fr": ("Sécurité et vie privée", "Rôles et permissions", "Qui peut lire l'historique ?"),
+}
+
+
+def every_problem(version: str = "10") -> list[Any]:
+    """A room with all four problems: open to anyone, shared history, the bot too low to
+    invite or to remove."""
+    weak = state("public", "shared", bot_level=0, version=version, invite=50, kick=50)
+    problems = check_settings(weak, BOT, "Circle", reask="suspend").problems
+    assert len(problems) == 4
+    return list(problems)
+
+
+def test_each_problem_and_its_fix_are_said_in_the_circles_language() -> None:
+    from bot.i18n import said
+
+    for lang, labels in ELEMENT_LABELS.items():
+        words = [said(part, lang) for p in every_problem() for part in (p.what, p.fix)]
+        words += [said(p.fix, lang) for p in every_problem(version="6")]  # 'Private'
+        spoken = " | ".join(words)
+        assert not [e for e in ENGLISH if e in spoken], (lang, spoken)
+        assert all(label in spoken for label in labels), (lang, spoken)
+        assert "'public'" in spoken and "'shared'" in spoken and "50" in spoken  # as given
+    english = [str(p) for p in every_problem()]  # logs and the doctor read them as before
+    assert english[0].startswith("its join rule is 'public', so people join and read it")
+    fix = ". Fix: in room settings > Security & Privacy > Access choose 'Ask to join'"
+    assert fix in english[0]
+
+
+def test_several_problems_are_one_reason_in_english_and_said_part_by_part() -> None:
+    from bot.i18n import Phrase, PhraseList, said
+
+    problems = every_problem()
+    reason = check_settings(
+        state("public", "shared", bot_level=0, invite=50, kick=50), BOT, "C", reask="suspend"
+    ).reason
+    assert isinstance(reason, PhraseList)
+    assert reason == "; ".join(str(p) for p in problems)
+    assert said(reason, "en") == reason
+    spanish = said(reason, "es")
+    assert spanish.count("; ") >= 3 and spanish.count("Solución: ") == 4
+    assert said(PhraseList([Phrase("kick refused: {code}", code=403), "M_FORBIDDEN"]), "de") == (
+        "Entfernen abgelehnt: 403; M_FORBIDDEN"
+    )
+    assert said(PhraseList([Phrase("invite refused: {code}", code=403), "M_FORBIDDEN"]), "fr") == (
+        "invitation refusée : 403 ; M_FORBIDDEN"  # French spaces its semicolon
+    )
+
+
+class StateClient:
+    """Just enough of nio's AsyncClient for MatrixReadGate._check: the room's state."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+
+    async def room_get_state(self, room_id: str) -> Any:
+        from nio import RoomGetStateResponse
+
+        return RoomGetStateResponse(self.events, room_id)
+
+
+async def test_the_core_tells_a_spanish_circles_moderators_the_problems_in_spanish(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The adapter's refusal (a room open to anyone, history shared, the bot too low) reaches
+    the moderators as one alert in the policy's language, problems and Element's labels
+    included; the refusal itself stays English for the log."""
+    import pytest
+
+    from adapters.matrix.read_gate import MatrixReadGate
+    from bot.actions import ActionRefused, AlertModerators, CheckReadGate
+    from tests.conftest import policy_rig
+
+    async def resolve(room_id: str) -> str:
+        return room_id
+
+    weak = state("public", "shared", bot_level=0, invite=50, kick=50)
+    for lang, labels in ELEMENT_LABELS.items():
+        gate = MatrixReadGate(StateClient(weak), BOT, resolve, lambda _: None)  # type: ignore[arg-type]
+        room = Room("console", "recuperacion", "recuperacion")
+        action = CheckReadGate(room, history="since_join", reask="suspend")
+        with pytest.raises(ActionRefused) as refused:
+            await gate.perform(action)
+        reason = refused.value.reason
+        assert str(refused.value).startswith("its join rule is 'public'")
+        async with policy_rig(tmp_path / lang, SPANISH_CIRCLE.format(lang=lang)) as rig:
+            alerts = await rig.app.core.refused(action, reason)
+            (alert,) = [a for a in alerts if isinstance(a, AlertModerators)]
+            assert not [e for e in ENGLISH if e in alert.text], (lang, alert.text)
+            assert all(label in alert.text for label in labels), (lang, alert.text)
+            assert "'public'" in alert.text and "recuperacion" in alert.text

@@ -49,7 +49,7 @@ from adapters.matrix import translate
 from adapters.matrix.powers import user_level
 from bot.actions import Action, ActionRefused, CheckReadGate, GrantAccess, RevokeAccess
 from bot.events import AccessRequested, Member, MessagePosted, Room
-from bot.i18n import Phrase
+from bot.i18n import Phrase, PhraseList
 
 log = logging.getLogger("confidant.matrix")
 
@@ -59,19 +59,29 @@ OPEN_JOIN_RULES = frozenset({"public", "restricted", "knock_restricted"})
 SINCE_JOIN_VISIBILITY = frozenset({"joined", "invited"})
 NO_KNOCK_VERSIONS = frozenset({"1", "2", "3", "4", "5", "6"})  # "Room Version 7" adds it
 KICK_REASON = "the room's confidentiality reminder changed; agree to the new one to read it again"
-SETTINGS_PATH = "room settings > Security & Privacy"
-LEVELS_PATH = "room settings > Roles & Permissions"
+# The fixes name Element's own menus and labels ("room settings > Security & Privacy", "Ask to
+# join", "Members only (since they joined)"), each inside a whole sentence, so that a
+# catalog can say them as Element says them in its language (Element's translations of
+# room_settings.security / room_settings.permissions, element-hq/element-web
+# src/i18n/strings/<lang>.json).
 
 
 @dataclass(frozen=True, slots=True)
 class GateProblem:
-    """One thing the policy asks and the room does not give, and how to fix it."""
+    """One thing the policy asks and the room does not give, and how to fix it: each a
+    :class:`Phrase`, so the doctor (English) reads them as text and the core says them in
+    the moderators' language."""
 
     what: str
     fix: str
 
+    @property
+    def phrase(self) -> Phrase:
+        """The problem and its fix as one sentence."""
+        return Phrase("{what}. Fix: {fix}", what=self.what, fix=self.fix)
+
     def __str__(self) -> str:
-        return f"{self.what}. Fix: {self.fix}"
+        return str(self.phrase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,11 @@ class GateCheck:
 
     closed: bool
     problems: tuple[GateProblem, ...]
+
+    @property
+    def reason(self) -> PhraseList:
+        """Every problem, for ActionRefused: English as a str, said per reader by the core."""
+        return PhraseList(problem.phrase for problem in self.problems)
 
 
 def _content(events: Iterable[Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
@@ -93,6 +108,14 @@ def _content(events: Iterable[Mapping[str, Any]], kind: str) -> Mapping[str, Any
 def _level(content: Mapping[str, Any], key: str, default: int) -> int:
     value = content.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _close_the_room(version: str) -> Phrase:
+    """The fix for a join rule that lets people in (or nobody): knocking where the room
+    version has it ("Room Version 7"), else invite only."""
+    if version in NO_KNOCK_VERSIONS:
+        return Phrase("in room settings > Security & Privacy > Access choose 'Private'")
+    return Phrase("in room settings > Security & Privacy > Access choose 'Ask to join' (knock)")
 
 
 def check_settings(
@@ -113,48 +136,73 @@ def check_settings(
     mine = user_level(levels, bot_user_id)
     problems: list[GateProblem] = []
     closed = join_rule in CLOSED_JOIN_RULES
-    ask = "'Ask to join' (knock)" if version not in NO_KNOCK_VERSIONS else "'Private'"
     if join_rule in OPEN_JOIN_RULES:
         problems.append(
             GateProblem(
-                f"its join rule is '{join_rule}', so people join and read it without agreeing; "
-                "until it is 'knock' or 'invite' the bot only holds back the posting of members "
-                "who have not agreed (as with gate: post)",
-                f"in {SETTINGS_PATH} > Access choose {ask}",
+                Phrase(
+                    "its join rule is '{rule}', so people join and read it without agreeing; "
+                    "until it is 'knock' or 'invite' the bot only holds back the posting of "
+                    "members who have not agreed (as with gate: post)",
+                    rule=join_rule,
+                ),
+                _close_the_room(version),
             )
         )
     elif not closed:  # 'private' (reserved) or unknown: nobody can join, invited or not
         problems.append(
             GateProblem(
-                f"its join rule is '{join_rule}', which the bot cannot let members in through",
-                f"in {SETTINGS_PATH} > Access choose {ask}",
+                Phrase(
+                    "its join rule is '{rule}', which the bot cannot let members in through",
+                    rule=join_rule,
+                ),
+                _close_the_room(version),
             )
         )
     invite = _level(levels, "invite", 0)
     if mine < invite:
         problems.append(
             GateProblem(
-                f"the bot cannot invite (it has power level {mine}, inviting needs {invite}), "
-                "so members who agreed cannot be let in",
-                f"in {LEVELS_PATH} raise the bot to {invite} or more",
+                Phrase(
+                    "the bot cannot invite (it has power level {mine}, inviting needs "
+                    "{needed}), so members who agreed cannot be let in",
+                    mine=mine,
+                    needed=invite,
+                ),
+                Phrase(
+                    "in room settings > Roles & Permissions raise the bot to {needed} or more",
+                    needed=invite,
+                ),
             )
         )
     kick = _level(levels, "kick", 50)
     if reask == "suspend" and mine < kick:
         problems.append(
             GateProblem(
-                f"the bot cannot remove members (it has power level {mine}, removing needs "
-                f"{kick}), so a changed reminder cannot take access away (reask: suspend)",
-                f"in {LEVELS_PATH} raise the bot to {kick} or more",
+                Phrase(
+                    "the bot cannot remove members (it has power level {mine}, removing needs "
+                    "{needed}), so a changed reminder cannot take access away (reask: suspend)",
+                    mine=mine,
+                    needed=kick,
+                ),
+                Phrase(
+                    "in room settings > Roles & Permissions raise the bot to {needed} or more",
+                    needed=kick,
+                ),
             )
         )
     if history == "since_join" and visibility not in SINCE_JOIN_VISIBILITY:
         problems.append(
             GateProblem(
-                f"its history visibility is '{visibility}', so a newly admitted member would "
-                "read what was said before they joined",
-                f"in {SETTINGS_PATH} > 'Who can read history?' choose 'Members only (since "
-                "they joined)' (or set 'history: any' in the policy if that is acceptable)",
+                Phrase(
+                    "its history visibility is '{visibility}', so a newly admitted member "
+                    "would read what was said before they joined",
+                    visibility=visibility,
+                ),
+                Phrase(
+                    "in room settings > Security & Privacy > 'Who can read history?' choose "
+                    "'Members only (since they joined)' (or set 'history: any' in the policy "
+                    "if that is acceptable)"
+                ),
             )
         )
     if closed and join_rule == "invite" and version in NO_KNOCK_VERSIONS:
@@ -287,7 +335,7 @@ class MatrixReadGate:
         for problem in check.problems:
             log.warning("matrix: read gate of %s: %s", label, problem)
         if check.problems:
-            raise ActionRefused("; ".join(str(problem) for problem in check.problems))
+            raise ActionRefused(check.reason)
         log.info("matrix: read gate of %s: closed to members who have not agreed", label)
 
     async def membership(self, room_id: str, user_id: str) -> str | None:
@@ -307,7 +355,7 @@ class MatrixReadGate:
             return
         response = await self.client.room_invite(room_id, member_id)
         if isinstance(response, ErrorResponse):
-            raise ActionRefused(f"invite refused: {response.status_code}")
+            raise ActionRefused(Phrase("invite refused: {code}", code=response.status_code))
         log.info("matrix: invited %s to %s after agreeing", member_id, room_id)
 
     async def _kick(self, action: RevokeAccess) -> None:
@@ -319,7 +367,7 @@ class MatrixReadGate:
             return
         response = await self.client.room_kick(room_id, member_id, reason=KICK_REASON)
         if isinstance(response, ErrorResponse):
-            raise ActionRefused(f"kick refused: {response.status_code}")
+            raise ActionRefused(Phrase("kick refused: {code}", code=response.status_code))
         log.info("matrix: removed %s from %s until they agree again", member_id, room_id)
 
     async def requested(self, asked: JoinAsked) -> AccessRequested:

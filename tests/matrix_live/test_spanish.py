@@ -1,6 +1,8 @@
 """Matrix in Spanish end to end: a circle whose policy says ``language: es`` hears the
 bot's own sentences in Spanish, in the private chat and in the room, and !help lists the
-commands in Spanish (the command words stay as declared)."""
+commands in Spanish. The policy allows the language's command words (``command_aliases:
+true``): ``!normas`` and ``!ayuda`` reach !rules and !help on the real homeserver, !help shows
+both words, and the declared words keep working."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ SPANISH = POLICY.replace("name: circle\n", "name: circle\nlanguage: es\n", 1).re
     "  text: What is shared in the circle stays in the circle.\n",
     "  text:\n    es: Lo que se comparte en el círculo se queda en el círculo.\n"
     "    en: What is shared in the circle stays in the circle.\n",
-)
+) + "command_aliases: true\n"
 REMINDER = "Lo que se comparte en el círculo se queda en el círculo."
 
 
@@ -41,7 +43,27 @@ async def test_a_spanish_circle_on_matrix(
             [ana], lambda: bool(notices.containing("Comandos que puedes usar:")), "!help"
         )
         [(_, help_text)] = notices.containing("Comandos que puedes usar:")
-        assert "!rules - mostrar el recordatorio de confidencialidad de esta sala" in help_text
+        assert "!rules (!normas) - mostrar el recordatorio de confidencialidad de esta sala" in (
+            help_text
+        )
+        await say(ana, dm_room, "!ayuda")  # the language's word for help
+        await wait_until(
+            [ana], lambda: len(notices.containing("Comandos que puedes usar:")) == 2, "!ayuda"
+        )
+        assert notices.containing("Comandos que puedes usar:")[1][1] == help_text
+        await wait_until(
+            [ana],
+            lambda: ana.rooms[world.room_id].power_levels.get_user_level(ana.user_id) >= 0,
+            "ana may post in the room",
+        )
+        rules = "Recordatorio de confidencialidad de esta sala:"
+        await say(ana, world.room_id, "!normas")  # the language's word for rules, in the room
+        await wait_until([ana], lambda: len(notices.containing(rules)) == 1, "!normas")
+        [(_, answer)] = notices.containing(rules)
+        assert REMINDER in answer and "What is shared" not in answer
+        await say(ana, world.room_id, "!rules")  # the declared word still works
+        await wait_until([ana], lambda: len(notices.containing(rules)) == 2, "!rules")
+        assert notices.containing(rules)[1][1] == answer
         mod_notices = watch(world.mod)
         await say(world.mod, world.room_id, "!nada")
         await wait_until(
