@@ -168,9 +168,12 @@ class ConsoleAdapter:
                 self._gated.add(room.id)
             case GrantAccess(room=room, member=member):
                 await self._let_in(room, member)
-            case RevokeAccess(room=room, member=member):
+            case RevokeAccess(room=room, member=member, notice=notice):
                 self._readers.get(room.id, set()).discard(member.id)
-                self._print(f"[#{room.label}]", f"({member.id} can no longer read the room)")
+                # as a Matrix kick shows its reason in the room's timeline
+                said = f"({member.id} can no longer read the room)"
+                said += f" {notice}" if notice else ""
+                self._print(f"[#{room.label}]", said)
                 await self._deliver(MemberLeft(room, member, self.clock.now()))
             case _:
                 raise ActionNotSupported(type(action).__name__)

@@ -322,7 +322,10 @@ class RevokeAccess:
     member: Member
     grant: str | None = None
     policy: str | None = None
-    reason: str = ""
+    reason: str = ""  # for the audit log (moderators, admins)
+    # What the member is shown where the platform shows why (a Matrix kick's reason, seen by
+    # everyone in the room too), in the policy's language; never any room text.
+    notice: str = ""
     then: tuple[Action, ...] = ()
 
 

@@ -179,7 +179,12 @@ async def suspend_changed(core: Core, policy: Policy) -> list[Action]:
         room = Room(platform, room_id, name)
         actions.append(
             RevokeAccess(
-                room, member, core.grant_for(room, policy), policy=policy.name, reason=SUSPENDED
+                room,
+                member,
+                core.grant_for(room, policy),
+                policy=policy.name,
+                reason=SUSPENDED,
+                notice=texts.access_suspended_notice(),
             )
         )
         actions += await remind_to_enter(core, room, member, policy, changed=True)

@@ -1044,6 +1044,15 @@ def access_suspended(room_label: str) -> str:
     )
 
 
+def access_suspended_notice() -> str:
+    """The reason a platform shows with the removal (Matrix: the kick's reason, which the
+    room's other members see too): why, and what brings the member back; nothing else."""
+    return t(
+        "The room's confidentiality reminder has changed. Agree to the new one to read the "
+        "room again."
+    )
+
+
 # -- moderators' commands (bot/moderation.py) ----------------------------------------------
 def no_such_policy(names: str) -> str:
     return t("No such policy here. Policies you moderate: {names}", names=names or t("none"))

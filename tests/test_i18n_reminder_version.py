@@ -162,3 +162,21 @@ async def test_a_spanish_edit_edits_the_rules_message_and_holds_back_again(
         assert again.out.getvalue() == ""  # edited once, not at every start
     finally:
         await again.app.close()
+
+
+async def test_the_removal_says_why_in_the_policys_language(tmp_path: Path) -> None:
+    """What the platform shows with the removal (a Matrix kick's reason, in the room's
+    timeline) is worded by the core in the policy's language, not the adapter's English."""
+    spanish = READ_GATED.replace("name: circle\n", "name: circle\nlanguage: es\n", 1)
+    rig = await started(tmp_path, spanish)
+    try:
+        await rig.say(":join mod", ":join alice", ":dm alice /agree")
+        out = await edit(rig, tmp_path, ES, ES_NEW)
+        assert (
+            "[#recovery] (alice can no longer read the room) El recordatorio de "
+            "confidencialidad de la sala ha cambiado. Acepta el nuevo para volver a leer la "
+            "sala." in out
+        )
+        assert "Agree to the new one" not in out
+    finally:
+        await rig.app.close()

@@ -311,3 +311,40 @@ async def test_the_core_tells_a_spanish_circles_moderators_the_problems_in_spani
             assert not [e for e in ENGLISH if e in alert.text], (lang, alert.text)
             assert all(label in alert.text for label in labels), (lang, alert.text)
             assert "'public'" in alert.text and "recuperacion" in alert.text
+
+
+class KickClient:
+    """Just enough of nio's AsyncClient for MatrixReadGate._kick: a joined member, a kick."""
+
+    def __init__(self) -> None:
+        self.kicks: list[tuple[str, str, str | None]] = []
+
+    async def room_get_state_event(self, room_id: str, kind: str, state_key: str) -> Any:
+        from nio import RoomGetStateEventResponse
+
+        return RoomGetStateEventResponse({"membership": "join"}, kind, state_key, room_id)
+
+    async def room_kick(self, room_id: str, user_id: str, reason: str | None = None) -> Any:
+        from nio import RoomKickResponse
+
+        self.kicks.append((room_id, user_id, reason))
+        return RoomKickResponse()
+
+
+async def test_a_kick_gives_the_cores_words_as_its_reason() -> None:
+    """The kick's reason is seen by the member and the room: the core's sentence in the
+    policy's language (RevokeAccess.notice), the adapter's English only when none came."""
+    from adapters.matrix.read_gate import KICK_REASON, MatrixReadGate
+    from bot.actions import RevokeAccess
+    from bot.events import Member
+
+    async def resolve(room_id: str) -> str:
+        return room_id
+
+    client = KickClient()
+    gate = MatrixReadGate(client, BOT, resolve, lambda _: None)  # type: ignore[arg-type]
+    room, ana = Room("matrix", "!c:hs"), Member("matrix", "@ana:hs")
+    notice = "El recordatorio de confidencialidad de la sala ha cambiado."
+    await gate.perform(RevokeAccess(room, ana, notice=notice))
+    await gate.perform(RevokeAccess(room, ana))
+    assert client.kicks == [("!c:hs", "@ana:hs", notice), ("!c:hs", "@ana:hs", KICK_REASON)]

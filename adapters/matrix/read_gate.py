@@ -365,7 +365,8 @@ class MatrixReadGate:
         member_id = action.member.id
         if await self.membership(room_id, member_id) not in {"join", "invite", "knock"}:
             return
-        response = await self.client.room_kick(room_id, member_id, reason=KICK_REASON)
+        reason = action.notice or KICK_REASON  # the core's words, in the policy's language
+        response = await self.client.room_kick(room_id, member_id, reason=reason)
         if isinstance(response, ErrorResponse):
             raise ActionRefused(Phrase("kick refused: {code}", code=response.status_code))
         log.info("matrix: removed %s from %s until they agree again", member_id, room_id)
