@@ -312,6 +312,14 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     helped = await slash(fake, lucia, scene.circle, "ayuda")
     assert helped.startswith("Comandos que puedes usar:")
 
+    # a command the core could not answer just now: the platform's apology, in Spanish too
+    async def broken(*_: Any) -> list[Any]:
+        raise RuntimeError("the store is away for a moment")
+
+    rig.app.core.add_command("rules", broken)
+    sorry = await slash(fake, lucia, scene.circle, "normas")
+    assert sorry.startswith("Lo siento")
+
     # everything the bot sent her, the moderators and the poster: no English sentence
     said = everything_said(fake, begin)
     assert len(said) >= 30
