@@ -311,6 +311,10 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     assert resolved == "El aviso 1 está resuelto."
     helped = await slash(fake, lucia, scene.circle, "ayuda")
     assert helped.startswith("Comandos que puedes usar:")
+    # each command as her client names it: she would look for /rules in vain
+    assert "\n  /rules (/normas) - mostrar el recordatorio" in helped
+    assert "\n  /checkin history (/checkin historial) - " in helped
+    assert "\n  /mydata (/misdatos) - " in helped
 
     # a command the core could not answer just now: the platform's apology, in Spanish too
     async def broken(*_: Any) -> list[Any]:
