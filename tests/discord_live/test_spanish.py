@@ -4,14 +4,17 @@ A member joins and hears the reminder privately with its Agree button, agrees by
 may then post; she runs /checkin by the Spanish name her es-ES client shows, answers by
 buttons and a select menu, meets the crisis resources and the offer of a peer supporter,
 reads her history; a quote of a confidential message posted elsewhere reaches the
-moderators' channel as an alert. Every word the bot sent anyone on the way (message
-contents, button labels, select options and placeholders, interaction answers) is read
-against the English catalog: none may hold an English sentence of the bot's own.
+moderators' channel as an alert; she reports, the moderators answer, her own schedule
+brings a check-in, she erases everything and is asked to agree again. Every word the bot
+sent anyone on the way (message contents, button labels, select options and placeholders,
+interaction answers) is read against the English catalog: none may hold an English
+sentence of the bot's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -316,16 +319,81 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     assert "\n  /checkin history (/checkin historial) - " in helped
     assert "\n  /mydata (/misdatos) - " in helped
 
+    # a report to the moderators and their answer, both ways in Spanish
+    mark = fake.requests.mark()
+    options: dict[str, str | int] = {"palabras": "me siento incómoda"}
+    reported = await slash(fake, lucia, scene.circle, "reportar", options=options)
+    assert reported.startswith("Gracias. Tu reporte (1) ya está con las personas moderadoras.")
+    [report] = await fake.wait_for_call(
+        "POST", f"/channels/{scene.mods.id}/messages", since=mark
+    )
+    assert report.json["content"].startswith("Reporte 1 de un miembro que pidió seguir en")
+    mark = fake.requests.mark()
+    options = {"id": 1, "texto": "gracias, lo miramos"}
+    answered = await slash(fake, mod, scene.mods, "responder", options=options)
+    assert answered.startswith("Tu respuesta al reporte 1 va de camino")
+    reply = await next_dm(fake, dm, mark)
+    assert reply.content.startswith("Una persona moderadora ha respondido a tu reporte 1:")
+    agreements = await slash(fake, mod, scene.mods, "aceptaciones")
+    assert "1 de 4 miembros aceptaron el texto actual" in agreements
+    stats = await slash(fake, mod, scene.mods, "checkin", subcommand="estadísticas")
+    assert stats.startswith("Check-ins (circle), por semana:")
+    shown = await slash(fake, mod, scene.mods, "política", subcommand="mostrar",
+                        options={"nombre": "circle"})
+    assert shown.startswith("Política circle (policies/circle.yaml)\nsalas: discord:circle")
+    # the audit log's head; its entries are the record as written (action words and
+    # reasons, in English like the log lines, read by `confidant audit` too)
+    audit = await slash(fake, mod, scene.mods, "registro")
+    assert audit.startswith("Registro de auditoría, de lo más reciente a lo más antiguo:")
+
+    # her own schedule: set, paused, resumed, and the check-in it brings on the clock
+    async def checkin(sub: str, **options: str | int) -> str:
+        """/checkin <sub> by its Spanish name: a pointer in #circle, the answer in her DM."""
+        mark = fake.requests.mark()
+        pointer = await slash(fake, lucia, scene.circle, "checkin", subcommand=sub,
+                              options=options or None)
+        assert pointer == "Te lo he enviado en privado."
+        return (await next_dm(fake, dm, mark)).content
+
+    set_for = await checkin("horario", **{"días": "daily", "hora": "10:00", "zona": "UTC"})
+    assert set_for.startswith("Tu check-in está programado: daily a las 10:00 (UTC)")
+    assert "Próximo: lun 2026-01-05 10:00 UTC." in set_for
+    assert (await checkin("pausar")).startswith("Los check-ins programados están en pausa.")
+    assert "el próximo es lun 2026-01-05 10:00 UTC" in await checkin("reanudar")
+    clock = rig.app.core.clock
+    mark = fake.requests.mark()
+    await clock.advance(datetime(2026, 1, 5, 10, 1, tzinfo=UTC) - clock.now())
+    await rig.app.runtime.tick()
+    time_for, question = await dm_messages(fake, dm, mark, 2)
+    assert time_for.content == "Es la hora de tu check-in programado."
+    assert question.content.startswith("Pregunta 1 de 2")
+    mark = fake.requests.mark()
+    await press(fake, question, select_of(question)["custom_id"], lucia, component_type=3,
+                values=["stop"])
+    stopped = await next_dm(fake, dm, mark)
+    assert labels(stopped) == [] and stopped.content.startswith("Check-in terminado.")
+
+    # she erases everything: asked first, then done, and the circle asks her again
+    erase = await slash(fake, lucia, scene.circle, "olvidarme")
+    assert erase.startswith("Esto borra todo lo que Confidant guarda sobre ti")
+    mark = fake.requests.mark()
+    erased = await slash(fake, lucia, scene.circle, "olvidarme",
+                         options={"confirmar": "confirm"})
+    assert erased.startswith("Hecho: se ha borrado todo lo que Confidant guardaba sobre ti.")
+    again = await next_dm(fake, dm, mark)
+    assert REMINDER in again.content and labels(again) == ["Acepto"]
+
     # a command the core could not answer just now: the platform's apology, in Spanish too
     async def broken(*_: Any) -> list[Any]:
         raise RuntimeError("the store is away for a moment")
 
     rig.app.core.add_command("rules", broken)
-    sorry = await slash(fake, lucia, scene.circle, "normas")
+    sorry = await slash(fake, lucia, scene.lobby, "normas")  # held in #circle again
     assert sorry.startswith("Lo siento")
 
     # everything the bot sent her, the moderators and the poster: no English sentence
     said = everything_said(fake, begin)
+    said.remove(audit)  # its entries are the stored record (see above); its head was read
     assert len(said) >= 30
     assert english_in(said) == []
     assert fake.unexpected_calls() == []
