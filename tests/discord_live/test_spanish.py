@@ -218,6 +218,21 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
         "PUT", f"/channels/{scene.circle.id}/permissions/{lucia.id}", since=mark
     )
 
+    # another newcomer whose DMs are closed: the reminder in the room, with his mention
+    pablo = fake.world.add_user("pablo", accepts_dms=False)
+    pablo.locale = "es-ES"
+    mark = fake.requests.mark()
+    await fake.events.member_add(scene.guild, pablo)
+    [fallback] = await fake.wait_for_call(
+        "POST", f"/channels/{scene.circle.id}/messages", since=mark
+    )
+    assert fallback.json["content"].startswith(
+        f"<@{pablo.id}> No he podido escribirte en privado, así que aquí tienes el recordatorio"
+    )
+    assert [c["label"] for row in fallback.json["components"] for c in row["components"]] == [
+        "Acepto"
+    ]
+
     # she presses it: thanked in Spanish, and her posting is no longer held
     mark = fake.requests.mark()
     callback = await press(fake, reminder, AGREE_ID, lucia)
@@ -335,7 +350,7 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     reply = await next_dm(fake, dm, mark)
     assert reply.content.startswith("Una persona moderadora ha respondido a tu reporte 1:")
     agreements = await slash(fake, mod, scene.mods, "aceptaciones")
-    assert "1 de 4 miembros aceptaron el texto actual" in agreements
+    assert "1 de 5 miembros aceptaron el texto actual" in agreements
     stats = await slash(fake, mod, scene.mods, "checkin", subcommand="estadísticas")
     assert stats.startswith("Check-ins (circle), por semana:")
     shown = await slash(fake, mod, scene.mods, "política", subcommand="mostrar",
