@@ -22,6 +22,7 @@ import pytest
 from bot import i18n
 from bot.events import MessagePosted
 from tests.discord_fake import FakeDiscord
+from tests.discord_fake.permissions import CREATE_PRIVATE_THREADS
 from tests.discord_fake.recorder import RecordedRequest
 from tests.discord_fake.state import FakeChannel, FakeMessage, FakeUser
 from tests.test_i18n_console_walk import ENGLISH, _english_chunks, catalogs
@@ -45,6 +46,7 @@ reminder:
   text:
     es: Lo que se comparte aquí, se queda aquí.
   delivery: private
+  fallback: private_thread
   gate: post
 checkins:
   intro:
@@ -122,6 +124,8 @@ def everything_said(fake: FakeDiscord, since: int) -> list[str]:
         if call.path.startswith("/applications/"):
             continue
         said.extend(said_in(call.json))
+        if call.path.endswith("/threads"):  # a thread's name shows in the channel list
+            said.append(call.json["name"])
     return said
 
 
@@ -197,6 +201,7 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     fake: FakeDiscord, adapter_scene: AdapterScene, start_app: Callable[..., Any]
 ) -> None:
     scene, mod, alice = adapter_scene, adapter_scene.mod, adapter_scene.alice
+    fake.world.grant_bot(scene.guild, CREATE_PRIVATE_THREADS)  # for the thread fallback
     rig = await start_app(policy=SPANISH_CIRCLE)
     begin = fake.requests.mark()  # after the command registration
     for who in (mod, alice):
@@ -218,18 +223,25 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
         "PUT", f"/channels/{scene.circle.id}/permissions/{lucia.id}", since=mark
     )
 
-    # another newcomer whose DMs are closed: the reminder in the room, with his mention
+    # another newcomer whose DMs are closed: the reminder in a private thread of the room
+    # that only he sees, its name in Spanish too (it shows in his channel list)
     pablo = fake.world.add_user("pablo", accepts_dms=False)
     pablo.locale = "es-ES"
     mark = fake.requests.mark()
     await fake.events.member_add(scene.guild, pablo)
-    [fallback] = await fake.wait_for_call(
-        "POST", f"/channels/{scene.circle.id}/messages", since=mark
+    [created] = await fake.wait_for_call(
+        "POST", f"/channels/{scene.circle.id}/threads", since=mark
     )
-    assert fallback.json["content"].startswith(
+    assert created.json["name"] == "recordatorio de confidencialidad"
+    [thread] = [
+        c for c in fake.world.channels.values()
+        if c.parent_id == scene.circle.id and c.is_thread
+    ]
+    [in_thread] = await fake.wait_for_call("POST", f"/channels/{thread.id}/messages")
+    assert in_thread.json["content"].startswith(
         f"<@{pablo.id}> No he podido escribirte en privado, así que aquí tienes el recordatorio"
     )
-    assert [c["label"] for row in fallback.json["components"] for c in row["components"]] == [
+    assert [c["label"] for row in in_thread.json["components"] for c in row["components"]] == [
         "Acepto"
     ]
 
