@@ -44,7 +44,7 @@ from bot.actions import (
 )
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
-from bot.i18n import N_, Phrase, translate
+from bot.i18n import N_, Phrase, t, translate
 from bot.mentions import render
 
 from . import member_actions
@@ -74,9 +74,12 @@ from .translate import (
 
 log = logging.getLogger("confidant.discord")
 
-AUDIT_REASON = "Confidant: members post after agreeing to the room's confidentiality reminder"
-ROLE_REASON = "Confidant: the role members hold once they agree to the room's reminder"
-THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a private thread"
+# Audit log reasons, read by moderators in the server's audit log: said (t) where used.
+AUDIT_REASON = N_("Confidant: members post after agreeing to the room's confidentiality reminder")
+ROLE_REASON = N_("Confidant: the role members hold once they agree to the room's reminder")
+THREAD_REASON = N_(
+    "Confidant: a member's DMs are closed; their reminder goes to a private thread"
+)
 # The private thread's name shows in the member's channel list: said in the reminder's language.
 THREAD_NAME = N_("confidentiality reminder")
 THREAD_ARCHIVE_MINUTES = 1440
@@ -304,7 +307,7 @@ class Outbound:
                 type=discord.ChannelType.private_thread,
                 invitable=False,
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                reason=THREAD_REASON,
+                reason=t(THREAD_REASON),
             )
             # known before the member is added (the gateway may report that at once), and
             # stored, so that after a restart adding someone here is still no join
@@ -469,7 +472,7 @@ class Outbound:
             if not changed:
                 return
         try:
-            await channel.set_permissions(target, overwrite=overwrite, reason=AUDIT_REASON)
+            await channel.set_permissions(target, overwrite=overwrite, reason=t(AUDIT_REASON))
         except discord.Forbidden as error:
             raise ActionRefused(
                 Phrase(
@@ -507,9 +510,9 @@ class Outbound:
         role = discord.Object(role_id)
         try:
             if allowed:
-                await target.add_roles(role, reason=ROLE_REASON)
+                await target.add_roles(role, reason=t(ROLE_REASON))
             else:
-                await target.remove_roles(role, reason=ROLE_REASON)
+                await target.remove_roles(role, reason=t(ROLE_REASON))
         except (discord.Forbidden, discord.NotFound) as error:
             await self._role_refused(channel, role_id, error)
             raise ActionNotSupported(

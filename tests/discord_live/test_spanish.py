@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -115,11 +116,16 @@ def said_in(body: Any) -> Iterator[str]:
 
 def everything_said(fake: FakeDiscord, since: int) -> list[str]:
     """What the bot sent to people since ``since``: posts, edits, interaction answers and
-    follow-ups. The command registration (English names with their localizations) is the
-    bot describing itself to Discord, not a sentence to anyone, and is left out."""
+    follow-ups, thread names, and the reasons moderators read in the server's audit log.
+    The command registration (English names with their localizations) is the bot
+    describing itself to Discord, not a sentence to anyone, and is left out."""
     said: list[str] = []
     for call in fake.requests.items[since:]:
-        if not isinstance(call, RecordedRequest) or call.method not in ("POST", "PATCH"):
+        if not isinstance(call, RecordedRequest):
+            continue
+        if "X-Audit-Log-Reason" in call.headers:  # shown in the server's audit log
+            said.append(unquote(call.headers["X-Audit-Log-Reason"]))
+        if call.method not in ("POST", "PATCH"):
             continue
         if call.path.startswith("/applications/"):
             continue
@@ -219,8 +225,13 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     assert "Pulsa Acepto aquí abajo" in reminder.content
     assert button_ids(reminder) == [AGREE_ID]
     assert labels(reminder) == ["Acepto"]
-    await fake.wait_for_call(
+    [hold] = await fake.wait_for_call(
         "PUT", f"/channels/{scene.circle.id}/permissions/{lucia.id}", since=mark
+    )
+    # the reason the moderators read in the server's audit log
+    assert unquote(hold.headers["X-Audit-Log-Reason"]) == (
+        "Confidant: los miembros publican tras aceptar el recordatorio de confidencialidad "
+        "de la sala"
     )
 
     # another newcomer whose DMs are closed: the reminder in a private thread of the room
