@@ -1,14 +1,15 @@
 """A Spanish-speaking circle on Discord, end to end, with the real App against the fake.
 
-A member joins and hears the reminder privately with its Agree button, agrees by pressing it,
-may then post; she runs /checkin by the Spanish name her es-ES client shows, answers by
-buttons and a select menu, meets the crisis resources and the offer of a peer supporter,
-reads her history; a quote of a confidential message posted elsewhere reaches the
-moderators' channel as an alert; she reports, the moderators answer, her own schedule
-brings a check-in, she erases everything and is asked to agree again. Every word the bot
-sent anyone on the way (message contents, button labels, select options and placeholders,
-interaction answers) is read against the English catalog: none may hold an English
-sentence of the bot's own.
+A member joins and hears the reminder privately with its Agree button (a newcomer whose
+DMs are closed, in a private thread), agrees by pressing it, may then post; she runs
+/checkin by the Spanish name her es-ES client shows, answers by buttons and a select menu,
+meets the crisis resources and the offer of a peer supporter, reads her history; a quote of
+a confidential message posted elsewhere reaches the moderators' channel as an alert; she
+reports, the moderators answer, her own schedule brings a check-in, she erases everything
+and is asked to agree again. Every word the bot sent anyone on the way (message contents,
+button labels, select options, interaction answers, thread names, the reasons moderators
+read in the server's audit log) is read against the English catalog: none may hold an
+English sentence of the bot's own.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ QUOTE = (
     "sabes que recaí el fin de semana pasado después de que mi hermana me dijera que nunca "
     "quiere volver a verme"
 )
-# The policy's own words, the members' and the machine's (ids, links) are not the bot's
-# sentences; what is left of a text after taking them out is what is read.
+# The policy's own words are not the bot's sentences (nor English here); what is left of a
+# text after taking them out is what is read.
 NOT_THE_BOTS = (REMINDER, INTRO, "¿Cómo está tu ánimo hoy?", "¿Dormiste bien?", RESOURCE)
 AGREE_ID = "confidant:agree:circle"
 SAID_KEYS = ("content", "label", "placeholder", "title", "description")
