@@ -66,6 +66,9 @@ class PostToRoom:
     # Members the post names and notifies besides ``mention`` (a burst's room reminder, see
     # bot/bursts.py); their names are member tokens in ``text``.
     mentions: tuple[Member, ...] = ()
+    # The language the text is in (see SendPrivate.language): what the platform shows
+    # beside it is named in it too (the private thread's name on Discord).
+    language: str = field(default_factory=current, compare=False, repr=False)
 
     @property
     def has_choices(self) -> bool:

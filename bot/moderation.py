@@ -16,6 +16,7 @@ from bot.actions import (
     Action,
 )
 from bot.checkins import words as checkin_words
+from bot.command_words import alias_table
 from bot.commands import CommandSpec, Permission
 from bot.events import (
     CommandInvoked,
@@ -86,6 +87,11 @@ async def cmd_help(
     scope = [room_policy] if room_policy is not None else list(core.policies.current.policies)
     specs = [s for s in core.registry if _usable(core, event, s, room_policy, scope)]
     aliases = core.command_aliases(room_policy)
+    if event.locale and core.caps(event.room.platform).command_names_by_locale:
+        # the names the invoker's client shows (/normas on a Spanish Discord), whatever
+        # language the help itself is said in
+        words = {word for spec in core.registry for word in spec.words}
+        aliases = alias_table(i18n.negotiate(event.locale), words)
     named = {s.name: _typed(s.words, aliases) for s in specs}
     prefix = core.prefix(event.room.platform)
     return [core.reply(event, texts.help_text(specs, prefix, named))]

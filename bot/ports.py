@@ -30,6 +30,11 @@ class Capabilities:
     # (Discord sends DMs to shard 0 only): the check-ins held there are resumed by the
     # process they reach, not by every process at its start.
     private_messages_arrive: bool = True
+    # The member's client shows commands by their names in its own language (Discord's
+    # name_localizations, sent from the catalogs' command words): a list of commands names
+    # them as the locale an interaction carries shows them, or the member looks for a name
+    # their client does not have.
+    command_names_by_locale: bool = False
 
 
 @runtime_checkable

@@ -545,6 +545,7 @@ class DiscordAdapter:
         private_messages=True,
         command_prefix="/",
         checks_posts=True,
+        command_names_by_locale=True,  # adapters/discord/localize.py
     )
 
     def __init__(

@@ -20,7 +20,7 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import Member, Room
-from bot.i18n import Phrase
+from bot.i18n import Phrase, t
 
 from .translate import posting_overwrite, snowflake
 
@@ -125,7 +125,7 @@ class OtherShards:
             return  # no longer in the server: nothing to allow or block
         changed, overwrite = posting_overwrite(member_overwrite(channel, member_id), allowed)
         if changed:
-            await self._put_overwrite(channel_id, member_id, overwrite, self.posting_reason)
+            await self._put_overwrite(channel_id, member_id, overwrite, t(self.posting_reason))
 
     async def set_access(
         self, room: Room, member: Member, allowed: bool, role_id: int | None, reasons: Reasons
@@ -206,10 +206,10 @@ class OtherShards:
         try:
             if allowed:
                 await http.add_role(guild_id, member_id, role_id,
-                                    reason=reason or self.role_reason)
+                                    reason=reason or t(self.role_reason))
             else:
                 await http.remove_role(guild_id, member_id, role_id,
-                                       reason=reason or self.role_reason)
+                                       reason=reason or t(self.role_reason))
         except discord.NotFound:
             return  # no longer in the server (or the role is gone: its own server reports it)
         except discord.Forbidden as error:

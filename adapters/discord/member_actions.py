@@ -17,15 +17,16 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import Member, Room
-from bot.i18n import Phrase
+from bot.i18n import N_, Phrase, t
 
 if TYPE_CHECKING:
     from .outbound import Outbound
 
 log = logging.getLogger("confidant.discord")
 
-TIMEOUT_REASON = "Confidant: repeat leaks of a confidential room (confirmed by moderators)"
-REMOVE_REASON = "Confidant: removed from a confidential room after repeat leaks"
+# Read by moderators in the server's audit log: said (t) where used.
+TIMEOUT_REASON = N_("Confidant: repeat leaks of a confidential room (confirmed by moderators)")
+REMOVE_REASON = N_("Confidant: removed from a confidential room after repeat leaks")
 
 
 async def timeout(out: Outbound, room: Room, member: Member, until: datetime | None) -> None:
@@ -40,7 +41,7 @@ async def timeout(out: Outbound, room: Room, member: Member, until: datetime | N
     if target is None:
         return  # no longer in the server
     try:
-        await target.edit(timed_out_until=until, reason=TIMEOUT_REASON)
+        await target.edit(timed_out_until=until, reason=t(TIMEOUT_REASON))
     except discord.Forbidden as error:
         raise ActionRefused(
             Phrase(
@@ -68,7 +69,7 @@ async def remove(out: Outbound, room: Room, member: Member) -> None:
         return
     overwrite.view_channel = False
     try:
-        await channel.set_permissions(target, overwrite=overwrite, reason=REMOVE_REASON)
+        await channel.set_permissions(target, overwrite=overwrite, reason=t(REMOVE_REASON))
     except discord.Forbidden as error:
         raise ActionRefused(
             Phrase(

@@ -44,7 +44,7 @@ from bot.actions import (
 )
 from bot.clock import Clock, SystemClock
 from bot.events import AdapterStatus, BotPosted, Event, Member, MessageDeleted, MessageRef, Room
-from bot.i18n import Phrase
+from bot.i18n import N_, Phrase, t, translate
 from bot.mentions import render
 
 from . import member_actions
@@ -74,10 +74,14 @@ from .translate import (
 
 log = logging.getLogger("confidant.discord")
 
-AUDIT_REASON = "Confidant: members post after agreeing to the room's confidentiality reminder"
-ROLE_REASON = "Confidant: the role members hold once they agree to the room's reminder"
-THREAD_REASON = "Confidant: a member's DMs are closed; their reminder goes to a private thread"
-THREAD_NAME = "confidentiality reminder"
+# Audit log reasons, read by moderators in the server's audit log: said (t) where used.
+AUDIT_REASON = N_("Confidant: members post after agreeing to the room's confidentiality reminder")
+ROLE_REASON = N_("Confidant: the role members hold once they agree to the room's reminder")
+THREAD_REASON = N_(
+    "Confidant: a member's DMs are closed; their reminder goes to a private thread"
+)
+# The private thread's name shows in the member's channel list: said in the reminder's language.
+THREAD_NAME = N_("confidentiality reminder")
 THREAD_ARCHIVE_MINUTES = 1440
 UNKNOWN_MESSAGE = 10008  # https://discord.com/developers/docs/topics/opcodes-and-status-codes
 POST_TITLE = "Confidentiality"  # the title of a post the bot opens in a forum channel
@@ -217,7 +221,7 @@ class Outbound:
         an earlier post, a later deletion, and its id reported back to the core."""
         if action.private_thread and action.mention is not None:
             channel: discord.abc.Messageable = await self._private_thread(
-                action.room, action.mention
+                action.room, action.mention, translate(action.language, THREAD_NAME)
             )
         else:
             channel = await self._messageable(action.room.id)
@@ -287,7 +291,7 @@ class Outbound:
             log.info("message %s to edit is gone; posting anew", message_id)
             return None
 
-    async def _private_thread(self, room: Room, member: Member) -> discord.Thread:
+    async def _private_thread(self, room: Room, member: Member, name: str) -> discord.Thread:
         """A thread only the member (and moderators who manage threads) can see."""
         parent_id = _snowflake(room.parent_id or room.id, "channel")
         parent = self.client.get_channel(parent_id) or await self.client.fetch_channel(parent_id)
@@ -299,11 +303,11 @@ class Outbound:
             )
         try:
             thread = await parent.create_thread(
-                name=THREAD_NAME,
+                name=name,
                 type=discord.ChannelType.private_thread,
                 invitable=False,
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                reason=THREAD_REASON,
+                reason=t(THREAD_REASON),
             )
             # known before the member is added (the gateway may report that at once), and
             # stored, so that after a restart adding someone here is still no join
@@ -468,7 +472,7 @@ class Outbound:
             if not changed:
                 return
         try:
-            await channel.set_permissions(target, overwrite=overwrite, reason=AUDIT_REASON)
+            await channel.set_permissions(target, overwrite=overwrite, reason=t(AUDIT_REASON))
         except discord.Forbidden as error:
             raise ActionRefused(
                 Phrase(
@@ -506,9 +510,9 @@ class Outbound:
         role = discord.Object(role_id)
         try:
             if allowed:
-                await target.add_roles(role, reason=ROLE_REASON)
+                await target.add_roles(role, reason=t(ROLE_REASON))
             else:
-                await target.remove_roles(role, reason=ROLE_REASON)
+                await target.remove_roles(role, reason=t(ROLE_REASON))
         except (discord.Forbidden, discord.NotFound) as error:
             await self._role_refused(channel, role_id, error)
             raise ActionNotSupported(

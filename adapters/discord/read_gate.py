@@ -30,7 +30,7 @@ import discord
 
 from bot.actions import ActionNotSupported, ActionRefused
 from bot.events import AccessRequested, Member, MemberJoined, MemberLeft, Room
-from bot.i18n import Phrase
+from bot.i18n import N_, Phrase, t
 
 from .elsewhere import Reasons
 from .translate import PLATFORM, member_of, room_of, snowflake
@@ -40,9 +40,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("confidant.discord")
 
-GRANT_REASON = "Confidant: the member agreed to the room's confidentiality reminder"
-REVOKE_REASON = "Confidant: the room's reminder changed; access waits for a new agreement"
-LEFT_REASON = "Confidant: the member left the server; access is asked for again on return"
+# Read by moderators in the server's audit log: said (t) where used.
+GRANT_REASON = N_("Confidant: the member agreed to the room's confidentiality reminder")
+REVOKE_REASON = N_("Confidant: the room's reminder changed; access waits for a new agreement")
+LEFT_REASON = N_(
+    "Confidant: the member left the server; access is asked for again on return"
+)
 MEANWHILE = Phrase(
     "until this is fixed, members who can see the channel read it before agreeing and the "
     "bot holds back only their posts (as 'gate: post' does)"
@@ -257,7 +260,7 @@ class ReadGate:
             if overwrite.view_channel is not True:
                 continue
             try:
-                await channel.set_permissions(user, overwrite=None, reason=LEFT_REASON)
+                await channel.set_permissions(user, overwrite=None, reason=t(LEFT_REASON))
             except discord.HTTPException as error:
                 log.warning("could not clear %s's access to %s: %s", user.id, channel_id,
                             error.status)
@@ -310,7 +313,7 @@ class ReadGate:
         if elsewhere is None or self.out._guild_channel(room) is not None:
             return False
         role_id = _role_id(grant) if grant is not None else None
-        reasons = Reasons(GRANT_REASON, REVOKE_REASON, GRANTED_BITS)
+        reasons = Reasons(t(GRANT_REASON), t(REVOKE_REASON), GRANTED_BITS)
         await elsewhere.set_access(room, member, allowed, role_id, reasons)
         log.info("%s's access to %s %s from another shard", member.id, room.id,
                  "given" if allowed else "taken")
@@ -346,9 +349,9 @@ class ReadGate:
         role = discord.Object(role_id)
         try:
             if add:
-                await target.add_roles(role, reason=GRANT_REASON)
+                await target.add_roles(role, reason=t(GRANT_REASON))
             else:
-                await target.remove_roles(role, reason=REVOKE_REASON)
+                await target.remove_roles(role, reason=t(REVOKE_REASON))
         except (discord.Forbidden, discord.NotFound) as error:
             raise ActionRefused(
                 Phrase(
@@ -382,7 +385,7 @@ class ReadGate:
             await channel.set_permissions(
                 target,
                 overwrite=None if updated.is_empty() else updated,
-                reason=GRANT_REASON if allow else REVOKE_REASON,
+                reason=t(GRANT_REASON if allow else REVOKE_REASON),
             )
         except discord.Forbidden as error:
             raise ActionRefused(

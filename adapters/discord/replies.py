@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import discord
 
+from bot.i18n import N_, t
+
 from .translate import split_text
 
 log = logging.getLogger("confidant.discord")
@@ -31,7 +33,9 @@ log = logging.getLogger("confidant.discord")
 # Discord counts its 3 s from when it sent the event; the margin covers the trip there and
 # back and an event loop busy with something else.
 DEFER_AFTER_S = 1.5
-NO_ANSWER = "Sorry, that did not work just now. Please try again in a moment."
+# Said by the adapter on its own (the core gave no answer), so in the deployment's language
+# (bot.i18n.set_default): a Spanish circle's member is not apologised to in English.
+NO_ANSWER = N_("Sorry, that did not work just now. Please try again in a moment.")
 
 
 @dataclass
@@ -94,7 +98,7 @@ class InteractionReplies:
         if not pending.answered:
             log.warning("interaction %s ended without a reply from the core", handle)
             with contextlib.suppress(discord.HTTPException):
-                await self._send(pending, NO_ANSWER)
+                await self._send(pending, t(NO_ANSWER))
 
     async def close_all(self) -> None:
         for handle in list(self._pending):
