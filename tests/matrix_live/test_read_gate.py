@@ -313,7 +313,12 @@ async def test_a_changed_text_under_suspend_removes_until_agreed_again(
         assert "New words, it stays here." in reminders(gus)[-1][1]
         response = await built.mod.room_get_state_event(built.room_id, "m.room.member", gus.user_id)
         reason = response.content.get("reason", "")  # type: ignore[union-attr]
-        assert "reminder changed" in reason and "New words" not in reason
+        # the core's sentence in the policy's language, never the room's text
+        assert reason == (
+            "The room's confidentiality reminder has changed. Agree to the new one to read the "
+            "room again."
+        )
+        assert "New words" not in reason
         await posted(gus, reminders(gus)[-1][0], "!agree")
         await invited(gus, built.room_id)
     finally:
