@@ -48,6 +48,7 @@ from bot.ports import Capabilities, EventSink
 
 from .access import access_diff, overwrite_diff, visible_channels
 from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
+from .command_mentions import CommandNames
 from .commands import build_commands
 from .components import CoreComponent
 from .elsewhere import OtherShards
@@ -576,6 +577,8 @@ class DiscordAdapter:
             **client_options,
         )
         self.commands = build_commands(registry, self.client.invoke)
+        names = CommandNames.of(self.commands)  # named in texts as each reader's client shows
+        self.replies.names = names
         self.outbound = Outbound(
             self.client,
             self.replies,
@@ -585,6 +588,7 @@ class DiscordAdapter:
             reminder_threads=self.client.reminder_threads,
             remember_thread=self._remember_thread,
             elsewhere=self._other_shards(),
+            command_names=names,
         )
         self.client.read_gate = self.outbound.read_gate
         self.client.catch_up.also = self.outbound.read_gate.missed_joins
