@@ -20,11 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from discord import app_commands
 
 from bot import i18n
+from bot.command_words import resolve
 
 from .localize import localized_name
 
@@ -73,6 +75,38 @@ class CommandNames:
         client is unknown: the language's name, with the declared one beside it where they
         differ."""
         return self._rewrite(text, i18n.negotiate(language or i18n.current()), beside=True)
+
+    def declared(self, name: str, argv: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+        """A command typed as text in a DM (Discord offers the bot's server commands only
+        in servers) by a name a Discord client shows, as the bot's DMs name them
+        ("/aceptar (/agree)"): the declared command and its words, or None where ``name``
+        is no such name. Text commands elsewhere follow the policy's ``command_aliases``."""
+        return resolve(self._typed_names, self._is_command, self._is_group, name, argv)
+
+    @cached_property
+    def _typed_names(self) -> dict[str, str]:
+        """Localized name -> declared word, over every language the bot sends names in; a
+        name two languages give to different words, or that is a declared word, is left out."""
+        words = set(self.commands) | {sub for subs in self.commands.values() for sub in subs}
+        table: dict[str, str] = {}
+        clashing: set[str] = set()
+        for lang in i18n.available():
+            for word in sorted(words):
+                name = _name(lang, word)
+                if name == word:
+                    continue
+                if table.get(name, word) != word or name in words:
+                    clashing.add(name)
+                table[name] = word
+        return {name: word for name, word in table.items() if name not in clashing}
+
+    def _is_command(self, name: str) -> bool:
+        top, _, sub = name.partition(" ")
+        subs = self.commands.get(top)
+        return subs is not None and (sub in subs if sub else not subs)
+
+    def _is_group(self, word: str) -> bool:
+        return bool(self.commands.get(word))
 
     def _rewrite(self, text: str, lang: str, *, beside: bool) -> str:
         if "/" not in text or not self.commands:

@@ -147,3 +147,23 @@ async def test_a_spanish_dm_names_both_and_leaves_a_url_alone(
     assert " /aceptar (/agree)" in reminder
     # the policy's own text: its command named too, its URL as written
     assert f"Guía: {GUIDE} (o usa /normas (/rules))." in reminder
+    # Discord offers server commands only in servers: in the DM she types the name she
+    # was given there as text, and it reaches the core as the declared command
+    mark = fake.requests.mark()
+    await fake.events.message_create(dm, lucia, "/aceptar circle")
+    thanks = await next_dm(fake, dm, mark)
+    assert thanks.content.startswith("Gracias. Tu aceptación del recordatorio de circle")
+    mark = fake.requests.mark()
+    await fake.events.message_create(dm, lucia, "/normas")
+    again = await next_dm(fake, dm, mark)
+    assert again.content.startswith("Recordatorio de confidencialidad de circle")
+
+
+def test_a_name_a_client_shows_typed_as_text_means_the_declared_command() -> None:
+    said = names()
+    assert said.declared("aceptar", ("circle",)) == ("agree", ("circle",))
+    assert said.declared("regeln", ()) == ("rules", ())  # any language the bot names in
+    assert said.declared("checkin historial", ()) == ("checkin history", ())
+    assert said.declared("checkin", ("historial",)) == ("checkin history", ())
+    assert said.declared("foo", ()) is None
+    assert said.declared("checkin ahora", ()) is None  # the group's usage answers that
