@@ -368,6 +368,8 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
         "POST", f"/channels/{scene.mods.id}/messages", since=mark
     )
     assert report.json["content"].startswith("Reporte 1 de un miembro que pidió seguir en")
+    # no moderator's client is known in a channel post: the Spanish name, the declared beside
+    assert "con /responder (/answer) 1 <tu respuesta>" in report.json["content"]
     mark = fake.requests.mark()
     options = {"id": 1, "texto": "gracias, lo miramos"}
     answered = await slash(fake, mod, scene.mods, "responder", options=options)
