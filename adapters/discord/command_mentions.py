@@ -45,7 +45,7 @@ _SUB = re.compile(r" (?P<word>[a-z]+)(?![\w/-]|\.\w)")
 _USAGE = r"(?: [\[<][^\]>\n]*[\]>])*"
 _BESIDE = re.compile(rf"(?P<usage>{_USAGE}) \((?P<name>/[^\s()/]+(?: [^\s()/]+)?)\)")
 # A mention that is itself the bracketed other name of the mention before it.
-_INSIDE_BEFORE = re.compile(rf"/[^\s()/]+(?: [^\s()/]+)?{_USAGE} \($")
+_INSIDE_BEFORE = re.compile(rf"(?P<name>/[^\s()/]+)(?: [^\s()/]+)?{_USAGE} \($")
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,25 @@ class CommandNames:
                 table[name] = word
         return {name: word for name, word in table.items() if name not in clashing}
 
+    def _is_inside(self, text: str, start: int, top: str) -> bool:
+        """Whether the mention of ``top`` at ``start`` is the bracketed other name of the
+        one before it ("/normas (/rules)"): that pair was written for its reader already."""
+        if text[start - 1 : start] != "(":
+            return False
+        before = _INSIDE_BEFORE.search(text, max(0, start - 200), start)
+        return before is not None and self._names_same(top, before["name"])
+
+    def _names_same(self, top: str, other: str) -> bool:
+        """Whether ``other`` ("/normas") names the command ``top`` ("rules") too."""
+        word = other[1:].split(" ", 1)[0]
+        return word == top or self._typed_names.get(word) == top
+
+    def _names_another(self, top: str, other: str) -> bool:
+        """Whether ``other`` names a command other than ``top``."""
+        word = other[1:].split(" ", 1)[0]
+        meant = word if word in self.commands else self._typed_names.get(word, top)
+        return meant != top
+
     def _is_command(self, name: str) -> bool:
         top, _, sub = name.partition(" ")
         subs = self.commands.get(top)
@@ -127,7 +146,7 @@ class CommandNames:
             if mention.start() < at:
                 continue  # inside a mention already handled (its bracketed other name)
             top = mention["word"]
-            if top not in self.commands or _is_inside(text, mention.start()):
+            if top not in self.commands or self._is_inside(text, mention.start(), top):
                 continue
             words = [top]
             end = mention.end()
@@ -138,8 +157,10 @@ class CommandNames:
             declared = "/" + " ".join(words)
             named = "/" + " ".join(_name(lang, word) for word in words)
             other = _BESIDE.match(text, end)
-            if other is not None and beside:
-                continue  # named twice for its reader already: as written
+            if other is not None and beside and not self._names_another(top, other["name"]):
+                continue  # named twice for its reader already (a policy's alias too): as written
+            if other is not None and not self._names_same(top, other["name"]):
+                other = None  # a bracket about something else: kept
             said.append(text[at : mention.start()])
             if other is not None:  # the client's one name replaces both; the usage stays
                 said.append(named + other["usage"])
@@ -158,8 +179,3 @@ def _name(lang: str, word: str) -> str:
         return word
     return localized_name(lang, word) or word
 
-
-def _is_inside(text: str, start: int) -> bool:
-    """Whether the mention at ``start`` is the bracketed other name of the one before it
-    ("/normas (/rules)"): that pair was written for its reader already."""
-    return text[start - 1 : start] == "(" and _INSIDE_BEFORE.search(text, 0, start) is not None

@@ -68,6 +68,10 @@ def test_a_known_client_reads_the_name_it_shows() -> None:
         "  /aceptar [política] - x"
     )
     assert said.for_client("  /rules (/normas) - y", "en-GB") == "  /rules - y"
+    # a bracket after a command that is not its other name stays
+    assert said.for_client("Envía /agree (/rules primero)", "es-ES") == (
+        "Envía /aceptar (/normas primero)"
+    )
 
 
 def test_an_unknown_client_reads_the_languages_name_with_the_declared_one_beside_it() -> None:
@@ -80,8 +84,11 @@ def test_an_unknown_client_reads_the_languages_name_with_the_declared_one_beside
     assert said.for_language("Usa /checkin.", "es") == "Usa /checkin."
     assert said.for_language("Read it with /rules.", "en") == "Read it with /rules."
     # written once for its reader already: as it is, and never named twice over
-    twice = "/normas (/rules) y /rules (/normas)"
+    twice = "/normas (/rules) y /rules (/normas) o /rules (/reglas)"  # a policy's own alias
     assert said.for_language(twice, "es") == twice
+    assert said.for_language("Envía /agree (/rules primero)", "es") == (
+        "Envía /aceptar (/agree) (/normas (/rules) primero)"
+    )
 
 
 def test_urls_paths_code_and_other_words_stay_as_written() -> None:
