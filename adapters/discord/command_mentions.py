@@ -12,7 +12,9 @@ command or button) a mention becomes exactly the name her client shows. Where it
 DM, a room post), the message's language names it, with the declared name beside it where
 the two differ ("/normas (/rules)"), so a member whose client speaks another language still
 finds it. Only commands the bot registered are touched, only at a word's start (never inside
-a URL or a path such as ``https://x/rules`` or ``a/b``), and never inside a code span.
+a URL or a path such as ``https://x/rules`` or ``a/b``), and never inside a code span. A DM
+names commands for typing as text (Discord offers server commands only in servers), so a name
+a client shows, typed there, means the declared command (``declared``).
 """
 
 from __future__ import annotations
