@@ -48,6 +48,7 @@ from bot.ports import Capabilities, EventSink
 
 from .access import access_diff, overwrite_diff, visible_channels
 from .channels import ThreadParents, covered_channels, is_covered_kind, kind_problems
+from .command_mentions import CommandNames
 from .commands import build_commands
 from .components import CoreComponent
 from .elsewhere import OtherShards
@@ -191,6 +192,9 @@ class ConfidantClient(discord.Client):
         self.reminder_threads: set[int] = set()
         self.forget_thread: Callable[[int], Awaitable[None]] | None = None
         self.threads = ThreadParents(self)
+        # The names Discord clients show the bot's commands by, which its DMs name too:
+        # typed there as text, they mean the declared command (command_mentions.py).
+        self.command_names = CommandNames()
         self.connected = False  # the gateway is READY (or RESUMED) and not dropped since
         self.identify_interval_s = identify_interval_s
         self._last_identify: float | None = None
@@ -298,6 +302,10 @@ class ConfidantClient(discord.Client):
             if message.author.bot:
                 return
             event: Event = private_message_event(message, self.registry, now)
+            if isinstance(event, CommandInvoked) and self.registry.get(event.name) is None:
+                found = self.command_names.declared(event.name, event.argv)
+                if found is not None:
+                    event = replace(event, name=found[0], argv=found[1])
         elif self.serves(message.guild.id) and is_conversation(message):
             # a thread's message, and a link or forward out of a thread, count as its channel's
             event = await self.threads.message_event(
@@ -576,6 +584,9 @@ class DiscordAdapter:
             **client_options,
         )
         self.commands = build_commands(registry, self.client.invoke)
+        names = CommandNames.of(self.commands)  # named in texts as each reader's client shows
+        self.replies.names = names
+        self.client.command_names = names
         self.outbound = Outbound(
             self.client,
             self.replies,
@@ -585,6 +596,7 @@ class DiscordAdapter:
             reminder_threads=self.client.reminder_threads,
             remember_thread=self._remember_thread,
             elsewhere=self._other_shards(),
+            command_names=names,
         )
         self.client.read_gate = self.outbound.read_gate
         self.client.catch_up.also = self.outbound.read_gate.missed_joins

@@ -56,6 +56,7 @@ from .channels import (
     is_thread_only,
     post_message,
 )
+from .command_mentions import CommandNames
 from .components import build_view
 from .elsewhere import OtherShards, member_overwrite
 from .grants import CONSEQUENCE, grant_problems
@@ -102,8 +103,11 @@ class Outbound:
         reminder_threads: set[int] | None = None,
         remember_thread: Callable[[int], Awaitable[None]] | None = None,
         elsewhere: OtherShards | None = None,
+        command_names: CommandNames | None = None,
     ) -> None:
         self.client = client
+        # The bot's slash commands, named in its texts as the reader's Discord shows them.
+        self.names = command_names or CommandNames()
         # Sharded: a server on another shard is not in the cache (elsewhere.py).
         self.elsewhere = elsewhere
         self.replies = replies
@@ -132,7 +136,11 @@ class Outbound:
         match action:
             case SendPrivate(member=member, text=text, idempotency_key=key):
                 await self.send_private(
-                    member, text, key, _view(action), private_file(action.attachment)
+                    member,
+                    self.names.for_language(text, action.language),
+                    key,
+                    _view(action),
+                    private_file(action.attachment),
                 )
             case PostToRoom(idempotency_key=key):
                 await self.post_action(action)
@@ -219,6 +227,7 @@ class Outbound:
     async def post_action(self, action: PostToRoom) -> None:
         """A post with everything it may ask for: a private thread, components, an edit of
         an earlier post, a later deletion, and its id reported back to the core."""
+        action = replace(action, text=self.names.for_language(action.text, action.language))
         if action.private_thread and action.mention is not None:
             channel: discord.abc.Messageable = await self._private_thread(
                 action.room, action.mention, translate(action.language, THREAD_NAME)
@@ -333,7 +342,8 @@ class Outbound:
         if action.reply_handle is not None and await self.replies.answer(
             action.reply_handle, action.text
         ):
-            return
+            return  # named there as the member's client shows commands (its locale)
+        action = replace(action, text=self.names.for_language(action.text, action.language))
         if action.room.is_private_chat:
             await self.post(action.room, action.text)
             return
@@ -352,7 +362,7 @@ class Outbound:
             channel = await self.elsewhere.alert_channel(selector)
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {selector!r} for moderator alerts")
-        await self._send(channel, text, key)
+        await self._send(channel, self.names.for_language(text), key)
 
     def _jump_link(self, ref: MessageRef) -> str | None:
         """A jump link needs the server, which only the channel knows; a channel this

@@ -26,6 +26,7 @@ import discord
 
 from bot.i18n import N_, t
 
+from .command_mentions import CommandNames
 from .translate import split_text
 
 log = logging.getLogger("confidant.discord")
@@ -58,6 +59,9 @@ class InteractionReplies:
     def __init__(self, defer_after: float = DEFER_AFTER_S) -> None:
         self.defer_after = defer_after
         self._pending: dict[str, _Pending] = {}
+        # The bot's slash commands, named in answers exactly as the member's client shows
+        # them (the interaction's locale; command_mentions.py); set by the adapter.
+        self.names = CommandNames()
 
     def open(self, interaction: discord.Interaction) -> str:
         handle = str(interaction.id)
@@ -72,7 +76,8 @@ class InteractionReplies:
         pending = self._pending.get(handle)
         if pending is None or pending.expired:
             return False
-        return await self._send(pending, text)
+        locale = getattr(pending.interaction.locale, "value", None)
+        return await self._send(pending, self.names.for_client(text, locale))
 
     async def close(self, handle: str, answered_elsewhere: bool = False) -> None:
         """The command finished: make sure the member got *some* answer, then forget it.

@@ -353,10 +353,11 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
     assert resolved == "El aviso 1 está resuelto."
     helped = await slash(fake, lucia, scene.circle, "ayuda")
     assert helped.startswith("Comandos que puedes usar:")
-    # each command as her client names it: she would look for /rules in vain
-    assert "\n  /rules (/normas) - mostrar el recordatorio" in helped
-    assert "\n  /checkin history (/checkin historial) - " in helped
-    assert "\n  /mydata (/misdatos) - " in helped
+    # each command exactly as her client names it: she would look for /rules in vain
+    assert "\n  /normas - mostrar el recordatorio" in helped
+    assert "\n  /checkin historial - " in helped
+    assert "\n  /misdatos - " in helped
+    assert "/rules" not in helped and "/mydata" not in helped
 
     # a report to the moderators and their answer, both ways in Spanish
     mark = fake.requests.mark()
@@ -367,6 +368,8 @@ async def test_a_spanish_circle_walks_join_agree_checkin_history_and_a_leak_in_s
         "POST", f"/channels/{scene.mods.id}/messages", since=mark
     )
     assert report.json["content"].startswith("Reporte 1 de un miembro que pidió seguir en")
+    # no moderator's client is known in a channel post: the Spanish name, the declared beside
+    assert "con /responder (/answer) 1 <tu respuesta>" in report.json["content"]
     mark = fake.requests.mark()
     options = {"id": 1, "texto": "gracias, lo miramos"}
     answered = await slash(fake, mod, scene.mods, "responder", options=options)
