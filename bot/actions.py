@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.events import Member, MessageRef, Room
-from bot.i18n import N_, current, t
+from bot.i18n import N_, current, speaking, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +254,19 @@ class AlertModerators:
     # The member whose own words or answers the alert carries (a contact request with the
     # check-in answers they chose to share, a report): erased with their data while owed.
     concerns: Member | None = None
+    # The language its text was worded in (the core's, where the alert is made): its labels
+    # and the platform's names of commands are said in it when the adapter sends it later,
+    # outside the core's handling (a deployment may serve communities of several languages).
+    language: str | None = field(default_factory=current)
 
     def with_links(self, link: Callable[[MessageRef], str | None]) -> str:
         """The text with a line per reference under its first line (what happened, then
         where); ``link`` is the adapter's renderer and gives None for what it cannot link
         (another platform's message), which is shown as ids."""
+        with speaking(self.language):
+            return self._with_links(link)
+
+    def _with_links(self, link: Callable[[MessageRef], str | None]) -> str:
         head, *rest = self.text.split("\n")
         count = len(self.earlier_parts) + 1
         labelled = [

@@ -107,6 +107,7 @@ def to_json(alert: AlertModerators) -> str:
             "about": _ref(alert.about),
             "source_room": _ref(alert.source_room),
             "about_label": alert.about_label,
+            "language": alert.language,
             "earlier_parts": [_ref(part) for part in alert.earlier_parts],
             "concerns": None
             if alert.concerns is None
@@ -129,6 +130,7 @@ def from_json(row: OwedAlert, text: str) -> AlertModerators:
         earlier_parts=tuple(p for p in map(_unref, data["earlier_parts"]) if p is not None),
         idempotency_key=row.key,
         concerns=None if concerns is None else Member(concerns[0], concerns[1]),
+        language=data.get("language"),  # rows written before: the deployment's
     )
 
 

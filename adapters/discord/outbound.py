@@ -160,8 +160,9 @@ class Outbound:
                 await self.check_grant(room, _snowflake(grant, "role"))
             case CheckMessage(room=room, message_id=message_id):
                 await self.check_message(room, message_id)
-            case AlertModerators(room_selector=selector):
-                await self.alert(selector, action.with_links(self._jump_link), key)
+            case AlertModerators(room_selector=selector, language=language):
+                text = action.with_links(self._jump_link)
+                await self.alert(selector, text, key, language)
             case CheckReadGate(room=room, grant=grant):
                 await self.read_gate.check(room, grant)
             case GrantAccess(room=room, member=member, grant=grant):
@@ -354,7 +355,9 @@ class Outbound:
                 raise  # never in the room: the words are for the member alone
             await self.post(action.room, action.text, mention=action.member)
 
-    async def alert(self, selector: str, text: str, key: str | None = None) -> None:
+    async def alert(
+        self, selector: str, text: str, key: str | None = None, language: str | None = None
+    ) -> None:
         """``key``: the alert outbox's, sent as the message nonce (Discord drops a repeat
         within its nonce window, and this process remembers what it sent)."""
         channel: discord.abc.Messageable | None = self._alert_channel(selector)
@@ -362,7 +365,7 @@ class Outbound:
             channel = await self.elsewhere.alert_channel(selector)
         if channel is None:
             raise ActionNotSupported(f"no Discord channel {selector!r} for moderator alerts")
-        await self._send(channel, self.names.for_language(text), key)
+        await self._send(channel, self.names.for_language(text, language), key)
 
     def _jump_link(self, ref: MessageRef) -> str | None:
         """A jump link needs the server, which only the channel knows; a channel this

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import repeat_flags, texts
+from bot import i18n, repeat_flags, texts
 from bot.actions import Action, AlertModerators, DeleteMessage, SendPrivate
 from bot.events import (
     Member,
@@ -509,7 +509,12 @@ class LeakWatch:
 
         def told(removed: bool) -> list[Action]:
             """The alerts and the poster's reminder, saying the copy was removed only if it
-            was (a refused removal leaves it standing)."""
+            was (a refused removal leaves it standing), in the language of the community
+            whose words were copied: the copy's own room may be no community's, or another's."""
+            with i18n.speaking(policy.language):
+                return _told(removed)
+
+        def _told(removed: bool) -> list[Action]:
             said: list[Action] = []
             if todo.alert:
                 about, source_ref = alert_refs(flag, room, suspicion)
