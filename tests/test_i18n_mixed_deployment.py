@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.actions import AlertModerators
-from bot.events import MessageRef
 from bot.alert_outbox import from_json, to_json
+from bot.events import MessageRef
 from bot.i18n import speaking
 from bot.store.alert_rows import OwedAlert
 from tests.conftest import make_config, start_rig, write_policy
