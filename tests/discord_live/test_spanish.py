@@ -27,7 +27,7 @@ from tests.discord_fake import FakeDiscord
 from tests.discord_fake.permissions import CREATE_PRIVATE_THREADS
 from tests.discord_fake.recorder import RecordedRequest
 from tests.discord_fake.state import FakeChannel, FakeMessage, FakeUser
-from tests.test_i18n_console_walk import ENGLISH, _english_chunks, catalogs
+from tests.test_i18n_console_walk import ENGLISH, QUOTE, SHARED, _english_chunks, catalogs
 
 from .conftest import AdapterScene
 from .test_adapter_checkins import CHOICE, button_ids, dm_messages, next_dm, select_of
@@ -85,14 +85,6 @@ checkins:
 REMINDER = "Lo que se comparte aquí, se queda aquí."
 INTRO = "Los check-ins son privados."
 RESOURCE = "Teléfono de la Esperanza - 717 003 717"
-SHARED = (
-    "Recaí el fin de semana pasado después de que mi hermana me dijera que nunca quiere "
-    "volver a verme y no he dormido desde entonces"
-)
-QUOTE = (
-    "sabes que recaí el fin de semana pasado después de que mi hermana me dijera que nunca "
-    "quiere volver a verme"
-)
 # The policy's own words are not the bot's sentences (nor English here); what is left of a
 # text after taking them out is what is read.
 NOT_THE_BOTS = (REMINDER, INTRO, "¿Cómo está tu ánimo hoy?", "¿Dormiste bien?", RESOURCE)
