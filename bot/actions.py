@@ -257,7 +257,7 @@ class AlertModerators:
     # The language its text was worded in (the core's, where the alert is made): its labels
     # and the platform's names of commands are said in it when the adapter sends it later,
     # outside the core's handling (a deployment may serve communities of several languages).
-    language: str | None = field(default_factory=current)
+    language: str = field(default_factory=current, compare=False, repr=False)
 
     def with_links(self, link: Callable[[MessageRef], str | None]) -> str:
         """The text with a line per reference under its first line (what happened, then

@@ -32,6 +32,7 @@ from bot.actions import AlertModerators
 from bot.checkins.sealing import SealBroken, Sealer
 from bot.clock import Clock
 from bot.events import Member, MessageRef
+from bot.i18n import current
 from bot.leaks import author_key
 from bot.logs import fields
 from bot.store.alert_rows import OwedAlert
@@ -130,7 +131,7 @@ def from_json(row: OwedAlert, text: str) -> AlertModerators:
         earlier_parts=tuple(p for p in map(_unref, data["earlier_parts"]) if p is not None),
         idempotency_key=row.key,
         concerns=None if concerns is None else Member(concerns[0], concerns[1]),
-        language=data.get("language"),  # rows written before: the deployment's
+        language=data.get("language") or current(),  # rows written before: the deployment's
     )
 
 

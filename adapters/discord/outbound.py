@@ -231,7 +231,7 @@ class Outbound:
         action = replace(action, text=self.names.for_language(action.text, action.language))
         if action.private_thread and action.mention is not None:
             channel: discord.abc.Messageable = await self._private_thread(
-                action.room, action.mention, translate(action.language, THREAD_NAME)
+                action.room, action.mention, action.language
             )
         else:
             channel = await self._messageable(action.room.id)
@@ -301,8 +301,11 @@ class Outbound:
             log.info("message %s to edit is gone; posting anew", message_id)
             return None
 
-    async def _private_thread(self, room: Room, member: Member, name: str) -> discord.Thread:
-        """A thread only the member (and moderators who manage threads) can see."""
+    async def _private_thread(
+        self, room: Room, member: Member, language: str | None
+    ) -> discord.Thread:
+        """A thread only the member (and moderators who manage threads) can see, named (and
+        its audit log reason worded) in the reminder's language."""
         parent_id = _snowflake(room.parent_id or room.id, "channel")
         parent = self.client.get_channel(parent_id) or await self.client.fetch_channel(parent_id)
         if not holds_private_threads(parent):
@@ -313,11 +316,11 @@ class Outbound:
             )
         try:
             thread = await parent.create_thread(
-                name=name,
+                name=translate(language, THREAD_NAME),
                 type=discord.ChannelType.private_thread,
                 invitable=False,
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                reason=t(THREAD_REASON),
+                reason=translate(language, THREAD_REASON),
             )
             # known before the member is added (the gateway may report that at once), and
             # stored, so that after a restart adding someone here is still no join
