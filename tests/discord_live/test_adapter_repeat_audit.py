@@ -168,6 +168,11 @@ async def test_audit_lists_the_bots_deletion_hold_role_and_timeout_with_policy_a
     # a timeout: bob's leak is confirmed
     await leak_and_confirm(fake, scene, rig, bob)
     await fake.wait_for_call("PATCH", f"/guilds/{guild.id}/members/{bob.id}")
+    wanted = {"bot delete", "bot posting held", "bot role given", "bot timeout"}
+    for _ in range(300):  # each row is written once discord.py returns the call (bounded: 3 s)
+        if wanted <= {e.action for e in await rig.app.store.audit_entries(policies=["circle"])}:
+            break
+        await asyncio.sleep(0.01)
     audit = await slash(fake, scene, "audit", limit=50)
     lines = audit.splitlines()
 
@@ -189,7 +194,6 @@ async def test_audit_lists_the_bots_deletion_hold_role_and_timeout_with_policy_a
         "bot timeout"
     )
     entries = await rig.app.store.audit_entries(policies=["circle"])
-    wanted = {"bot delete", "bot posting held", "bot role given", "bot timeout"}
     assert wanted <= {e.action for e in entries}
     assert all(e.policy == "circle" for e in entries)
     text = audit + repr(entries)

@@ -87,6 +87,14 @@ async def test_a_timeout_lowers_the_power_level_and_the_tick_gives_it_back(
         await clock.advance(timedelta(minutes=61))
         await app.runtime.tick()
         await poll_until(lambda: level_is(0), "bob may post again")
+
+        async def ended_audited() -> bool:
+            # The audit row is written once the adapter reports the power level sent
+            # (bot/bot_audit.py), which is a moment after Synapse already shows it.
+            entries = await app.store.audit_entries(50, policies=["circle"])
+            return "bot timeout ended" in [e.action for e in entries]
+
+        await poll_until(ended_audited, "the timeout's end audited")
         entries = await app.store.audit_entries(50, policies=["circle"])
         actions = [e.action for e in entries]
         assert "bot timeout" in actions and "bot timeout ended" in actions
@@ -115,7 +123,12 @@ async def test_a_removal_kicks_the_member_from_the_circle(
             )
 
         await poll_until(kicked, "bob kicked from the circle")
-        entries = await app.store.audit_entries(50, policies=["circle"])
-        assert "bot removal" in [e.action for e in entries]
+
+        async def removal_audited() -> bool:
+            # Written once the adapter reports the kick done, a moment after Synapse shows it.
+            entries = await app.store.audit_entries(50, policies=["circle"])
+            return "bot removal" in [e.action for e in entries]
+
+        await poll_until(removal_audited, "the removal audited")
     finally:
         await world.stop_bot()
