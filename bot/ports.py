@@ -55,6 +55,11 @@ class Adapter(Protocol):
     # Matrix sync loop succeeding, the Discord gateway ready). Read by /healthz and the
     # adapter-state gauge through is_connected; not part of the Protocol so that fakes in
     # tests need not declare it.
+    #
+    # Optional: ``async settle(timeout_s)``, called first at a stop: take no new events and
+    # let those being handled finish (bounded). For a platform that hands unfinished work
+    # over again at the next start (the Matrix sync token), so answered commands do not
+    # replay.
 
 
 def is_connected(adapter: Adapter) -> bool:

@@ -41,6 +41,7 @@ from bot.unrun_platforms import unrun_platforms
 log = logging.getLogger("confidant.runtime")
 
 PATIENCE_S = 5.0
+SETTLE_S = 10.0  # at a stop, how long events under way may take to finish
 """How long carrying out events waits for one action before letting it finish on its own:
 longer than an adapter's own retries of a server error (Discord: 0.5 + 1 + 2 s), far shorter
 than waiting for a room the bot is not in yet (Matrix: up to 30 s)."""
@@ -348,6 +349,16 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping.set()
+        # events an adapter is handling now are finished first (bounded), so that a platform
+        # that hands unfinished work over again at the next start (Matrix) does not replay
+        # commands that were already answered
+        for adapter in self.adapters.values():
+            settle = getattr(adapter, "settle", None)
+            if settle is not None:
+                try:
+                    await settle(SETTLE_S)
+                except Exception:
+                    log.exception("settling the %s adapter failed", adapter.platform)
         # an alert or a burst's private reminder cut off here is sent at the next start
         waiting = [*self._waiting, *self._background]
         for task in [*self._tasks, *waiting]:

@@ -150,6 +150,9 @@ class MatrixAdapter:
         self.client: AsyncClient | None = None
         self._sink: EventSink | None = None
         self._queue: asyncio.Queue[_Batch] = asyncio.Queue()
+        self._settling = False  # stopping: no further batch is taken
+        self._settled = asyncio.Event()
+        self._settled.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._synced = asyncio.Condition()
         self._sync_count = 0
@@ -236,6 +239,16 @@ class MatrixAdapter:
         ]
         await asyncio.wait_for(self._first_sync_done.wait(), timeout=120)
         self.spares.refill_soon()
+
+    async def settle(self, timeout_s: float) -> None:
+        """Before stopping: take no further batch and let the one being handled finish
+        (bounded), so its sync token is saved. A batch cut off halfway is handed over again
+        at the next start, and a command answered before the stop would be carried out a
+        second time, under whatever policy is loaded then: an agreement typed to the old
+        reminder would count for a changed one the member never saw."""
+        self._settling = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), timeout_s)
 
     async def stop(self) -> None:
         if self.client is not None:
@@ -381,6 +394,9 @@ class MatrixAdapter:
         finished before the next starts, and only then is its sync token saved."""
         while True:
             batch = await self._queue.get()
+            if self._settling:  # stopping: left for the next start (its token is not saved)
+                return
+            self._settled.clear()
             while not self._queue.empty():  # behind (a join burst): the waiting batches as one
                 later = self._queue.get_nowait()
                 batch = _Batch(
@@ -397,6 +413,7 @@ class MatrixAdapter:
             self.state.last_seen_ts = max(self.state.last_seen_ts, batch.newest_ts)
             self.state.save(self.session_path)
             self._first_sync_done.set()
+            self._settled.set()
 
     async def _deliver_in_order(self, events: list[Event]) -> None:
         async with self._lanes:

@@ -8,6 +8,7 @@ after their join; a member who never agrees reads nothing at all.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,7 +33,9 @@ from nio import (
 )
 
 from adapters.matrix.homeserver import LocalSynapse
+from bot.actions import Action
 from bot.doctor import run_doctor
+from bot.events import CommandInvoked, Event
 from bot.policy import load_policy_dir
 from tests.matrix_live.conftest import sync_once, unique_localpart
 from tests.matrix_live.rig import (
@@ -48,6 +51,7 @@ from tests.matrix_live.rig import (
 GATED = POLICY.replace("  require_agreement: true\n", "  gate: read\n")
 ASKED = "Before you can read"
 LET_IN = "accept the invitation and you can read it"
+RECORDED = "Your agreement to the reminder"
 
 
 async def set_room(world: BotWorld, join_rule: str, visibility: str) -> None:
@@ -321,6 +325,57 @@ async def test_a_changed_text_under_suspend_removes_until_agreed_again(
         assert "New words" not in reason
         await posted(gus, reminders(gus)[-1][0], "!agree")
         await invited(gus, built.room_id)
+    finally:
+        await built.stop_bot()
+
+
+async def test_a_stop_while_an_agreement_is_answered_finishes_it_and_a_restart_replays_nothing(
+    synapse: LocalSynapse,
+    tmp_path: Path,
+    matrix_client,  # type: ignore[no-untyped-def]
+) -> None:
+    """The bot is stopped while it is still handling a member's !agree (a deploy, a
+    restart). The stop lets that answer finish and saves the sync position; otherwise the
+    next start hands the same !agree over again, and, the reminder's words having changed
+    meanwhile, it would count as agreeing to words the member never saw."""
+    built = await create_world(
+        synapse, tmp_path, matrix_client, policy=GATED + "  reask: suspend\n"
+    )
+    await set_room(built, "knock", "joined")
+    try:
+        await built.start_bot()
+        await wait_until([built.mod], built.bot_joined, "the bot joined the gated room")
+        gus = await matrix_client("gus")
+        await knock(gus, built.room_id)
+        chat = await reminded(gus)
+        assert built.app is not None
+        core = built.app.runtime.core
+        handle, handling = core.handle, asyncio.Event()
+
+        async def slow_agree(event: Event) -> list[Action]:
+            actions = await handle(event)
+            if isinstance(event, CommandInvoked) and event.name == "agree":
+                handling.set()
+                await asyncio.sleep(1.0)  # the stop comes now
+            return actions
+
+        core.handle = slow_agree  # type: ignore[method-assign]
+        await posted(gus, chat, "!agree")
+        await asyncio.wait_for(handling.wait(), 20)
+        await built.stop_bot()
+        await invited(gus, built.room_id)  # the answer finished: she is let in
+        thanked = len(watch(gus).containing(RECORDED))
+        assert thanked == 1
+        policy = built.tmp / "policies" / "circle.yaml"
+        policy.write_text(policy.read_text().replace(REMINDER, "New words, it stays here."))
+        await built.start_bot()
+        assert built.app is not None
+        await posted(gus, chat, "!help")  # her next command: answered after any replay
+        await wait_until([gus], lambda: bool(watch(gus).containing("!rules")), "help answered")
+        assert len(watch(gus).containing(RECORDED)) == thanked  # no second answer
+        assert not watch(gus).containing("already agreed")
+        new_version = built.app.runtime.core.policies.current.by_name("circle").reminder_version
+        assert not await built.app.store.has_agreed("matrix", gus.user_id, "circle", new_version)
     finally:
         await built.stop_bot()
 
