@@ -283,21 +283,30 @@ async def test_open_join_rule_and_shared_history_are_told_to_the_moderators(
     assert "its join rule" not in out.getvalue()
 
 
+async def suspending_world(synapse: LocalSynapse, tmp: Path, make_client) -> BotWorld:  # type: ignore[no-untyped-def]
+    """The gated circle under ``reask: suspend``: a changed reminder takes access away."""
+    built = await create_world(synapse, tmp, make_client, policy=GATED + "  reask: suspend\n")
+    await set_room(built, "knock", "joined")
+    return built
+
+
+async def knocked_and_reminded(built: BotWorld, make_client) -> tuple[AsyncClient, str]:  # type: ignore[no-untyped-def]
+    """The bot started; gus knocks and is reminded: (gus, his private chat with the bot)."""
+    await built.start_bot()
+    await wait_until([built.mod], built.bot_joined, "the bot joined the gated room")
+    gus = await make_client("gus")
+    await knock(gus, built.room_id)
+    return gus, await reminded(gus)
+
+
 async def test_a_changed_text_under_suspend_removes_until_agreed_again(
     synapse: LocalSynapse,
     tmp_path: Path,
     matrix_client,  # type: ignore[no-untyped-def]
 ) -> None:
-    built = await create_world(
-        synapse, tmp_path, matrix_client, policy=GATED + "  reask: suspend\n"
-    )
-    await set_room(built, "knock", "joined")
+    built = await suspending_world(synapse, tmp_path, matrix_client)
     try:
-        await built.start_bot()
-        await wait_until([built.mod], built.bot_joined, "the bot joined the gated room")
-        gus = await matrix_client("gus")
-        await knock(gus, built.room_id)
-        chat = await reminded(gus)
+        gus, chat = await knocked_and_reminded(built, matrix_client)
         await posted(gus, chat, "!agree")
         await invited(gus, built.room_id)
         await join(gus, built.room_id)
@@ -338,16 +347,9 @@ async def test_a_stop_while_an_agreement_is_answered_finishes_it_and_a_restart_r
     restart). The stop lets that answer finish and saves the sync position; otherwise the
     next start hands the same !agree over again, and, the reminder's words having changed
     meanwhile, it would count as agreeing to words the member never saw."""
-    built = await create_world(
-        synapse, tmp_path, matrix_client, policy=GATED + "  reask: suspend\n"
-    )
-    await set_room(built, "knock", "joined")
+    built = await suspending_world(synapse, tmp_path, matrix_client)
     try:
-        await built.start_bot()
-        await wait_until([built.mod], built.bot_joined, "the bot joined the gated room")
-        gus = await matrix_client("gus")
-        await knock(gus, built.room_id)
-        chat = await reminded(gus)
+        gus, chat = await knocked_and_reminded(built, matrix_client)
         assert built.app is not None
         core = built.app.runtime.core
         handle, handling = core.handle, asyncio.Event()
