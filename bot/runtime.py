@@ -41,10 +41,12 @@ from bot.unrun_platforms import unrun_platforms
 log = logging.getLogger("confidant.runtime")
 
 PATIENCE_S = 5.0
-SETTLE_S = 10.0  # at a stop, how long events under way may take to finish
 """How long carrying out events waits for one action before letting it finish on its own:
 longer than an adapter's own retries of a server error (Discord: 0.5 + 1 + 2 s), far shorter
 than waiting for a room the bot is not in yet (Matrix: up to 30 s)."""
+SETTLE_S = 10.0
+"""At a stop, how long the events an adapter is handling may take to finish (see
+``Runtime.stop``); what is still under way then is cut off and owed to the next start."""
 LATE_S = 60.0
 """An action (or an owed moderator alert) waiting longer than this is reported by /healthz."""
 BURST_POLL_S = 1.0

@@ -4,7 +4,8 @@ The device id and access token are kept so a restart reuses the same device (a n
 per restart would break encryption for members and clutter the account). The sync token is
 saved only after the events of that batch were handled, so a crash replays a batch rather
 than losing it; the core's own records make most of a replay harmless, and a stop lets the
-batch under way finish first (``MatrixAdapter.settle``), so a restart replays nothing.
+batch under way finish first (``MatrixAdapter.settle``, bounded), so a restart does not
+replay what was answered.
 """
 
 from __future__ import annotations
