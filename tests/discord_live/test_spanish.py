@@ -31,6 +31,7 @@ from tests.test_i18n_console_walk import ENGLISH, QUOTE, SHARED, _english_chunks
 
 from .conftest import AdapterScene
 from .test_adapter_checkins import CHOICE, button_ids, dm_messages, next_dm, select_of
+from .test_adapter_components import press
 
 SPANISH_CIRCLE = """\
 name: circle
@@ -173,16 +174,6 @@ async def posted(rig: Any, message: FakeMessage) -> None:
     await rig.wait_for_event(
         lambda e: isinstance(e, MessagePosted) and e.message_id == str(message.id)
     )
-
-
-async def press(
-    fake: FakeDiscord, message: FakeMessage, custom_id: str, user: FakeUser, **kwargs: Any
-) -> dict[str, Any]:
-    """Click a component the bot sent; the interaction's callback JSON."""
-    interaction = await fake.events.component_click(message, custom_id, user=user, **kwargs)
-    route = f"/interactions/{interaction.id}/{interaction.token}/callback"
-    [callback] = await fake.wait_for_call("POST", route)
-    return dict(callback.json)
 
 
 async def slash(
